@@ -1,0 +1,19 @@
+"""The `hub` command."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli import db, serve
+
+app = typer.Typer(
+    help="Interagency referral and data-sharing hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.command()(serve.serve)
+
+
+def main() -> None:
+    app()

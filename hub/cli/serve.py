@@ -1,0 +1,28 @@
+"""`hub serve`: the API and console, with an embedded worker on the embedded default."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from hub.app import create_app
+from hub.cli.context import runtime
+from hub.db import migrate
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    demo: bool = typer.Option(False, help="Seed demo organisations and print credentials."),
+) -> None:
+    """Run the hub."""
+    rt = runtime()
+    if rt.settings.is_sqlite:
+        # the embedded database is the operator's only copy: migrating it on start is the
+        # zero-set-up promise; a PostgreSQL deployment runs `hub db upgrade` deliberately
+        migrate.upgrade(rt.engine)
+    elif not migrate.is_current(rt.engine):
+        typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
+        raise typer.Exit(1)
+    app = create_app(rt)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

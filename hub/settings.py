@@ -1,0 +1,145 @@
+"""The hub's settings: one object, read from `HUB_*` environment variables at start.
+
+Nothing reads the environment at import time; `load_settings()` is called by the CLI or the
+app factory and the result is passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "referral-hub"
+REPO_SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+class InvalidSettings(Exception):
+    """Start-up refused: the message names every bad `HUB_` variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR,
+        description="Folder for the embedded database, broker, keyring and signing keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; empty means SQLite at `$HUB_DATA_DIR/hub.sqlite3`. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker; empty means kombu's filesystem transport under "
+        "`$HUB_DATA_DIR/broker` (no server). Production: `redis://...` or `amqp://...`.",
+    )
+    broker_visibility_timeout: int = Field(
+        300,
+        ge=1,
+        description="Seconds before a broker redelivers a message a dead worker took.",
+    )
+    kek_provider: Literal["file", "env"] = Field(
+        "file",
+        description="Where key-encryption keys come from: `file` (a 0600 keyring under "
+        "`$HUB_DATA_DIR`) or `env` (`HUB_KEK_KEYS`).",
+    )
+    kek_keys: SecretStr | None = Field(
+        None,
+        description="With `HUB_KEK_PROVIDER=env`: `version:base64key` pairs separated by "
+        "commas; the highest version wraps new data keys.",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 private key (PEM) that signs audit checkpoints; empty means a "
+        "0600 key file under `$HUB_DATA_DIR`.",
+    )
+    audit_checkpoint_seconds: int = Field(
+        300, ge=1, description="How often the scheduler signs an audit checkpoint."
+    )
+    outbox_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the dispatcher hands due outbox rows to Celery."
+    )
+    outbox_lease_seconds: int = Field(
+        120,
+        ge=1,
+        description="A dispatched or running outbox row not done after this is dispatched "
+        "again (a lost message or a dead worker loses nothing).",
+    )
+    outbox_max_attempts: int = Field(
+        8, ge=1, description="Attempts before an outbox row is dead-lettered."
+    )
+    outbox_backoff_seconds: int = Field(
+        5, ge=1, description="First retry delay; doubles each attempt, with jitter."
+    )
+    policy_file: Path = Field(
+        REPO_SPECS / "policy.yaml", description="The policy file (vocabularies, rules)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of the JSON logs."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The hub's external base URL; the OAuth issuer and token audience.",
+    )
+    connector_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts a connector may reach even when they resolve to private or "
+        "loopback addresses (comma separated).",
+    )
+    connector_require_https: bool = Field(
+        True, description="Refuse outbound URLs that are not https."
+    )
+
+    @field_validator("connector_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("database_url", "broker_url", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _env_keys_present(self) -> Settings:
+        if self.kek_provider == "env" and not self.kek_keys:
+            raise ValueError("HUB_KEK_KEYS is required when HUB_KEK_PROVIDER=env")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.broker_url is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value raises InvalidSettings naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) if err["loc"] else ""
+            name = f"HUB_{field.upper()}" if field else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise InvalidSettings("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,16 @@
+from sqlalchemy import inspect
+
+from hub.db import migrate
+from hub.db.models import Base
+from hub.runtime import Runtime
+
+
+def test_migrations_create_every_table_of_the_models(runtime: Runtime) -> None:
+    tables = set(inspect(runtime.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert migrate.is_current(runtime.engine)
+
+
+def test_upgrade_twice_is_harmless(runtime: Runtime) -> None:
+    migrate.upgrade(runtime.engine)
+    assert migrate.is_current(runtime.engine)
