@@ -5,10 +5,14 @@ Built once by the CLI, the app factory or a worker from explicit settings, then 
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
+from hub.policy.loader import Policy, load_policy
 from hub.settings import Settings
 
 
@@ -17,6 +21,14 @@ class Runtime:
         self.settings = settings
         self.engine: Engine = make_engine(settings)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.settings.policy_file)
+
+    @cached_property
+    def keyring(self) -> KeyEncryptionKeys:
+        return load_keyring(self.settings)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
+from hub.api.problems import Problem
 from hub.runtime import Runtime
 from hub.settings import InvalidSettings, load_settings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def runtime() -> Runtime:
@@ -24,3 +32,33 @@ def emit_json(obj: dict[str, Any]) -> None:
     """Exactly one JSON object on stdout, as the command-line contract says."""
     sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+@contextmanager
+def unit_of_work(rt: Runtime) -> Iterator[Session]:
+    """A transaction for one command; a refused request exits 1 with the problem on stderr."""
+    try:
+        with rt.sessions.begin() as db:
+            yield db
+    except Problem as exc:
+        typer.echo(f"error: {exc.title}" + (f": {exc.detail}" if exc.detail else ""), err=True)
+        raise typer.Exit(1) from None
+
+
+def cli_actor() -> str:
+    """Who ran the command, as the audit log records it."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def parse(schema: type[ModelT], **values: Any) -> ModelT:
+    """Validate command-line input with the same schema the API uses."""
+    try:
+        return schema(**values)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "input"
+            typer.echo(f"error: {field}: {err['msg']}", err=True)
+        raise typer.Exit(1) from None

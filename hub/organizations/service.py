@@ -1,0 +1,157 @@
+"""Organisations, their hierarchy, and data sharing agreements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hub.api.problems import Conflict, NotFound, Unprocessable
+from hub.audit.service import record
+from hub.clock import utcnow
+from hub.organizations.models import DataSharingAgreement, Organization
+from hub.organizations.schemas import AgreementCreate, OrganizationCreate
+from hub.policy import vocabulary
+from hub.policy.loader import Policy
+
+IOM_OFFICE = "iom_office"
+# a hierarchy deeper than this is a data error, not a real office structure
+MAX_DEPTH = 16
+
+
+def get(*, db: Session, organization_id: str) -> Organization | None:
+    return db.get(Organization, organization_id)
+
+
+def get_or_raise(*, db: Session, organization_id: str) -> Organization:
+    org = get(db=db, organization_id=organization_id)
+    if org is None:
+        raise NotFound("organization")
+    return org
+
+
+def get_all(*, db: Session) -> list[Organization]:
+    return list(db.scalars(select(Organization).order_by(Organization.name)))
+
+
+def create(*, db: Session, policy: Policy, actor: str, data: OrganizationCreate) -> Organization:
+    vocabulary.check(policy, "organization_kinds", data.kind)
+    vocabulary.check(policy, "service_types", data.services)
+    if data.parent_id is not None:
+        parent = get_or_raise(db=db, organization_id=data.parent_id)
+        if data.kind != IOM_OFFICE or parent.kind != IOM_OFFICE:
+            raise Unprocessable(
+                "invalid_parent", "Only IOM offices form a hierarchy, under another IOM office"
+            )
+    if db.scalar(select(Organization.id).where(Organization.name == data.name)):
+        raise Conflict("name_taken", "An organisation with this name exists")
+    org = Organization(
+        name=data.name,
+        kind=data.kind,
+        parent_id=data.parent_id,
+        services=sorted(set(data.services)),
+        country=data.country,
+    )
+    db.add(org)
+    # flushed for the generated id the audit entry refers to
+    db.flush()
+    record(
+        db,
+        actor=actor,
+        action="organization.created",
+        object_type="organization",
+        object_id=org.id,
+        details={"kind": org.kind, "parent_id": org.parent_id},
+    )
+    return org
+
+
+def ancestors(*, db: Session, organization_id: str) -> list[str]:
+    """The offices above this one, nearest first."""
+    chain: list[str] = []
+    current = get(db=db, organization_id=organization_id)
+    while current is not None and current.parent_id and len(chain) < MAX_DEPTH:
+        chain.append(current.parent_id)
+        current = get(db=db, organization_id=current.parent_id)
+    return chain
+
+
+def same_hierarchy(*, db: Session, a: str, b: str) -> bool:
+    """True when both are IOM offices under the same top office (one data controller)."""
+    orgs = {o.id: o for o in db.scalars(select(Organization).where(Organization.id.in_([a, b])))}
+    if len(orgs) != 2 or any(o.kind != IOM_OFFICE for o in orgs.values()):
+        return False
+    top_a = ([a, *ancestors(db=db, organization_id=a)])[-1]
+    top_b = ([b, *ancestors(db=db, organization_id=b)])[-1]
+    return top_a == top_b
+
+
+def create_agreement(
+    *, db: Session, policy: Policy, actor: str, data: AgreementCreate
+) -> DataSharingAgreement:
+    vocabulary.check(policy, "purposes", data.purposes)
+    vocabulary.check(policy, "data_categories", data.categories)
+    if data.from_organization_id == data.to_organization_id:
+        raise Unprocessable("invalid_agreement", "An agreement is between two organisations")
+    for org_id in (data.from_organization_id, data.to_organization_id):
+        get_or_raise(db=db, organization_id=org_id)
+    agreement = DataSharingAgreement(
+        from_organization_id=data.from_organization_id,
+        to_organization_id=data.to_organization_id,
+        purposes=sorted(set(data.purposes)),
+        categories=sorted(set(data.categories)),
+        valid_from=data.valid_from or utcnow(),
+        valid_until=data.valid_until,
+    )
+    db.add(agreement)
+    # flushed for the generated id the audit entry refers to
+    db.flush()
+    record(
+        db,
+        actor=actor,
+        action="agreement.created",
+        object_type="agreement",
+        object_id=agreement.id,
+        details={
+            "from": agreement.from_organization_id,
+            "to": agreement.to_organization_id,
+            "purposes": agreement.purposes,
+            "categories": agreement.categories,
+        },
+    )
+    return agreement
+
+
+def get_agreements(
+    *, db: Session, organization_id: str | None = None
+) -> list[DataSharingAgreement]:
+    query = select(DataSharingAgreement).order_by(DataSharingAgreement.created_at)
+    if organization_id is not None:
+        query = query.where(
+            or_(
+                DataSharingAgreement.from_organization_id == organization_id,
+                DataSharingAgreement.to_organization_id == organization_id,
+            )
+        )
+    return list(db.scalars(query))
+
+
+def agreements_in_force(
+    *, db: Session, from_id: str, to_id: str, at: datetime
+) -> list[DataSharingAgreement]:
+    """Agreements letting data flow from one organisation to another at that instant."""
+    return list(
+        db.scalars(
+            select(DataSharingAgreement).where(
+                DataSharingAgreement.from_organization_id == from_id,
+                DataSharingAgreement.to_organization_id == to_id,
+                DataSharingAgreement.revoked_at.is_(None),
+                DataSharingAgreement.valid_from <= at,
+                or_(
+                    DataSharingAgreement.valid_until.is_(None),
+                    DataSharingAgreement.valid_until > at,
+                ),
+            )
+        )
+    )
