@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import db, orgs, serve, users
+from hub.cli import db, keys, orgs, serve, users
 
 app = typer.Typer(
     help="Interagency referral and data-sharing hub.",
@@ -12,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.orgs, name="orgs")
 app.add_typer(orgs.agreements, name="agreements")
 app.add_typer(users.app, name="users")

@@ -1,0 +1,243 @@
+"""Cases: create, read, update and erase a beneficiary's case, its data held encrypted.
+
+Each case has its own data key (owner `case:<id>`); the subject and every data category are
+separate ciphertexts bound to their row and field. Erasing a case shreds its key. Routes stay
+thin: `get` answers 404 for what the caller may not see, `summary`/`read` build the responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hub.api.problems import Conflict, NotFound, Problem, Unprocessable
+from hub.audit.service import record
+from hub.cases.models import Case, CaseData
+from hub.cases.schemas import CaseRead, CaseSummary, Subject
+from hub.clock import utcnow
+from hub.crypto import service as keys
+from hub.crypto.envelope import decrypt_json, encrypt_json
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.db.base import new_id
+from hub.policy.loader import Policy
+
+CASES = "cases"
+CASE_DATA = "case_data"
+SUBJECT_FIELD = "subject"
+
+
+class CaseErased(Problem):
+    def __init__(self) -> None:
+        super().__init__(410, "case_erased", "The case's personal data has been erased")
+
+
+def owner_for_case(case_id: str) -> str:
+    """The key-registry owner of a case: whatever else is tied to the case (consent evidence,
+    disclosure snapshots) encrypts under this owner's key, so erasing the case erases it too."""
+    return f"case:{case_id}"
+
+
+def _check_categories(policy: Policy, names: Collection[str]) -> None:
+    allowed = policy.vocabularies.data_categories
+    if any(name not in allowed for name in names):
+        # the offending keys are not echoed: a client could have put personal data in them
+        raise Unprocessable(
+            "unknown_value",
+            "Unknown data category",
+            "data holds a category outside the policy vocabulary",
+            field="data",
+            allowed=list(allowed),
+        )
+
+
+def _encrypt_category(key: bytes, case_id: str, category: str, value: Mapping[str, Any]) -> bytes:
+    return encrypt_json(key, dict(value), table=CASE_DATA, row=case_id, field=category)
+
+
+def _key(db: Session, keyring: KeyEncryptionKeys, case: Case) -> bytes:
+    if case.erased_at is not None:
+        raise CaseErased()
+    return keys.data_key(db=db, keyring=keyring, owner=owner_for_case(case.id))
+
+
+def create(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    actor: str,
+    owner_organization_id: str,
+    external_ref: str,
+    subject: Subject,
+    data: Mapping[str, Mapping[str, Any]],
+) -> Case:
+    _check_categories(policy, data.keys())
+    taken = db.scalar(
+        select(Case.id).where(
+            Case.owner_organization_id == owner_organization_id,
+            Case.external_ref == external_ref,
+        )
+    )
+    if taken is not None:
+        raise Conflict("duplicate_external_ref", "A case with this external_ref already exists")
+    case_id = new_id()
+    key = keys.data_key(db=db, keyring=keyring, owner=owner_for_case(case_id), create=True)
+    case = Case(
+        id=case_id,
+        owner_organization_id=owner_organization_id,
+        external_ref=external_ref,
+        subject_ciphertext=encrypt_json(
+            key, subject.model_dump(mode="json"), table=CASES, row=case_id, field=SUBJECT_FIELD
+        ),
+    )
+    db.add(case)
+    # the case row goes in first: its data rows reference it and no relationship() orders them
+    db.flush()
+    for category, value in data.items():
+        ciphertext = _encrypt_category(key, case_id, category, value)
+        db.add(CaseData(case_id=case_id, category=category, ciphertext=ciphertext))
+    record(
+        db,
+        actor=actor,
+        action="case.created",
+        object_type="case",
+        object_id=case_id,
+        details={"owner_organization_id": owner_organization_id, "categories": sorted(data)},
+    )
+    return case
+
+
+def get(*, db: Session, case_id: str, organization_id: str) -> Case:
+    """The case if `organization_id` owns it; otherwise 404, so existence does not leak."""
+    case = db.scalar(
+        select(Case).where(Case.id == case_id, Case.owner_organization_id == organization_id)
+    )
+    if case is None:
+        raise NotFound("case")
+    return case
+
+
+def categories(*, db: Session, case: Case) -> list[str]:
+    """The categories the case holds (names only: nothing is decrypted)."""
+    rows = db.scalars(
+        select(CaseData.category).where(CaseData.case_id == case.id).order_by(CaseData.category)
+    )
+    return list(rows)
+
+
+def read_subject(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> Subject:
+    key = _key(db, keyring, case)
+    value = decrypt_json(
+        key, case.subject_ciphertext, table=CASES, row=case.id, field=SUBJECT_FIELD
+    )
+    return Subject.model_validate(value)
+
+
+def read_data(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    case: Case,
+    categories: Collection[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The decrypted categories (all, or those asked for that the case holds)."""
+    key = _key(db, keyring, case)
+    query = select(CaseData).where(CaseData.case_id == case.id).order_by(CaseData.category)
+    if categories is not None:
+        query = query.where(CaseData.category.in_(list(categories)))
+    return {
+        row.category: decrypt_json(
+            key, row.ciphertext, table=CASE_DATA, row=case.id, field=row.category
+        )
+        for row in db.scalars(query)
+    }
+
+
+def update_data(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    actor: str,
+    case: Case,
+    data: Mapping[str, Mapping[str, Any] | None],
+) -> list[str]:
+    """Replace the given categories whole; a `None` value removes that category.
+
+    Returns the categories the case holds afterwards.
+    """
+    _check_categories(policy, data.keys())
+    key = _key(db, keyring, case)
+    changed: list[str] = []
+    removed: list[str] = []
+    for category, value in sorted(data.items()):
+        row = db.get(CaseData, (case.id, category))
+        if value is None:
+            if row is not None:
+                db.delete(row)
+                removed.append(category)
+            continue
+        ciphertext = _encrypt_category(key, case.id, category, value)
+        if row is None:
+            db.add(CaseData(case_id=case.id, category=category, ciphertext=ciphertext))
+        else:
+            row.ciphertext = ciphertext
+        changed.append(category)
+    case.updated_at = utcnow()
+    record(
+        db,
+        actor=actor,
+        action="case.data_updated",
+        object_type="case",
+        object_id=case.id,
+        details={"changed": changed, "removed": removed},
+    )
+    return categories(db=db, case=case)
+
+
+def erase(*, db: Session, actor: str, case: Case) -> None:
+    """Erase the case's personal data: its key is shredded, its ciphertexts deleted.
+
+    The case row stays (ids and times only) so the audit trail and disclosure log still point
+    at something; copies of its ciphertexts elsewhere no longer open.
+    """
+    if case.erased_at is not None:
+        raise CaseErased()
+    held = categories(db=db, case=case)
+    shredded = keys.shred(db=db, owner=owner_for_case(case.id))
+    db.execute(delete(CaseData).where(CaseData.case_id == case.id))
+    case.subject_ciphertext = b""
+    case.erased_at = utcnow()
+    record(
+        db,
+        actor=actor,
+        action="case.erased",
+        object_type="case",
+        object_id=case.id,
+        details={"categories": held, "data_key_shredded": shredded},
+    )
+
+
+def summary(*, db: Session, case: Case) -> CaseSummary:
+    return CaseSummary(
+        id=case.id,
+        external_ref=case.external_ref,
+        owner_organization_id=case.owner_organization_id,
+        categories=categories(db=db, case=case),
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        erased_at=case.erased_at,
+    )
+
+
+def read(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> CaseRead:
+    """The whole case, decrypted: for its owner only (resolve it with `get` first)."""
+    data = read_data(db=db, keyring=keyring, case=case)
+    return CaseRead(
+        **summary(db=db, case=case).model_dump(),
+        subject=read_subject(db=db, keyring=keyring, case=case),
+        data=data,
+    )
