@@ -1,0 +1,89 @@
+import pytest
+
+from hub.api.problems import Problem
+from hub.runtime import Runtime
+from hub.users import service
+from hub.users.models import User
+from tests.support.factories import org
+
+PASSWORD = "correct horse battery"
+
+
+def test_passwords_are_stored_as_argon2_and_checked(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as db:
+        o = org(db, runtime.policy, "NGO")
+        user = service.create(
+            db=db,
+            actor="t",
+            organization_id=o.id,
+            email="Officer@NGO.org",
+            password=PASSWORD,
+            role="consent_officer",
+        )
+        assert user.email == "officer@ngo.org"
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+    with runtime.sessions() as db:
+        assert service.authenticate(db=db, email="officer@ngo.org", password=PASSWORD)
+        assert service.authenticate(db=db, email="OFFICER@ngo.org", password=PASSWORD)
+        assert service.authenticate(db=db, email="officer@ngo.org", password="wrong" * 4) is None
+        assert service.authenticate(db=db, email="nobody@ngo.org", password=PASSWORD) is None
+
+
+def test_disabled_users_cannot_sign_in(runtime: Runtime) -> None:
+    from hub.clock import utcnow
+
+    with runtime.sessions.begin() as db:
+        o = org(db, runtime.policy, "NGO")
+        user = service.create(
+            db=db,
+            actor="t",
+            organization_id=o.id,
+            email="a@ngo.org",
+            password=PASSWORD,
+            role="case_worker",
+        )
+        user.disabled_at = utcnow()
+    with runtime.sessions() as db:
+        assert service.authenticate(db=db, email="a@ngo.org", password=PASSWORD) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"role": "superuser"}, "unknown_value"),
+        ({"password": "short"}, "weak_password"),
+        ({"email": "not-an-email"}, "invalid_email"),
+    ],
+)
+def test_bad_input_is_refused(runtime: Runtime, kwargs: dict[str, str], code: str) -> None:
+    with runtime.sessions.begin() as db:
+        o = org(db, runtime.policy, "NGO")
+        args = {"email": "a@ngo.org", "password": PASSWORD, "role": "case_worker"} | kwargs
+        with pytest.raises(Problem) as err:
+            service.create(db=db, actor="t", organization_id=o.id, **args)
+        assert err.value.code == code
+        assert db.query(User).count() == 0
+
+
+def test_emails_are_unique_whatever_the_case(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as db:
+        o = org(db, runtime.policy, "NGO")
+        service.create(
+            db=db,
+            actor="t",
+            organization_id=o.id,
+            email="a@ngo.org",
+            password=PASSWORD,
+            role="case_worker",
+        )
+        with pytest.raises(Problem) as dup:
+            service.create(
+                db=db,
+                actor="t",
+                organization_id=o.id,
+                email="A@NGO.org",
+                password=PASSWORD,
+                role="admin",
+            )
+    assert dup.value.code == "email_taken"
