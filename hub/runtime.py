@@ -10,6 +10,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.audit.signing import AuditKey, load_audit_key
 from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
 from hub.policy.loader import Policy, load_policy
@@ -29,6 +30,10 @@ class Runtime:
     @cached_property
     def keyring(self) -> KeyEncryptionKeys:
         return load_keyring(self.settings)
+
+    @cached_property
+    def audit_key(self) -> AuditKey:
+        return load_audit_key(self.settings)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import db, keys, orgs, serve, users
+from hub.cli import audit, db, keys, orgs, serve, users
 
 app = typer.Typer(
     help="Interagency referral and data-sharing hub.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.orgs, name="orgs")
