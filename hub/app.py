@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from hub import __version__
 from hub.api import problems
+from hub.auth import routes as auth_routes
 from hub.ops import routes as ops_routes
 from hub.runtime import Runtime
 
@@ -19,4 +20,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(ops_routes.router)
+    auth_routes.install(app)
     return app

@@ -88,6 +88,18 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="The hub's external base URL; the OAuth issuer and token audience.",
     )
+    access_token_seconds: int = Field(
+        900,
+        ge=60,
+        le=3600,
+        description="Lifetime of the access tokens the hub issues, in seconds.",
+    )
+    token_rate_limit: str = Field(
+        "30/minute",
+        pattern=r"^\s*[1-9][0-9]*\s*/\s*(second|minute|hour)\s*$",
+        description="Token requests allowed per client: `N/second`, `N/minute` or `N/hour` "
+        "(a sliding window in each server process).",
+    )
     connector_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts a connector may reach even when they resolve to private or "

@@ -1,0 +1,219 @@
+"""OAuth endpoints and discovery documents. Errors here are OAuth JSON, which clients parse."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from hub.api.deps import DbSession
+from hub.auth import scopes as scope_names
+from hub.auth.endpoints import server_for
+from hub.auth.keys import SIGNING_ALGS
+from hub.auth.server import (
+    ASSERTION_ALGS,
+    AUTH_METHODS,
+    Authority,
+    StarletteOAuth2Request,
+    get_authority,
+)
+
+router = APIRouter(tags=["oauth"])
+
+MAX_FORM_BYTES = 16_384
+MAX_FORM_FIELDS = 20
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+def install(app: FastAPI) -> None:
+    """Mount the OAuth routes and make the app's Authority (keys, rate limiter) now."""
+    get_authority(app)
+    app.include_router(router)
+
+
+def _oauth_error(status: int, error: str, description: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={**NO_STORE, **headers},
+    )
+
+
+async def _read_form(request: Request) -> dict[str, str] | JSONResponse:
+    """The urlencoded body as a dict, or an OAuth error: too large, not a form, or a parameter
+    given twice (RFC 6749 §3.2: parameters MUST NOT repeat)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != FORM_MEDIA_TYPE:
+        return _oauth_error(400, "invalid_request", f"The body must be {FORM_MEDIA_TYPE}.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return _oauth_error(413, "invalid_request", "The request body is too large.")
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        return _oauth_error(400, "invalid_request", "The body is not a valid form.")
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            return _oauth_error(400, "invalid_request", f"Parameter {name} is repeated.")
+        form[name] = value
+    return form
+
+
+def _oauth_request(request: Request, authority: Authority, form: dict[str, str]) -> Any:
+    # the external URL, not the one the server saw: behind a TLS proxy that one is http
+    return StarletteOAuth2Request(
+        method=request.method,
+        uri=authority.issuer + request.url.path,
+        headers=request.headers,
+        form=form,
+    )
+
+
+def _claimed_client_id(request: Request, form: dict[str, str]) -> str | None:
+    """Who the request says it is, before it is checked, to count it against that client."""
+    auth = request.headers.get("authorization", "")
+    if auth[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(auth[6:], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return unquote(decoded.partition(":")[0]) or None
+    if form.get("client_id"):
+        return form["client_id"]
+    assertion = form.get("client_assertion", "")
+    parts = assertion.split(".")
+    if len(parts) == 3:
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except (binascii.Error, ValueError):
+            return None
+        if isinstance(claims, dict) and isinstance(claims.get("sub"), str):
+            return str(claims["sub"])
+    return None
+
+
+@router.post("/oauth/token", summary="Token endpoint (client_credentials)")
+async def token(request: Request, db: DbSession) -> Response:
+    authority = get_authority(request.app)
+    form = await _read_form(request)
+    if isinstance(form, JSONResponse):
+        return form
+    client_id = _claimed_client_id(request, form)
+    # keyed by the claimed id, so guessing one client's secret is slowed whatever the source;
+    # anonymous attempts share one key per address
+    key = (
+        f"client:{client_id[:64]}"
+        if client_id
+        else f"addr:{request.client and request.client.host}"
+    )
+    retry_after = authority.limiter.hit(key)
+    if retry_after:
+        return _oauth_error(
+            429,
+            "temporarily_unavailable",
+            "Too many token requests; retry later.",
+            **{"Retry-After": str(retry_after)},
+        )
+    server = server_for(db=db, authority=authority)
+    oauth_request = _oauth_request(request, authority, form)
+    # argon2 and the database are blocking: off the event loop
+    response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
+    return response
+
+
+@router.post("/oauth/introspect", summary="Token introspection (RFC 7662)")
+async def introspect(request: Request, db: DbSession) -> Response:
+    return await _endpoint(request, db, "introspection")
+
+
+@router.post("/oauth/revoke", summary="Token revocation (RFC 7009)")
+async def revoke(request: Request, db: DbSession) -> Response:
+    return await _endpoint(request, db, "revocation")
+
+
+async def _endpoint(request: Request, db: Any, name: str) -> Response:
+    authority = get_authority(request.app)
+    form = await _read_form(request)
+    if isinstance(form, JSONResponse):
+        return form
+    server = server_for(db=db, authority=authority)
+    oauth_request = _oauth_request(request, authority, form)
+    response: Response = await run_in_threadpool(
+        server.create_endpoint_response, name, oauth_request
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _metadata(authority: Authority) -> dict[str, Any]:
+    return {
+        "issuer": authority.issuer,
+        "token_endpoint": authority.token_endpoint,
+        "jwks_uri": authority.jwks_uri,
+        "introspection_endpoint": authority.introspection_endpoint,
+        "revocation_endpoint": authority.revocation_endpoint,
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "scopes_supported": list(scope_names.KNOWN_SCOPES),
+        "access_token_signing_alg_values_supported": list(SIGNING_ALGS),
+    }
+
+
+@router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
+def authorization_server_metadata(request: Request) -> dict[str, Any]:
+    return _metadata(get_authority(request.app))
+
+
+@router.get("/.well-known/smart-configuration", summary="SMART Backend Services metadata")
+def smart_configuration(request: Request) -> dict[str, Any]:
+    authority = get_authority(request.app)
+    return {
+        "issuer": authority.issuer,
+        "jwks_uri": authority.jwks_uri,
+        "token_endpoint": authority.token_endpoint,
+        "introspection_endpoint": authority.introspection_endpoint,
+        "revocation_endpoint": authority.revocation_endpoint,
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "scopes_supported": list(scope_names.KNOWN_SCOPES),
+        "response_types_supported": [],
+        "capabilities": [
+            "client-confidential-asymmetric",
+            "client-confidential-symmetric",
+            "permission-v1",
+        ],
+    }
+
+
+@router.get("/.well-known/jwks.json", summary="The hub's token-signing public keys")
+def jwks(request: Request, db: DbSession) -> Response:
+    keys = get_authority(request.app).keys
+    document = keys.jwks(db=db)
+    if not document["keys"]:
+        # first start: make the first key now rather than serve an empty set
+        keys.signing_key(db=db)
+        document = keys.jwks(db=db)
+    # short: verifiers should see a rotation within a minute
+    return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})

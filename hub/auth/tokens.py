@@ -1,0 +1,189 @@
+"""Access tokens: JWTs the hub signs (RFC 9068 profile), their checks and their revocation.
+
+Claims: `iss` the hub's public URL; `aud` the same URL (the hub is both the authorization
+server and the only resource server its tokens are for); `sub` and `client_id` the client;
+`org` its organisation; `scope`; `iat`, `nbf`, `exp`; a random `jti` for revocation. The
+header carries `typ: at+jwt` and the `kid`, so no other JWT the hub signs passes for one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jws import extract_compact
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.auth import scopes as scope_names
+from hub.auth.keys import LEEWAY_SECONDS, SIGNING_ALGS, SigningKeys
+from hub.auth.models import OAuthClient, RevokedToken
+from hub.clock import utcnow
+
+TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
+MAX_TOKEN_LENGTH = 4096
+
+
+class InvalidToken(Exception):
+    """The token is not one the hub accepts. The reason is for logs, never the token."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a partner system's client, acting for its organisation."""
+
+    client_id: str
+    organization_id: str
+    scopes: tuple[str, ...]
+    jti: str = ""
+
+    def has_scope(self, scope: str) -> bool:
+        return scope_names.satisfies(self.scopes, scope)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"client:{self.client_id}"
+
+
+def _now() -> int:
+    return int(utcnow().timestamp())
+
+
+def issue(
+    *,
+    db: Session,
+    keys: SigningKeys,
+    issuer: str,
+    audience: str,
+    client: OAuthClient,
+    scope: str,
+    lifetime: int,
+) -> dict[str, Any]:
+    """Sign a token for the client; returns the RFC 6749 token response."""
+    kid, key = keys.signing_key(db=db)
+    now = _now()
+    claims = {
+        "iss": issuer,
+        "sub": client.client_id,
+        "aud": audience,
+        "client_id": client.client_id,
+        "org": client.organization_id,
+        "scope": scope,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "jti": secrets.token_urlsafe(24),
+    }
+    header = {"alg": key_alg(), "kid": kid, "typ": TOKEN_TYPE}
+    token = jwt.encode(header, claims, key, algorithms=list(SIGNING_ALGS))
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": scope,
+    }
+
+
+def key_alg() -> str:
+    return SIGNING_ALGS[0]
+
+
+def verify(
+    *, db: Session, keys: SigningKeys, token: str, issuer: str, audience: str
+) -> dict[str, Any]:
+    """The token's claims if the hub signed it, for this audience, unexpired and unrevoked."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("empty or oversized")
+    try:
+        header = extract_compact(token.encode("ascii")).headers()
+    except (JoseError, ValueError, UnicodeError):
+        raise InvalidToken("not a compact JWS") from None
+    # checked before any key is looked up: `none`, HS256 with the public key as a secret and
+    # every other algorithm the hub does not sign with are refused here
+    if header.get("alg") not in SIGNING_ALGS:
+        raise InvalidToken("algorithm not accepted")
+    if header.get("typ") != TOKEN_TYPE:
+        raise InvalidToken("not an access token")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise InvalidToken("no kid")
+    key = keys.verification_key(db=db, kid=kid)
+    if key is None:
+        raise InvalidToken("unknown or expired key")
+    try:
+        decoded = jwt.decode(token, key, algorithms=list(SIGNING_ALGS))
+        registry = jwt.JWTClaimsRegistry(
+            now=_now,
+            leeway=LEEWAY_SECONDS,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+            jti={"essential": True},
+            org={"essential": True},
+            client_id={"essential": True},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError, TypeError):
+        raise InvalidToken("signature or claims invalid") from None
+    claims = decoded.claims
+    for name in ("sub", "jti", "org", "client_id"):
+        if not isinstance(claims.get(name), str):
+            raise InvalidToken(f"claim {name} is not a string")
+    if claims["sub"] != claims["client_id"]:
+        raise InvalidToken("sub is not the client")
+    if not isinstance(claims.get("scope", ""), str):
+        raise InvalidToken("scope is not a string")
+    if is_revoked(db=db, jti=claims["jti"]):
+        raise InvalidToken("revoked")
+    return claims
+
+
+def principal_for(*, db: Session, claims: dict[str, Any]) -> Principal:
+    """The caller behind verified claims; its client must still be active.
+
+    Scopes are the token's, narrowed to what the client holds now, so taking a scope away
+    from a client (or revoking it) takes effect on tokens already issued.
+    """
+    client = db.get(OAuthClient, claims["client_id"])
+    if client is None or client.revoked_at is not None:
+        raise InvalidToken("client revoked or unknown")
+    if client.organization_id != claims["org"]:
+        raise InvalidToken("organisation does not match the client")
+    held = set(scope_names.parse(client.scope))
+    granted = tuple(s for s in scope_names.parse(claims.get("scope", "")) if s in held)
+    return Principal(
+        client_id=client.client_id,
+        organization_id=client.organization_id,
+        scopes=granted,
+        jti=claims["jti"],
+    )
+
+
+def is_revoked(*, db: Session, jti: str) -> bool:
+    return db.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti)) is not None
+
+
+def revoke(*, db: Session, jti: str, expires_at: int) -> None:
+    """Record the token as revoked until it would have expired anyway."""
+    if len(jti) > 64 or is_revoked(db=db, jti=jti):
+        return
+    try:
+        # a savepoint, so a concurrent revocation of the same token is not an error
+        with db.begin_nested():
+            db.add(RevokedToken(jti=jti, expires_at=datetime.fromtimestamp(expires_at, UTC)))
+    except IntegrityError:
+        pass
+
+
+def purge_expired(*, db: Session) -> int:
+    """Drop ledger rows for tokens that have expired anyway (a periodic job may call this)."""
+    result = db.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
