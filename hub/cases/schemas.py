@@ -53,3 +53,8 @@ class CaseSummary(BaseModel):
 class CaseRead(CaseSummary):
     subject: Subject
     data: dict[str, CategoryData]
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    next: str | None

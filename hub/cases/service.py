@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hub.api import pagination
 from hub.api.problems import Conflict, NotFound, Problem, Unprocessable
 from hub.audit.service import record
 from hub.cases.models import Case, CaseData
@@ -241,3 +242,19 @@ def read(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> CaseRead:
         subject=read_subject(db=db, keyring=keyring, case=case),
         data=data,
     )
+
+
+def get_page(
+    *, db: Session, organization_id: str, cursor: str | None, limit: int
+) -> tuple[list[CaseSummary], str | None]:
+    """The organisation's cases, newest first; the tenant condition is part of the query."""
+    query = pagination.page(
+        select(Case).where(Case.owner_organization_id == organization_id),
+        time_column=Case.created_at,
+        id_column=Case.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    rows = list(db.scalars(query))
+    cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
+    return [summary(db=db, case=case) for case in rows[:limit]], cursor_next

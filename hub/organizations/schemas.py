@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -67,3 +68,32 @@ class AgreementRead(BaseModel):
 
 class AgreementPage(BaseModel):
     items: list[AgreementRead]
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: str = Field(min_length=1, max_length=2000, description="Space-separated scopes")
+    name: str = Field("", max_length=200)
+    jwks: dict[str, Any] | None = Field(
+        None, description="Public keys for private_key_jwt; a client with keys has no secret"
+    )
+
+
+class ClientRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    client_id: str
+    organization_id: str
+    name: str
+    scope: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ClientCreated(ClientRead):
+    client_secret: str | None = Field(description="Shown once; only its hash is kept")
+
+
+class ClientPage(BaseModel):
+    items: list[ClientRead]

@@ -72,3 +72,12 @@ def authenticate(*, db: Session, email: str, password: str) -> User | None:
     if user is None or user.disabled_at is not None:
         return None
     return user
+
+
+def set_password(*, db: Session, actor: str, user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Unprocessable(
+            "weak_password", f"A password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    user.password_hash = _hasher.hash(password)
+    record(db, actor=actor, action="user.password_set", object_type="user", object_id=user.id)

@@ -1,0 +1,77 @@
+"""Cases API: owner only; another organisation's case is 404."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from hub.auth.deps import Principal, require_scope
+from hub.cases import service
+from hub.cases.schemas import CaseCreate, CaseDataUpdate, CasePage, CaseRead, CaseSummary
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+Reader = Annotated[Principal, Depends(require_scope("cases:read"))]
+Writer = Annotated[Principal, Depends(require_scope("cases:write"))]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseSummary)
+def create_case(
+    body: CaseCreate, principal: Writer, db: DbSession, runtime: CurrentRuntime
+) -> CaseSummary:
+    case = service.create(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        actor=principal.actor,
+        owner_organization_id=principal.organization_id,
+        external_ref=body.external_ref,
+        subject=body.subject,
+        data=body.data,
+    )
+    return service.summary(db=db, case=case)
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    principal: Reader,
+    db: DbSession,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> CasePage:
+    items, cursor_next = service.get_page(
+        db=db, organization_id=principal.organization_id, cursor=cursor, limit=limit
+    )
+    return CasePage(items=items, next=cursor_next)
+
+
+@router.get("/{case_id}", response_model=CaseRead)
+def read_case(case_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime) -> CaseRead:
+    case = service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+    return service.read(db=db, keyring=runtime.keyring, case=case)
+
+
+@router.patch("/{case_id}", response_model=CaseSummary)
+def update_case(
+    case_id: str, body: CaseDataUpdate, principal: Writer, db: DbSession, runtime: CurrentRuntime
+) -> CaseSummary:
+    case = service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+    service.update_data(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        actor=principal.actor,
+        case=case,
+        data=body.data,
+    )
+    return service.summary(db=db, case=case)
+
+
+@router.delete("/{case_id}", status_code=status.HTTP_204_NO_CONTENT)
+def erase_case(case_id: str, principal: Writer, db: DbSession) -> Response:
+    case = service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+    service.erase(db=db, actor=principal.actor, case=case)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

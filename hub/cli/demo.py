@@ -1,0 +1,70 @@
+"""`hub demo`: demo organisations, clients and users, with their credentials printed."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli.context import emit_json, runtime, unit_of_work
+from hub.db import migrate
+from hub.demo.seed import DemoCredentials, seed
+from hub.runtime import Runtime
+
+
+def seed_and_print(rt: Runtime, *, as_json: bool = False) -> DemoCredentials:
+    with unit_of_work(rt) as db:
+        creds = seed(db=db, policy=rt.policy)
+    if as_json:
+        emit_json(
+            {
+                "organizations": [
+                    {
+                        "key": key,
+                        "id": org_id,
+                        "name": creds.names[key],
+                        "client_id": creds.clients[key][0],
+                        "client_secret": creds.clients[key][1],
+                    }
+                    for key, org_id in creds.organizations.items()
+                ],
+                "users": [{"email": e, "role": r, "password": p} for e, r, p in creds.users],
+            }
+        )
+    else:
+        print_credentials(creds, rt.settings.public_url)
+    return creds
+
+
+def print_credentials(creds: DemoCredentials, public_url: str) -> None:
+    console = Console(stderr=False, highlight=False)
+    table = Table(title="Demo organisations (secrets are new on every run)")
+    for column in ("organisation", "id", "client_id", "client_secret"):
+        table.add_column(column, overflow="fold")
+    for key, org_id in creds.organizations.items():
+        client_id, secret = creds.clients[key]
+        table.add_row(creds.names[key], org_id, client_id, secret)
+    console.print(table)
+    users = Table(title="Demo console users")
+    for column in ("email", "role", "password"):
+        users.add_column(column)
+    for email, role, password in creds.users:
+        users.add_row(email, role, password)
+    console.print(users)
+    client_id, secret = creds.clients["iom_sub"]
+    console.print(
+        "Try it:\n"
+        f"  curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials "
+        f"{public_url}/oauth/token\n"
+        f"  curl -s -H 'Authorization: Bearer <access_token>' {public_url}/v1/organizations\n"
+        f"API documentation: {public_url}/docs",
+        soft_wrap=True,
+    )
+
+
+def demo(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Seed demo organisations, clients and users and print their credentials."""
+    rt = runtime()
+    if rt.settings.is_sqlite:
+        migrate.upgrade(rt.engine)
+    seed_and_print(rt, as_json=as_json)

@@ -1,0 +1,116 @@
+"""How to call each /v1 route successfully, for the authorization-matrix test.
+
+Every /v1 route needs an entry here: the matrix test fails for a route without one, so a new
+route cannot ship untested for tenancy. `build` makes what the call needs, owned by
+`ctx.owner`, and returns the call; `tenant=True` means another organisation must get 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from hub.runtime import Runtime
+from tests.support.api import Partner
+
+CASE = {
+    "external_ref": "MATRIX-1",
+    "subject": {"birth_date": "1994-05-02", "sex": "male"},
+    "data": {"identity": {"given_name": "Canary", "family_name": "Matrix"}},
+}
+
+
+@dataclass
+class Ctx:
+    runtime: Runtime
+    api: TestClient
+    owner: Partner
+    other: Partner
+    admin: Partner
+    counter: list[int] = field(default_factory=lambda: [0])
+
+    def unique(self, prefix: str) -> str:
+        self.counter[0] += 1
+        return f"{prefix}-{self.counter[0]}"
+
+    def case(self) -> str:
+        body = dict(CASE, external_ref=self.unique("MATRIX"))
+        response = self.api.post("/v1/cases", json=body, headers=self.owner.headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def client(self) -> str:
+        response = self.api.post(
+            f"/v1/organizations/{self.owner.organization_id}/clients",
+            json={"scope": "cases:read"},
+            headers=self.admin.headers,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["client_id"])
+
+
+@dataclass(frozen=True)
+class Call:
+    path_params: dict[str, str]
+    body: Any = None
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Scenario:
+    build: Callable[[Ctx], Call]
+    tenant: bool = False  # another organisation gets 404
+    admin: bool = False  # the caller is the hub's administrator, not the owner
+
+
+def _org(ctx: Ctx) -> dict[str, str]:
+    return {"organization_id": ctx.owner.organization_id}
+
+
+SCENARIOS: dict[tuple[str, str], Scenario] = {
+    ("GET", "/v1/organizations"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/organizations/{organization_id}"): Scenario(lambda ctx: Call(_org(ctx))),
+    ("POST", "/v1/organizations"): Scenario(
+        lambda ctx: Call({}, {"name": ctx.unique("Org"), "kind": "ngo"}, 201), admin=True
+    ),
+    ("GET", "/v1/agreements"): Scenario(lambda ctx: Call({})),
+    ("POST", "/v1/agreements"): Scenario(
+        lambda ctx: Call(
+            {},
+            {
+                "from_organization_id": ctx.owner.organization_id,
+                "to_organization_id": ctx.other.organization_id,
+                "purposes": ["shelter"],
+                "categories": ["identity"],
+            },
+            201,
+        ),
+        admin=True,
+    ),
+    ("GET", "/v1/organizations/{organization_id}/clients"): Scenario(
+        lambda ctx: Call(_org(ctx)), admin=True
+    ),
+    ("POST", "/v1/organizations/{organization_id}/clients"): Scenario(
+        lambda ctx: Call(_org(ctx), {"scope": "cases:read"}, 201), admin=True
+    ),
+    ("DELETE", "/v1/organizations/{organization_id}/clients/{client_id}"): Scenario(
+        lambda ctx: Call(_org(ctx) | {"client_id": ctx.client()}, None, 204), admin=True
+    ),
+    ("POST", "/v1/cases"): Scenario(
+        lambda ctx: Call({}, dict(CASE, external_ref=ctx.unique("NEW")), 201)
+    ),
+    ("GET", "/v1/cases"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/cases/{case_id}"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}), tenant=True
+    ),
+    ("PATCH", "/v1/cases/{case_id}"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}, {"data": {"contact": {"phone": "1"}}}),
+        tenant=True,
+    ),
+    ("DELETE", "/v1/cases/{case_id}"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}, None, 204), tenant=True
+    ),
+}
