@@ -3,10 +3,12 @@
 from hub.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from hub.auth.models import OAuthClient, RevokedToken, SigningKey, UsedAssertion
 from hub.cases.models import Case, CaseData
+from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
 from hub.crypto.models import DataKey
 from hub.db.base import Base
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
+from hub.reviews.models import Review
 from hub.users.models import User
 
 __all__ = [
@@ -16,11 +18,16 @@ __all__ = [
     "Base",
     "Case",
     "CaseData",
+    "Consent",
+    "ConsentEvidence",
+    "ConsentWithdrawal",
     "DataKey",
     "DataSharingAgreement",
+    "GateDecision",
     "OAuthClient",
     "Organization",
     "OutboxMessage",
+    "Review",
     "RevokedToken",
     "SigningKey",
     "UsedAssertion",
