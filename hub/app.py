@@ -8,6 +8,9 @@ from hub import __version__
 from hub.api import problems
 from hub.auth import routes as auth_routes
 from hub.ops import routes as ops_routes
+from hub.ops.logging import configure_logging
+from hub.ops.metrics import Metrics
+from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from hub.runtime import Runtime
 
 
@@ -17,8 +20,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         summary="Interagency referrals and data sharing, gated by recorded informed consent.",
     )
+    configure_logging(runtime.settings.log_level)
     app.state.runtime = runtime
+    app.state.metrics = Metrics(runtime.sessions)
     problems.install(app)
+    # the last added runs first: request context wraps the body limit so a 413 is logged too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
     return app

@@ -8,6 +8,7 @@ import uvicorn
 from hub.app import create_app
 from hub.cli.context import runtime
 from hub.db import migrate
+from hub.ops.logging import configure_logging
 
 
 def serve(
@@ -17,6 +18,7 @@ def serve(
 ) -> None:
     """Run the hub."""
     rt = runtime()
+    configure_logging(rt.settings.log_level)
     if rt.settings.is_sqlite:
         # the embedded database is the operator's only copy: migrating it on start is the
         # zero-set-up promise; a PostgreSQL deployment runs `hub db upgrade` deliberately

@@ -1,0 +1,77 @@
+"""Prometheus metrics, one registry per app so several apps in a process keep apart.
+
+Labels are bounded: the route template (never the raw path), a known method or `OTHER`, and
+the status code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.outbox.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger("hub.ops")
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+class OutboxCollector(Collector):
+    """Outbox rows by status, counted when Prometheus scrapes."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with self.sessions() as db:
+                rows = db.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                ).all()
+        except SQLAlchemyError as exc:
+            # a scrape must still answer when the database is down; readyz reports that
+            log.warning("outbox metrics unavailable", extra={"error_type": type(exc).__name__})
+            return
+        counts = {status.value: 0 for status in OutboxStatus}
+        counts.update({status: count for status, count in rows})
+        gauge = GaugeMetricFamily(
+            "hub_outbox_messages", "Outbox rows by status.", labels=["status"]
+        )
+        for status, count in sorted(counts.items()):
+            gauge.add_metric([status], count)
+        yield gauge
+
+
+class Metrics:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "hub_http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "hub_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.registry.register(OutboxCollector(sessions))
+
+    def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in KNOWN_METHODS else "OTHER"
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
