@@ -1,0 +1,69 @@
+"""What a consent is at an instant: the one rule every reader of consents uses.
+
+A version is *superseded* once a newer version of its series exists, *withdrawn* once its
+series has a withdrawal, *expired* past `valid_until`, *not yet valid* before `valid_from`,
+and otherwise *active*. Only active consents can permit a disclosure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from hub.consent.models import Consent, ConsentWithdrawal
+
+
+class ConsentStatus(StrEnum):
+    active = "active"
+    superseded = "superseded"
+    withdrawn = "withdrawn"
+    expired = "expired"
+    not_yet_valid = "not_yet_valid"
+
+
+def status_of(
+    consent: Consent, *, superseded: bool, withdrawn_at: datetime | None, at: datetime
+) -> ConsentStatus:
+    # withdrawal wins over everything: it is the person's decision and must show as such
+    if withdrawn_at is not None and withdrawn_at <= at:
+        return ConsentStatus.withdrawn
+    if superseded:
+        return ConsentStatus.superseded
+    if consent.valid_until is not None and consent.valid_until <= at:
+        return ConsentStatus.expired
+    if consent.valid_from > at:
+        return ConsentStatus.not_yet_valid
+    return ConsentStatus.active
+
+
+def _newer_version_exists():  # type: ignore[no-untyped-def]
+    newer = aliased(Consent)
+    return exists().where(newer.supersedes_id == Consent.id)
+
+
+def current_versions(*, db: Session, case_id: str) -> list[tuple[Consent, datetime | None]]:
+    """The latest version of each consent series of the case, with its withdrawal time."""
+    query = (
+        select(Consent, ConsentWithdrawal.withdrawn_at)
+        .outerjoin(ConsentWithdrawal, ConsentWithdrawal.series_id == Consent.series_id)
+        .where(Consent.case_id == case_id, ~_newer_version_exists())
+        .order_by(Consent.recorded_at, Consent.id)
+    )
+    return [(row[0], row[1]) for row in db.execute(query)]
+
+
+def active_consents(*, db: Session, case_id: str, at: datetime) -> list[Consent]:
+    """The consents of the case that can permit a disclosure at `at`."""
+    return [
+        consent
+        for consent, withdrawn_at in current_versions(db=db, case_id=case_id)
+        if status_of(consent, superseded=False, withdrawn_at=withdrawn_at, at=at)
+        is ConsentStatus.active
+    ]
+
+
+def is_superseded(*, db: Session, consent_id: str) -> bool:
+    return db.scalar(select(exists().where(Consent.supersedes_id == consent_id))) or False
