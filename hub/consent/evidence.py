@@ -1,0 +1,158 @@
+"""Consent evidence: the scanned form of one consent version, sealed with the case's key.
+
+Evidence is part of an immutable record: once stored it is never replaced (sending the very
+same file again is harmless and answered as such). The SHA-256 of the plaintext is kept in
+clear so the file can be checked against a paper original or a copy without decrypting it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.api.problems import Conflict, NotFound, Problem, Unprocessable
+from hub.audit.service import record as audit
+from hub.cases.models import Case
+from hub.consent.models import Consent, ConsentEvidence
+from hub.consent.service import case_key
+from hub.crypto.envelope import decrypt, encrypt
+from hub.crypto.keyring import KeyEncryptionKeys
+
+EVIDENCE = "consent_evidence"
+FILE_FIELD = "file"
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+# each allowed type and the leading bytes its files start with
+EVIDENCE_TYPES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    # little- and big-endian TIFF, and BigTIFF
+    "image/tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+}
+
+
+class EvidenceTooLarge(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            413,
+            "evidence_too_large",
+            "The evidence file is too large",
+            max_bytes=EVIDENCE_MAX_BYTES,
+        )
+
+
+class UnsupportedMediaType(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            415,
+            "unsupported_media_type",
+            "Evidence must be a PDF, JPEG, PNG or TIFF file",
+            allowed=sorted(EVIDENCE_TYPES),
+        )
+
+
+def media_type(content_type: str | None) -> str:
+    """The declared type without parameters, if it is one evidence may have; else 415."""
+    declared = (content_type or "").split(";", 1)[0].strip().lower()
+    if declared not in EVIDENCE_TYPES:
+        raise UnsupportedMediaType()
+    return declared
+
+
+def check_size(size: int) -> None:
+    if size > EVIDENCE_MAX_BYTES:
+        raise EvidenceTooLarge()
+
+
+def _check_content(declared: str, content: bytes) -> None:
+    if not content.startswith(EVIDENCE_TYPES[declared]):
+        raise Unprocessable(
+            "evidence_type_mismatch",
+            "The file's content is not of its declared type",
+            f"the content does not start like a {declared} file",
+        )
+
+
+def _metadata(row: ConsentEvidence) -> dict[str, object]:
+    return {"content_type": row.content_type, "size": row.size, "sha256": row.sha256}
+
+
+def put_evidence(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    actor: str,
+    consent: Consent,
+    content_type: str | None,
+    content: bytes,
+) -> tuple[ConsentEvidence, bool]:
+    """Store the consent's evidence; returns it and whether it was stored just now.
+
+    The same file sent again returns the stored one (False); a different one is 409.
+    """
+    declared = media_type(content_type)
+    check_size(len(content))
+    _check_content(declared, content)
+    case = db.get_one(Case, consent.case_id)
+    key = case_key(db=db, keyring=keyring, case=case)
+    digest = hashlib.sha256(content).hexdigest()
+    existing = db.get(ConsentEvidence, consent.id)
+    if existing is not None:
+        if (existing.sha256, existing.content_type) == (digest, declared):
+            return existing, False
+        raise Conflict(
+            "evidence_exists",
+            "The consent already has its evidence",
+            "Evidence is part of an immutable record: record a new version to change it.",
+        )
+    row = ConsentEvidence(
+        consent_id=consent.id,
+        content_type=declared,
+        size=len(content),
+        sha256=digest,
+        ciphertext=encrypt(key, content, table=EVIDENCE, row=consent.id, field=FILE_FIELD),
+        uploaded_by=actor,
+    )
+    try:
+        # two uploads racing meet the primary key here: the loser is told evidence exists
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        raise Conflict("evidence_exists", "The consent already has its evidence") from None
+    audit(
+        db,
+        actor=actor,
+        action="consent.evidence_stored",
+        object_type="consent",
+        object_id=consent.id,
+        details={"case_id": consent.case_id, **_metadata(row)},
+    )
+    return row, True
+
+
+def get_evidence(
+    *, db: Session, keyring: KeyEncryptionKeys, actor: str, consent: Consent
+) -> tuple[ConsentEvidence, bytes]:
+    """The evidence and its decrypted bytes; 404 if none, 410 once the case is erased.
+
+    Reading a scanned form (names, a signature) is audited like a write.
+    """
+    row = db.scalar(select(ConsentEvidence).where(ConsentEvidence.consent_id == consent.id))
+    if row is None:
+        raise NotFound("evidence")
+    case = db.get_one(Case, consent.case_id)
+    key = case_key(db=db, keyring=keyring, case=case)
+    content = decrypt(key, row.ciphertext, table=EVIDENCE, row=consent.id, field=FILE_FIELD)
+    audit(
+        db,
+        actor=actor,
+        action="consent.evidence_read",
+        object_type="consent",
+        object_id=consent.id,
+        details={"case_id": consent.case_id, "sha256": row.sha256},
+    )
+    return row, content
