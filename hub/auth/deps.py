@@ -75,7 +75,7 @@ class HubBearerTokenValidator(BearerTokenValidator):
             return tokens.principal_for(db=self.db, claims=claims)
         except InvalidToken as exc:
             # the reason only; the token itself is a credential and stays out of logs
-            log.info("access token refused", extra={"reason": str(exc)})
+            log.info("access token refused: %s", exc)
             return None
 
     def validate_token(self, token: Principal | None, scopes: list[str], request: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -34,6 +35,9 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 def install(app: FastAPI) -> None:
     """Mount the OAuth routes and make the app's Authority (keys, rate limiter) now."""
+    # authlib logs whole tokens and assertions at DEBUG ("Issue token %r"): never let those
+    # records through, whatever the hub's log level
+    logging.getLogger("authlib").setLevel(logging.INFO)
     get_authority(app)
     app.include_router(router)
 
