@@ -6,9 +6,12 @@ from hub.cases.models import Case, CaseData
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
 from hub.crypto.models import DataKey
 from hub.db.base import Base
+from hub.disclosures.models import Disclosure, IdempotencyRecord, LifecycleEvent
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
+from hub.referrals.models import Referral
 from hub.reviews.models import Review
+from hub.transfers.models import Transfer
 from hub.users.models import User
 
 __all__ = [
@@ -23,13 +26,18 @@ __all__ = [
     "ConsentWithdrawal",
     "DataKey",
     "DataSharingAgreement",
+    "Disclosure",
     "GateDecision",
+    "IdempotencyRecord",
+    "LifecycleEvent",
     "OAuthClient",
     "Organization",
     "OutboxMessage",
+    "Referral",
     "Review",
     "RevokedToken",
     "SigningKey",
+    "Transfer",
     "UsedAssertion",
     "User",
 ]

@@ -1,0 +1,71 @@
+"""The accounting of disclosures, and the lifecycle events of referrals and transfers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.clock import utcnow
+from hub.db.base import Base, id_column
+
+
+class Disclosure(Base):
+    """One time personal data left the hub: who received which categories, under which consent.
+
+    Each row is also an entry in the hash-chained audit log, which makes the accounting
+    tamper-evident; this table is what the per-case report reads.
+    """
+
+    __tablename__ = "disclosures"
+    __table_args__ = (Index("ix_disclosures_case", "case_id", "at"),)
+
+    id: Mapped[str] = id_column()
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    recipient_organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    consent_ids: Mapped[list[str]] = mapped_column(JSON)
+    referral_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    transfer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    decision_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # inbox | webhook | fhir | transfer
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    audit_seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LifecycleEvent(Base):
+    """A move of a referral or a transfer: who, when, from which status to which, and why."""
+
+    __tablename__ = "lifecycle_events"
+    __table_args__ = (Index("ix_lifecycle_events_object", "object_type", "object_id", "at"),)
+
+    id: Mapped[str] = id_column()
+    object_type: Mapped[str] = mapped_column(String(16))  # referral | transfer
+    object_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[str | None] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    # free text (decline reason, outcome): may name people, so sealed with the case key
+    text_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class IdempotencyRecord(Base):
+    """The answer given to a mutating POST, replayed for a retry with the same key."""
+
+    __tablename__ = "idempotency_records"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response_body: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,52 @@
+"""Referrals (orientations): a service request from a case's owner to another organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.clock import utcnow
+from hub.db.base import Base, id_column
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("ix_referrals_sender", "from_organization_id", "created_at"),
+        Index("ix_referrals_recipient", "to_organization_id", "created_at"),
+        # the deadline job reads only referrals still waiting, by due time
+        Index("ix_referrals_status_ack_due", "status", "acknowledge_by"),
+    )
+
+    id: Mapped[str] = id_column()
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    to_organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    service_type: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[str] = mapped_column(String(16))  # emergency | high | normal
+    requested_categories: Mapped[list[str]] = mapped_column(JSON)
+    # the consented subset actually disclosed (data minimisation), and what was held back
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    withheld_categories: Mapped[list[str]] = mapped_column(JSON)
+    consent_ids: Mapped[list[str]] = mapped_column(JSON)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("gate_decisions.id", ondelete="RESTRICT"))
+    review_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(String(64))  # a code, never free text
+    # the sender's note and the disclosed snapshot: sealed with the case's data key
+    note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    snapshot_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    acknowledge_by: Mapped[datetime | None]
+    overdue_since: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
