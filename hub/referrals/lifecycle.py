@@ -1,0 +1,66 @@
+"""The referral lifecycle, as data. See DESIGN.md "Lifecycles"."""
+
+from __future__ import annotations
+
+from hub.lifecycle import Move, Party, move
+
+PENDING_REVIEW = "pending_review"
+SENT = "sent"
+DELIVERED = "delivered"
+ACKNOWLEDGED = "acknowledged"
+ACCEPTED = "accepted"
+DECLINED = "declined"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+DENIED = "denied"
+FAILED = "failed"
+
+FINAL = frozenset({DECLINED, COMPLETED, CANCELLED, DENIED, FAILED})
+# still waiting for the recipient's acknowledgement: the deadline job watches these
+AWAITING_ACKNOWLEDGEMENT = frozenset({SENT, DELIVERED})
+# not yet answered by the recipient: a consent withdrawal cancels these
+WITHDRAWABLE = frozenset({PENDING_REVIEW, SENT, DELIVERED})
+
+MOVES: dict[str, Move] = {
+    # the recipient's moves (POST /v1/referrals/{id}/<action>)
+    "acknowledge": move(SENT, DELIVERED, to=ACKNOWLEDGED, by=Party.recipient),
+    "accept": move(ACKNOWLEDGED, to=ACCEPTED, by=Party.recipient),
+    "decline": move(SENT, DELIVERED, ACKNOWLEDGED, to=DECLINED, by=Party.recipient, reason=True),
+    "start": move(ACCEPTED, to=IN_PROGRESS, by=Party.recipient),
+    "complete": move(IN_PROGRESS, to=COMPLETED, by=Party.recipient, reason=True),
+    # the sender's
+    "cancel": move(
+        PENDING_REVIEW,
+        SENT,
+        DELIVERED,
+        ACKNOWLEDGED,
+        ACCEPTED,
+        IN_PROGRESS,
+        to=CANCELLED,
+        by=Party.sender,
+        reason=True,
+    ),
+    # a consent officer's
+    "approve": move(PENDING_REVIEW, to=SENT, by=Party.reviewer),
+    "deny": move(PENDING_REVIEW, to=DENIED, by=Party.reviewer, reason=True),
+    # the hub's own
+    "deliver": move(SENT, to=DELIVERED, by=Party.system),
+    "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
+    "fail": move(SENT, DELIVERED, to=FAILED, by=Party.system, reason=True),
+}
+
+# FHIR R4 Task.status for each status (DESIGN.md)
+FHIR_TASK_STATUS: dict[str, str] = {
+    PENDING_REVIEW: "on-hold",
+    SENT: "requested",
+    DELIVERED: "requested",
+    ACKNOWLEDGED: "received",
+    ACCEPTED: "accepted",
+    DECLINED: "rejected",
+    IN_PROGRESS: "in-progress",
+    COMPLETED: "completed",
+    CANCELLED: "cancelled",
+    DENIED: "cancelled",
+    FAILED: "failed",
+}

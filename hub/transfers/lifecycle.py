@@ -1,0 +1,26 @@
+"""The case transfer lifecycle, as data. See DESIGN.md "Lifecycles"."""
+
+from __future__ import annotations
+
+from hub.lifecycle import Move, Party, move
+
+PENDING_REVIEW = "pending_review"
+SENT = "sent"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+
+FINAL = frozenset({REJECTED, COMPLETED, CANCELLED})
+WITHDRAWABLE = frozenset({PENDING_REVIEW, SENT})
+
+MOVES: dict[str, Move] = {
+    # acceptance and the move of ownership are one transaction: accepted, then completed
+    "accept": move(SENT, to=ACCEPTED, by=Party.recipient),
+    "complete": move(ACCEPTED, to=COMPLETED, by=Party.system),
+    "reject": move(SENT, to=REJECTED, by=Party.recipient, reason=True),
+    "cancel": move(PENDING_REVIEW, SENT, to=CANCELLED, by=Party.sender, reason=True),
+    "approve": move(PENDING_REVIEW, to=SENT, by=Party.reviewer),
+    "deny": move(PENDING_REVIEW, to=CANCELLED, by=Party.reviewer, reason=True),
+    "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
+}

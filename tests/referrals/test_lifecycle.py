@@ -1,0 +1,36 @@
+from hub.lifecycle import Party
+from hub.referrals import lifecycle as referral
+from hub.transfers import lifecycle as transfer
+
+
+def _statuses(module) -> set[str]:  # type: ignore[no-untyped-def]
+    table = module.MOVES
+    return {s for m in table.values() for s in m.sources} | {m.target for m in table.values()}
+
+
+def test_every_referral_status_maps_to_a_fhir_task_status() -> None:
+    assert _statuses(referral) == set(referral.FHIR_TASK_STATUS)
+
+
+def test_final_statuses_have_no_way_out() -> None:
+    for module in (referral, transfer):
+        for rule in module.MOVES.values():
+            assert not (rule.sources & module.FINAL), rule
+
+
+def test_the_recipient_drives_the_service_and_the_sender_may_cancel() -> None:
+    path = ["acknowledge", "accept", "start", "complete"]
+    status = referral.SENT
+    for action in path:
+        rule = referral.MOVES[action]
+        assert rule.party is Party.recipient and status in rule.sources
+        status = rule.target
+    assert status == referral.COMPLETED
+    assert referral.MOVES["cancel"].party is Party.sender
+    assert referral.COMPLETED not in referral.MOVES["cancel"].sources
+
+
+def test_consent_withdrawal_stops_only_what_has_not_been_answered() -> None:
+    assert referral.MOVES["withdraw_consent"].sources == referral.WITHDRAWABLE
+    assert referral.ACKNOWLEDGED not in referral.WITHDRAWABLE
+    assert transfer.MOVES["withdraw_consent"].sources == transfer.WITHDRAWABLE
