@@ -44,14 +44,14 @@ def check(
         raise Conflict(
             "invalid_transition",
             f"Only the {rule.party} can {action}",
-            status=status,
+            current_status=status,
             action=action,
         )
     if status not in rule.sources:
         raise Conflict(
             "invalid_transition",
             f"Cannot {action} from status {status}",
-            status=status,
+            current_status=status,
             action=action,
             allowed_from=sorted(rule.sources),
         )
