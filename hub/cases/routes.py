@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.auth.deps import Principal, require_scope
 from hub.cases import service
@@ -20,8 +21,14 @@ Writer = Annotated[Principal, Depends(require_scope("cases:write"))]
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseSummary)
 def create_case(
-    body: CaseCreate, principal: Writer, db: DbSession, runtime: CurrentRuntime
-) -> CaseSummary:
+    body: CaseCreate,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Response:
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return replay
     case = service.create(
         db=db,
         keyring=runtime.keyring,
@@ -32,7 +39,12 @@ def create_case(
         subject=body.subject,
         data=body.data,
     )
-    return service.summary(db=db, case=case)
+    return idem.remember(
+        db=db,
+        client_id=principal.client_id,
+        status_code=201,
+        body=service.summary(db=db, case=case),
+    )
 
 
 @router.get("", response_model=CasePage)

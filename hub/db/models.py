@@ -1,12 +1,13 @@
 """Every model, imported once so the metadata (and Alembic) sees the whole schema."""
 
+from hub.api.models import IdempotencyRecord
 from hub.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from hub.auth.models import OAuthClient, RevokedToken, SigningKey, UsedAssertion
 from hub.cases.models import Case, CaseData
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
 from hub.crypto.models import DataKey
 from hub.db.base import Base
-from hub.disclosures.models import Disclosure, IdempotencyRecord, LifecycleEvent
+from hub.disclosures.models import Disclosure, LifecycleEvent
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral

@@ -54,18 +54,3 @@ class LifecycleEvent(Base):
     reason_code: Mapped[str | None] = mapped_column(String(64))
     # free text (decline reason, outcome): may name people, so sealed with the case key
     text_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-
-class IdempotencyRecord(Base):
-    """The answer given to a mutating POST, replayed for a retry with the same key."""
-
-    __tablename__ = "idempotency_records"
-
-    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(300))
-    request_sha256: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int]
-    response_body: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

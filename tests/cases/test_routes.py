@@ -111,3 +111,23 @@ def test_scopes_are_enforced(runtime: Runtime, api: TestClient) -> None:
     assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
     assert api.get("/v1/cases", headers=reader.headers).status_code == 200
     assert api.get("/v1/cases").status_code == 401
+
+
+def test_idempotency_key_replays_the_first_answer(runtime: Runtime, api: TestClient) -> None:
+    iom = partner(runtime, api, "IOM Agadez", kind="iom_office")
+    headers = iom.headers | {"Idempotency-Key": "create-0042"}
+    first = api.post("/v1/cases", json=CASE, headers=headers)
+    again = api.post("/v1/cases", json=CASE, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    other_body = dict(CASE, external_ref="ANOTHER")
+    reused = api.post("/v1/cases", json=other_body, headers=headers)
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert len(api.get("/v1/cases", headers=iom.headers).json()["items"]) == 1
+    # keys belong to a client: another client's identical key is a new request
+    other = partner(runtime, api, "NGO")
+    fresh = api.post(
+        "/v1/cases", json=CASE, headers=other.headers | {"Idempotency-Key": "create-0042"}
+    )
+    assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]

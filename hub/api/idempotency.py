@@ -1,0 +1,99 @@
+"""`Idempotency-Key` on mutating POSTs: a retry gets the first answer, not a second effect.
+
+The record is written in the request's own transaction, so an answer is remembered exactly
+when its effect was committed. Keys are per client. The same key with another body (or on
+another route) is 422 `idempotency_key_reused`. Responses remembered here carry ids, codes and
+statuses only: routes that use it must not return personal data from a POST.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.api.models import IdempotencyRecord
+from hub.api.problems import Conflict, Problem, Unprocessable
+
+MAX_KEY_LENGTH = 255
+
+
+class Idempotency:
+    def __init__(self, key: str | None, method: str, path: str, body_sha256: str) -> None:
+        self.key = key
+        self.method = method
+        self.path = path
+        self.body_sha256 = body_sha256
+
+    def replay(self, *, db: Session, client_id: str) -> JSONResponse | None:
+        """The remembered answer for this key, or None when the request is new."""
+        if self.key is None:
+            return None
+        record = db.get(IdempotencyRecord, (client_id, self.key))
+        if record is None:
+            return None
+        if (record.method, record.path, record.request_sha256) != (
+            self.method,
+            self.path,
+            self.body_sha256,
+        ):
+            raise Unprocessable(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request",
+            )
+        return JSONResponse(
+            record.response_body,
+            status_code=record.status_code,
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    def remember(
+        self, *, db: Session, client_id: str, status_code: int, body: BaseModel
+    ) -> JSONResponse:
+        """Record the answer (if a key was given) and return it."""
+        content: dict[str, Any] = jsonable_encoder(body)
+        if self.key is not None:
+            db.add(
+                IdempotencyRecord(
+                    client_id=client_id,
+                    key=self.key,
+                    method=self.method,
+                    path=self.path,
+                    request_sha256=self.body_sha256,
+                    status_code=status_code,
+                    response_body=content,
+                )
+            )
+            try:
+                # flushed so two concurrent first uses of one key collide here, not at commit
+                db.flush()
+            except IntegrityError:
+                raise Conflict(
+                    "idempotency_key_in_use",
+                    "Another request with this Idempotency-Key is being processed",
+                ) from None
+        return JSONResponse(content, status_code=status_code)
+
+
+async def idempotency(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY_LENGTH)] = None,
+) -> Idempotency:
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise Problem(400, "invalid_idempotency_key", "The Idempotency-Key header is empty")
+    body = await request.body()
+    return Idempotency(
+        idempotency_key,
+        request.method,
+        request.url.path,
+        hashlib.sha256(body).hexdigest(),
+    )
+
+
+IdempotencyKey = Annotated[Idempotency, Depends(idempotency)]
