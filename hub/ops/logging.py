@@ -102,6 +102,8 @@ _HANDLER_MARK = "_hub_json_handler"
 
 def configure_logging(level: str) -> None:
     """Send every log record through one JSON handler on stderr. Safe to call again."""
+    # a broken log call would otherwise print its message and arguments to stderr
+    logging.raiseExceptions = False
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):

@@ -131,3 +131,12 @@ def test_access_line_has_the_route_template_and_no_request_content(
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float)
     assert line["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_a_broken_log_call_does_not_print_its_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+    capsys.readouterr()
+    logging.getLogger("hub.test").info("two placeholders %s %s", CANARY)
+    assert CANARY not in capsys.readouterr().err
