@@ -10,7 +10,7 @@ from hub.db.base import Base
 from hub.disclosures.models import Disclosure, LifecycleEvent
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
-from hub.referrals.models import Referral
+from hub.referrals.models import Referral, WithdrawalNotice
 from hub.reviews.models import Review
 from hub.transfers.models import Transfer
 from hub.users.models import User
@@ -41,4 +41,5 @@ __all__ = [
     "Transfer",
     "UsedAssertion",
     "User",
+    "WithdrawalNotice",
 ]

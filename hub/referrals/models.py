@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -44,9 +44,30 @@ class Referral(Base):
     note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     snapshot_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    # when the referral left for its recipient (directly, or on a review's approval); the
+    # recipient sees only referrals that were sent, never one still held or refused by review
+    sent_at: Mapped[datetime | None]
     acknowledge_by: Mapped[datetime | None]
     overdue_since: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WithdrawalNotice(Base):
+    """A recipient that already received data told that a consent it rests on was withdrawn.
+
+    One per referral and consent series: the withdrawal cascade can run again without telling
+    anyone twice. `notified_at` is set once the recipient's channel has it.
+    """
+
+    __tablename__ = "referral_withdrawal_notices"
+    __table_args__ = (PrimaryKeyConstraint("referral_id", "series_id"),)
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    series_id: Mapped[str] = mapped_column(String(32))
+    consent_id: Mapped[str] = mapped_column(String(32))
+    recipient_organization_id: Mapped[str] = mapped_column(String(32))
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]
