@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from celery import Celery
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,7 @@ from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
 from hub.policy.loader import Policy, load_policy
 from hub.settings import Settings
+from hub.worker.celery_app import make_celery
 
 
 class Runtime:
@@ -35,5 +37,11 @@ class Runtime:
     def audit_key(self) -> AuditKey:
         return load_audit_key(self.settings)
 
+    @cached_property
+    def celery(self) -> Celery:
+        return make_celery(self.settings)
+
     def dispose(self) -> None:
+        if "celery" in self.__dict__:
+            self.celery.close()
         self.engine.dispose()

@@ -42,6 +42,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds before a broker redelivers a message a dead worker took.",
     )
+    broker_key_prefix: str = Field(
+        "",
+        max_length=64,
+        description="Prefix of every key the hub writes to a Redis broker, so several hubs "
+        "(or test runs) can share one Redis database.",
+    )
+    worker_include: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra modules the worker imports at start to register outbox handlers "
+        "(comma separated dotted names).",
+    )
     kek_provider: Literal["file", "env"] = Field(
         "file",
         description="Where key-encryption keys come from: `file` (a 0600 keyring under "
@@ -109,7 +120,7 @@ class Settings(BaseSettings):
         True, description="Refuse outbound URLs that are not https."
     )
 
-    @field_validator("connector_allowed_hosts", mode="before")
+    @field_validator("connector_allowed_hosts", "worker_include", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
@@ -133,7 +144,8 @@ class Settings(BaseSettings):
 
     @property
     def celery_broker_url(self) -> str:
-        return self.broker_url or "filesystem://"
+        # a host named, or kombu warns on every connection that it supplied one
+        return self.broker_url or "filesystem://localhost//"
 
     @property
     def is_embedded_broker(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import audit, db, keys, orgs, serve, users
+from hub.cli import audit, db, keys, orgs, serve, users, worker
 
 app = typer.Typer(
     help="Interagency referral and data-sharing hub.",
@@ -18,6 +18,8 @@ app.add_typer(orgs.orgs, name="orgs")
 app.add_typer(orgs.agreements, name="agreements")
 app.add_typer(users.app, name="users")
 app.command()(serve.serve)
+app.command(context_settings=worker.PASSTHROUGH)(worker.worker)
+app.command(context_settings=worker.PASSTHROUGH)(worker.beat)
 
 
 def main() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import typer
 import uvicorn
 
@@ -9,6 +12,7 @@ from hub.app import create_app
 from hub.cli.context import runtime
 from hub.db import migrate
 from hub.ops.logging import configure_logging
+from hub.worker.embedded import EmbeddedWorker
 
 
 def serve(
@@ -27,4 +31,23 @@ def serve(
         typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
         raise typer.Exit(1)
     app = create_app(rt)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # a real broker means production: `hub worker` and `hub beat` run as their own services
+    worker = EmbeddedWorker() if rt.settings.is_embedded_broker else None
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the
+    # handler it found: make that an exit that unwinds through `finally`, not a sudden death
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_on_signal)
+    try:
+        if worker is not None:
+            worker.start()
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if worker is not None:
+            # a second Ctrl-C must not cut the stop short and orphan the worker
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_IGN)
+            worker.stop()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    sys.exit(0)

@@ -1,0 +1,111 @@
+"""`hub worker` and `hub beat`: Celery's worker and scheduler for production set-ups.
+
+Options not listed here are passed to `celery worker` / `celery beat` as they are.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from enum import StrEnum
+from typing import Any
+
+import typer
+from celery.signals import setup_logging
+
+from hub.cli.context import runtime
+from hub.ops.logging import configure_logging
+from hub.worker import process
+from hub.worker.embedded import stop_with_parent
+
+# lets `hub worker --max-tasks-per-child 100` reach Celery untouched
+PASSTHROUGH: dict[str, Any] = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+class Pool(StrEnum):
+    prefork = "prefork"
+    threads = "threads"
+    solo = "solo"
+
+
+def worker(
+    ctx: typer.Context,
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1, help="Pool size (default: the number of CPUs)."
+    ),
+    pool: Pool | None = typer.Option(None, "--pool", "-P", help="Execution pool."),
+    beat: bool = typer.Option(
+        False, "--beat", "-B", help="Run the scheduler inside this worker (one per deployment)."
+    ),
+    include: list[str] = typer.Option(
+        [], "--include", "-I", help="Extra module registering outbox handlers (repeatable)."
+    ),
+    # set by `hub serve` for its embedded worker; checked against our parent from the start,
+    # as the server may already be gone by the time this process has imported everything
+    parent_pid: int | None = typer.Option(None, "--parent-pid", hidden=True),
+) -> None:
+    """Run a Celery worker: outbox messages, and with --beat the schedule too."""
+    rt = runtime()
+    _use_hub_logging(rt.settings.log_level)
+    modules = [*rt.settings.worker_include, *include]
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            typer.echo(f"cannot import worker module {name!r}: {exc}", err=True)
+            raise typer.Exit(2) from None
+    app = rt.celery
+    app.conf.include = list(dict.fromkeys([*app.conf.include, *modules]))
+    app.set_current()
+    process.bind(rt)
+    argv = [
+        "worker",
+        f"--loglevel={rt.settings.log_level}",
+        # nothing in the hub uses worker-to-worker chatter, and mingling slows every start
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+    ]
+    if not any(a in ("-n", "--hostname") or a.startswith("--hostname=") for a in ctx.args):
+        # unique per process, so several workers on one host do not clash
+        argv.append(f"--hostname=hub-{os.getpid()}@%h")
+    if concurrency is not None:
+        argv.append(f"--concurrency={concurrency}")
+    if pool is not None:
+        argv.append(f"--pool={pool.value}")
+    if beat:
+        argv += ["--beat", f"--schedule={app.conf.beat_schedule_filename}"]
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
+    app.worker_main([*argv, *ctx.args])
+
+
+def beat(ctx: typer.Context) -> None:
+    """Run the Celery scheduler: outbox dispatch and audit checkpoints (one per deployment)."""
+    rt = runtime()
+    _use_hub_logging(rt.settings.log_level)
+    app = rt.celery
+    app.set_current()
+    argv = [
+        "beat",
+        f"--loglevel={rt.settings.log_level}",
+        f"--schedule={app.conf.beat_schedule_filename}",
+    ]
+    app.start([*argv, *ctx.args])
+
+
+# a line per message received and per task run, and the scheduler's tick every few seconds:
+# the hub's own tasks log what matters
+_CHATTY = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+
+
+def _use_hub_logging(level: str) -> None:
+    def configure(**_: object) -> None:
+        configure_logging(level)
+        for name in _CHATTY:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+    configure()
+    # a receiver on setup_logging tells Celery to leave logging alone (JSON, no data)
+    setup_logging.connect(configure, weak=False)

@@ -1,0 +1,369 @@
+"""The transactional outbox: record work with the change that causes it, hand it to Celery
+after commit, and run each message's handler at most once to completion.
+
+A message moves pending → dispatched (a lease is taken and the broker is told) → running (a
+worker claimed it with a token, until its lease ends) → done, in the same transaction as the
+handler's effects. A dispatched or running message whose lease ended is dispatched again, so a
+lost broker message or a dead worker loses nothing; the claim token makes duplicates harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from celery.utils.time import get_exponential_backoff_interval
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.clock import utcnow
+from hub.db.session import transaction
+from hub.outbox.models import OutboxMessage, OutboxStatus
+from hub.settings import Settings
+from hub.worker.celery_app import RUN_OUTBOX_TASK
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+log = logging.getLogger("hub.outbox")
+
+Handler = Callable[[Session, "Runtime", dict[str, Any]], None]
+
+TOPIC_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,79}$")
+MAX_PAYLOAD_BYTES = 4096
+MAX_BACKOFF_SECONDS = 3600
+MAX_REASON_CHARS = 200
+
+_handlers: dict[str, Handler] = {}
+
+
+class OutboxError(Exception):
+    """A handler's failure with a reason safe to store and log (no personal data)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryableError(OutboxError):
+    """A transient failure (a partner down, a timeout): the message is tried again later."""
+
+
+class PermanentError(OutboxError):
+    """A failure no retry will fix: the message is dead-lettered at once."""
+
+
+class UnknownTopic(RetryableError):
+    """No handler registered (a worker that predates the topic): retried, then dead."""
+
+
+class ClaimLost(Exception):
+    """The message was given to another worker (this one outlived its lease)."""
+
+
+class InvalidPayload(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    topic: str
+    payload: dict[str, Any]
+    attempts: int
+    token: str
+
+
+def handler(topic: str) -> Callable[[Handler], Handler]:
+    """Register `fn(db, runtime, payload)` as the handler of `topic`.
+
+    The handler runs inside the transaction that marks the message done: it must not commit,
+    and everything it writes is kept only if the message completes. On SQLite its first
+    statement takes the database's write lock until then: slow calls (a partner's server)
+    belong before it where the handler can manage that.
+    """
+    if not TOPIC_RE.match(topic):
+        raise ValueError(f"invalid outbox topic {topic!r}")
+
+    def register(fn: Handler) -> Handler:
+        existing = _handlers.get(topic)
+        if existing is not None and existing is not fn:
+            raise ValueError(f"outbox topic {topic!r} already has a handler")
+        _handlers[topic] = fn
+        return fn
+
+    return register
+
+
+def get_handler(topic: str) -> Handler | None:
+    return _handlers.get(topic)
+
+
+def enqueue(
+    *,
+    db: Session,
+    topic: str,
+    payload: dict[str, Any],
+    available_at: datetime | None = None,
+) -> OutboxMessage:
+    """Record a message in the caller's transaction: it exists if and only if they commit.
+
+    `payload` carries identifiers only (strings, integers, booleans, or lists of them): it
+    travels through the broker, where personal data must never go.
+    """
+    if not TOPIC_RE.match(topic):
+        raise ValueError(f"invalid outbox topic {topic!r}")
+    _check_payload(payload)
+    if available_at is not None and available_at.tzinfo is None:
+        raise ValueError("available_at must carry a time zone")
+    message = OutboxMessage(
+        topic=topic,
+        payload=dict(payload),
+        status=OutboxStatus.pending,
+        attempts=0,
+        available_at=available_at or utcnow(),
+    )
+    db.add(message)
+    # flushed so the caller has the id (and a bad row fails here, not at its commit)
+    db.flush()
+    return message
+
+
+def _check_payload(payload: object) -> None:
+    if not isinstance(payload, dict):
+        raise InvalidPayload("outbox payload must be a JSON object")
+    for key, value in payload.items():
+        if not isinstance(key, str):
+            raise InvalidPayload("outbox payload keys must be strings")
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            # floats are refused too: identifiers are strings or integers, and NaN is not JSON
+            if item is not None and not isinstance(item, str | int | bool):
+                raise InvalidPayload(f"outbox payload field {key!r} is not an identifier")
+    if len(json.dumps(payload, allow_nan=False)) > MAX_PAYLOAD_BYTES:
+        raise InvalidPayload("outbox payload too large: it should carry identifiers only")
+
+
+def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
+    """Hand due messages to Celery; returns the ids sent.
+
+    Due: pending and available, or dispatched/running with an ended lease. Rows are marked
+    dispatched and committed before anything is sent, so a worker never receives an id its
+    database cannot see yet; a send that fails puts the rest back to pending.
+    """
+    settings = runtime.settings
+    now = utcnow()
+    lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
+    ids: list[str] = []
+    with transaction(runtime.sessions) as db:
+        rows = db.scalars(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    and_(
+                        OutboxMessage.status == OutboxStatus.pending,
+                        OutboxMessage.available_at <= now,
+                    ),
+                    and_(
+                        OutboxMessage.status.in_((OutboxStatus.dispatched, OutboxStatus.running)),
+                        OutboxMessage.lease_until < now,
+                    ),
+                )
+            )
+            .order_by(OutboxMessage.available_at)
+            .limit(limit)
+            # several dispatchers share the rows instead of queueing on each other's locks,
+            # and skip a row whose handler still holds it (SQLite serialises instead)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            if row.attempts >= settings.outbox_max_attempts:
+                # a worker died (or was stopped) during the last attempt allowed
+                row.status, row.claim, row.lease_until = OutboxStatus.dead, None, None
+                row.last_error = "WorkerLost: lease ended during the last attempt"
+                log.error(
+                    "outbox message dead",
+                    extra={"outbox_id": row.id, "topic": row.topic, "attempts": row.attempts},
+                )
+                continue
+            row.status, row.claim = OutboxStatus.dispatched, None
+            row.lease_until, row.dispatched_at = lease_until, now
+            ids.append(row.id)
+    return _send(runtime, ids, dispatched_at=now)
+
+
+def _send(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) -> list[str]:
+    for i, outbox_id in enumerate(ids):
+        try:
+            runtime.celery.send_task(RUN_OUTBOX_TASK, args=[outbox_id])
+        except Exception as exc:
+            log.warning(
+                "broker refused outbox messages; they stay pending",
+                extra={"error_type": type(exc).__name__, "count": len(ids) - i},
+            )
+            _undispatch(runtime, ids[i:], dispatched_at=dispatched_at)
+            return ids[:i]
+    return ids
+
+
+def _undispatch(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) -> None:
+    try:
+        with transaction(runtime.sessions) as db:
+            db.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.status == OutboxStatus.dispatched,
+                    OutboxMessage.dispatched_at == dispatched_at,
+                )
+                .values(status=OutboxStatus.pending, lease_until=None)
+            )
+    except Exception as exc:
+        # the lease still brings them back, only later
+        log.warning("could not put outbox messages back", extra={"error_type": type(exc).__name__})
+
+
+def claim(runtime: Runtime, outbox_id: str) -> Claimed | None:
+    """Take a message for this worker with a fresh token; None when it is not ours to run.
+
+    Not ours: done, dead, unknown, not yet available, out of attempts, or running under
+    another worker's live lease (a duplicate delivery).
+    """
+    settings = runtime.settings
+    now = utcnow()
+    token = uuid.uuid4().hex
+    with transaction(runtime.sessions) as db:
+        result = db.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == outbox_id,
+                OutboxMessage.attempts < settings.outbox_max_attempts,
+                or_(
+                    and_(
+                        OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.dispatched)),
+                        OutboxMessage.available_at <= now,
+                    ),
+                    and_(
+                        OutboxMessage.status == OutboxStatus.running,
+                        OutboxMessage.lease_until < now,
+                    ),
+                ),
+            )
+            .values(
+                status=OutboxStatus.running,
+                claim=token,
+                attempts=OutboxMessage.attempts + 1,
+                lease_until=now + timedelta(seconds=settings.outbox_lease_seconds),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        topic, payload, attempts = db.execute(
+            select(OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.attempts).where(
+                OutboxMessage.id == outbox_id
+            )
+        ).one()
+    return Claimed(id=outbox_id, topic=topic, payload=payload, attempts=attempts, token=token)
+
+
+def execute(runtime: Runtime, claimed: Claimed) -> None:
+    """Run the handler and mark the message done in one transaction, or change nothing.
+
+    Raises ClaimLost (effects rolled back) when another worker took the message over, and
+    whatever the handler raised otherwise.
+    """
+    fn = _handlers.get(claimed.topic)
+    if fn is None:
+        raise UnknownTopic(f"no handler for topic {claimed.topic}")
+    mine = (
+        OutboxMessage.id == claimed.id,
+        OutboxMessage.claim == claimed.token,
+        OutboxMessage.status == OutboxStatus.running,
+    )
+    with transaction(runtime.sessions) as db:
+        if not runtime.settings.is_sqlite:
+            # the row stays locked while the handler runs: the dispatcher skips it and a
+            # duplicate claim waits, so a slow but live worker is not raced. Not on SQLite,
+            # where any statement takes the database's only write lock until the commit
+            row = db.execute(select(OutboxMessage.id).where(*mine).with_for_update()).first()
+            if row is None:
+                raise ClaimLost(claimed.id)
+        fn(db, runtime, dict(claimed.payload))
+        result = db.execute(
+            update(OutboxMessage)
+            .where(*mine)
+            .values(status=OutboxStatus.done, done_at=utcnow(), lease_until=None, claim=None)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ClaimLost(claimed.id)
+
+
+def release_for_retry(runtime: Runtime, claimed: Claimed, *, error: str, delay: float) -> bool:
+    """Give the message back until `delay` from now; False if it was no longer ours.
+
+    It stays dispatched (Celery's retry brings it back) with a lease past the retry time, so
+    a retry message the broker loses is dispatched again by the outbox.
+    """
+    due = utcnow() + timedelta(seconds=delay)
+    return _finish(
+        runtime,
+        claimed,
+        status=OutboxStatus.dispatched,
+        available_at=due,
+        lease_until=due + timedelta(seconds=runtime.settings.outbox_lease_seconds),
+        last_error=error,
+    )
+
+
+def mark_dead(runtime: Runtime, claimed: Claimed, *, error: str) -> bool:
+    return _finish(runtime, claimed, status=OutboxStatus.dead, lease_until=None, last_error=error)
+
+
+def _finish(runtime: Runtime, claimed: Claimed, **values: Any) -> bool:
+    with transaction(runtime.sessions) as db:
+        result = db.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == claimed.id,
+                OutboxMessage.claim == claimed.token,
+                OutboxMessage.status == OutboxStatus.running,
+            )
+            .values(claim=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def retry_delay(settings: Settings, attempt: int) -> float:
+    """Seconds before retrying after failed attempt number `attempt` (1-based).
+
+    Exponential from outbox_backoff_seconds, with "equal jitter": between half and all of the
+    exponential value, so retries of many messages spread out but never come back at once.
+    """
+    ceiling = get_exponential_backoff_interval(
+        factor=settings.outbox_backoff_seconds,
+        retries=max(0, attempt - 1),
+        maximum=MAX_BACKOFF_SECONDS,
+    )
+    return ceiling / 2 + secrets.SystemRandom().uniform(0, ceiling / 2)
+
+
+def error_summary(exc: BaseException) -> str:
+    """What is stored as last_error: the type, and the reason only when the hub wrote it.
+
+    Other exceptions' messages quote values (a database error quotes the row), so they are
+    reduced to their type.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, OutboxError):
+        return f"{name}: {exc.reason[:MAX_REASON_CHARS]}"
+    return name

@@ -1,0 +1,185 @@
+"""The outbox with real `hub worker` processes: end to end, retries, dead letters, a worker
+killed mid-task, a lost broker message, duplicate deliveries."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.outbox import service
+from hub.outbox.models import OutboxMessage, OutboxStatus
+from hub.runtime import Runtime
+from hub.worker.celery_app import RUN_OUTBOX_TASK
+from tests.support.outbox_handlers import CANARY, effect_count, effects, read_marks
+from tests.support.workers import HubProcess, purge_queue, queued_messages, wait_for
+
+pytestmark = pytest.mark.worker
+
+StartWorker = Callable[..., HubProcess]
+
+
+def _enqueue(runtime: Runtime, topic: str, **payload: object) -> str:
+    with runtime.sessions.begin() as db:
+        return service.enqueue(db=db, topic=topic, payload=payload).id
+
+
+def _row(runtime: Runtime, outbox_id: str) -> OutboxMessage:
+    with runtime.sessions() as db:
+        return db.get_one(OutboxMessage, outbox_id)
+
+
+def _status_is(runtime: Runtime, outbox_id: str, *statuses: str) -> Callable[[], bool]:
+    return lambda: _row(runtime, outbox_id).status in statuses
+
+
+def test_a_message_runs_end_to_end_and_a_rolled_back_one_never_exists(
+    outbox_runtime: Runtime, start_worker: StartWorker
+) -> None:
+    with outbox_runtime.sessions.begin() as db:
+        # the change and the work it causes, in one transaction
+        db.execute(effects.insert().values(key="cause"))
+        outbox_id = service.enqueue(db=db, topic="test.effect", payload={"key": "e2e"}).id
+    with pytest.raises(RuntimeError), outbox_runtime.sessions.begin() as db:
+        db.execute(effects.insert().values(key="cause-rolled-back"))
+        service.enqueue(db=db, topic="test.effect", payload={"key": "rolled-back"})
+        raise RuntimeError("the request failed")
+
+    worker = start_worker("--beat")
+    wait_for(_status_is(outbox_runtime, outbox_id, OutboxStatus.done), "done", watch=worker)
+
+    row = _row(outbox_runtime, outbox_id)
+    assert (row.attempts, row.last_error, row.claim) == (1, None, None)
+    assert effect_count(outbox_runtime, "e2e") == 1
+    assert effect_count(outbox_runtime, "rolled-back") == 0
+    assert effect_count(outbox_runtime, "cause-rolled-back") == 0
+    with outbox_runtime.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_transient_failure_is_retried_with_backoff_then_succeeds(
+    outbox_runtime: Runtime, start_worker: StartWorker
+) -> None:
+    outbox_id = _enqueue(outbox_runtime, "test.flaky", key="flaky", failures=2)
+    worker = start_worker("--beat")
+    wait_for(_status_is(outbox_runtime, outbox_id, OutboxStatus.done), "done", watch=worker)
+
+    row = _row(outbox_runtime, outbox_id)
+    assert row.attempts == 3
+    assert row.last_error == "RetryableError: partner unavailable"
+    assert effect_count(outbox_runtime, "flaky") == 1
+    attempts = read_marks(outbox_runtime.settings.data_dir, "flaky.attempt")
+    assert len(attempts) == 3
+    base = outbox_runtime.settings.outbox_backoff_seconds
+    # equal jitter: at least half of base, then half of twice base (a little slack for clocks)
+    assert attempts[1] - attempts[0] >= base * 0.5 - 0.05
+    assert attempts[2] - attempts[1] >= base * 1.0 - 0.05
+    # retried by Celery itself: one delivery per attempt, no re-dispatch by the outbox
+    assert len(read_marks(outbox_runtime.settings.data_dir, f"{outbox_id}.runs")) == 3
+
+
+def test_failures_end_dead_with_a_reason_and_no_personal_data(
+    outbox_runtime: Runtime, start_worker: StartWorker
+) -> None:
+    broken = _enqueue(outbox_runtime, "test.broken", key="broken")
+    crash = _enqueue(outbox_runtime, "test.crash", key="crash")
+    worker = start_worker("--beat")
+    for outbox_id in (broken, crash):
+        wait_for(_status_is(outbox_runtime, outbox_id, OutboxStatus.dead), "dead", watch=worker)
+
+    max_attempts = outbox_runtime.settings.outbox_max_attempts
+    row = _row(outbox_runtime, broken)
+    assert (row.attempts, row.last_error) == (max_attempts, "RetryableError: partner unavailable")
+    assert len(read_marks(outbox_runtime.settings.data_dir, "broken.attempt")) == max_attempts
+
+    # not retryable: dead at the first attempt, its message (which names someone) kept nowhere
+    row = _row(outbox_runtime, crash)
+    assert (row.attempts, row.last_error) == (1, "ValueError")
+    assert len(read_marks(outbox_runtime.settings.data_dir, "crash.attempt")) == 1
+    assert effect_count(outbox_runtime, "broken") == effect_count(outbox_runtime, "crash") == 0
+    worker.kill_group(signal.SIGTERM)
+    logs = worker.logs()
+    assert "outbox message dead" in logs
+    assert CANARY not in logs
+
+
+def test_a_worker_killed_mid_task_leaves_it_to_the_next_worker(
+    outbox_runtime: Runtime, start_worker: StartWorker
+) -> None:
+    data_dir = outbox_runtime.settings.data_dir
+    outbox_id = _enqueue(outbox_runtime, "test.slow", key="slow", sleep_ms=120_000, once=True)
+    first = start_worker("--beat")
+    wait_for(lambda: read_marks(data_dir, "slow.started"), "handler start", watch=first)
+    assert _row(outbox_runtime, outbox_id).status == OutboxStatus.running
+
+    group = first.pid
+    first.kill_group(signal.SIGKILL)
+    # the whole group is gone (the worker and its embedded scheduler)
+    wait_for(lambda: not _group_alive(group), "the killed group to vanish")
+    assert effect_count(outbox_runtime, "slow") == 0
+    assert _row(outbox_runtime, outbox_id).status == OutboxStatus.running
+
+    second = start_worker("--beat")
+    wait_for(_status_is(outbox_runtime, outbox_id, OutboxStatus.done), "done", watch=second)
+    row = _row(outbox_runtime, outbox_id)
+    assert row.attempts == 2
+    assert len(read_marks(data_dir, "slow.started")) == 2
+    assert effect_count(outbox_runtime, "slow") == 1
+
+
+def test_a_lost_broker_message_is_dispatched_again_after_its_lease(
+    outbox_runtime: Runtime, start_worker: StartWorker
+) -> None:
+    outbox_id = _enqueue(outbox_runtime, "test.effect", key="lost")
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
+    first_dispatch = _row(outbox_runtime, outbox_id).dispatched_at
+    assert purge_queue(outbox_runtime) == 1
+    assert queued_messages(outbox_runtime) == 0
+    assert _row(outbox_runtime, outbox_id).status == OutboxStatus.dispatched
+
+    worker = start_worker("--beat")
+    wait_for(_status_is(outbox_runtime, outbox_id, OutboxStatus.done), "done", watch=worker)
+    row = _row(outbox_runtime, outbox_id)
+    assert row.attempts == 1
+    assert row.dispatched_at is not None and first_dispatch is not None
+    assert row.dispatched_at > first_dispatch
+    assert effect_count(outbox_runtime, "lost") == 1
+
+
+def test_duplicate_deliveries_run_the_handler_once(
+    outbox_runtime: Runtime, start_worker: StartWorker
+) -> None:
+    data_dir = outbox_runtime.settings.data_dir
+    outbox_id = _enqueue(outbox_runtime, "test.slow", key="dup", sleep_ms=1000)
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
+    for _ in range(2):
+        outbox_runtime.celery.send_task(RUN_OUTBOX_TASK, args=[outbox_id])
+    assert queued_messages(outbox_runtime) == 3
+
+    # two pool processes: the copies arrive while the first one runs, and after it is done
+    worker = start_worker("--concurrency", "2", pool="prefork")
+    wait_for(
+        lambda: len(read_marks(data_dir, f"{outbox_id}.runs")) >= 3, "3 deliveries", watch=worker
+    )
+    row = _row(outbox_runtime, outbox_id)
+    assert (row.status, row.attempts) == (OutboxStatus.done, 1)
+    assert len(read_marks(data_dir, "dup.started")) == 1
+    assert effect_count(outbox_runtime, "dup") == 1
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (not zombie) process still belongs to the group."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
