@@ -11,20 +11,21 @@ from sqlalchemy.orm import Session
 
 from hub.auth import tokens
 from hub.auth.server import AUTH_METHODS, Authority, HubAuthorizationServer, HubClient
-from hub.auth.tokens import InvalidToken
+from hub.auth.tokens import InvalidToken, Principal
 
 
 class IssuedToken(TokenMixin):  # type: ignore[misc]
     """A verified access token's claims, as authlib's endpoints expect a token."""
 
-    def __init__(self, claims: dict[str, Any]) -> None:
+    def __init__(self, claims: dict[str, Any], principal: Principal) -> None:
         self.claims = claims
+        self.principal = principal
 
     def check_client(self, client: HubClient) -> bool:
         return bool(self.claims["client_id"] == client.client_id)
 
     def get_scope(self) -> str:
-        return str(self.claims.get("scope", ""))
+        return " ".join(self.principal.scopes)
 
     def get_expires_in(self) -> int:
         return int(self.claims["exp"]) - int(self.claims["iat"])
@@ -47,9 +48,11 @@ def _lookup(db: Session, authority: Authority, token_string: Any) -> IssuedToken
             issuer=authority.issuer,
             audience=authority.audience,
         )
+        # the same checks as resource protection: a revoked client's tokens are inactive too
+        principal = tokens.principal_for(db=db, claims=claims)
     except InvalidToken:
         return None
-    return IssuedToken(claims)
+    return IssuedToken(claims, principal)
 
 
 class HubIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
@@ -73,7 +76,7 @@ class HubIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         claims = token.claims
         return {
             "active": True,
-            "scope": claims.get("scope", ""),
+            "scope": token.get_scope(),
             "client_id": claims["client_id"],
             "token_type": "Bearer",
             "exp": claims["exp"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
@@ -173,6 +173,7 @@ def is_revoked(*, db: Session, jti: str) -> bool:
 
 def revoke(*, db: Session, jti: str, expires_at: int) -> None:
     """Record the token as revoked until it would have expired anyway."""
+    purge_expired(db=db)  # the ledger only needs tokens that could still be presented
     if len(jti) > 64 or is_revoked(db=db, jti=jti):
         return
     try:
@@ -184,6 +185,7 @@ def revoke(*, db: Session, jti: str, expires_at: int) -> None:
 
 
 def purge_expired(*, db: Session) -> int:
-    """Drop ledger rows for tokens that have expired anyway (a periodic job may call this)."""
-    result = db.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    """Drop ledger rows for tokens that have expired anyway (with the skew allowance)."""
+    cutoff = utcnow() - timedelta(seconds=LEEWAY_SECONDS)
+    result = db.execute(delete(RevokedToken).where(RevokedToken.expires_at < cutoff))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from hub.auth.clients import revoke_client
 from tests.auth.conftest import Live
 
 
@@ -147,3 +148,16 @@ def test_introspection_and_revocation_need_client_authentication(live: Live) -> 
     # nothing was revoked by the failed attempts
     ok = live.http.get(live.url("/v1/_probe"), headers={"Authorization": f"Bearer {token}"})
     assert ok.status_code == 200
+
+
+def test_a_revoked_clients_token_introspects_inactive(live: Live) -> None:
+    owner_id, owner_secret, _ = live.client()
+    token = _token(live, owner_id, owner_secret)
+    admin_id, admin_secret, _ = live.client("admin")
+    admin = (admin_id, admin_secret or "")
+    seen = live.http.post(live.url("/oauth/introspect"), data={"token": token}, auth=admin)
+    assert seen.json()["active"] is True
+    with live.runtime.sessions.begin() as db:
+        revoke_client(db=db, client_id=owner_id)
+    seen = live.http.post(live.url("/oauth/introspect"), data={"token": token}, auth=admin)
+    assert seen.json() == {"active": False}
