@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import problems
 from hub.auth import routes as auth_routes
+from hub.disclosures import routes as disclosure_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
 from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from hub.referrals import routes as referral_routes
 from hub.runtime import Runtime
 
 
@@ -29,4 +31,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
+    app.include_router(referral_routes.router)
+    app.include_router(disclosure_routes.router)
     return app

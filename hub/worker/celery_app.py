@@ -21,7 +21,7 @@ DEFAULT_QUEUE = "hub"
 
 # Modules that declare the hub's Celery tasks (`shared_task`) and outbox handlers; the worker
 # imports them at start. A domain with handlers adds its `tasks` module here.
-TASK_MODULES: tuple[str, ...] = ("hub.outbox.tasks", "hub.worker.tasks")
+TASK_MODULES: tuple[str, ...] = ("hub.outbox.tasks", "hub.worker.tasks", "hub.referrals.tasks")
 
 # The filesystem transport has no server to push messages: consumers poll the folder.
 FILESYSTEM_POLL_SECONDS = 0.25

@@ -1,0 +1,137 @@
+"""The accounting of disclosures: one row, and one audit entry, each time personal data leaves.
+
+Whoever releases data (a recipient reading its inbox, a connector pushing a referral, a transfer
+handing a case over) has asked the consent gate first, and then calls `record` in the same
+transaction as the release. The row keeps the audit entry's sequence number, so the accounting
+printed for a beneficiary can be checked against the hash chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.api import pagination
+from hub.audit.service import record as audit
+from hub.cases.models import Case
+from hub.db.base import new_id
+from hub.disclosures.models import Disclosure
+from hub.disclosures.schemas import DisclosureRead
+
+CHANNEL_INBOX = "inbox"
+CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", "transfer"})
+
+
+def canonical(payload: Mapping[str, Any]) -> bytes:
+    """The one byte form of a payload: what is sealed, hashed and compared."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def payload_sha256(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(payload)).hexdigest()
+
+
+def record(
+    *,
+    db: Session,
+    actor: str,
+    case_id: str,
+    recipient_organization_id: str,
+    categories: Sequence[str],
+    consent_ids: Sequence[str],
+    decision_id: str | None,
+    channel: str,
+    payload_sha256: str,
+    referral_id: str | None = None,
+    transfer_id: str | None = None,
+) -> Disclosure:
+    """Account for data that is leaving now, in the caller's transaction."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown disclosure channel {channel!r}")
+    if (referral_id is None) == (transfer_id is None):
+        raise ValueError("a disclosure belongs to exactly one referral or one transfer")
+    disclosure_id = new_id()
+    details: dict[str, Any] = {
+        "case_id": case_id,
+        "recipient_organization_id": recipient_organization_id,
+        "categories": sorted(categories),
+        "consent_ids": sorted(consent_ids),
+        "decision_id": decision_id,
+        "channel": channel,
+        "payload_sha256": payload_sha256,
+        "referral_id": referral_id,
+        "transfer_id": transfer_id,
+    }
+    entry = audit(
+        db,
+        actor=actor,
+        action="disclosure",
+        object_type="disclosure",
+        object_id=disclosure_id,
+        details=details,
+    )
+    disclosure = Disclosure(
+        id=disclosure_id,
+        case_id=case_id,
+        recipient_organization_id=recipient_organization_id,
+        categories=details["categories"],
+        consent_ids=details["consent_ids"],
+        referral_id=referral_id,
+        transfer_id=transfer_id,
+        decision_id=decision_id,
+        channel=channel,
+        payload_sha256=payload_sha256,
+        audit_seq=entry.seq,
+        at=entry.at,
+    )
+    db.add(disclosure)
+    return disclosure
+
+
+def for_referral(*, db: Session, referral_id: str) -> list[Disclosure]:
+    """What a referral's recipient has received so far (oldest first)."""
+    query = (
+        select(Disclosure)
+        .where(Disclosure.referral_id == referral_id)
+        .order_by(Disclosure.at, Disclosure.id)
+    )
+    return list(db.scalars(query))
+
+
+def _read(row: Disclosure) -> DisclosureRead:
+    return DisclosureRead(
+        id=row.id,
+        at=row.at,
+        recipient_organization_id=row.recipient_organization_id,
+        categories=list(row.categories),
+        consent_ids=list(row.consent_ids),
+        referral_id=row.referral_id,
+        transfer_id=row.transfer_id,
+        decision_id=row.decision_id,
+        channel=row.channel,
+        payload_sha256=row.payload_sha256,
+        audit_seq=row.audit_seq,
+    )
+
+
+def get_page(
+    *, db: Session, case: Case, cursor: str | None, limit: int
+) -> tuple[list[DisclosureRead], str | None]:
+    """The case's disclosures, newest first. Resolve the case for its owner first
+    (`hub.cases.service.get`): that is the access check."""
+    query = pagination.page(
+        select(Disclosure).where(Disclosure.case_id == case.id),
+        time_column=Disclosure.at,
+        id_column=Disclosure.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    rows = list(db.scalars(query))
+    cursor_next = pagination.next_cursor(rows, limit, time_attr="at")
+    return [_read(row) for row in rows[:limit]], cursor_next

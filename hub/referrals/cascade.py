@@ -1,0 +1,125 @@
+"""What a consent withdrawal does to the referrals that rest on it.
+
+Referrals of the case relying on any version of the withdrawn series are cancelled (reason
+`consent_withdrawn`) while they are still unanswered (`pending_review`, `sent`, `delivered`);
+an acknowledged one is the recipient's to close. Every recipient that already received data
+under that series is sent a withdrawal notice, whatever the referral's status: one notice per
+referral and series, however often the cascade runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.audit.service import record as audit
+from hub.clock import utcnow
+from hub.consent.models import Consent
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.disclosures import service as disclosures
+from hub.lifecycle import Party
+from hub.outbox.service import enqueue
+from hub.referrals import service
+from hub.referrals.lifecycle import WITHDRAWABLE
+from hub.referrals.models import Referral, WithdrawalNotice
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+NOTICE_TOPIC = "referral.withdrawal_notice"
+NOTICE_EVENT = "consent_withdrawn_notice"
+
+
+def cancel_for_withdrawal(
+    *, db: Session, keyring: KeyEncryptionKeys, consent_id: str, series_id: str, case_id: str
+) -> list[str]:
+    """Cancel and notify (see the module); returns the ids of the referrals cancelled."""
+    versions = set(
+        db.scalars(
+            select(Consent.id).where(Consent.series_id == series_id, Consent.case_id == case_id)
+        )
+    )
+    if not versions:
+        return []
+    referrals = db.scalars(
+        select(Referral)
+        .where(Referral.case_id == case_id)
+        .order_by(Referral.created_at, Referral.id)
+        .with_for_update()
+    ).all()
+    cancelled = []
+    for referral in referrals:
+        if not versions.intersection(referral.consent_ids):
+            continue
+        if referral.status in WITHDRAWABLE:
+            service.move(
+                db=db,
+                keyring=keyring,
+                referral=referral,
+                action="withdraw_consent",
+                party=Party.system,
+                actor=service.SYSTEM_ACTOR,
+                organization_id=None,
+                reason_code=service.CONSENT_WITHDRAWN,
+            )
+            cancelled.append(referral.id)
+        received = [
+            d
+            for d in disclosures.for_referral(db=db, referral_id=referral.id)
+            if versions.intersection(d.consent_ids)
+        ]
+        if received and db.get(WithdrawalNotice, (referral.id, series_id)) is None:
+            db.add(
+                WithdrawalNotice(
+                    referral_id=referral.id,
+                    series_id=series_id,
+                    consent_id=consent_id,
+                    recipient_organization_id=referral.to_organization_id,
+                    queued_at=utcnow(),
+                )
+            )
+            enqueue(
+                db=db,
+                topic=NOTICE_TOPIC,
+                payload={"referral_id": referral.id, "series_id": series_id},
+            )
+    return cancelled
+
+
+def notify_withdrawal(*, db: Session, runtime: Runtime, referral_id: str, series_id: str) -> None:
+    """Tell the recipient (once). Inbox: the notice is in the referral's history, which the
+    recipient reads through the API; push channels deliver it from here."""
+    notice = db.scalar(
+        select(WithdrawalNotice)
+        .where(WithdrawalNotice.referral_id == referral_id, WithdrawalNotice.series_id == series_id)
+        .with_for_update()
+    )
+    if notice is None or notice.notified_at is not None:
+        return
+    referral = db.get_one(Referral, referral_id)
+    notice.notified_at = utcnow()
+    service.record_event(
+        db=db,
+        key=None,
+        referral=referral,
+        actor=service.SYSTEM_ACTOR,
+        organization_id=None,
+        from_status=referral.status,
+        to_status=referral.status,
+        reason_code=NOTICE_EVENT,
+    )
+    audit(
+        db,
+        actor=service.SYSTEM_ACTOR,
+        action="referral.withdrawal_notified",
+        object_type=service.OBJECT_TYPE,
+        object_id=referral.id,
+        details={
+            "case_id": referral.case_id,
+            "recipient_organization_id": notice.recipient_organization_id,
+            "consent_id": notice.consent_id,
+            "series_id": series_id,
+        },
+    )

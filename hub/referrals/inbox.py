@@ -1,0 +1,171 @@
+"""The recipient reads a referral: its data comes out only if the consent gate says so now.
+
+Each read with the payload asks the gate again (context `read`) for the categories sent:
+- permit → the payload is the snapshot restricted to the categories still permitted, with the
+  sender's note; the release is accounted for (a Disclosure row and its audit entry);
+- review → the payload is given only when an approved review of this referral already covered
+  every trigger the gate raises now (a consent officer said yes to exactly this); otherwise no
+  payload (`review_required`) until someone looks at it again;
+- deny, or a consent the referral rests on withdrawn since → no payload; a referral not yet
+  acknowledged is then cancelled with reason `consent_withdrawn` (a withdrawal), the hub's move.
+A closed referral (declined, completed, cancelled, failed) carries no payload any more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.cases.models import Case
+from hub.clock import utcnow
+from hub.consent import gate
+from hub.consent.gate import Outcome
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.disclosures import service as disclosures
+from hub.lifecycle import Party
+from hub.organizations.models import Organization
+from hub.policy.loader import Policy
+from hub.policy.rules import Reason
+from hub.referrals import sending, service
+from hub.referrals.lifecycle import (
+    ACCEPTED,
+    ACKNOWLEDGED,
+    DELIVERED,
+    IN_PROGRESS,
+    SENT,
+    WITHDRAWABLE,
+)
+from hub.referrals.models import Referral
+from hub.referrals.schemas import ReferralRead
+from hub.reviews.models import Review
+
+# while the service is being arranged or given; closed referrals keep their history only
+OPEN = frozenset({SENT, DELIVERED, ACKNOWLEDGED, ACCEPTED, IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class Released:
+    payload: dict[str, dict[str, Any]] | None
+    note: str | None
+    withheld: list[dict[str, Any]] | None
+
+
+def _withheld(*codes: str, **details: Any) -> Released:
+    return Released(None, None, [{"code": code, **details} for code in codes])
+
+
+def _withdrawn(
+    db: Session, keyring: KeyEncryptionKeys, referral: Referral, decision_id: str | None
+) -> Released:
+    if referral.status in WITHDRAWABLE:
+        service.move(
+            db=db,
+            keyring=keyring,
+            referral=referral,
+            action="withdraw_consent",
+            party=Party.system,
+            actor=service.SYSTEM_ACTOR,
+            organization_id=None,
+            reason_code=service.CONSENT_WITHDRAWN,
+        )
+    details = {"decision_id": decision_id} if decision_id else {}
+    return _withheld(Reason.consent_withdrawn.value, **details)
+
+
+def release(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    actor: str,
+) -> Released:
+    """What the recipient may have of the referral's data at this moment (see the module)."""
+    if referral.status not in OPEN:
+        return _withheld("referral_closed")
+    if sending.rests_on_withdrawn_consent(db, referral):
+        return _withdrawn(db, keyring, referral, None)
+    case = db.get_one(Case, referral.case_id)
+    decision = gate.decide(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=case,
+        recipient=db.get_one(Organization, referral.to_organization_id),
+        purpose=referral.purpose,
+        categories=referral.categories,
+        at=utcnow(),
+        actor=actor,
+        context="read",
+    )
+    if Reason.consent_withdrawn.value in decision.codes:
+        return _withdrawn(db, keyring, referral, decision.id)
+    if decision.outcome is Outcome.deny:
+        return _withheld("consent_denied", decision_id=decision.id, codes=decision.codes)
+    if decision.outcome is Outcome.review:
+        review = db.get(Review, referral.review_id) if referral.review_id else None
+        if not sending.review_covers(policy, review, decision):
+            return _withheld("review_required", decision_id=decision.id, codes=decision.codes)
+    key = service.case_key(db=db, keyring=keyring, case_id=case.id)
+    if key is None:
+        return _withheld("case_erased")
+    snapshot = sending.open_snapshot(key, referral)
+    permitted = set(decision.permitted_categories)
+    payload = {category: data for category, data in snapshot.items() if category in permitted}
+    note = service.open_note(key, referral)
+    if payload or note:
+        disclosures.record(
+            db=db,
+            actor=actor,
+            case_id=case.id,
+            recipient_organization_id=referral.to_organization_id,
+            categories=sorted(payload),
+            consent_ids=decision.consent_ids,
+            decision_id=decision.id,
+            channel=disclosures.CHANNEL_INBOX,
+            payload_sha256=disclosures.payload_sha256(payload),
+            referral_id=referral.id,
+        )
+    return Released(payload, note, None)
+
+
+def read(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    organization_id: str,
+    actor: str,
+    with_payload: bool,
+) -> ReferralRead:
+    """The referral as the caller sees it. Resolve it with `service.get` first.
+
+    The sender sees its note and what it asked for; the recipient sees the payload (and the
+    note) as `release` allows, unless it asks for the referral without its data.
+    """
+    party = service.party_of(referral, organization_id)
+    if party is Party.sender:
+        key = service.case_key(db=db, keyring=keyring, case_id=referral.case_id)
+        return ReferralRead(
+            **service.summary_fields(referral, party, utcnow()),
+            requested_categories=list(referral.requested_categories),
+            note=service.open_note(key, referral),
+            payload=None,
+            payload_withheld=None,
+        )
+    released = (
+        release(db=db, keyring=keyring, policy=policy, referral=referral, actor=actor)
+        if with_payload
+        else Released(None, None, None)
+    )
+    # read after the release: a withdrawal it found has just cancelled the referral
+    return ReferralRead(
+        **service.summary_fields(referral, party, utcnow()),
+        requested_categories=None,
+        note=released.note,
+        payload=released.payload,
+        payload_withheld=released.withheld,
+    )

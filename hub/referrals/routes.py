@@ -1,0 +1,259 @@
+"""Referrals API: the sender and the recipient only; any other organisation gets 404.
+
+POSTs take an `Idempotency-Key` and answer with ids and codes only (no personal data is
+remembered for replays). A denial by the consent gate is answered 422 `consent_denied`, and
+its decision and audit entry are committed all the same: the attempt stays on record.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import Idempotency, IdempotencyKey
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from hub.api.problems import MEDIA_TYPE, Problem
+from hub.auth.deps import Principal, require_scope
+from hub.consent.gate import Decision
+from hub.referrals import inbox, sending, service
+from hub.referrals.schemas import (
+    ConsentDeniedProblem,
+    EventList,
+    MoveBody,
+    OutcomeBody,
+    ReasonBody,
+    ReferralCreate,
+    ReferralCreated,
+    ReferralPage,
+    ReferralRead,
+    ReferralSummary,
+    Role,
+)
+from hub.runtime import Runtime
+
+router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
+
+Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
+Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
+
+
+def _problem_typed(response: JSONResponse) -> JSONResponse:
+    # a replayed refusal is still a problem document
+    if response.status_code >= 400:
+        response.headers["content-type"] = MEDIA_TYPE
+    return response
+
+
+def _denied(request: Request, decision: Decision) -> ConsentDeniedProblem:
+    problem = Problem(
+        422,
+        "consent_denied",
+        "The consent gate denied this referral",
+        "Nothing was sent. The reasons say what is missing.",
+        decision_id=decision.id,
+        reasons=list(decision.reasons),
+    )
+    return ConsentDeniedProblem.model_validate(problem.document(request.url.path))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReferralCreated,
+    responses={
+        202: {"model": ReferralCreated, "description": "Held for a consent officer's review"},
+        422: {"model": ConsentDeniedProblem, "description": "Denied by the consent gate"},
+    },
+)
+def create_referral(
+    body: ReferralCreate,
+    request: Request,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Response:
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return _problem_typed(replay)
+    referral, decision = sending.create(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+        data=body,
+    )
+    if referral is None:
+        answer = idem.remember(
+            db=db,
+            client_id=principal.client_id,
+            status_code=422,
+            body=_denied(request, decision),
+        )
+        return _problem_typed(answer)
+    return idem.remember(
+        db=db,
+        client_id=principal.client_id,
+        status_code=201 if referral.sent_at is not None else 202,
+        body=sending.created(referral, decision),
+    )
+
+
+@router.get("", response_model=ReferralPage)
+def list_referrals(
+    principal: Reader,
+    db: DbSession,
+    role: Role | None = None,
+    statuses: Annotated[list[str] | None, Query(alias="status", max_length=20)] = None,
+    overdue: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> ReferralPage:
+    items, cursor_next = service.get_page(
+        db=db,
+        organization_id=principal.organization_id,
+        role=role,
+        statuses=statuses,
+        overdue=overdue,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ReferralPage(items=items, next=cursor_next)
+
+
+@router.get("/{referral_id}", response_model=ReferralRead)
+def read_referral(
+    referral_id: str,
+    principal: Reader,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    payload: Annotated[bool, Query(description="the recipient: false to read without data")] = True,
+) -> ReferralRead:
+    referral = service.get(
+        db=db, referral_id=referral_id, organization_id=principal.organization_id
+    )
+    # may write (a disclosure, a cancellation): the request's transaction commits it
+    return inbox.read(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        referral=referral,
+        organization_id=principal.organization_id,
+        actor=principal.actor,
+        with_payload=payload,
+    )
+
+
+@router.get("/{referral_id}/events", response_model=EventList)
+def list_events(
+    referral_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+) -> EventList:
+    referral = service.get(
+        db=db, referral_id=referral_id, organization_id=principal.organization_id
+    )
+    return EventList(items=service.events(db=db, keyring=runtime.keyring, referral=referral))
+
+
+def _move(
+    action: str,
+    referral_id: str,
+    text: str | None,
+    principal: Principal,
+    db: Session,
+    runtime: Runtime,
+    idem: Idempotency,
+) -> Response:
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return _problem_typed(replay)
+    org = principal.organization_id
+    referral = service.get(db=db, referral_id=referral_id, organization_id=org, lock=True)
+    service.party_move(
+        db=db,
+        keyring=runtime.keyring,
+        referral=referral,
+        action=action,
+        actor=principal.actor,
+        organization_id=org,
+        text=text,
+    )
+    answer = service.summary(referral, service.party_of(referral, org))
+    return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
+
+
+@router.post("/{referral_id}/acknowledge", response_model=ReferralSummary)
+def acknowledge(
+    referral_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: MoveBody | None = None,
+) -> Response:
+    return _move("acknowledge", referral_id, None, principal, db, runtime, idem)
+
+
+@router.post("/{referral_id}/accept", response_model=ReferralSummary)
+def accept(
+    referral_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: MoveBody | None = None,
+) -> Response:
+    return _move("accept", referral_id, None, principal, db, runtime, idem)
+
+
+@router.post("/{referral_id}/decline", response_model=ReferralSummary)
+def decline(
+    referral_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: ReasonBody | None = None,
+) -> Response:
+    text = body.reason if body else None
+    return _move("decline", referral_id, text, principal, db, runtime, idem)
+
+
+@router.post("/{referral_id}/start", response_model=ReferralSummary)
+def start(
+    referral_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: MoveBody | None = None,
+) -> Response:
+    return _move("start", referral_id, None, principal, db, runtime, idem)
+
+
+@router.post("/{referral_id}/complete", response_model=ReferralSummary)
+def complete(
+    referral_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: OutcomeBody | None = None,
+) -> Response:
+    text = body.outcome if body else None
+    return _move("complete", referral_id, text, principal, db, runtime, idem)
+
+
+@router.post("/{referral_id}/cancel", response_model=ReferralSummary)
+def cancel(
+    referral_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: ReasonBody | None = None,
+) -> Response:
+    text = body.reason if body else None
+    return _move("cancel", referral_id, text, principal, db, runtime, idem)

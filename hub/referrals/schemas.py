@@ -1,0 +1,134 @@
+"""Referral payloads. Vocabulary values (service types, purposes, categories, urgencies) are
+checked against the policy by the service, so that an unknown one is 422 `unknown_value`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NOTE_MAX = 4000
+TEXT_MAX = 2000
+
+
+class Role(StrEnum):
+    sent = "sent"
+    received = "received"
+
+
+class ReferralCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str = Field(min_length=1, max_length=64)
+    to_organization_id: str = Field(min_length=1, max_length=64)
+    service_type: str = Field(min_length=1, max_length=64)
+    purpose: str = Field(min_length=1, max_length=64)
+    urgency: str = Field(default="normal", min_length=1, max_length=16)
+    categories: list[str] = Field(min_length=1, max_length=50)
+    # for the recipient; personal data, sealed, and shown to the recipient only with the payload
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class MoveBody(BaseModel):
+    """acknowledge, accept, start: nothing to say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReasonBody(BaseModel):
+    """decline, cancel. Optional in the schema so a missing reason is 422 `reason_required`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+class OutcomeBody(BaseModel):
+    """complete: what came of the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+class ReferralSummary(BaseModel):
+    """What either party may see without anything being decrypted: ids, codes, times.
+
+    Also the answer to every POST (remembered for idempotent replays), so it never holds
+    personal data. Fields only the sender sees are null for the recipient.
+    """
+
+    id: str
+    case_id: str
+    from_organization_id: str
+    to_organization_id: str
+    service_type: str
+    purpose: str
+    urgency: str
+    status: str
+    status_reason: str | None
+    # the FHIR R4 Task.status of the referral's status
+    fhir_status: str
+    # the categories disclosed (the consented subset)
+    categories: list[str]
+    # requested but held back by the consent gate: the sender's to know, not the recipient's
+    withheld_categories: list[str] | None
+    consent_ids: list[str]
+    decision_id: str
+    review_id: str | None
+    sent_at: datetime | None
+    acknowledge_by: datetime | None
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+    # what the caller may do next (POST /v1/referrals/{id}/<action>)
+    allowed_actions: list[str]
+
+
+class ReferralCreated(ReferralSummary):
+    # the consent gate's reasons (codes, ids and category names)
+    reasons: list[dict[str, Any]]
+
+
+class ReferralRead(ReferralSummary):
+    requested_categories: list[str] | None
+    note: str | None
+    # to the recipient only: {category: data}, as the consent gate permits at this moment
+    payload: dict[str, dict[str, Any]] | None
+    # to the recipient, when no payload is given: why (reason codes)
+    payload_withheld: list[dict[str, Any]] | None
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralSummary]
+    next: str | None
+
+
+class EventRead(BaseModel):
+    at: datetime
+    actor: str
+    organization_id: str | None
+    from_status: str | None
+    to_status: str
+    reason_code: str | None
+    # the decline reason, the outcome, the cancellation reason (sealed at rest)
+    text: str | None
+
+
+class EventList(BaseModel):
+    items: list[EventRead]
+
+
+class ConsentDeniedProblem(BaseModel):
+    """The 422 answer when the consent gate denies a referral (RFC 9457)."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+    decision_id: str
+    reasons: list[dict[str, Any]]

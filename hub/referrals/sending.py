@@ -1,0 +1,387 @@
+"""Making a referral and sending it, through the consent gate.
+
+`create` asks the gate: permit → the referral is sent now; review → it is held (a review is
+opened) until a consent officer decides (`on_review_decided`, from the `review.decided` outbox
+message), and the gate is asked again then; deny → nothing is stored but the gate's decision and
+an audit entry `referral.refused`, and nothing leaves.
+
+Sending takes a snapshot of exactly the permitted categories of the case, seals it with the
+case's data key (erasing the case erases it) with its SHA-256, sets the acknowledgement deadline
+from the policy, and queues the delivery through the outbox (`referral.deliver`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.api.problems import Unprocessable
+from hub.audit.service import record as audit
+from hub.cases import service as cases
+from hub.cases.models import Case
+from hub.clock import utcnow
+from hub.consent import gate
+from hub.consent.gate import Decision, Outcome
+from hub.consent.models import Consent, ConsentWithdrawal
+from hub.crypto.envelope import CiphertextInvalid, decrypt, encrypt
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.db.base import new_id
+from hub.disclosures.service import canonical
+from hub.lifecycle import Party
+from hub.organizations.models import Organization
+from hub.outbox.service import enqueue
+from hub.policy import vocabulary
+from hub.policy.loader import Policy
+from hub.policy.rules import Effect, Reason
+from hub.referrals import service
+from hub.referrals.lifecycle import PENDING_REVIEW, SENT
+from hub.referrals.models import Referral
+from hub.referrals.schemas import ReferralCreate, ReferralCreated
+from hub.reviews.models import Review
+from hub.reviews.schemas import ReviewStatus
+from hub.reviews.service import open_review
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+DELIVER_TOPIC = "referral.deliver"
+SNAPSHOT_FIELD = "snapshot"
+
+
+def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> None:
+    vocabulary.check(policy, "service_types", data.service_type)
+    vocabulary.check(policy, "purposes", data.purpose)
+    vocabulary.check(policy, "data_categories", data.categories)
+    urgencies = list(type(policy.acknowledgement).model_fields)
+    if data.urgency not in urgencies:
+        raise Unprocessable(
+            "unknown_value",
+            "Unknown urgency",
+            vocabulary="urgencies",
+            unknown=[data.urgency],
+            allowed=urgencies,
+        )
+    if data.to_organization_id == sender:
+        raise Unprocessable(
+            "invalid_recipient",
+            "An organisation cannot refer a case to itself",
+            field="to_organization_id",
+        )
+    if db.get(Organization, data.to_organization_id) is None:
+        # the directory is public (GET /v1/organizations): an unknown id is a bad value
+        raise Unprocessable(
+            "unknown_value",
+            "Unknown organisation",
+            vocabulary="organizations",
+            field="to_organization_id",
+        )
+
+
+def create(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    actor: str,
+    organization_id: str,
+    data: ReferralCreate,
+) -> tuple[Referral | None, Decision]:
+    """Ask the gate and act on its answer; the referral is None when the gate denied it."""
+    _check_request(db, policy, data, organization_id)
+    case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
+    recipient = db.get_one(Organization, data.to_organization_id)
+    decision = gate.decide(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=case,
+        recipient=recipient,
+        purpose=data.purpose,
+        categories=data.categories,
+        at=utcnow(),
+        actor=actor,
+        context="referral",
+    )
+    if decision.outcome is Outcome.deny:
+        audit(
+            db,
+            actor=actor,
+            action="referral.refused",
+            object_type="case",
+            object_id=case.id,
+            details={
+                "decision_id": decision.id,
+                "from_organization_id": organization_id,
+                "recipient_organization_id": recipient.id,
+                "service_type": data.service_type,
+                "purpose": data.purpose,
+                "codes": decision.codes,
+            },
+        )
+        return None, decision
+
+    referral_id = new_id()
+    now = utcnow()
+    note = None
+    if data.note and data.note.strip():
+        key = service.case_key(db=db, keyring=keyring, case_id=case.id)
+        note = service.seal_note(key, referral_id, data.note) if key is not None else None
+    referral = Referral(
+        id=referral_id,
+        case_id=case.id,
+        from_organization_id=organization_id,
+        to_organization_id=recipient.id,
+        service_type=data.service_type,
+        purpose=data.purpose,
+        urgency=data.urgency,
+        requested_categories=sorted(set(data.categories)),
+        categories=list(decision.permitted_categories),
+        withheld_categories=list(decision.withheld_categories),
+        consent_ids=list(decision.consent_ids),
+        decision_id=decision.id,
+        status=PENDING_REVIEW,
+        note_ciphertext=note,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(referral)
+    # flushed before the review and the outbox message that refer to it by id
+    db.flush()
+    if decision.outcome is Outcome.review:
+        review = open_review(
+            db=db,
+            kind="referral",
+            object_id=referral.id,
+            case_id=case.id,
+            requesting_organization_id=organization_id,
+            requested_by=actor,
+            decision=decision,
+        )
+        referral.review_id = review.id
+    else:
+        referral.status = SENT
+        send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
+    service.record_event(
+        db=db,
+        key=None,
+        referral=referral,
+        actor=actor,
+        organization_id=organization_id,
+        from_status=None,
+        to_status=referral.status,
+    )
+    audit(
+        db,
+        actor=actor,
+        action="referral.created",
+        object_type=service.OBJECT_TYPE,
+        object_id=referral.id,
+        details={
+            "case_id": case.id,
+            "recipient_organization_id": recipient.id,
+            "status": referral.status,
+            "decision_id": decision.id,
+            "review_id": referral.review_id,
+            "categories": referral.categories,
+            "withheld_categories": referral.withheld_categories,
+        },
+    )
+    return referral, decision
+
+
+def created(referral: Referral, decision: Decision) -> ReferralCreated:
+    """The answer to POST /v1/referrals (the sender's view; ids and codes only)."""
+    fields = service.summary_fields(referral, Party.sender, utcnow())
+    return ReferralCreated(**fields, reasons=list(decision.reasons))
+
+
+def send(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    decision: Decision,
+) -> None:
+    """Release a referral the gate permitted: snapshot, deadline, delivery (status already
+    `sent`, set by the caller's creation or move)."""
+    case = db.get_one(Case, referral.case_id)
+    key = service.case_key(db=db, keyring=keyring, case_id=case.id)
+    if key is None:
+        raise cases.CaseErased()
+    now = utcnow()
+    referral.categories = list(decision.permitted_categories)
+    referral.withheld_categories = [
+        c for c in referral.requested_categories if c not in decision.permitted_categories
+    ]
+    referral.consent_ids = list(decision.consent_ids)
+    referral.decision_id = decision.id
+    # exactly the permitted categories (those of them the case holds): data minimisation
+    snapshot = cases.read_data(
+        db=db, keyring=keyring, case=case, categories=decision.permitted_categories
+    )
+    plain = canonical(snapshot)
+    referral.snapshot_sha256 = hashlib.sha256(plain).hexdigest()
+    referral.snapshot_ciphertext = encrypt(
+        key, plain, table=service.REFERRALS, row=referral.id, field=SNAPSHOT_FIELD
+    )
+    referral.sent_at = now
+    referral.acknowledge_by = now + policy.acknowledgement.window(referral.urgency).deadline
+    referral.updated_at = now
+    enqueue(db=db, topic=DELIVER_TOPIC, payload={"referral_id": referral.id})
+
+
+def open_snapshot(key: bytes, referral: Referral) -> dict[str, Any]:
+    """The sealed snapshot, checked against the hash taken when it was made."""
+    if referral.snapshot_ciphertext is None:
+        return {}
+    plain = decrypt(
+        key,
+        referral.snapshot_ciphertext,
+        table=service.REFERRALS,
+        row=referral.id,
+        field=SNAPSHOT_FIELD,
+    )
+    if hashlib.sha256(plain).hexdigest() != referral.snapshot_sha256:
+        raise CiphertextInvalid(f"snapshot of referral {referral.id} does not match its hash")
+    value: dict[str, Any] = json.loads(plain)
+    return value
+
+
+def rests_on_withdrawn_consent(db: Session, referral: Referral) -> bool:
+    """True once any consent series the referral relies on has been withdrawn."""
+    if not referral.consent_ids:
+        return False
+    withdrawn = db.scalar(
+        select(ConsentWithdrawal.series_id)
+        .join(Consent, Consent.series_id == ConsentWithdrawal.series_id)
+        .where(Consent.id.in_(list(referral.consent_ids)))
+        .limit(1)
+    )
+    return withdrawn is not None
+
+
+def review_covers(policy: Policy, review: Review | None, decision: Decision) -> bool:
+    """True when an approved review already covered everything this decision holds for review
+    (the same triggers, for at most the same categories): a consent officer said yes to it."""
+    if review is None or review.status != ReviewStatus.approved:
+        return False
+    approved = {reason["code"] for reason in review.reasons}
+    held = {code for code in decision.codes if policy.effect(Reason(code)) is Effect.review}
+    return held <= approved
+
+
+def _locked(db: Session, referral_id: str) -> Referral | None:
+    return db.scalar(select(Referral).where(Referral.id == referral_id).with_for_update())
+
+
+def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved: bool) -> None:
+    """Act on a consent officer's decision about a held referral (once: a referral no longer
+    held under this review is left alone, so running it twice changes nothing)."""
+    review = db.get(Review, review_id)
+    if review is None or review.kind != "referral":
+        return
+    referral = _locked(db, review.object_id)
+    if referral is None or referral.status != PENDING_REVIEW or referral.review_id != review.id:
+        return
+    actor = review.decided_by or service.SYSTEM_ACTOR
+    keyring, policy = runtime.keyring, runtime.policy
+    if not approved:
+        service.move(
+            db=db,
+            keyring=keyring,
+            referral=referral,
+            action="deny",
+            party=Party.reviewer,
+            actor=actor,
+            organization_id=None,
+            reason_code=service.REVIEW_DENIED,
+        )
+        return
+    # asked again: a consent withdrawn (or an agreement ended) while the review waited still
+    # stops the referral
+    decision = gate.decide(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=db.get_one(Case, referral.case_id),
+        recipient=db.get_one(Organization, referral.to_organization_id),
+        purpose=referral.purpose,
+        categories=referral.categories,
+        at=utcnow(),
+        actor=actor,
+        context="review_approved",
+    )
+    withdrawn = rests_on_withdrawn_consent(db, referral) or (
+        Reason.consent_withdrawn.value in decision.codes
+    )
+    if withdrawn or decision.outcome is Outcome.deny:
+        action, party = (
+            ("withdraw_consent", Party.system) if withdrawn else ("deny", Party.reviewer)
+        )
+        code = service.CONSENT_WITHDRAWN if withdrawn else service.CONSENT_DENIED
+        service.move(
+            db=db,
+            keyring=keyring,
+            referral=referral,
+            action=action,
+            party=party,
+            actor=actor if party is Party.reviewer else service.SYSTEM_ACTOR,
+            organization_id=None,
+            reason_code=code,
+        )
+        return
+    if decision.outcome is Outcome.review and not review_covers(policy, review, decision):
+        # something new needs a consent officer (a consent went stale meanwhile, say)
+        again = open_review(
+            db=db,
+            kind="referral",
+            object_id=referral.id,
+            case_id=referral.case_id,
+            requesting_organization_id=referral.from_organization_id,
+            requested_by=referral.created_by,
+            decision=decision,
+        )
+        referral.review_id = again.id
+        referral.decision_id = decision.id
+        referral.updated_at = utcnow()
+        return
+    service.move(
+        db=db,
+        keyring=keyring,
+        referral=referral,
+        action="approve",
+        party=Party.reviewer,
+        actor=actor,
+        organization_id=None,
+    )
+    send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
+
+
+def deliver(*, db: Session, runtime: Runtime, referral_id: str) -> None:
+    """Hand a sent referral to its recipient's channel.
+
+    Inbox, the only channel so far: the referral waits in the recipient's inbox, so it is
+    delivered at once; its data leaves only when the recipient reads it, through the gate
+    (`hub.referrals.inbox`). Push channels (webhook, FHIR) plug in here: they ask the gate again
+    and account for the disclosure before sending. A referral no longer `sent` (cancelled
+    meanwhile, or delivered by an earlier run) is left alone.
+    """
+    referral = _locked(db, referral_id)
+    if referral is None or referral.status != SENT:
+        return
+    service.move(
+        db=db,
+        keyring=runtime.keyring,
+        referral=referral,
+        action="deliver",
+        party=Party.system,
+        actor=service.SYSTEM_ACTOR,
+        organization_id=None,
+        reason_code=None,
+    )
