@@ -10,19 +10,13 @@ import logging
 import tempfile
 from pathlib import Path
 
-from kombu import Connection
 from sqlalchemy import Engine, text
 
-from hub.settings import Settings
+from hub.runtime import Runtime
 
 log = logging.getLogger("hub.ops")
 
 BROKER_TIMEOUT_SECONDS = 2.0
-
-
-def broker_folder(settings: Settings) -> Path:
-    """Where kombu's filesystem transport keeps messages on the embedded default."""
-    return settings.data_dir / "broker"
 
 
 def database_ready(engine: Engine) -> bool:
@@ -35,12 +29,13 @@ def database_ready(engine: Engine) -> bool:
     return True
 
 
-def broker_ready(settings: Settings) -> bool:
+def broker_ready(runtime: Runtime) -> bool:
+    """Reach the broker the way the hub's producers do (same URL and transport options)."""
     try:
-        conn = Connection(settings.celery_broker_url, connect_timeout=BROKER_TIMEOUT_SECONDS)
-        try:
+        with runtime.celery.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
             if conn.transport_cls == "filesystem":
-                _probe_folder(broker_folder(settings))
+                # no server to ask: the folder producers write messages into must take a file
+                _probe_folder(Path(conn.transport_options["data_folder_out"]))
             else:
                 # one attempt, no back-off sleep: a probe must answer within its own timeout
                 conn.ensure_connection(
@@ -49,8 +44,6 @@ def broker_ready(settings: Settings) -> bool:
                     interval_step=0,
                     timeout=BROKER_TIMEOUT_SECONDS,
                 )
-        finally:
-            conn.release()
     except Exception as exc:
         log.warning("broker not ready", extra={"check": "broker", "error_type": _name(exc)})
         return False
@@ -58,9 +51,6 @@ def broker_ready(settings: Settings) -> bool:
 
 
 def _probe_folder(folder: Path) -> None:
-    # the worker creates it on first start; creating it here too is harmless and lets a fresh
-    # embedded hub be ready before the first message
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".readyz-"):
         pass
 

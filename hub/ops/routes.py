@@ -24,7 +24,7 @@ def readyz(runtime: CurrentRuntime) -> dict[str, str]:
     """Readiness: the database and the broker are reachable."""
     checks = {
         "database": readiness.database_ready(runtime.engine),
-        "broker": readiness.broker_ready(runtime.settings),
+        "broker": readiness.broker_ready(runtime),
     }
     failed = sorted(name for name, ok in checks.items() if not ok)
     if failed:
