@@ -17,12 +17,9 @@ from hub.api.problems import Conflict, NotFound, Problem, Unprocessable
 from hub.audit.service import record as audit
 from hub.cases.models import Case
 from hub.consent.models import Consent, ConsentEvidence
-from hub.consent.service import case_key
-from hub.crypto.envelope import decrypt, encrypt
+from hub.consent.sealing import case_key, open_file, seal_file
 from hub.crypto.keyring import KeyEncryptionKeys
 
-EVIDENCE = "consent_evidence"
-FILE_FIELD = "file"
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 # each allowed type and the leading bytes its files start with
 EVIDENCE_TYPES: dict[str, tuple[bytes, ...]] = {
@@ -113,7 +110,7 @@ def put_evidence(
         content_type=declared,
         size=len(content),
         sha256=digest,
-        ciphertext=encrypt(key, content, table=EVIDENCE, row=consent.id, field=FILE_FIELD),
+        ciphertext=seal_file(key, consent.id, content),
         uploaded_by=actor,
     )
     try:
@@ -146,7 +143,7 @@ def get_evidence(
         raise NotFound("evidence")
     case = db.get_one(Case, consent.case_id)
     key = case_key(db=db, keyring=keyring, case=case)
-    content = decrypt(key, row.ciphertext, table=EVIDENCE, row=consent.id, field=FILE_FIELD)
+    content = open_file(key, consent.id, row.ciphertext)
     audit(
         db,
         actor=actor,

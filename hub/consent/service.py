@@ -3,8 +3,8 @@
 A consent row is never changed: a change is a new version of its series that supersedes the
 current one, a withdrawal is a row of its own, and what a version currently is comes from
 `hub.consent.status`. The caregiver and the withdrawal reason are personal data, sealed with the
-case's data key, so erasing the case erases them too. Evidence files (a scanned form per
-version): `hub.consent.evidence`.
+case's data key (`hub.consent.sealing`), so erasing the case erases them too. Evidence files (a
+scanned form per version): `hub.consent.evidence`.
 
 Every function takes a consent or case the caller already resolved for its organisation
 (`get`, or `hub.cases.service.get`): the tenant condition is in those queries.
@@ -13,7 +13,6 @@ Every function takes a consent or case the caller already resolved for its organ
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -23,11 +22,9 @@ from hub.api import pagination
 from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record as audit
 from hub.cases.models import Case
-from hub.cases.service import CaseErased, owner_for_case
 from hub.clock import utcnow
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal
 from hub.consent.schemas import (
-    Caregiver,
     ConsentCreate,
     ConsentRead,
     EvidenceRead,
@@ -35,9 +32,15 @@ from hub.consent.schemas import (
     WithdrawalCreate,
     WithdrawalRead,
 )
+from hub.consent.sealing import (
+    case_key,
+    key_if_any,
+    open_caregiver,
+    open_reason,
+    seal_caregiver,
+    seal_reason,
+)
 from hub.consent.status import status_of
-from hub.crypto import service as keys
-from hub.crypto.envelope import decrypt, decrypt_json, encrypt, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.organizations.models import Organization
@@ -45,10 +48,6 @@ from hub.outbox.service import enqueue
 from hub.policy import vocabulary
 from hub.policy.loader import Policy
 
-CONSENTS = "consents"
-WITHDRAWALS = "consent_withdrawals"
-CAREGIVER_FIELD = "caregiver"
-REASON_FIELD = "reason"
 WITHDRAWN_TOPIC = "consent.withdrawn"
 # a client's clock may run a little ahead of ours; more than this is a date in the future
 CLOCK_SKEW = timedelta(minutes=5)
@@ -71,16 +70,6 @@ class ConsentSuperseded(Conflict):
             "Only the current version of a consent can be superseded.",
             current_id=current_id,
         )
-
-
-def case_key(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> bytes:
-    """The case's data key, for sealing or opening what hangs off the case; 410 once erased."""
-    if case.erased_at is not None:
-        raise CaseErased()
-    try:
-        return keys.data_key(db=db, keyring=keyring, owner=owner_for_case(case.id))
-    except keys.DataKeyMissing:
-        raise CaseErased() from None
 
 
 def _check_rules(data: ConsentCreate, now: datetime) -> None:
@@ -182,17 +171,7 @@ def record(
     _check_scope(db, policy, data)
     previous = _previous(db, case, data.supersedes) if data.supersedes else None
     consent_id = new_id()
-    caregiver = (
-        encrypt_json(
-            key,
-            data.caregiver.model_dump(),
-            table=CONSENTS,
-            row=consent_id,
-            field=CAREGIVER_FIELD,
-        )
-        if data.caregiver is not None
-        else None
-    )
+    caregiver = seal_caregiver(key, consent_id, data.caregiver) if data.caregiver else None
     consent = Consent(
         id=consent_id,
         case_id=case.id,
@@ -304,17 +283,7 @@ def withdraw(
     assert current is not None  # the named consent itself is in the series
     if _withdrawal_of(db, consent.series_id) is not None:
         raise ConsentWithdrawn()
-    reason = (
-        encrypt(
-            key,
-            data.reason.encode("utf-8"),
-            table=WITHDRAWALS,
-            row=consent.series_id,
-            field=REASON_FIELD,
-        )
-        if data.reason
-        else None
-    )
+    reason = seal_reason(key, consent.series_id, data.reason) if data.reason else None
     withdrawal = ConsentWithdrawal(
         series_id=consent.series_id,
         consent_id=current.id,
@@ -352,30 +321,6 @@ def withdraw(
     return withdrawal
 
 
-def _open_caregiver(key: bytes | None, consent: Consent) -> Caregiver | None:
-    if key is None or consent.caregiver_ciphertext is None:
-        return None
-    value: dict[str, Any] = decrypt_json(
-        key, consent.caregiver_ciphertext, table=CONSENTS, row=consent.id, field=CAREGIVER_FIELD
-    )
-    return Caregiver.model_validate(value)
-
-
-def _open_withdrawal(key: bytes | None, row: ConsentWithdrawal) -> WithdrawalRead:
-    reason = None
-    if key is not None and row.reason_ciphertext is not None:
-        plain = decrypt(
-            key, row.reason_ciphertext, table=WITHDRAWALS, row=row.series_id, field=REASON_FIELD
-        )
-        reason = plain.decode("utf-8")
-    return WithdrawalRead(
-        at=row.withdrawn_at,
-        method=row.method,  # type: ignore[arg-type]
-        reason=reason,
-        recorded_by=row.recorded_by,
-    )
-
-
 def read(*, db: Session, keyring: KeyEncryptionKeys, consents: list[Consent]) -> list[ConsentRead]:
     """The consents as their owner sees them (sealed fields opened), each with its status.
 
@@ -387,11 +332,7 @@ def read(*, db: Session, keyring: KeyEncryptionKeys, consents: list[Consent]) ->
     case_id = consents[0].case_id
     if any(c.case_id != case_id for c in consents):
         raise ValueError("read() takes the consents of one case")
-    case = db.get_one(Case, case_id)
-    try:
-        key: bytes | None = case_key(db=db, keyring=keyring, case=case)
-    except CaseErased:
-        key = None
+    key = key_if_any(db=db, keyring=keyring, case=db.get_one(Case, case_id))
     ids = [c.id for c in consents]
     superseded = set(
         db.scalars(select(Consent.supersedes_id).where(Consent.supersedes_id.in_(ids)))
@@ -428,7 +369,7 @@ def read(*, db: Session, keyring: KeyEncryptionKeys, consents: list[Consent]) ->
                 supersedes=consent.supersedes_id,
                 status=status.value,
                 given_by=consent.given_by,  # type: ignore[arg-type]
-                caregiver=_open_caregiver(key, consent),
+                caregiver=open_caregiver(key, consent),
                 child_assent=consent.child_assent,
                 method=consent.method,  # type: ignore[arg-type]
                 witness=consent.witness,
@@ -447,7 +388,16 @@ def read(*, db: Session, keyring: KeyEncryptionKeys, consents: list[Consent]) ->
                 given_at=consent.given_at,
                 recorded_by=consent.recorded_by,
                 recorded_at=consent.recorded_at,
-                withdrawal=_open_withdrawal(key, withdrawal) if withdrawal else None,
+                withdrawal=(
+                    WithdrawalRead(
+                        at=withdrawal.withdrawn_at,
+                        method=withdrawal.method,  # type: ignore[arg-type]
+                        reason=open_reason(key, withdrawal),
+                        recorded_by=withdrawal.recorded_by,
+                    )
+                    if withdrawal
+                    else None
+                ),
                 evidence=(
                     EvidenceRead(
                         content_type=stored.content_type, size=stored.size, sha256=stored.sha256

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -110,12 +111,15 @@ class BodyLimitMiddleware:
     an HTTP error, so the app's problem handler answers it like any other 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: Sequence[str] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # path patterns whose routes stream and limit their own (larger) bodies, such as
+        # consent evidence uploads
+        self.exempt = [re.compile(pattern) for pattern in exempt]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or any(p.match(scope["path"]) for p in self.exempt):
             await self.app(scope, receive, send)
             return
         # the server refuses a malformed Content-Length itself; counting covers a lying one

@@ -91,9 +91,7 @@ def test_matrix(ctx: Ctx) -> None:
             )
             weak = client_for(ctx.runtime, api, ctx.owner.organization_id, lacking)
             call = scenario.build(ctx)
-            refused = api.request(
-                method, _fill(path, call.path_params), json=call.body, headers=weak.headers
-            )
+            refused = api.request(method, _fill(path, call.path_params), **call.send(weak.headers))
             assert refused.status_code == 403, (label, refused.text)
             assert 'error="insufficient_scope"' in refused.headers["www-authenticate"], label
 
@@ -101,7 +99,7 @@ def test_matrix(ctx: Ctx) -> None:
         if scenario.tenant:
             call = scenario.build(ctx)
             foreign = api.request(
-                method, _fill(path, call.path_params), json=call.body, headers=ctx.other.headers
+                method, _fill(path, call.path_params), **call.send(ctx.other.headers)
             )
             assert foreign.status_code == 404, (label, foreign.text)
             assert foreign.json()["code"] == "not_found", label
@@ -109,9 +107,7 @@ def test_matrix(ctx: Ctx) -> None:
         # the right caller
         call = scenario.build(ctx)
         caller = ctx.admin if scenario.admin else ctx.owner
-        ok = api.request(
-            method, _fill(path, call.path_params), json=call.body, headers=caller.headers
-        )
+        ok = api.request(method, _fill(path, call.path_params), **call.send(caller.headers))
         assert ok.status_code == call.status, (label, ok.text)
         walked += 1
     assert walked == len(SCENARIOS)

@@ -21,6 +21,17 @@ CASE = {
     "subject": {"birth_date": "1994-05-02", "sex": "male"},
     "data": {"identity": {"given_name": "Canary", "family_name": "Matrix"}},
 }
+CONSENT = {
+    "given_by": "subject",
+    "method": "written",
+    "language": "fr",
+    "purposes": ["psychosocial_support"],
+    "recipients": {"organizations": [], "kinds": ["ngo"]},
+    "categories": ["identity"],
+    "valid_from": "2026-01-01T00:00:00Z",
+    "valid_until": "2099-01-01T00:00:00Z",
+}
+PDF = b"%PDF-1.7\n% a scanned consent form\n%%EOF\n"
 
 
 @dataclass
@@ -42,6 +53,20 @@ class Ctx:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
+    def consent(self, evidence: bool = False) -> str:
+        path = f"/v1/cases/{self.case()}/consents"
+        response = self.api.post(path, json=CONSENT, headers=self.owner.headers)
+        assert response.status_code == 201, response.text
+        consent_id = str(response.json()["id"])
+        if evidence:
+            stored = self.api.put(
+                f"/v1/consents/{consent_id}/evidence",
+                content=PDF,
+                headers=self.owner.headers | {"content-type": "application/pdf"},
+            )
+            assert stored.status_code == 201, stored.text
+        return consent_id
+
     def client(self) -> str:
         response = self.api.post(
             f"/v1/organizations/{self.owner.organization_id}/clients",
@@ -57,6 +82,13 @@ class Call:
     path_params: dict[str, str]
     body: Any = None
     status: int = 200
+    content_type: str | None = None  # set for a raw body (bytes) instead of JSON
+
+    def send(self, headers: dict[str, str]) -> dict[str, Any]:
+        """Keyword arguments for `TestClient.request` carrying this call's body."""
+        if self.content_type is not None:
+            return {"content": self.body, "headers": headers | {"content-type": self.content_type}}
+        return {"json": self.body, "headers": headers}
 
 
 @dataclass(frozen=True)
@@ -112,5 +144,24 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("DELETE", "/v1/cases/{case_id}"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}, None, 204), tenant=True
+    ),
+    ("POST", "/v1/cases/{case_id}/consents"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}, CONSENT, 201), tenant=True
+    ),
+    ("GET", "/v1/cases/{case_id}/consents"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}), tenant=True
+    ),
+    ("GET", "/v1/consents/{consent_id}"): Scenario(
+        lambda ctx: Call({"consent_id": ctx.consent()}), tenant=True
+    ),
+    ("POST", "/v1/consents/{consent_id}/withdraw"): Scenario(
+        lambda ctx: Call({"consent_id": ctx.consent()}, {"method": "verbal"}), tenant=True
+    ),
+    ("PUT", "/v1/consents/{consent_id}/evidence"): Scenario(
+        lambda ctx: Call({"consent_id": ctx.consent()}, PDF, 201, "application/pdf"),
+        tenant=True,
+    ),
+    ("GET", "/v1/consents/{consent_id}/evidence"): Scenario(
+        lambda ctx: Call({"consent_id": ctx.consent(evidence=True)}), tenant=True
     ),
 }
