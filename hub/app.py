@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import problems
 from hub.auth import routes as auth_routes
+from hub.consent import routes as consent_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
@@ -27,10 +28,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.metrics = Metrics(runtime.sessions)
     problems.install(app)
     # the last added runs first: request context wraps the body limit so a 413 is logged too
-    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=runtime.settings.max_body_bytes,
+        exempt=[consent_routes.EVIDENCE_PATH],
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
+    app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)
     app.include_router(disclosure_routes.router)
     return app
