@@ -17,8 +17,8 @@ from hub.outbox.models import OutboxMessage
 from hub.referrals import sending, service
 from hub.referrals.models import Referral
 from hub.reviews.models import Review
-from tests.referrals.conftest import CANARY_NAME, World
 from tests.support.outbox_drain import drain, pending
+from tests.support.referral_world import CANARY_NAME, World
 
 
 def _referral(world: World, referral_id: str) -> Referral:

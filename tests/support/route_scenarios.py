@@ -14,6 +14,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from hub.runtime import Runtime
+from tests.support import referral_scenarios as referrals
 from tests.support.api import Partner
 
 CASE = {
@@ -102,6 +103,26 @@ def _org(ctx: Ctx) -> dict[str, str]:
     return {"organization_id": ctx.owner.organization_id}
 
 
+def _referral(ctx: Ctx, *moves: str, owner_receives: bool = True) -> dict[str, str]:
+    """A referral between ctx.owner and a third organisation (so ctx.other is no party)."""
+    referral_id = referrals.sent_referral(
+        ctx.runtime,
+        ctx.api,
+        ctx.owner,
+        ctx.unique("MATRIX-REFERRAL"),
+        owner_receives=owner_receives,
+        moves=moves,
+    )
+    return {"referral_id": referral_id}
+
+
+def _new_referral(ctx: Ctx) -> Call:
+    name = ctx.unique("MATRIX-REFER")
+    recipient = referrals.new_org(ctx.runtime, f"{name} recipient")
+    case_id = referrals.referrable_case(ctx.runtime, ctx.owner.organization_id, recipient, name)
+    return Call({}, referrals.body(case_id, recipient), 201)
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("GET", "/v1/organizations"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/organizations/{organization_id}"): Scenario(lambda ctx: Call(_org(ctx))),
@@ -163,5 +184,36 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("GET", "/v1/consents/{consent_id}/evidence"): Scenario(
         lambda ctx: Call({"consent_id": ctx.consent(evidence=True)}), tenant=True
+    ),
+    ("POST", "/v1/referrals"): Scenario(_new_referral, tenant=True),
+    ("GET", "/v1/referrals"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/referrals/{referral_id}"): Scenario(
+        lambda ctx: Call(_referral(ctx, owner_receives=False)), tenant=True
+    ),
+    ("GET", "/v1/referrals/{referral_id}/events"): Scenario(
+        lambda ctx: Call(_referral(ctx, owner_receives=False)), tenant=True
+    ),
+    ("POST", "/v1/referrals/{referral_id}/acknowledge"): Scenario(
+        lambda ctx: Call(_referral(ctx), {}), tenant=True
+    ),
+    ("POST", "/v1/referrals/{referral_id}/accept"): Scenario(
+        lambda ctx: Call(_referral(ctx, "acknowledge"), {}), tenant=True
+    ),
+    ("POST", "/v1/referrals/{referral_id}/decline"): Scenario(
+        lambda ctx: Call(_referral(ctx), {"reason": "no capacity"}), tenant=True
+    ),
+    ("POST", "/v1/referrals/{referral_id}/start"): Scenario(
+        lambda ctx: Call(_referral(ctx, "acknowledge", "accept"), {}), tenant=True
+    ),
+    ("POST", "/v1/referrals/{referral_id}/complete"): Scenario(
+        lambda ctx: Call(_referral(ctx, "acknowledge", "accept", "start"), {"outcome": "done"}),
+        tenant=True,
+    ),
+    ("POST", "/v1/referrals/{referral_id}/cancel"): Scenario(
+        lambda ctx: Call(_referral(ctx, owner_receives=False), {"reason": "mistake"}),
+        tenant=True,
+    ),
+    ("GET", "/v1/cases/{case_id}/disclosures"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}), tenant=True
     ),
 }
