@@ -1,13 +1,22 @@
-"""Consent API: owner only; another organisation's case or consent is 404."""
+"""Consent API: owner only; another organisation's case or consent is 404.
+
+The POSTs take an `Idempotency-Key`. Their answers carry personal data (the caregiver, the
+withdrawal reason), so only the consent's id is remembered, and a replay reads it afresh.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import Idempotency, IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.auth.deps import Principal, require_scope
 from hub.cases import service as cases
@@ -45,9 +54,48 @@ async def evidence_body(request: Request) -> tuple[str, bytes]:
     return declared, b"".join(chunks)
 
 
+class _Remembered(BaseModel):
+    """What an idempotent POST remembers: the id only, never the consent's personal data."""
+
+    id: str
+
+
 def _one(db: DbSession, runtime: CurrentRuntime, consent_id: str, org: str) -> ConsentRead:
     consent = service.get(db=db, consent_id=consent_id, organization_id=org)
     return service.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
+
+
+def _answer(
+    db: DbSession,
+    runtime: CurrentRuntime,
+    principal: Principal,
+    idem: Idempotency,
+    consent_id: str,
+    status_code: int,
+) -> JSONResponse:
+    idem.remember(
+        db=db,
+        client_id=principal.client_id,
+        status_code=status_code,
+        body=_Remembered(id=consent_id),
+    )
+    read = _one(db, runtime, consent_id, principal.organization_id)
+    return JSONResponse(jsonable_encoder(read), status_code=status_code)
+
+
+def _replay(
+    db: DbSession, runtime: CurrentRuntime, principal: Principal, idem: Idempotency
+) -> JSONResponse | None:
+    replay = idem.replay(db=db, client_id=principal.client_id)
+    if replay is None:
+        return None
+    consent_id = _Remembered.model_validate(json.loads(replay.body)).id
+    read = _one(db, runtime, consent_id, principal.organization_id)
+    return JSONResponse(
+        jsonable_encoder(read),
+        status_code=replay.status_code,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 @router.post(
@@ -56,8 +104,15 @@ def _one(db: DbSession, runtime: CurrentRuntime, consent_id: str, org: str) -> C
     response_model=ConsentRead,
 )
 def record_consent(
-    case_id: str, body: ConsentCreate, principal: Writer, db: DbSession, runtime: CurrentRuntime
-) -> ConsentRead:
+    case_id: str,
+    body: ConsentCreate,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Response:
+    if (replay := _replay(db, runtime, principal, idem)) is not None:
+        return replay
     case = cases.get(db=db, case_id=case_id, organization_id=principal.organization_id)
     consent = service.record(
         db=db,
@@ -67,7 +122,7 @@ def record_consent(
         case=case,
         data=body,
     )
-    return service.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
+    return _answer(db, runtime, principal, idem, consent.id, status.HTTP_201_CREATED)
 
 
 @router.get("/v1/cases/{case_id}/consents", response_model=ConsentPage)
@@ -105,12 +160,15 @@ def withdraw_consent(
     principal: Writer,
     db: DbSession,
     runtime: CurrentRuntime,
-) -> ConsentRead:
+    idem: IdempotencyKey,
+) -> Response:
+    if (replay := _replay(db, runtime, principal, idem)) is not None:
+        return replay
     consent = service.get(db=db, consent_id=consent_id, organization_id=principal.organization_id)
     service.withdraw(
         db=db, keyring=runtime.keyring, actor=principal.actor, consent=consent, data=body
     )
-    return service.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
+    return _answer(db, runtime, principal, idem, consent.id, status.HTTP_200_OK)
 
 
 _EVIDENCE_BODY = {

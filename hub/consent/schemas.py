@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from hub.consent.status import ConsentStatus
+
 GivenBy = Literal["subject", "caregiver"]
 Method = Literal["written", "verbal", "thumbprint", "electronic"]
 
@@ -100,7 +102,7 @@ class ConsentRead(BaseModel):
     series_id: str
     version: int
     supersedes: str | None
-    status: str
+    status: ConsentStatus  # derived by hub.consent.status at the time of reading
     given_by: GivenBy
     # null once the case is erased (its key shredded): the record of the consent remains
     caregiver: Caregiver | None

@@ -204,7 +204,9 @@ def record(
             db.add(consent)
             db.flush()
     except IntegrityError:
-        raise ConsentSuperseded(None) from None
+        if previous is None:
+            raise
+        raise ConsentSuperseded(_current_of_series(db, previous.series_id)) from None
     audit(
         db,
         actor=actor,
@@ -367,7 +369,7 @@ def read(*, db: Session, keyring: KeyEncryptionKeys, consents: list[Consent]) ->
                 series_id=consent.series_id,
                 version=consent.version,
                 supersedes=consent.supersedes_id,
-                status=status.value,
+                status=status,
                 given_by=consent.given_by,  # type: ignore[arg-type]
                 caregiver=open_caregiver(key, consent),
                 child_assent=consent.child_assent,

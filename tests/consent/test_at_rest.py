@@ -38,7 +38,8 @@ def assert_absent(blob: bytes, where: str) -> None:
 
 
 def lifecycle(runtime: Runtime, api: TestClient) -> None:
-    """Record, read, supersede, attach evidence, withdraw and read again, all via the API."""
+    """Record, read, supersede, attach evidence, withdraw and read again, all via the API;
+    the POSTs with an Idempotency-Key, whose remembered answers must not hold the data."""
     iom = partner(runtime, api, "IOM Agadez", kind="iom_office")
     case = {
         "external_ref": "REF-1",
@@ -53,9 +54,10 @@ def lifecycle(runtime: Runtime, api: TestClient) -> None:
         method="verbal",
         witness=CONTROL,
     )
-    v1 = api.post(f"/v1/cases/{case_id}/consents", json=body, headers=iom.headers).json()
+    path = f"/v1/cases/{case_id}/consents"
+    v1 = api.post(path, json=body, headers=iom.headers | {"Idempotency-Key": "k1"}).json()
     body["supersedes"] = v1["id"]
-    created = api.post(f"/v1/cases/{case_id}/consents", json=body, headers=iom.headers)
+    created = api.post(path, json=body, headers=iom.headers | {"Idempotency-Key": "k2"})
     assert created.status_code == 201, created.text
     consent_id = created.json()["id"]
     form = b"%PDF-1.4\n(" + FORM_TEXT.encode() + b")\n%%EOF\n"
@@ -68,7 +70,7 @@ def lifecycle(runtime: Runtime, api: TestClient) -> None:
     withdrawn = api.post(
         f"/v1/consents/{consent_id}/withdraw",
         json={"method": "verbal", "reason": REASON},
-        headers=iom.headers,
+        headers=iom.headers | {"Idempotency-Key": "k3"},
     )
     assert withdrawn.json()["withdrawal"]["reason"] == REASON
     read = api.get(f"/v1/cases/{case_id}/consents", headers=iom.headers).json()

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hub.api.models import IdempotencyRecord
 from hub.consent.evidence import EVIDENCE_MAX_BYTES
 from hub.outbox.models import OutboxMessage
 from hub.runtime import Runtime
@@ -270,3 +271,35 @@ def test_erased_case(api: TestClient, iom: Partner, case_id: str) -> None:
     assert (gone.status_code, gone.json()["code"]) == (410, "case_erased")
     new = post_consent(api, iom, case_id)
     assert (new.status_code, new.json()["code"]) == (410, "case_erased")
+
+
+def test_idempotency_key_replays_without_remembering_personal_data(
+    runtime: Runtime, api: TestClient, iom: Partner, case_id: str
+) -> None:
+    caregiver = {"name": "Mariama Issoufou", "relationship": "mother"}
+    headers = iom.headers | {"Idempotency-Key": "consent-0042"}
+    body = consent_body(given_by="caregiver", caregiver=caregiver)
+    path = f"/v1/cases/{case_id}/consents"
+    first = api.post(path, json=body, headers=headers)
+    again = api.post(path, json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.json()["caregiver"] == caregiver
+    assert again.headers["idempotent-replayed"] == "true"
+    reused = api.post(path, json=consent_body(), headers=headers)
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert len(api.get(path, headers=iom.headers).json()["items"]) == 1
+
+    consent_id = first.json()["id"]
+    withdraw = f"/v1/consents/{consent_id}/withdraw"
+    w_headers = iom.headers | {"Idempotency-Key": "withdraw-0042"}
+    w_body = {"method": "verbal", "reason": "no longer wishes"}
+    done = api.post(withdraw, json=w_body, headers=w_headers)
+    retried = api.post(withdraw, json=w_body, headers=w_headers)
+    assert done.status_code == retried.status_code == 200
+    assert retried.json()["withdrawal"]["reason"] == "no longer wishes"
+    # without the key a second withdrawal is refused
+    plain = api.post(withdraw, json=w_body, headers=iom.headers)
+    assert (plain.status_code, plain.json()["code"]) == (409, "consent_withdrawn")
+    with runtime.sessions.begin() as db:
+        remembered = db.scalars(select(IdempotencyRecord.response_body)).all()
+    assert remembered == [{"id": consent_id}, {"id": consent_id}]
