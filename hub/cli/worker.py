@@ -15,6 +15,7 @@ import typer
 from celery.signals import setup_logging
 
 from hub.cli.context import runtime
+from hub.db import migrate
 from hub.ops.logging import configure_logging
 from hub.worker import process
 from hub.worker.embedded import stop_with_parent
@@ -48,6 +49,10 @@ def worker(
     """Run a Celery worker: outbox messages, and with --beat the schedule too."""
     rt = runtime()
     _use_hub_logging(rt.settings.log_level)
+    if not migrate.is_current(rt.engine):
+        # every task would fail on a missing table or column; say so once, up front
+        typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
+        raise typer.Exit(1)
     modules = [*rt.settings.worker_include, *include]
     for name in modules:
         try:

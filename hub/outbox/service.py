@@ -307,19 +307,24 @@ def execute(runtime: Runtime, claimed: Claimed) -> None:
             raise ClaimLost(claimed.id)
 
 
-def release_for_retry(runtime: Runtime, claimed: Claimed, *, error: str, delay: float) -> bool:
+def release_for_retry(
+    runtime: Runtime, claimed: Claimed, *, error: str, delay: float, via_broker: bool
+) -> bool:
     """Give the message back until `delay` from now; False if it was no longer ours.
 
-    It stays dispatched (Celery's retry brings it back) with a lease past the retry time, so
-    a retry message the broker loses is dispatched again by the outbox.
+    `via_broker`: Celery's retry brings it back, and it stays dispatched with a lease past
+    the retry time, so a retry message the broker loses is dispatched again. Otherwise (a
+    delay too long for a broker to hold a message) it is pending, and the dispatcher sends it
+    when it is due.
     """
     due = utcnow() + timedelta(seconds=delay)
+    lease = timedelta(seconds=runtime.settings.outbox_lease_seconds)
     return _finish(
         runtime,
         claimed,
-        status=OutboxStatus.dispatched,
+        status=OutboxStatus.dispatched if via_broker else OutboxStatus.pending,
         available_at=due,
-        lease_until=due + timedelta(seconds=runtime.settings.outbox_lease_seconds),
+        lease_until=due + lease if via_broker else None,
         last_error=error,
     )
 

@@ -49,15 +49,21 @@ def run_outbox(self: Task, outbox_id: str) -> None:
             log.error("outbox message dead after its last attempt", extra=ids)
             return
         delay = service.retry_delay(settings, claimed.attempts)
-        if not service.release_for_retry(runtime, claimed, error=error, delay=delay):
+        # a message held back longer than the visibility timeout is redelivered by Redis
+        # while it waits: long delays are kept by the outbox instead
+        via_broker = delay < settings.broker_visibility_timeout / 2
+        if not service.release_for_retry(
+            runtime, claimed, error=error, delay=delay, via_broker=via_broker
+        ):
             return
         log.warning(
             "outbox message failed, retrying in %.1f s",
             delay,
             extra={**ids, "error_type": type(exc).__name__},
         )
-        # no exc= here: Celery would log the exception's text
-        raise self.retry(countdown=delay) from None
+        if via_broker:
+            # no exc= here: Celery would log the exception's text
+            raise self.retry(countdown=delay) from None
     except Exception as exc:
         service.mark_dead(runtime, claimed, error=service.error_summary(exc))
         # the hub's JSON log formatter keeps the type and the frames, never the message

@@ -226,7 +226,9 @@ def test_release_for_retry_hands_the_message_back_with_a_later_lease(
     claimed = service.claim(outbox_runtime, outbox_id)
     assert claimed is not None
     before = utcnow()
-    assert service.release_for_retry(outbox_runtime, claimed, error="RetryableError: x", delay=30)
+    assert service.release_for_retry(
+        outbox_runtime, claimed, error="RetryableError: x", delay=30, via_broker=True
+    )
     row = _row(outbox_runtime, outbox_id)
     assert (row.status, row.claim, row.attempts) == (OutboxStatus.dispatched, None, 1)
     assert before + timedelta(seconds=30) <= row.available_at <= utcnow() + timedelta(seconds=30)
@@ -236,7 +238,26 @@ def test_release_for_retry_hands_the_message_back_with_a_later_lease(
     # not before its time, neither by a stray message nor by the dispatcher
     assert service.claim(outbox_runtime, outbox_id) is None
     assert service.dispatch_due(outbox_runtime) == []
-    assert not service.release_for_retry(outbox_runtime, claimed, error="again", delay=1)
+    assert not service.release_for_retry(
+        outbox_runtime, claimed, error="again", delay=1, via_broker=True
+    )
+
+
+def test_a_long_retry_delay_is_kept_by_the_outbox_not_the_broker(
+    outbox_runtime: Runtime,
+) -> None:
+    outbox_id = _enqueue(outbox_runtime)
+    claimed = service.claim(outbox_runtime, outbox_id)
+    assert claimed is not None
+    assert service.release_for_retry(
+        outbox_runtime, claimed, error="RetryableError: x", delay=600, via_broker=False
+    )
+    row = _row(outbox_runtime, outbox_id)
+    assert (row.status, row.claim, row.lease_until) == (OutboxStatus.pending, None, None)
+    assert service.dispatch_due(outbox_runtime) == []
+    # once due, the dispatcher sends it like any other
+    _set(outbox_runtime, outbox_id, available_at=utcnow() - timedelta(seconds=1))
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
 
 
 def test_an_unknown_topic_is_retryable(outbox_runtime: Runtime) -> None:

@@ -3,7 +3,6 @@ killed mid-task, a lost broker message, duplicate deliveries."""
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Callable
 
@@ -15,7 +14,13 @@ from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.runtime import Runtime
 from hub.worker.celery_app import RUN_OUTBOX_TASK
 from tests.support.outbox_handlers import CANARY, effect_count, effects, read_marks
-from tests.support.workers import HubProcess, purge_queue, queued_messages, wait_for
+from tests.support.workers import (
+    HubProcess,
+    group_running,
+    purge_queue,
+    queued_messages,
+    wait_for,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -118,7 +123,7 @@ def test_a_worker_killed_mid_task_leaves_it_to_the_next_worker(
     group = first.pid
     first.kill_group(signal.SIGKILL)
     # the whole group is gone (the worker and its embedded scheduler)
-    wait_for(lambda: not _group_alive(group), "the killed group to vanish")
+    wait_for(lambda: not group_running(group), "the killed group to vanish")
     assert effect_count(outbox_runtime, "slow") == 0
     assert _row(outbox_runtime, outbox_id).status == OutboxStatus.running
 
@@ -168,18 +173,3 @@ def test_duplicate_deliveries_run_the_handler_once(
     assert (row.status, row.attempts) == (OutboxStatus.done, 1)
     assert len(read_marks(data_dir, "dup.started")) == 1
     assert effect_count(outbox_runtime, "dup") == 1
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any live (not zombie) process still belongs to the group."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False

@@ -112,12 +112,58 @@ class HubProcess:
         return self.proc.poll() is None
 
     def kill_group(self, sig: signal.Signals = signal.SIGKILL, timeout: float = 30) -> None:
+        """Signal the process group, and with SIGKILL every descendant (even in groups of
+        their own, as `hub serve`'s worker is)."""
+        others = descendants(self.proc.pid) if sig == signal.SIGKILL else []
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
+        for pid in others:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         try:
             self.proc.wait(timeout=timeout)
         finally:
             self._log.close()
+
+
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, process group, state) of every process, from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(entry)] = (int(fields[1]), int(fields[2]), fields[0])
+    return table
+
+
+def children(pid: int) -> list[int]:
+    return [p for p, (ppid, _, _) in _processes().items() if ppid == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    table = _processes()
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, (ppid, _, _) in table.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def running(pids: list[int]) -> list[int]:
+    """Those of `pids` still running (a zombie has finished: it only waits to be reaped)."""
+    table = _processes()
+    return [p for p in pids if p in table and table[p][2] != "Z"]
+
+
+def group_running(pgid: int) -> bool:
+    return any(g == pgid and state != "Z" for _, g, state in _processes().values())
 
 
 @pytest.fixture
