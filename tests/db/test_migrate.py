@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import inspect
 
 from hub.db import migrate
@@ -18,7 +19,7 @@ def test_upgrade_twice_is_harmless(runtime: Runtime) -> None:
 
 def test_sqlite_connections_overwrite_deleted_content(runtime: Runtime) -> None:
     if runtime.engine.dialect.name != "sqlite":
-        return
+        pytest.skip("SQLite pragma")
     with runtime.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
