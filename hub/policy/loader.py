@@ -1,12 +1,32 @@
-"""Load and validate the policy file; a malformed policy stops start-up, naming the line."""
+"""Load and validate the policy file; a malformed policy stops start-up, naming the line.
+
+Three passes, each naming the line of what it refuses: YAML syntax (and duplicate keys, which
+YAML would otherwise silently resolve to the last one), the shape (pydantic, `extra="forbid"`),
+then the cross-checks between sections (every category named in a rule is in the vocabulary,
+every reason code has an effect, the age bands are in order, ...).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+
+from hub.policy.rules import (
+    ALWAYS_DENY,
+    Acknowledgement,
+    ChildAgeBands,
+    Effect,
+    Reason,
+    ReviewTriggers,
+)
+
+# more than this many problems at once is noise: the first ones are enough to start fixing
+MAX_REPORTED = 10
 
 
 class PolicyError(Exception):
@@ -16,39 +36,114 @@ class PolicyError(Exception):
 class Vocabularies(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    organization_kinds: tuple[str, ...]
-    data_categories: tuple[str, ...]
-    purposes: tuple[str, ...]
-    service_types: tuple[str, ...]
+    organization_kinds: tuple[str, ...] = Field(min_length=1)
+    data_categories: tuple[str, ...] = Field(min_length=1)
+    purposes: tuple[str, ...] = Field(min_length=1)
+    service_types: tuple[str, ...] = Field(min_length=1)
 
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: int
+    version: PositiveInt
     vocabularies: Vocabularies
+    sensitive_categories: tuple[str, ...]
+    children: ChildAgeBands
+    review_triggers: ReviewTriggers
+    effects: dict[str, Effect]
+    acknowledgement: Acknowledgement
+
+    def effect(self, reason: Reason) -> Effect:
+        # a code missing from the table is refused at load; deny is the safe fallback anyway
+        return self.effects.get(reason, Effect.deny)
 
 
-def _line_of(node: yaml.Node, path: tuple[object, ...]) -> int | None:
-    """The 1-based line of the YAML node at `path`, for error messages."""
+Finding = tuple[tuple[Any, ...], str]
+
+
+def _cross_checks(policy: Policy) -> Iterator[Finding]:
+    """What the shape alone cannot say: (path in the file, message) for each problem."""
+    vocab = policy.vocabularies
+    for name in type(vocab).model_fields:
+        seen: set[str] = set()
+        for i, value in enumerate(getattr(vocab, name)):
+            if value in seen:
+                yield ("vocabularies", name, i), f"{value!r} is listed twice"
+            seen.add(value)
+    for i, category in enumerate(policy.sensitive_categories):
+        if category not in vocab.data_categories:
+            yield ("sensitive_categories", i), f"{category!r} is not in data_categories"
+    kinds = policy.review_triggers.recipient_government.kinds
+    for i, kind in enumerate(kinds):
+        if kind not in vocab.organization_kinds:
+            path = ("review_triggers", "recipient_government", "kinds", i)
+            yield path, f"{kind!r} is not in organization_kinds"
+    for code, effect in policy.effects.items():
+        if code not in Reason.__members__:
+            yield ("effects", code), f"{code!r} is not a reason code the gate gives"
+        elif Reason(code) in ALWAYS_DENY and effect is not Effect.deny:
+            yield ("effects", code), f"{code} must be deny: no policy may let it through"
+    missing = [code for code in Reason if code not in policy.effects]
+    if missing:
+        yield ("effects",), "no effect given for: " + ", ".join(missing)
+    bands = policy.children
+    if not bands.child_assent_from <= bands.child_consent_from:
+        yield ("children", "child_consent_from"), "must not be below child_assent_from"
+    if not bands.child_consent_from <= bands.caregiver_consent_under:
+        yield ("children", "child_consent_from"), "must not be above caregiver_consent_under"
+    for urgency in type(policy.acknowledgement).model_fields:
+        window = policy.acknowledgement.window(urgency)
+        if window.remind_before_hours >= window.deadline_hours:
+            path = ("acknowledgement", urgency, "remind_before_hours")
+            yield path, "a reminder must come before the deadline"
+
+
+def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[int, str]]:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[object] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                yield key.start_mark.line + 1, f"duplicate key {key.value!r}"
+            seen.add(key.value)
+            yield from _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item)
+
+
+def _line_of(node: yaml.Node, path: tuple[object, ...]) -> int:
+    """The 1-based line of what `path` points at: the key's line for a mapping entry (a block
+    value starts a line later), the item's for a list entry, and for something missing, the
+    line of the nearest enclosing key."""
+    line = node.start_mark.line + 1
     for key in path:
         if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == key), None)
-            if found is None:
-                return node.start_mark.line + 1
-            node = found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            if key >= len(node.value):
-                return node.start_mark.line + 1
+            entry = next(((k, v) for k, v in node.value if k.value == key), None)
+            if entry is None:
+                break
+            line, node = entry[0].start_mark.line + 1, entry[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             break
-    return node.start_mark.line + 1
+    return line
+
+
+def _report(source: str, problems: list[tuple[int, str, str]]) -> PolicyError:
+    problems.sort(key=lambda p: (p[0], p[1]))
+    lines = [
+        f"{source}: line {line}: {loc}: {msg}" if loc else f"{source}: line {line}: {msg}"
+        for line, loc, msg in problems[:MAX_REPORTED]
+    ]
+    if len(problems) > MAX_REPORTED:
+        lines.append(f"{source}: ... and {len(problems) - MAX_REPORTED} more")
+    return PolicyError("\n".join(lines))
 
 
 def parse_policy(text: str, source: str = "policy") -> Policy:
     try:
-        node = yaml.compose(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -56,13 +151,30 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
         raise PolicyError(f"{source}:{where}: not valid YAML: {exc}") from None
     if node is None:
         raise PolicyError(f"{source}: empty policy file")
+    duplicates = [(line, "", msg) for line, msg in _duplicate_keys(node)]
+    if duplicates:
+        raise _report(source, list(duplicates))
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        line = _line_of(node, tuple(err["loc"]))
-        loc = ".".join(str(p) for p in err["loc"])
-        raise PolicyError(f"{source}: line {line}: {loc}: {err['msg']}") from None
+        raise _report(
+            source,
+            [
+                (
+                    _line_of(node, tuple(err["loc"])),
+                    ".".join(str(p) for p in err["loc"]),
+                    err["msg"],
+                )
+                for err in exc.errors()
+            ],
+        ) from None
+    problems = [
+        (_line_of(node, path), ".".join(str(p) for p in path), msg)
+        for path, msg in _cross_checks(policy)
+    ]
+    if problems:
+        raise _report(source, problems)
+    return policy
 
 
 @lru_cache(maxsize=8)

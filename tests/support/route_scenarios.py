@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
 from tests.support.api import Partner
+from tests.support.reviews import held_request
 
 CASE = {
     "external_ref": "MATRIX-1",
@@ -215,5 +216,26 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("GET", "/v1/cases/{case_id}/disclosures"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}), tenant=True
+    ),
+    # reviews are decided by the requesting office or one above it: the owner decides its own
+    # organisation's (requested by a caseworker, so four eyes holds); an unrelated one gets 404
+    ("GET", "/v1/reviews"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/reviews/{review_id}"): Scenario(
+        lambda ctx: Call({"review_id": held_request(ctx.runtime, ctx.owner.organization_id)}),
+        tenant=True,
+    ),
+    ("POST", "/v1/reviews/{review_id}/approve"): Scenario(
+        lambda ctx: Call(
+            {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},
+            {"justification": "checked with the caseworker"},
+        ),
+        tenant=True,
+    ),
+    ("POST", "/v1/reviews/{review_id}/deny"): Scenario(
+        lambda ctx: Call(
+            {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},
+            {"justification": "not needed for the service"},
+        ),
+        tenant=True,
     ),
 }

@@ -1,0 +1,140 @@
+"""The disclosure rules of the policy file: reason codes, their effects, review triggers, the
+child age bands and the acknowledgement windows. Loaded and cross-checked by `hub.policy.loader`;
+applied by `hub.consent.gate` (and the referral deadlines), never re-stated in code elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StrictBool
+
+
+class Reason(StrEnum):
+    """Every machine-readable reason the consent gate can give (the `code` of a reason)."""
+
+    # the request itself
+    unknown_value = "unknown_value"
+    case_erased = "case_erased"
+    nothing_permitted = "nothing_permitted"
+    # the data sharing agreement
+    no_agreement = "no_agreement"
+    agreement_not_covering = "agreement_not_covering"
+    # the consents
+    no_consent = "no_consent"
+    consent_withdrawn = "consent_withdrawn"
+    consent_expired = "consent_expired"
+    recipient_excluded = "recipient_excluded"
+    recipient_not_covered = "recipient_not_covered"
+    purpose_not_covered = "purpose_not_covered"
+    category_not_covered = "category_not_covered"
+    # children
+    caregiver_consent_missing = "caregiver_consent_missing"
+    child_assent_missing = "child_assent_missing"
+    child_consent_missing = "child_consent_missing"
+    # review triggers
+    recipient_government = "recipient_government"
+    sensitive_category = "sensitive_category"
+    verbal_without_witness = "verbal_without_witness"
+    stale_consent = "stale_consent"
+    child_case = "child_case"
+
+
+class Effect(StrEnum):
+    deny = "deny"  # the whole request is refused
+    review = "review"  # held for a consent officer
+    note = "note"  # recorded with the decision; what it concerns is withheld, nothing more
+
+
+# The core promise, which no policy file may soften: these always deny.
+ALWAYS_DENY: frozenset[Reason] = frozenset(
+    {
+        Reason.unknown_value,
+        Reason.case_erased,
+        Reason.nothing_permitted,
+        Reason.no_agreement,
+        Reason.no_consent,
+        Reason.consent_withdrawn,
+        Reason.consent_expired,
+        Reason.recipient_excluded,
+    }
+)
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: StrictBool
+
+
+class RecipientKindTrigger(Trigger):
+    # organisation kinds that count as government bodies
+    kinds: tuple[str, ...] = Field(min_length=1)
+
+
+class StaleConsentTrigger(Trigger):
+    # a consent given longer ago than this is reviewed (counted from `given_at`)
+    max_age_days: PositiveInt = Field(le=36_500)
+
+
+class ReviewTriggers(BaseModel):
+    """Each trigger, when enabled, adds its reason; `effects` says what that reason does."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    recipient_government: RecipientKindTrigger
+    sensitive_category: Trigger
+    verbal_without_witness: Trigger
+    stale_consent: StaleConsentTrigger
+    child_case: Trigger
+    agreement_not_covering: Trigger
+
+
+class ChildAgeBands(BaseModel):
+    """Ages in whole years at the moment of the decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    caregiver_consent_under: PositiveInt = Field(le=25)
+    child_assent_from: int = Field(ge=0, le=25)
+    child_consent_from: int = Field(ge=0, le=25)
+
+
+class AcknowledgementWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deadline_hours: float = Field(gt=0, le=24 * 90)
+    remind_before_hours: float = Field(ge=0, le=24 * 90)
+    escalate_after_hours: float = Field(ge=0, le=24 * 90)
+
+    @property
+    def deadline(self) -> timedelta:
+        """From sending to the acknowledgement deadline."""
+        return timedelta(hours=self.deadline_hours)
+
+    @property
+    def remind_before(self) -> timedelta:
+        """How long before the deadline the recipient is reminded."""
+        return timedelta(hours=self.remind_before_hours)
+
+    @property
+    def escalate_after(self) -> timedelta:
+        """How long after the deadline an unacknowledged referral is escalated."""
+        return timedelta(hours=self.escalate_after_hours)
+
+
+class Acknowledgement(BaseModel):
+    """Acknowledgement windows by referral urgency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emergency: AcknowledgementWindow
+    high: AcknowledgementWindow
+    normal: AcknowledgementWindow
+
+    def window(self, urgency: str) -> AcknowledgementWindow:
+        if urgency not in type(self).model_fields:
+            raise KeyError(urgency)
+        window: AcknowledgementWindow = getattr(self, urgency)
+        return window

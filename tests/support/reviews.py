@@ -1,0 +1,76 @@
+"""Requests held for review, made the real way: the gate answers `review` and a review opens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from hub.cases import service as cases
+from hub.cases.schemas import Subject
+from hub.clock import utcnow
+from hub.consent import gate
+from hub.organizations.models import DataSharingAgreement
+from hub.reviews import service as reviews
+from hub.runtime import Runtime
+from tests.support import factories
+from tests.support.consent_rows import add_consent
+
+
+def held_request(
+    runtime: Runtime, requesting_organization_id: str, *, requested_by: str = "user:caseworker"
+) -> str:
+    """A referral from the organisation to a ministry, held because the recipient is a
+    government body; returns the review's id."""
+    tag = uuid.uuid4().hex[:10]
+    with runtime.sessions.begin() as db:
+        policy = runtime.policy
+        ministry = factories.org(db, policy, f"Ministry {tag}", kind="government")
+        db.add(
+            DataSharingAgreement(
+                from_organization_id=requesting_organization_id,
+                to_organization_id=ministry.id,
+                purposes=["legal_assistance"],
+                categories=["identity", "legal_status"],
+                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+            )
+        )
+        case = cases.create(
+            db=db,
+            keyring=runtime.keyring,
+            policy=policy,
+            actor=requested_by,
+            owner_organization_id=requesting_organization_id,
+            external_ref=f"REVIEW-{tag}",
+            subject=Subject(birth_date=date(1988, 7, 1), sex="male"),
+            data={"identity": {"given_name": "Issa"}},
+        )
+        add_consent(
+            db,
+            case.id,
+            purposes=["legal_assistance"],
+            categories=["identity"],
+            kinds=["government"],
+        )
+        decision = gate.decide(
+            db=db,
+            keyring=runtime.keyring,
+            policy=policy,
+            case=case,
+            recipient=ministry,
+            purpose="legal_assistance",
+            categories=["identity", "legal_status"],
+            at=utcnow(),
+            actor=requested_by,
+            context="referral",
+        )
+        assert decision.outcome is gate.Outcome.review, decision.reasons
+        review = reviews.open_review(
+            db=db,
+            kind="referral",
+            object_id=uuid.uuid4().hex,
+            case_id=case.id,
+            requesting_organization_id=requesting_organization_id,
+            requested_by=requested_by,
+            decision=decision,
+        )
+        return review.id
