@@ -14,6 +14,7 @@ from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
 from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from hub.referrals import routes as referral_routes
+from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
 
 
@@ -24,6 +25,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         summary="Interagency referrals and data sharing, gated by recorded informed consent.",
     )
     configure_logging(runtime.settings.log_level)
+    # loaded now so a malformed policy file stops start-up (PolicyError names the line)
+    runtime.policy  # noqa: B018
     app.state.runtime = runtime
     app.state.metrics = Metrics(runtime.sessions)
     problems.install(app)
@@ -36,6 +39,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
+    app.include_router(review_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)
     app.include_router(disclosure_routes.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import audit, db, keys, orgs, serve, users, worker
+from hub.policy.loader import PolicyError
 
 app = typer.Typer(
     help="Interagency referral and data-sharing hub.",
@@ -23,4 +24,9 @@ app.command(context_settings=worker.PASSTHROUGH)(worker.beat)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except PolicyError as exc:
+        # a malformed policy file stops any command that needs it; the message names the line
+        typer.echo(str(exc), err=True)
+        raise SystemExit(2) from None
