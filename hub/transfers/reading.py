@@ -1,0 +1,174 @@
+"""What each party sees of a case transfer.
+
+The sender sees its plan and what the plan hands over (and what consent did not cover). Before
+acceptance the recipient sees the plan and a minimal summary of the case only (its id, the
+sender's reference, the subject's age band and sex): no names, no data, not even the names of
+the data categories the case holds. Once the transfer is rejected or cancelled the recipient
+keeps its history (ids, statuses, events) but no longer the plan or the summary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import lifecycle
+from hub.api import pagination
+from hub.api.problems import Unprocessable
+from hub.cases import service as cases
+from hub.cases.models import Case
+from hub.clock import utcnow
+from hub.consent.gate import age_on
+from hub.consent.models import GateDecision
+from hub.crypto.envelope import decrypt_json, encrypt_json
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.disclosures.models import Disclosure
+from hub.lifecycle import Party
+from hub.referrals.service import case_key
+from hub.transfers import moves
+from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
+from hub.transfers.models import Transfer
+from hub.transfers.schemas import (
+    CaseBrief,
+    Role,
+    TransferPlan,
+    TransferRead,
+    TransferSummary,
+)
+
+TRANSFERS = "transfers"
+PLAN_FIELD = "plan"
+STATUSES = ("pending_review", SENT, ACCEPTED, "rejected", COMPLETED, "cancelled")
+# the recipient sees the plan and the summary while the transfer is offered to it, and after
+STILL_OFFERED = frozenset({SENT, ACCEPTED, COMPLETED})
+# age bands as humanitarian data is commonly disaggregated (lower bound, label)
+AGE_BANDS = ((60, "60+"), (18, "18-59"), (12, "12-17"), (5, "5-11"), (0, "0-4"))
+
+
+def seal_plan(key: bytes, transfer_id: str, plan: TransferPlan) -> bytes:
+    return encrypt_json(
+        key, plan.model_dump(mode="json"), table=TRANSFERS, row=transfer_id, field=PLAN_FIELD
+    )
+
+
+def open_plan(key: bytes | None, transfer: Transfer) -> TransferPlan | None:
+    """The plan, or None once the case is erased (the plan went with the case's key)."""
+    if key is None:
+        return None
+    value = decrypt_json(
+        key, transfer.plan_ciphertext, table=TRANSFERS, row=transfer.id, field=PLAN_FIELD
+    )
+    return TransferPlan.model_validate(value)
+
+
+def age_band(age: int) -> str:
+    return next(label for lower, label in AGE_BANDS if age >= lower)
+
+
+def brief(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> CaseBrief:
+    if case.erased_at is not None:
+        return CaseBrief(case_id=case.id, external_ref=case.external_ref, age_band=None, sex=None)
+    subject = cases.read_subject(db=db, keyring=keyring, case=case)
+    band = age_band(age_on(subject.birth_date, utcnow().date()))
+    return CaseBrief(
+        case_id=case.id,
+        external_ref=case.external_ref,
+        age_band=band,  # type: ignore[arg-type]
+        sex=subject.sex,
+    )
+
+
+def summary_fields(transfer: Transfer, party: Party) -> dict[str, Any]:
+    sender = party is Party.sender
+    return {
+        "id": transfer.id,
+        "case_id": transfer.case_id,
+        "from_organization_id": transfer.from_organization_id,
+        "to_organization_id": transfer.to_organization_id,
+        "within_hierarchy": transfer.within_hierarchy,
+        "status": transfer.status,
+        "status_reason": transfer.status_reason,
+        "consent_ids": list(transfer.consent_ids) if sender else None,
+        "decision_id": transfer.decision_id if sender else None,
+        "review_id": transfer.review_id if sender else None,
+        "created_at": transfer.created_at,
+        "updated_at": transfer.updated_at,
+        "allowed_actions": lifecycle.allowed_actions(MOVES, status=transfer.status, party=party),
+    }
+
+
+def summary(transfer: Transfer, party: Party) -> TransferSummary:
+    return TransferSummary(**summary_fields(transfer, party))
+
+
+def planned(db: Session, transfer: Transfer) -> tuple[list[str] | None, list[str]]:
+    """What the consent gate let the plan hand over, and what it withheld; (None, []) within a
+    hierarchy, where the whole case moves."""
+    if transfer.decision_id is None:
+        return None, []
+    decision = db.get_one(GateDecision, transfer.decision_id)
+    permitted = list(decision.permitted_categories)
+    return permitted, [c for c in decision.requested_categories if c not in permitted]
+
+
+def released(db: Session, transfer: Transfer) -> list[str] | None:
+    """The categories handed over on acceptance (from the accounting of disclosures)."""
+    row = db.scalar(select(Disclosure).where(Disclosure.transfer_id == transfer.id).limit(1))
+    return list(row.categories) if row is not None else None
+
+
+def read(
+    *, db: Session, keyring: KeyEncryptionKeys, transfer: Transfer, organization_id: str
+) -> TransferRead:
+    """The transfer as the caller sees it (resolve it with `moves.get` first)."""
+    party = moves.party_of(transfer, organization_id)
+    sender = party is Party.sender
+    shown = sender or transfer.status in STILL_OFFERED
+    key = case_key(db=db, keyring=keyring, case_id=transfer.case_id) if shown else None
+    categories, withheld = planned(db, transfer) if sender else (None, None)
+    case_brief = None
+    if not sender and shown:
+        case_brief = brief(db=db, keyring=keyring, case=db.get_one(Case, transfer.case_id))
+    return TransferRead(
+        **summary_fields(transfer, party),
+        plan=open_plan(key, transfer),
+        case=case_brief,
+        categories=categories,
+        withheld_categories=withheld,
+        released_categories=released(db, transfer) if transfer.status == COMPLETED else None,
+    )
+
+
+def get_page(
+    *,
+    db: Session,
+    organization_id: str,
+    role: Role | None,
+    statuses: list[str] | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[TransferSummary], str | None]:
+    """The organisation's transfers, newest first; the access rule is part of the query."""
+    if any(s not in STATUSES for s in statuses or ()):
+        # not echoed: whatever a client puts in a query string stays out of answers
+        raise Unprocessable(
+            "unknown_value", "Unknown transfer status", field="status", allowed=list(STATUSES)
+        )
+    if role is Role.sent:
+        condition = Transfer.from_organization_id == organization_id
+    elif role is Role.received:
+        condition = moves.received_by(organization_id)
+    else:
+        condition = moves.visible_to(organization_id)
+    query = select(Transfer).where(condition)
+    if statuses:
+        query = query.where(Transfer.status.in_(statuses))
+    query = pagination.page(
+        query, time_column=Transfer.created_at, id_column=Transfer.id, cursor=cursor, limit=limit
+    )
+    rows = list(db.scalars(query))
+    cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
+    items = [summary(t, moves.party_of(t, organization_id)) for t in rows[:limit]]
+    return items, cursor_next

@@ -1,0 +1,245 @@
+"""Case transfers API: the sender and the recipient only; any other organisation gets 404.
+
+POSTs take an `Idempotency-Key` and answer with ids, codes and category names only: never the
+plan, never case data (no personal data is remembered for replays). A refusal by the consent
+gate (422 `consent_denied`, or 409 `review_required` at acceptance) is answered without raising,
+so its decision and audit entry are committed all the same: the attempt stays on record.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import Idempotency, IdempotencyKey
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from hub.api.problems import MEDIA_TYPE, Problem
+from hub.auth.deps import Principal, require_scope
+from hub.consent.gate import Decision
+from hub.referrals.schemas import EventList
+from hub.runtime import Runtime
+from hub.transfers import handover, moves, reading, service
+from hub.transfers.schemas import (
+    GateProblem,
+    MoveBody,
+    ReasonBody,
+    Role,
+    TransferAccepted,
+    TransferCreate,
+    TransferCreated,
+    TransferPage,
+    TransferRead,
+    TransferSummary,
+)
+
+router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
+
+Reader = Annotated[Principal, Depends(require_scope("transfers:read"))]
+Writer = Annotated[Principal, Depends(require_scope("transfers:write"))]
+
+
+def _problem_typed(response: JSONResponse) -> JSONResponse:
+    # a replayed refusal is still a problem document
+    if response.status_code >= 400:
+        response.headers["content-type"] = MEDIA_TYPE
+    return response
+
+
+def _gate_problem(
+    request: Request, status_code: int, code: str, title: str, decision: Decision, **extra: str
+) -> GateProblem:
+    problem = Problem(
+        status_code,
+        code,
+        title,
+        "Nothing was handed over. The reasons say what is missing.",
+        decision_id=decision.id,
+        reasons=list(decision.reasons),
+        **extra,
+    )
+    return GateProblem.model_validate(problem.document(request.url.path))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TransferCreated,
+    responses={
+        202: {"model": TransferCreated, "description": "Held for a consent officer's review"},
+        422: {"model": GateProblem, "description": "Denied by the consent gate"},
+    },
+)
+def create_transfer(
+    body: TransferCreate,
+    request: Request,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Response:
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return _problem_typed(replay)
+    transfer, decision = service.create(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+        data=body,
+    )
+    if transfer is None and decision is not None:
+        denied = _gate_problem(
+            request, 422, "consent_denied", "The consent gate denied this transfer", decision
+        )
+        answer = idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
+        return _problem_typed(answer)
+    if transfer is None:
+        raise RuntimeError("a transfer is refused only by the consent gate")
+    return idem.remember(
+        db=db,
+        client_id=principal.client_id,
+        status_code=202 if transfer.status == "pending_review" else 201,
+        body=service.created(db=db, transfer=transfer, decision=decision),
+    )
+
+
+@router.get("", response_model=TransferPage)
+def list_transfers(
+    principal: Reader,
+    db: DbSession,
+    role: Role | None = None,
+    statuses: Annotated[list[str] | None, Query(alias="status", max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> TransferPage:
+    items, cursor_next = reading.get_page(
+        db=db,
+        organization_id=principal.organization_id,
+        role=role,
+        statuses=statuses,
+        cursor=cursor,
+        limit=limit,
+    )
+    return TransferPage(items=items, next=cursor_next)
+
+
+@router.get("/{transfer_id}", response_model=TransferRead)
+def read_transfer(
+    transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+) -> TransferRead:
+    org = principal.organization_id
+    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org)
+    return reading.read(db=db, keyring=runtime.keyring, transfer=transfer, organization_id=org)
+
+
+@router.get("/{transfer_id}/events", response_model=EventList)
+def list_events(
+    transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+) -> EventList:
+    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=principal.organization_id)
+    return EventList(items=moves.events(db=db, keyring=runtime.keyring, transfer=transfer))
+
+
+@router.post(
+    "/{transfer_id}/accept",
+    response_model=TransferAccepted,
+    responses={
+        409: {"model": GateProblem, "description": "The gate now asks for a review"},
+        422: {"model": GateProblem, "description": "Denied by the consent gate"},
+    },
+)
+def accept(
+    transfer_id: str,
+    request: Request,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: MoveBody | None = None,
+) -> Response:
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return _problem_typed(replay)
+    org = principal.organization_id
+    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
+    outcome = handover.accept(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        transfer=transfer,
+        actor=principal.actor,
+        organization_id=org,
+    )
+    if isinstance(outcome, handover.Refused):
+        refused = _gate_problem(
+            request,
+            outcome.status,
+            outcome.code,
+            outcome.title,
+            outcome.decision,
+            transfer_status=transfer.status,
+        )
+        answer = idem.remember(
+            db=db, client_id=principal.client_id, status_code=outcome.status, body=refused
+        )
+        return _problem_typed(answer)
+    answer = TransferAccepted(
+        **reading.summary_fields(transfer, moves.party_of(transfer, org)),
+        released_categories=outcome.released_categories,
+    )
+    return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
+
+
+def _move(
+    action: str,
+    transfer_id: str,
+    text: str | None,
+    principal: Principal,
+    db: Session,
+    runtime: Runtime,
+    idem: Idempotency,
+) -> Response:
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return _problem_typed(replay)
+    org = principal.organization_id
+    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
+    moves.party_move(
+        db=db,
+        keyring=runtime.keyring,
+        transfer=transfer,
+        action=action,
+        actor=principal.actor,
+        organization_id=org,
+        text=text,
+    )
+    answer = reading.summary(transfer, moves.party_of(transfer, org))
+    return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
+
+
+@router.post("/{transfer_id}/reject", response_model=TransferSummary)
+def reject(
+    transfer_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: ReasonBody | None = None,
+) -> Response:
+    text = body.reason if body else None
+    return _move("reject", transfer_id, text, principal, db, runtime, idem)
+
+
+@router.post("/{transfer_id}/cancel", response_model=TransferSummary)
+def cancel(
+    transfer_id: str,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: ReasonBody | None = None,
+) -> Response:
+    text = body.reason if body else None
+    return _move("cancel", transfer_id, text, principal, db, runtime, idem)

@@ -1,0 +1,157 @@
+"""Case transfer payloads. The plan is personal data (it names needs, risks and a contact): it
+is sealed at rest and shown only by GET /v1/transfers/{id}, never in a POST answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REASON_MAX = 2000
+NEED_MAX = 500
+NEEDS_MAX = 50
+CONTACT_MAX = 500
+TEXT_MAX = 2000
+
+
+class Role(StrEnum):
+    sent = "sent"
+    received = "received"
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+class TransferPlan(BaseModel):
+    """The transfer plan the receiving case worker takes the case on with ("plan de transfert
+    clairement défini"): why, what is still open, what to watch for, whom to call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=REASON_MAX)
+    open_needs: list[str] = Field(min_length=1, max_length=NEEDS_MAX)
+    risks: str = Field(max_length=REASON_MAX)
+    handover_contact: str = Field(max_length=CONTACT_MAX)
+
+    @field_validator("reason", "risks", "handover_contact")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("open_needs")
+    @classmethod
+    def _needs(cls, value: list[str]) -> list[str]:
+        needs = [_not_blank(need) for need in value]
+        if any(len(need) > NEED_MAX for need in needs):
+            raise ValueError(f"each open need is at most {NEED_MAX} characters")
+        return needs
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str = Field(min_length=1, max_length=64)
+    to_organization_id: str = Field(min_length=1, max_length=64)
+    plan: TransferPlan
+
+
+class MoveBody(BaseModel):
+    """accept: nothing to say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReasonBody(BaseModel):
+    """reject, cancel. Optional in the schema so a missing reason is 422 `reason_required`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+class TransferSummary(BaseModel):
+    """What either party may see without anything being decrypted: ids, codes, times.
+
+    Also the answer to every POST (remembered for idempotent replays), so it never holds
+    personal data. Fields only the sender sees are null for the recipient.
+    """
+
+    id: str
+    case_id: str
+    from_organization_id: str
+    to_organization_id: str
+    # between offices of one IOM hierarchy: one data controller, no consent needed
+    within_hierarchy: bool
+    status: str
+    status_reason: str | None
+    consent_ids: list[str] | None
+    decision_id: str | None
+    review_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    # what the caller may do next (POST /v1/transfers/{id}/<action>)
+    allowed_actions: list[str]
+
+
+class TransferCreated(TransferSummary):
+    # what would be handed over on acceptance, and what the consent gate withheld (category
+    # names: the sender's own case)
+    categories: list[str]
+    withheld_categories: list[str]
+    # the consent gate's reasons (codes, ids and category names); empty within a hierarchy
+    reasons: list[dict[str, Any]]
+
+
+class TransferAccepted(TransferSummary):
+    # the categories the new owner received; anything else was erased (see hub.transfers.handover)
+    released_categories: list[str]
+
+
+class CaseBrief(BaseModel):
+    """All a recipient learns about the case before it accepts: no names, no data categories
+    (a category name alone can say "survivor of violence")."""
+
+    case_id: str
+    # the sender's reference, so the two case workers can speak about the same case
+    external_ref: str
+    age_band: Literal["0-4", "5-11", "12-17", "18-59", "60+"] | None
+    sex: str | None
+
+
+class TransferRead(TransferSummary):
+    # to both parties while the transfer is open or done; null once rejected or cancelled for
+    # the recipient, and once the case's data is erased
+    plan: TransferPlan | None
+    # to the recipient only
+    case: CaseBrief | None
+    # to the sender only: what the plan hands over and what consent did not cover
+    categories: list[str] | None
+    withheld_categories: list[str] | None
+    # once completed, to both: what was handed over
+    released_categories: list[str] | None
+
+
+class TransferPage(BaseModel):
+    items: list[TransferSummary]
+    next: str | None
+
+
+class GateProblem(BaseModel):
+    """A 422 `consent_denied` (or 409 `review_required` at acceptance) answer (RFC 9457)."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+    decision_id: str
+    reasons: list[dict[str, Any]]
+    # at acceptance: the transfer's status afterwards (cancelled when a consent was withdrawn)
+    transfer_status: str | None = None

@@ -1,0 +1,327 @@
+"""Case transfers (transferts de cas): responsibility for a case moves to another organisation.
+
+`create` proposes a transfer with its plan. Between offices of one IOM hierarchy no consent is
+needed (one data controller), but the transfer is audited like any other. To any other
+organisation (a government, another UN agency, an NGO) the consent gate decides, with purpose
+`case_transfer` and every category the case holds: permit → `sent`; review → `pending_review`
+until a consent officer decides (`on_review_decided`, from the `review.decided` outbox message);
+deny → nothing is stored but the gate's decision and an audit entry `transfer.refused`.
+
+The recipient accepts (`hub.transfers.handover`: ownership moves in one transaction) or
+rejects; the sender may cancel while the transfer is open. A consent withdrawn while a
+transfer waits cancels it (`cancel_for_withdrawal`, from the `consent.withdrawn` message).
+Access, moves and history are `hub.transfers.moves`; what each party sees is
+`hub.transfers.reading`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.api.problems import Conflict, Unprocessable
+from hub.audit.service import record as audit
+from hub.cases import service as cases
+from hub.cases.models import Case
+from hub.clock import utcnow
+from hub.consent.gate import Decision, Outcome
+from hub.consent.models import Consent
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.db.base import new_id
+from hub.lifecycle import Party
+from hub.organizations import service as organizations
+from hub.organizations.models import Organization
+from hub.policy.loader import Policy
+from hub.policy.rules import Reason
+from hub.referrals.sending import review_covers
+from hub.reviews.models import Review
+from hub.reviews.service import open_review
+from hub.transfers import handover, moves, reading
+from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, SENT, WITHDRAWABLE
+from hub.transfers.models import Transfer
+from hub.transfers.schemas import TransferCreate, TransferCreated
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+OPEN = (PENDING_REVIEW, SENT, ACCEPTED)
+REVIEW_KIND = "transfer"
+
+
+def _check_recipient(db: Session, data: TransferCreate, sender: str) -> None:
+    if data.to_organization_id == sender:
+        raise Unprocessable(
+            "invalid_recipient",
+            "An organisation cannot transfer a case to itself",
+            field="to_organization_id",
+        )
+    if db.get(Organization, data.to_organization_id) is None:
+        # the directory is public (GET /v1/organizations): an unknown id is a bad value
+        raise Unprocessable(
+            "unknown_value",
+            "Unknown organisation",
+            vocabulary="organizations",
+            field="to_organization_id",
+        )
+
+
+def _locked_case(db: Session, case_id: str, organization_id: str) -> Case:
+    case = cases.get(db=db, case_id=case_id, organization_id=organization_id)
+    # locked: two proposals for one case at once, the second sees the first (one open at a time)
+    db.refresh(case, with_for_update=True)
+    if case.erased_at is not None:
+        raise cases.CaseErased()
+    return case
+
+
+def _check_none_open(db: Session, case: Case) -> None:
+    open_id = db.scalar(
+        select(Transfer.id).where(Transfer.case_id == case.id, Transfer.status.in_(OPEN))
+    )
+    if open_id is not None:
+        raise Conflict(
+            "transfer_open",
+            "The case already has an open transfer",
+            "Cancel it, or wait for the recipient's answer, before proposing another.",
+            transfer_id=open_id,
+        )
+
+
+def create(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    actor: str,
+    organization_id: str,
+    data: TransferCreate,
+) -> tuple[Transfer | None, Decision | None]:
+    """Propose a transfer (see the module). The transfer is None when the gate denied it; the
+    decision is None within a hierarchy, where the gate is not asked."""
+    _check_recipient(db, data, organization_id)
+    case = _locked_case(db, data.case_id, organization_id)
+    _check_none_open(db, case)
+    held = cases.categories(db=db, case=case)
+    to = data.to_organization_id
+    within = organizations.same_hierarchy(db=db, a=organization_id, b=to)
+    decision = None
+    if not within:
+        decision = handover.decide(
+            db=db,
+            keyring=keyring,
+            policy=policy,
+            case=case,
+            to=to,
+            actor=actor,
+            context="transfer",
+        )
+        if decision.outcome is Outcome.deny:
+            audit(
+                db,
+                actor=actor,
+                action="transfer.refused",
+                object_type="case",
+                object_id=case.id,
+                details={
+                    "decision_id": decision.id,
+                    "from_organization_id": organization_id,
+                    "recipient_organization_id": to,
+                    "codes": decision.codes,
+                },
+            )
+            return None, decision
+    key = moves.case_key(db=db, keyring=keyring, case_id=case.id)
+    if key is None:
+        raise cases.CaseErased()
+    transfer_id = new_id()
+    now = utcnow()
+    transfer = Transfer(
+        id=transfer_id,
+        case_id=case.id,
+        from_organization_id=organization_id,
+        to_organization_id=to,
+        within_hierarchy=within,
+        plan_ciphertext=reading.seal_plan(key, transfer_id, data.plan),
+        consent_ids=list(decision.consent_ids) if decision else [],
+        decision_id=decision.id if decision else None,
+        status=SENT,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(transfer)
+    if decision is not None and decision.outcome is Outcome.review:
+        # flushed before the review that refers to it by id
+        db.flush()
+        review = open_review(
+            db=db,
+            kind=REVIEW_KIND,
+            object_id=transfer.id,
+            case_id=case.id,
+            requesting_organization_id=organization_id,
+            requested_by=actor,
+            decision=decision,
+        )
+        transfer.status = PENDING_REVIEW
+        transfer.review_id = review.id
+    moves.record_event(
+        db=db,
+        key=None,
+        transfer=transfer,
+        actor=actor,
+        organization_id=organization_id,
+        from_status=None,
+        to_status=transfer.status,
+    )
+    categories, withheld = (
+        (list(decision.permitted_categories), list(decision.withheld_categories))
+        if decision
+        else (held, [])
+    )
+    audit(
+        db,
+        actor=actor,
+        action="transfer.created",
+        object_type=moves.OBJECT_TYPE,
+        object_id=transfer.id,
+        details={
+            "case_id": case.id,
+            "recipient_organization_id": to,
+            "within_hierarchy": within,
+            # within one IOM hierarchy: one data controller, so the gate is not asked
+            "consent_required": not within,
+            "status": transfer.status,
+            "decision_id": transfer.decision_id,
+            "review_id": transfer.review_id,
+            "categories": categories,
+            "withheld_categories": withheld,
+        },
+    )
+    return transfer, decision
+
+
+def created(*, db: Session, transfer: Transfer, decision: Decision | None) -> TransferCreated:
+    """The answer to POST /v1/transfers (the sender's view; ids, codes and category names)."""
+    if decision is not None:
+        categories = list(decision.permitted_categories)
+        withheld = list(decision.withheld_categories)
+    else:
+        categories = cases.categories(db=db, case=db.get_one(Case, transfer.case_id))
+        withheld = []
+    return TransferCreated(
+        **reading.summary_fields(transfer, Party.sender),
+        categories=categories,
+        withheld_categories=withheld,
+        reasons=list(decision.reasons) if decision else [],
+    )
+
+
+def _locked(db: Session, transfer_id: str) -> Transfer | None:
+    return db.scalar(select(Transfer).where(Transfer.id == transfer_id).with_for_update())
+
+
+def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved: bool) -> None:
+    """Act on a consent officer's decision about a held transfer (once: a transfer no longer
+    held under this review is left alone, so running it twice changes nothing).
+
+    Approved → the gate is asked again (a consent withdrawn or an agreement ended while the
+    review waited still stops it), then `sent`. Denied → `cancelled`, reason `review_denied`.
+    """
+    review = db.get(Review, review_id)
+    if review is None or review.kind != REVIEW_KIND:
+        return
+    transfer = _locked(db, review.object_id)
+    if transfer is None or transfer.status != PENDING_REVIEW or transfer.review_id != review.id:
+        return
+    actor = review.decided_by or moves.SYSTEM_ACTOR
+    keyring, policy = runtime.keyring, runtime.policy
+
+    def settle(action: str, party: Party, code: str | None, by: str) -> None:
+        moves.move(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            action=action,
+            party=party,
+            actor=by,
+            organization_id=None,
+            reason_code=code,
+        )
+
+    if not approved:
+        settle("deny", Party.reviewer, moves.REVIEW_DENIED, actor)
+        return
+    decision = handover.decide(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=db.get_one(Case, transfer.case_id),
+        to=transfer.to_organization_id,
+        actor=actor,
+        context="review_approved",
+    )
+    withdrawn = handover.rests_on_withdrawn_consent(db, list(transfer.consent_ids)) or (
+        Reason.consent_withdrawn.value in decision.codes
+    )
+    # the gate's answer, not the officer's: the hub makes these moves
+    if withdrawn:
+        settle("withdraw_consent", Party.system, moves.CONSENT_WITHDRAWN, moves.SYSTEM_ACTOR)
+        return
+    if decision.outcome is Outcome.deny:
+        settle("deny", Party.reviewer, moves.CONSENT_DENIED, moves.SYSTEM_ACTOR)
+        return
+    transfer.decision_id = decision.id
+    transfer.consent_ids = list(decision.consent_ids)
+    if decision.outcome is Outcome.review and not review_covers(policy, review, decision):
+        # something new needs a consent officer (a consent went stale meanwhile, say)
+        again = open_review(
+            db=db,
+            kind=REVIEW_KIND,
+            object_id=transfer.id,
+            case_id=transfer.case_id,
+            requesting_organization_id=transfer.from_organization_id,
+            requested_by=transfer.created_by,
+            decision=decision,
+        )
+        transfer.review_id = again.id
+        transfer.updated_at = utcnow()
+        return
+    settle("approve", Party.reviewer, None, actor)
+
+
+def cancel_for_withdrawal(
+    *, db: Session, runtime: Runtime, consent_id: str, series_id: str, case_id: str
+) -> list[str]:
+    """Cancel the case's transfers still waiting (`pending_review`, `sent`) that rest on any
+    version of the withdrawn series (reason `consent_withdrawn`); returns their ids. A transfer
+    within a hierarchy rests on no consent and is left alone; so is one already answered."""
+    versions = set(
+        db.scalars(
+            select(Consent.id).where(Consent.series_id == series_id, Consent.case_id == case_id)
+        )
+    )
+    if not versions:
+        return []
+    waiting = db.scalars(
+        select(Transfer)
+        .where(Transfer.case_id == case_id, Transfer.status.in_(sorted(WITHDRAWABLE)))
+        .order_by(Transfer.created_at, Transfer.id)
+        .with_for_update()
+    ).all()
+    cancelled = []
+    for transfer in waiting:
+        if versions.intersection(transfer.consent_ids):
+            moves.move(
+                db=db,
+                keyring=runtime.keyring,
+                transfer=transfer,
+                action="withdraw_consent",
+                party=Party.system,
+                actor=moves.SYSTEM_ACTOR,
+                organization_id=None,
+                reason_code=moves.CONSENT_WITHDRAWN,
+            )
+            cancelled.append(transfer.id)
+    return cancelled
