@@ -16,6 +16,7 @@ from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from hub.referrals import routes as referral_routes
 from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
+from hub.transfers import routes as transfer_routes
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -42,5 +43,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(review_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)
+    app.include_router(transfer_routes.router)
     app.include_router(disclosure_routes.router)
     return app
