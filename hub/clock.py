@@ -17,6 +17,9 @@ class Clock:
     def advance(self, delta: timedelta) -> None:
         self._offset += delta
 
+    def reset(self) -> None:
+        self._offset = timedelta()
+
 
 clock = Clock()
 

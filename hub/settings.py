@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: int = Field(
         300, ge=1, description="How often the scheduler signs an audit checkpoint."
     )
+    deadline_check_seconds: int = Field(
+        60,
+        ge=1,
+        description="How often the scheduler looks for referrals to remind, flag overdue or "
+        "fail for want of an acknowledgement.",
+    )
     outbox_poll_seconds: float = Field(
         2.0, gt=0, description="How often the dispatcher hands due outbox rows to Celery."
     )

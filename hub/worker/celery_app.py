@@ -17,11 +17,17 @@ from hub.settings import Settings
 RUN_OUTBOX_TASK = "hub.outbox.run"
 DISPATCH_OUTBOX_TASK = "hub.outbox.dispatch"
 AUDIT_CHECKPOINT_TASK = "hub.audit.checkpoint"
+DEADLINES_TASK = "hub.referrals.deadlines"
 DEFAULT_QUEUE = "hub"
 
 # Modules that declare the hub's Celery tasks (`shared_task`) and outbox handlers; the worker
 # imports them at start. A domain with handlers adds its `tasks` module here.
-TASK_MODULES: tuple[str, ...] = ("hub.outbox.tasks", "hub.worker.tasks", "hub.referrals.tasks")
+TASK_MODULES: tuple[str, ...] = (
+    "hub.outbox.tasks",
+    "hub.worker.tasks",
+    "hub.referrals.tasks",
+    "hub.referrals.scheduled",
+)
 
 # The filesystem transport has no server to push messages: consumers poll the folder.
 FILESYSTEM_POLL_SECONDS = 0.25
@@ -101,6 +107,11 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": DISPATCH_OUTBOX_TASK,
             "schedule": settings.outbox_poll_seconds,
             "options": {"expires": max(10.0, settings.outbox_poll_seconds * 5)},
+        },
+        "referral-deadlines": {
+            "task": DEADLINES_TASK,
+            "schedule": float(settings.deadline_check_seconds),
+            "options": {"expires": float(settings.deadline_check_seconds)},
         },
         "audit-checkpoint": {
             "task": AUDIT_CHECKPOINT_TASK,

@@ -42,6 +42,7 @@ FAST_OUTBOX = {
     "outbox_backoff_seconds": 1,
     "outbox_max_attempts": 3,
     "broker_visibility_timeout": 5,
+    "deadline_check_seconds": 1,
 }
 
 
