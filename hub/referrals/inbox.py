@@ -59,6 +59,8 @@ def _withheld(*codes: str, **details: Any) -> Released:
 def _withdrawn(
     db: Session, keyring: KeyEncryptionKeys, referral: Referral, decision_id: str | None
 ) -> Released:
+    # locked and read afresh: two reads at once cancel it once
+    db.refresh(referral, with_for_update=True)
     if referral.status in WITHDRAWABLE:
         service.move(
             db=db,

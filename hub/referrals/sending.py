@@ -340,7 +340,8 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
             referral=referral,
             action=action,
             party=party,
-            actor=actor if party is Party.reviewer else service.SYSTEM_ACTOR,
+            # the gate's answer, not the officer's: the hub makes this move
+            actor=service.SYSTEM_ACTOR,
             organization_id=None,
             reason_code=code,
         )

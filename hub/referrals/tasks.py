@@ -2,14 +2,11 @@
 runs in the transaction that marks its message done (`hub.outbox.service.handler`).
 
 `review.decided` and `consent.withdrawn` concern case transfers too, and a topic has one
-handler: the transfer flow is dispatched from here (`_transfer_flow`).
+handler: the transfer flow (`hub.transfers.service`) is dispatched from here.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -19,19 +16,10 @@ from hub.outbox.service import PermanentError, handler
 from hub.referrals import cascade, sending
 from hub.reviews.schemas import ReviewKind, ReviewStatus
 from hub.reviews.service import DECIDED_TOPIC
+from hub.transfers import service as transfers
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
-
-TRANSFER_FLOW = "hub.transfers.service"
-
-
-def _transfer_flow() -> ModuleType | None:
-    """The case-transfer flow, once it is installed (`on_review_decided`,
-    `cancel_for_withdrawal`); None before. An import error inside it is not hidden."""
-    if importlib.util.find_spec(TRANSFER_FLOW) is None:
-        return None
-    return importlib.import_module(TRANSFER_FLOW)
 
 
 @handler(sending.DELIVER_TOPIC)
@@ -47,10 +35,7 @@ def review_decided(db: Session, runtime: Runtime, payload: dict[str, Any]) -> No
     if kind == ReviewKind.referral:
         sending.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)
     elif kind == ReviewKind.transfer:
-        flow = _transfer_flow()
-        if flow is None:
-            raise PermanentError("no transfer flow installed for a transfer review")
-        flow.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)
+        transfers.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)
     else:
         raise PermanentError(f"unknown review kind {kind}")
 
@@ -59,9 +44,7 @@ def review_decided(db: Session, runtime: Runtime, payload: dict[str, Any]) -> No
 def consent_withdrawn(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
     ids = {k: payload[k] for k in ("consent_id", "series_id", "case_id")}
     cascade.cancel_for_withdrawal(db=db, keyring=runtime.keyring, **ids)
-    flow = _transfer_flow()
-    if flow is not None:
-        flow.cancel_for_withdrawal(db=db, runtime=runtime, **ids)
+    transfers.cancel_for_withdrawal(db=db, runtime=runtime, **ids)
 
 
 @handler(cascade.NOTICE_TOPIC)

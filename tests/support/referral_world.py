@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -32,7 +33,11 @@ class World:
     sender: Partner  # IOM Agadez sub-office, owns the cases
     recipient: Partner  # partner NGO
     outsider: Partner  # another NGO, party to nothing
-    officer: Partner  # a consent officer's client of the sender
+
+    @cached_property
+    def officer(self) -> Partner:
+        """A consent officer's client of the sender (made when a test needs one)."""
+        return client_for(self.runtime, self.api, self.sender.organization_id, "reviews:decide")
 
     def case(self, data: dict[str, Any] | None = None, birth_date: str = "1990-04-02") -> str:
         body = {
@@ -122,7 +127,6 @@ def make_world(runtime: Runtime, api: TestClient) -> World:
     sender = partner(runtime, api, "IOM Agadez", kind="iom_office")
     recipient = partner(runtime, api, "Partner NGO", services=["psychosocial_support"])
     outsider = partner(runtime, api, "Another NGO")
-    officer = client_for(runtime, api, sender.organization_id, "reviews:decide")
     with runtime.sessions.begin() as db:
         factories.agreement(
             db,
@@ -132,4 +136,4 @@ def make_world(runtime: Runtime, api: TestClient) -> World:
             [PURPOSE],
             AGREED,
         )
-    return World(runtime, api, sender, recipient, outsider, officer)
+    return World(runtime, api, sender, recipient, outsider)
