@@ -3,14 +3,18 @@ decision, the consent-withdrawal cascade and its notices; each safe to run twice
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from hub.audit.models import AuditEntry
+from hub.clock import utcnow
+from hub.consent.models import Consent
 from hub.organizations.models import DataSharingAgreement
 from hub.outbox.service import get_handler
 from hub.referrals.models import Referral, WithdrawalNotice
+from hub.reviews.models import Review
 from hub.reviews.service import DECIDED_TOPIC
 from tests.support.outbox_drain import drain, pending
 from tests.support.referral_world import World
@@ -202,3 +206,26 @@ def test_a_referral_cancelled_before_delivery_is_not_delivered(world: World) -> 
     world.act(referral_id, "cancel", world.sender, {"reason": "sent by mistake"})
     drain(world.runtime)
     assert _status(world, referral_id) == ("cancelled", "cancelled_by_sender")
+
+
+def test_a_new_trigger_at_approval_asks_a_consent_officer_again(world: World) -> None:
+    held, consent_id = _held(world)
+    with world.runtime.sessions.begin() as db:
+        # the consent has aged past the policy's limit while the review waited
+        long_ago = utcnow() - timedelta(days=800)
+        db.execute(update(Consent).where(Consent.id == consent_id).values(given_at=long_ago))
+    _decide(world, held["review_id"], "approve")
+    drain(world.runtime)
+    body = world.get(held["id"], world.sender).json()
+    assert body["status"] == "pending_review"
+    assert body["review_id"] != held["review_id"]
+    with world.runtime.sessions() as db:
+        again = db.get_one(Review, body["review_id"])
+        assert "stale_consent" in [r["code"] for r in again.reasons]
+    _decide(world, body["review_id"], "approve")
+    drain(world.runtime)
+    assert _status(world, held["id"]) == ("delivered", None)
+    assert sorted(world.get(held["id"], world.recipient).json()["payload"]) == [
+        "health",
+        "identity",
+    ]
