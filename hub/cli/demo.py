@@ -1,6 +1,8 @@
-"""`hub demo`: demo organisations, clients and users, with their credentials printed."""
+"""`hub demo`: demo organisations, clients and users, their credentials, and the story."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -8,6 +10,7 @@ from rich.table import Table
 
 from hub.cli.context import emit_json, runtime, unit_of_work
 from hub.db import migrate
+from hub.demo import story
 from hub.demo.seed import DemoCredentials, seed
 from hub.runtime import Runtime
 
@@ -16,24 +19,26 @@ def seed_and_print(rt: Runtime, *, as_json: bool = False) -> DemoCredentials:
     with unit_of_work(rt) as db:
         creds = seed(db=db, policy=rt.policy)
     if as_json:
-        emit_json(
-            {
-                "organizations": [
-                    {
-                        "key": key,
-                        "id": org_id,
-                        "name": creds.names[key],
-                        "client_id": creds.clients[key][0],
-                        "client_secret": creds.clients[key][1],
-                    }
-                    for key, org_id in creds.organizations.items()
-                ],
-                "users": [{"email": e, "role": r, "password": p} for e, r, p in creds.users],
-            }
-        )
+        emit_json(credentials_json(creds))
     else:
         print_credentials(creds, rt.settings.public_url)
     return creds
+
+
+def credentials_json(creds: DemoCredentials) -> dict[str, Any]:
+    return {
+        "organizations": [
+            {
+                "key": key,
+                "id": org_id,
+                "name": creds.names[key],
+                "client_id": creds.clients[key][0],
+                "client_secret": creds.clients[key][1],
+            }
+            for key, org_id in creds.organizations.items()
+        ],
+        "users": [{"email": e, "role": r, "password": p} for e, r, p in creds.users],
+    }
 
 
 def print_credentials(creds: DemoCredentials, public_url: str) -> None:
@@ -63,8 +68,27 @@ def print_credentials(creds: DemoCredentials, public_url: str) -> None:
 
 
 def demo(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Seed demo organisations, clients and users and print their credentials."""
+    """Seed the demo organisations and tell the hub's story through its API, step by step:
+    registration with consent, a referral to an NGO and its answer, a case transfer."""
     rt = runtime()
     if rt.settings.is_sqlite:
         migrate.upgrade(rt.engine)
-    seed_and_print(rt, as_json=as_json)
+    with unit_of_work(rt) as db:
+        creds = seed(db=db, policy=rt.policy)
+    steps: list[str] = []
+
+    def say(line: str) -> None:
+        steps.append(line)
+        if not as_json:
+            typer.echo(line)
+
+    if not as_json:
+        print_credentials(creds, rt.settings.public_url)
+        typer.echo("\nThe story, through the API:")
+    try:
+        ids = story.tell(rt, creds, say)
+    except story.StoryError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        emit_json(credentials_json(creds) | {"story": {"steps": steps, **ids}})
