@@ -46,7 +46,10 @@ def run_outbox(self: Task, outbox_id: str) -> None:
         error = service.error_summary(exc)
         if claimed.attempts >= settings.outbox_max_attempts:
             service.mark_dead(runtime, claimed, error=error)
-            log.error("outbox message dead after its last attempt", extra=ids)
+            log.error(
+                "outbox message dead after its last attempt",
+                extra={**ids, "error_type": type(exc).__name__},
+            )
             return
         delay = service.retry_delay(settings, claimed.attempts)
         # a message held back longer than the visibility timeout is redelivered by Redis
@@ -64,6 +67,7 @@ def run_outbox(self: Task, outbox_id: str) -> None:
         if via_broker:
             # no exc= here: Celery would log the exception's text
             raise self.retry(countdown=delay) from None
+        return
     except Exception as exc:
         service.mark_dead(runtime, claimed, error=service.error_summary(exc))
         # the hub's JSON log formatter keeps the type and the frames, never the message

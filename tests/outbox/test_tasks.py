@@ -12,13 +12,23 @@ from sqlalchemy import func, select
 from hub.outbox import service
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.runtime import Runtime
+from hub.settings import Settings, load_settings
 from hub.worker.celery_app import RUN_OUTBOX_TASK
-from tests.support.outbox_handlers import CANARY, effect_count, effects, read_marks
+from tests.support.outbox_handlers import (
+    CANARY,
+    create_effects_table,
+    effect_count,
+    effects,
+    read_marks,
+)
 from tests.support.workers import (
+    HANDLERS,
+    HUB,
     HubProcess,
     group_running,
     purge_queue,
     queued_messages,
+    settings_env,
     wait_for,
 )
 
@@ -173,3 +183,33 @@ def test_duplicate_deliveries_run_the_handler_once(
     assert (row.status, row.attempts) == (OutboxStatus.done, 1)
     assert len(read_marks(data_dir, "dup.started")) == 1
     assert effect_count(outbox_runtime, "dup") == 1
+
+
+def test_a_retry_longer_than_the_broker_should_hold_goes_back_through_the_outbox(
+    worker_settings: Settings, hub_processes: Callable[..., HubProcess]
+) -> None:
+    # a visibility timeout of 1 s: every back-off (at least 0.5 s) is too long for the broker
+    settings = load_settings(
+        **{**worker_settings.model_dump(exclude_defaults=True), "broker_visibility_timeout": 1}
+    )
+    rt = Runtime(settings)
+    try:
+        create_effects_table(rt.engine)
+        outbox_id = _enqueue(rt, "test.flaky", key="long", failures=1)
+        assert service.dispatch_due(rt) == [outbox_id]
+        first_dispatch = _row(rt, outbox_id).dispatched_at
+        worker = hub_processes(
+            [HUB, "worker", "--beat", "--pool", "solo", "--include", HANDLERS],
+            settings_env(settings),
+            "worker",
+        )
+        wait_for(_status_is(rt, outbox_id, OutboxStatus.done), "done", watch=worker)
+        row = _row(rt, outbox_id)
+        assert (row.attempts, row.last_error) == (2, "RetryableError: partner unavailable")
+        assert effect_count(rt, "long") == 1
+        # sent again by the dispatcher, not held by the broker
+        assert first_dispatch is not None and row.dispatched_at is not None
+        assert row.dispatched_at > first_dispatch
+        assert worker.logs().count("outbox message done") == 1
+    finally:
+        rt.dispose()
