@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
+from tests.support import transfer_scenarios as transfers
 from tests.support.api import Partner
 from tests.support.reviews import held_request
 
@@ -117,6 +118,17 @@ def _referral(ctx: Ctx, *moves: str, owner_receives: bool = True) -> dict[str, s
     return {"referral_id": referral_id}
 
 
+def _transfer(ctx: Ctx, *, owner_receives: bool = False) -> dict[str, str]:
+    """A transfer between ctx.owner and a new sub-office of it (ctx.other is no party)."""
+    name = ctx.unique("MATRIX-TRANSFER")
+    owner = ctx.owner.organization_id
+    return {
+        "transfer_id": transfers.sent_transfer(
+            ctx.runtime, owner, name, owner_receives=owner_receives
+        )
+    }
+
+
 def _new_referral(ctx: Ctx) -> Call:
     name = ctx.unique("MATRIX-REFER")
     recipient = referrals.new_org(ctx.runtime, f"{name} recipient")
@@ -213,6 +225,31 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/referrals/{referral_id}/cancel"): Scenario(
         lambda ctx: Call(_referral(ctx, owner_receives=False), {"reason": "mistake"}),
         tenant=True,
+    ),
+    ("POST", "/v1/transfers"): Scenario(
+        lambda ctx: Call(
+            {},
+            transfers.new_transfer(
+                ctx.runtime, ctx.owner.organization_id, ctx.unique("MATRIX-TRANSFER")
+            ),
+            201,
+        ),
+        tenant=True,
+    ),
+    ("GET", "/v1/transfers"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/transfers/{transfer_id}"): Scenario(lambda ctx: Call(_transfer(ctx)), tenant=True),
+    ("GET", "/v1/transfers/{transfer_id}/events"): Scenario(
+        lambda ctx: Call(_transfer(ctx)), tenant=True
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/accept"): Scenario(
+        lambda ctx: Call(_transfer(ctx, owner_receives=True), {}), tenant=True
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/reject"): Scenario(
+        lambda ctx: Call(_transfer(ctx, owner_receives=True), {"reason": "no capacity"}),
+        tenant=True,
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/cancel"): Scenario(
+        lambda ctx: Call(_transfer(ctx), {"reason": "mistake"}), tenant=True
     ),
     ("GET", "/v1/cases/{case_id}/disclosures"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}), tenant=True
