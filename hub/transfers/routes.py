@@ -24,6 +24,7 @@ from hub.referrals.schemas import EventList
 from hub.runtime import Runtime
 from hub.transfers import handover, moves, reading, service
 from hub.transfers.schemas import (
+    AcceptanceProblem,
     GateProblem,
     MoveBody,
     ReasonBody,
@@ -50,7 +51,13 @@ def _problem_typed(response: JSONResponse) -> JSONResponse:
 
 
 def _gate_problem(
-    request: Request, status_code: int, code: str, title: str, decision: Decision, **extra: str
+    model: type[GateProblem],
+    request: Request,
+    status_code: int,
+    code: str,
+    title: str,
+    decision: Decision,
+    **extra: str,
 ) -> GateProblem:
     problem = Problem(
         status_code,
@@ -61,7 +68,7 @@ def _gate_problem(
         reasons=list(decision.reasons),
         **extra,
     )
-    return GateProblem.model_validate(problem.document(request.url.path))
+    return model.model_validate(problem.document(request.url.path))
 
 
 @router.post(
@@ -93,7 +100,12 @@ def create_transfer(
     )
     if transfer is None and decision is not None:
         denied = _gate_problem(
-            request, 422, "consent_denied", "The consent gate denied this transfer", decision
+            GateProblem,
+            request,
+            422,
+            "consent_denied",
+            "The consent gate denied this transfer",
+            decision,
         )
         answer = idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
         return _problem_typed(answer)
@@ -148,8 +160,8 @@ def list_events(
     "/{transfer_id}/accept",
     response_model=TransferAccepted,
     responses={
-        409: {"model": GateProblem, "description": "The gate now asks for a review"},
-        422: {"model": GateProblem, "description": "Denied by the consent gate"},
+        409: {"model": AcceptanceProblem, "description": "The gate now asks for a review"},
+        422: {"model": AcceptanceProblem, "description": "Denied by the consent gate"},
     },
 )
 def accept(
@@ -175,6 +187,7 @@ def accept(
     )
     if isinstance(outcome, handover.Refused):
         refused = _gate_problem(
+            AcceptanceProblem,
             request,
             outcome.status,
             outcome.code,

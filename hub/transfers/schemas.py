@@ -143,7 +143,7 @@ class TransferPage(BaseModel):
 
 
 class GateProblem(BaseModel):
-    """A 422 `consent_denied` (or 409 `review_required` at acceptance) answer (RFC 9457)."""
+    """The 422 `consent_denied` answer when the consent gate denies a transfer (RFC 9457)."""
 
     type: str
     title: str
@@ -153,5 +153,11 @@ class GateProblem(BaseModel):
     instance: str | None = None
     decision_id: str
     reasons: list[dict[str, Any]]
-    # at acceptance: the transfer's status afterwards (cancelled when a consent was withdrawn)
-    transfer_status: str | None = None
+
+
+class AcceptanceProblem(GateProblem):
+    """The gate refusing an acceptance: 422 `consent_denied`, or 409 `review_required`."""
+
+    # the transfer's status afterwards: `cancelled` when a consent it rests on was withdrawn,
+    # otherwise unchanged (`sent`)
+    transfer_status: str

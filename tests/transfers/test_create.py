@@ -118,7 +118,7 @@ def test_denied_stores_nothing_but_the_attempt(world: World) -> None:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
-    assert body["code"] == "consent_denied"
+    assert body["code"] == "consent_denied" and "transfer_status" not in body
     assert "no_consent" in {r["code"] for r in body["reasons"]}
     _no_plan(response.text)
     assert _count(world, Transfer) == 0
