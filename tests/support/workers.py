@@ -9,6 +9,7 @@ bounded and every process group is killed when the test ends.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ HUB = str(Path(sys.executable).with_name("hub"))
 # a worker's start (imports, broker, scheduler) can take a while on a busy CI machine; the
 # tests themselves take seconds when it does not
 WAIT_SECONDS = 90.0
+PR_SET_PDEATHSIG = 1
 
 # short leases and back-off so that crashes and lost messages are recovered within seconds
 FAST_OUTBOX = {
@@ -86,6 +88,13 @@ def wait_for(
         time.sleep(0.1)
 
 
+def _die_with_the_test_run() -> None:
+    """In the child: be killed when the test process ends, even if it was killed itself and
+    its fixtures never tore down (Linux; a `hub serve` then stops its own worker)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class HubProcess:
     """A `hub` subprocess in its own process group, its output in a file."""
 
@@ -100,6 +109,7 @@ class HubProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_the_test_run,
         )
 
     @property
