@@ -7,12 +7,14 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import problems
 from hub.auth import routes as auth_routes
+from hub.cases import routes as case_routes
 from hub.consent import routes as consent_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
 from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from hub.organizations import routes as organization_routes
 from hub.referrals import routes as referral_routes
 from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
@@ -40,6 +42,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
+    app.include_router(organization_routes.router)
+    app.include_router(case_routes.router)
     app.include_router(review_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)

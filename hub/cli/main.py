@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import audit, db, keys, orgs, serve, users, worker
+from hub.cli import audit, clients, db, demo, keys, orgs, serve, users, worker
 from hub.policy.loader import PolicyError
 
 app = typer.Typer(
@@ -13,12 +13,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(audit.app, name="audit")
+app.add_typer(clients.app, name="clients")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.orgs, name="orgs")
 app.add_typer(orgs.agreements, name="agreements")
 app.add_typer(users.app, name="users")
 app.command()(serve.serve)
+app.command()(demo.demo)
 app.command(context_settings=worker.PASSTHROUGH)(worker.worker)
 app.command(context_settings=worker.PASSTHROUGH)(worker.beat)
 

@@ -10,6 +10,7 @@ import uvicorn
 
 from hub.app import create_app
 from hub.cli.context import runtime
+from hub.cli.demo import seed_and_print
 from hub.db import migrate
 from hub.ops.logging import configure_logging
 from hub.worker.embedded import EmbeddedWorker
@@ -30,6 +31,8 @@ def serve(
     elif not migrate.is_current(rt.engine):
         typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
         raise typer.Exit(1)
+    if demo:
+        seed_and_print(rt)
     app = create_app(rt)
     # a real broker means production: `hub worker` and `hub beat` run as their own services
     worker = EmbeddedWorker() if rt.settings.is_embedded_broker else None
