@@ -14,11 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.cases import service as cases
 from hub.cases.models import Case
+from hub.clock import utcnow
 from hub.consent.models import Consent, GateDecision
 from hub.consent.status import ConsentStatus, current_versions, status_of
 from hub.crypto.keyring import KeyEncryptionKeys
@@ -342,22 +344,26 @@ def _triggers(
 def _store(
     db: Session, decision: Decision, *, case: Case, requested: list[str], actor: str, context: str
 ) -> None:
-    db.add(
-        GateDecision(
-            id=decision.id,
-            case_id=case.id,
-            from_organization_id=case.owner_organization_id,
-            recipient_organization_id=decision.recipient_organization_id,
-            purpose=decision.purpose,
-            requested_categories=requested,
-            outcome=decision.outcome.value,
-            permitted_categories=list(decision.permitted_categories),
-            consent_ids=list(decision.consent_ids),
-            reasons=list(decision.reasons),
-            policy_version=decision.policy_version,
-            context=context,
-            actor=actor,
-        )
+    # a plain INSERT with bound parameters, not the unit of work: a third of the CPU on this
+    # hot path, and the row exists at once for what the caller then stores that refers to it
+    db.connection().execute(
+        insert(GateDecision.__table__),
+        {
+            "id": decision.id,
+            "case_id": case.id,
+            "from_organization_id": case.owner_organization_id,
+            "recipient_organization_id": decision.recipient_organization_id,
+            "purpose": decision.purpose,
+            "requested_categories": requested,
+            "outcome": decision.outcome.value,
+            "permitted_categories": list(decision.permitted_categories),
+            "consent_ids": list(decision.consent_ids),
+            "reasons": list(decision.reasons),
+            "policy_version": decision.policy_version,
+            "context": context,
+            "actor": actor,
+            "decided_at": utcnow(),
+        },
     )
     record(
         db,
