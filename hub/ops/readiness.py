@@ -33,7 +33,7 @@ def broker_ready(runtime: Runtime) -> bool:
     """Reach the broker the way the hub's producers do (same URL and transport options)."""
     try:
         with runtime.celery.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
-            if conn.transport_cls == "filesystem":
+            if runtime.settings.is_embedded_broker:
                 # no server to ask: the folder producers write messages into must take a file
                 _probe_folder(Path(conn.transport_options["data_folder_out"]))
             else:

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 
 from hub.settings import Settings
+from hub.worker import filesystem
 
 RUN_OUTBOX_TASK = "hub.outbox.run"
 DISPATCH_OUTBOX_TASK = "hub.outbox.dispatch"
@@ -43,6 +44,7 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("hub", set_as_current=False)
     app.conf.update(
         broker_url=settings.celery_broker_url,
+        broker_transport=filesystem.TRANSPORT if settings.is_embedded_broker else None,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
         include=[*TASK_MODULES, *settings.worker_include],
