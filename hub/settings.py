@@ -125,6 +125,28 @@ class Settings(BaseSettings):
     connector_require_https: bool = Field(
         True, description="Refuse outbound URLs that are not https."
     )
+    connector_connect_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Connect timeout of a connector's outbound request."
+    )
+    connector_read_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=300,
+        description="Read (and write) timeout of a connector's outbound request, per "
+        "network operation.",
+    )
+    connector_max_response_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest response body a connector reads from a partner; a longer one "
+        "fails the attempt.",
+    )
+    fhir_poll_seconds: int = Field(
+        60,
+        ge=1,
+        description="How often the scheduler reads back the status of the Tasks pushed to "
+        "partners' FHIR servers.",
+    )
 
     @field_validator("connector_allowed_hosts", "worker_include", mode="before")
     @classmethod
