@@ -1,0 +1,339 @@
+"""The FHIR R4 shape of a delivery: a transaction Bundle out, the partner's Task read back.
+
+The Bundle holds the five resource types DESIGN.md names (Patient, Organization,
+ServiceRequest, Task, Consent) and nothing of a category outside `package.categories`.
+Every entry is a conditional create keyed on a hub identifier, and every `fullUrl` is derived
+from the delivery id, so a retried delivery sends the same bytes and a partner server that
+honours `ifNoneExist` keeps one copy.
+
+Models come from `fhir.resources.R4B`: the package's default is R5 (DESIGN.md "Known traps").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from fhir.resources.R4B.annotation import Annotation
+from fhir.resources.R4B.bundle import Bundle, BundleEntry, BundleEntryRequest
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.consent import Consent, ConsentProvision, ConsentProvisionActor
+from fhir.resources.R4B.contactpoint import ContactPoint
+from fhir.resources.R4B.humanname import HumanName
+from fhir.resources.R4B.identifier import Identifier
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.resource import Resource
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir.resources.R4B.task import Task, TaskInput, TaskRestriction
+from pydantic import ValidationError
+
+from hub.connectors.package import ConsentRef, DeliveryPackage, OrganizationRef
+
+# Identifier systems of the hub's own ids
+REFERRAL_SYSTEM = "urn:referral-hub:referral"
+DELIVERY_SYSTEM = "urn:referral-hub:delivery"
+ORGANIZATION_SYSTEM = "urn:referral-hub:organization"
+CONSENT_SYSTEM = "urn:referral-hub:consent"
+CASE_SYSTEM = "urn:referral-hub:case"
+# Code systems of the hub's vocabularies (specs/policy.yaml)
+SERVICE_TYPE_SYSTEM = "urn:referral-hub:service-type"
+PURPOSE_SYSTEM = "urn:referral-hub:purpose"
+DATA_CATEGORY_SYSTEM = "urn:referral-hub:data-category"
+# HL7 terminology
+CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+LOINC_SYSTEM = "http://loinc.org"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
+
+PRIORITY_FOR_URGENCY = {"normal": "routine", "high": "urgent", "emergency": "stat"}
+# identity and contact become Patient fields; every other permitted category is a Task.input
+PATIENT_CATEGORIES = frozenset({"identity", "contact"})
+ADMINISTRATIVE_GENDERS = frozenset({"female", "male", "other", "unknown"})
+# R4 TaskStatus: fhir.resources checks types, not value sets, so the codes are checked here
+TASK_STATUSES = frozenset(
+    {
+        "draft",
+        "requested",
+        "received",
+        "accepted",
+        "rejected",
+        "ready",
+        "cancelled",
+        "in-progress",
+        "on-hold",
+        "failed",
+        "completed",
+        "entered-in-error",
+    }
+)
+
+_FULL_URL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:referral-hub:fhir-bundle")
+# FHIR's id syntax, less "." and "..": the id goes into the URL the hub reads the Task from
+_FHIR_ID = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}")
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """The partner's Task as far as the hub follows it."""
+
+    status: str
+    reason: str | None
+
+
+def build_bundle(package: DeliveryPackage) -> dict[str, Any]:
+    """The transaction Bundle for `package`, as FHIR JSON (same package, same JSON)."""
+    try:
+        priority = PRIORITY_FOR_URGENCY[package.urgency]
+    except KeyError:
+        raise ValueError(f"Unknown urgency: {package.urgency!r}") from None
+    urls = _FullUrls(package.delivery_id)
+    patient_url = urls("patient")
+    sender_url = urls(f"organization/{package.sender.id}")
+    recipient_url = urls(f"organization/{package.recipient.id}")
+    service_request_url = urls("service-request")
+    consent_urls = [urls(f"consent/{c.id}") for c in package.consents]
+
+    entries = [
+        _entry(sender_url, _organization(package.sender), ORGANIZATION_SYSTEM, package.sender.id),
+        _entry(
+            recipient_url,
+            _organization(package.recipient),
+            ORGANIZATION_SYSTEM,
+            package.recipient.id,
+        ),
+        _entry(patient_url, _patient(package), CASE_SYSTEM, package.case_id),
+    ]
+    for consent, consent_url in zip(package.consents, consent_urls, strict=True):
+        resource = _consent(
+            consent, package, patient=patient_url, sender=sender_url, recipient=recipient_url
+        )
+        entries.append(_entry(consent_url, resource, CONSENT_SYSTEM, consent.id))
+
+    service_request = ServiceRequest(
+        identifier=[_identifier(REFERRAL_SYSTEM, package.referral_id)],
+        status="active",
+        intent="order",
+        priority=priority,
+        code=_concept(SERVICE_TYPE_SYSTEM, package.service_type),
+        reasonCode=[_concept(PURPOSE_SYSTEM, package.purpose)],
+        subject=_ref(patient_url),
+        authoredOn=_instant(package.sent_at),
+        requester=_ref(sender_url),
+        performer=[_ref(recipient_url)],
+        supportingInfo=[_ref(url) for url in consent_urls] or None,
+        note=[Annotation(text=package.note)] if package.note else None,
+    )
+    entries.append(
+        _entry(service_request_url, service_request, REFERRAL_SYSTEM, package.referral_id)
+    )
+
+    task = Task(
+        identifier=[
+            _identifier(REFERRAL_SYSTEM, package.referral_id),
+            _identifier(DELIVERY_SYSTEM, package.delivery_id),
+        ],
+        status="requested",
+        intent="order",
+        priority=priority,
+        code=_concept(TASK_CODE_SYSTEM, "fulfill"),
+        focus=_ref(service_request_url),
+        for_fhir=_ref(patient_url),
+        authoredOn=_instant(package.sent_at),
+        requester=_ref(sender_url),
+        owner=_ref(recipient_url),
+        restriction=(
+            TaskRestriction(period=Period(end=_instant(package.acknowledge_by)))
+            if package.acknowledge_by
+            else None
+        ),
+        input=_task_inputs(package) or None,
+    )
+    entries.append(_entry(urls("task"), task, DELIVERY_SYSTEM, package.delivery_id))
+
+    bundle = Bundle(type="transaction", entry=entries)
+    return bundle.model_dump(mode="json", exclude_none=True)
+
+
+def task_reference_from_response(response_json: dict[str, Any]) -> str | None:
+    """`Task/<id>` of the Task a partner created, from its transaction-response Bundle.
+
+    Locations may be relative (`Task/1/_history/1`) or absolute
+    (`https://partner/fhir/Task/1/_history/1`). None when the response is no valid Bundle or
+    names no Task.
+    """
+    if not isinstance(response_json, dict) or response_json.get("resourceType") != "Bundle":
+        return None
+    try:
+        bundle = Bundle.model_validate(response_json)
+    except ValidationError:
+        return None
+    for entry in bundle.entry or []:
+        location = entry.response.location if entry.response else None
+        if location and (task_id := _task_id(location)):
+            return f"Task/{task_id}"
+    return None
+
+
+def parse_task(task_json: dict[str, Any]) -> TaskState:
+    """The status (and its reason) of a partner's Task; ValueError if it is no valid R4 Task.
+
+    The messages never quote the input: a partner's Task may carry personal data.
+    """
+    if not isinstance(task_json, dict) or task_json.get("resourceType") != "Task":
+        raise ValueError("Not a FHIR Task")
+    try:
+        task = Task.model_validate(task_json)
+    except ValidationError:
+        raise ValueError("Invalid FHIR R4 Task") from None
+    if task.status not in TASK_STATUSES:
+        raise ValueError("Invalid FHIR R4 Task: unknown status")
+    return TaskState(status=task.status, reason=_reason(task.statusReason))
+
+
+class _FullUrls:
+    """`urn:uuid:` names that depend only on the delivery and the resource's role."""
+
+    def __init__(self, delivery_id: str) -> None:
+        self._delivery_id = delivery_id
+
+    def __call__(self, role: str) -> str:
+        return f"urn:uuid:{uuid.uuid5(_FULL_URL_NAMESPACE, f'{self._delivery_id}/{role}')}"
+
+
+def _entry(full_url: str, resource: Resource, system: str, value: str) -> BundleEntry:
+    """A conditional create: the partner keeps the resource it already has for this id."""
+    if_none_exist = urlencode({"identifier": f"{system}|{value}"}, safe=":|")
+    return BundleEntry(
+        fullUrl=full_url,
+        resource=resource,
+        request=BundleEntryRequest(
+            method="POST", url=resource.get_resource_type(), ifNoneExist=if_none_exist
+        ),
+    )
+
+
+def _organization(org: OrganizationRef) -> Organization:
+    return Organization(identifier=[_identifier(ORGANIZATION_SYSTEM, org.id)], name=org.name)
+
+
+def _patient(package: DeliveryPackage) -> Patient:
+    """The case's subject, with the identity and contact data permitted and nothing else."""
+    patient = Patient(identifier=[_identifier(CASE_SYSTEM, package.case_id)])
+    permitted = set(package.categories)
+    if "identity" in permitted:
+        identity = package.payload.get("identity") or {}
+        given, family = identity.get("given_name"), identity.get("family_name")
+        if given or family:
+            patient.name = [HumanName(given=[given] if given else None, family=family or None)]
+        if package.subject is not None:
+            patient.birthDate = package.subject.birth_date or None
+            # AdministrativeGender is checked here: fhir.resources does not check value sets
+            sex = package.subject.sex
+            patient.gender = sex if sex in ADMINISTRATIVE_GENDERS else None
+    if "contact" in permitted:
+        phone = (package.payload.get("contact") or {}).get("phone")
+        if phone:
+            patient.telecom = [ContactPoint(system="phone", value=phone)]
+    return patient
+
+
+def _consent(
+    consent: ConsentRef, package: DeliveryPackage, *, patient: str, sender: str, recipient: str
+) -> Consent:
+    """The consent a disclosure rests on, narrowed to this disclosure.
+
+    Its scope is cut to this referral's purpose and permitted categories: a consent's full
+    scope (say, `gbv_incident` or `gbv_response`) would tell the partner more about the person
+    than the disclosure itself does.
+    """
+    permitted = set(package.categories)
+    purposes = [p for p in consent.purposes if p == package.purpose]
+    categories = [c for c in consent.categories if c in permitted]
+    return Consent(
+        identifier=[_identifier(CONSENT_SYSTEM, consent.id)],
+        status="active",
+        scope=_concept(CONSENT_SCOPE_SYSTEM, "patient-privacy"),
+        category=[_concept(LOINC_SYSTEM, "59284-0", "Patient Consent")],
+        patient=_ref(patient),
+        organization=[_ref(sender)],  # the custodian: the organisation that owns the case
+        dateTime=_instant(consent.recorded_at),
+        # R4 invariant ppc-1 wants a policy or policyRule; fhir.resources does not check it
+        policyRule=_concept(ACT_CODE_SYSTEM, "OPTIN"),
+        provision=ConsentProvision(
+            type="permit",
+            actor=[
+                ConsentProvisionActor(
+                    role=_concept(PARTICIPATION_TYPE_SYSTEM, "IRCP", "information recipient"),
+                    reference=_ref(recipient),
+                )
+            ],
+            purpose=[Coding(system=PURPOSE_SYSTEM, code=p) for p in purposes] or None,
+            class_fhir=[Coding(system=DATA_CATEGORY_SYSTEM, code=c) for c in categories] or None,
+        ),
+    )
+
+
+def _task_inputs(package: DeliveryPackage) -> list[TaskInput]:
+    """One input per permitted category beyond identity/contact, its data as canonical JSON."""
+    return [
+        TaskInput(
+            type=_concept(DATA_CATEGORY_SYSTEM, category),
+            valueString=json.dumps(
+                package.payload[category],
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ),
+        )
+        for category in sorted(package.categories)
+        if category not in PATIENT_CATEGORIES and category in package.payload
+    ]
+
+
+def _task_id(location: str) -> str | None:
+    segments = urlsplit(location).path.strip("/").split("/")
+    for i in range(len(segments) - 2, -1, -1):
+        if segments[i] == "Task" and _FHIR_ID.fullmatch(segments[i + 1]):
+            return segments[i + 1]
+    return None
+
+
+def _reason(concept: CodeableConcept | None) -> str | None:
+    if concept is None:
+        return None
+    if concept.text:
+        return concept.text
+    for coding in concept.coding or []:
+        if coding.display or coding.code:
+            return coding.display or coding.code
+    return None
+
+
+def _instant(moment: datetime | None) -> str | None:
+    """FHIR dateTime in UTC; a naive value (as SQLite returns) is taken to be UTC."""
+    if moment is None:
+        return None
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat()
+
+
+def _identifier(system: str, value: str) -> Identifier:
+    return Identifier(system=system, value=value)
+
+
+def _concept(system: str, code: str, display: str | None = None) -> CodeableConcept:
+    return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
+
+
+def _ref(full_url: str) -> Reference:
+    return Reference(reference=full_url)
