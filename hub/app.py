@@ -8,6 +8,7 @@ from hub import __version__
 from hub.api import problems
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
+from hub.connectors import routes as connector_routes
 from hub.consent import routes as consent_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.ops import routes as ops_routes
@@ -49,4 +50,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(referral_routes.router)
     app.include_router(transfer_routes.router)
     app.include_router(disclosure_routes.router)
+    app.include_router(connector_routes.router)
     return app

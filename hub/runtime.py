@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.signing import AuditKey, load_audit_key
+from hub.auth.keys import SigningKeys
 from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
 from hub.policy.loader import Policy, load_policy
@@ -36,6 +37,11 @@ class Runtime:
     @cached_property
     def audit_key(self) -> AuditKey:
         return load_audit_key(self.settings)
+
+    @cached_property
+    def signing_keys(self) -> SigningKeys:
+        """The hub's ES256 keys: access tokens, and webhook signatures (same JWKS)."""
+        return SigningKeys(keyring=self.keyring, token_seconds=self.settings.access_token_seconds)
 
     @cached_property
     def celery(self) -> Celery:

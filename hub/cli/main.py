@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import audit, clients, db, demo, keys, orgs, serve, users, worker
+from hub.cli import (
+    audit,
+    channels,
+    clients,
+    db,
+    deliveries,
+    demo,
+    keys,
+    orgs,
+    serve,
+    users,
+    worker,
+)
 from hub.policy.loader import PolicyError
 
 app = typer.Typer(
@@ -13,8 +25,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(audit.app, name="audit")
+app.add_typer(channels.app, name="channels")
 app.add_typer(clients.app, name="clients")
 app.add_typer(db.app, name="db")
+app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(keys.app, name="keys")
 app.add_typer(orgs.orgs, name="orgs")
 app.add_typer(orgs.agreements, name="agreements")

@@ -4,6 +4,7 @@ from hub.api.models import IdempotencyRecord
 from hub.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from hub.auth.models import OAuthClient, RevokedToken, SigningKey, UsedAssertion
 from hub.cases.models import Case, CaseData
+from hub.connectors.models import Delivery, DeliveryChannel
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
 from hub.crypto.models import DataKey
 from hub.db.base import Base
@@ -27,6 +28,8 @@ __all__ = [
     "ConsentWithdrawal",
     "DataKey",
     "DataSharingAgreement",
+    "Delivery",
+    "DeliveryChannel",
     "Disclosure",
     "GateDecision",
     "IdempotencyRecord",

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.outbox")
 
 Handler = Callable[[Session, "Runtime", dict[str, Any]], None]
+# called in the transaction that dead-letters a message: (db, runtime, payload, error)
+DeadHandler = Callable[[Session, "Runtime", dict[str, Any], str], None]
 
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,79}$")
 MAX_PAYLOAD_BYTES = 4096
@@ -42,6 +44,7 @@ MAX_BACKOFF_SECONDS = 3600
 MAX_REASON_CHARS = 200
 
 _handlers: dict[str, Handler] = {}
+_dead_handlers: dict[str, DeadHandler] = {}
 
 
 class OutboxError(Exception):
@@ -81,8 +84,11 @@ class Claimed:
     token: str
 
 
-def handler(topic: str) -> Callable[[Handler], Handler]:
+def handler(topic: str, *, on_dead: DeadHandler | None = None) -> Callable[[Handler], Handler]:
     """Register `fn(db, runtime, payload)` as the handler of `topic`.
+
+    `on_dead(db, runtime, payload, error)` runs in the transaction that dead-letters one of
+    its messages, so the domain learns of it (a delivery given up on) with no gap.
 
     The handler runs inside the transaction that marks the message done: it must not commit,
     and everything it writes is kept only if the message completes. On SQLite its first
@@ -97,6 +103,8 @@ def handler(topic: str) -> Callable[[Handler], Handler]:
         if existing is not None and existing is not fn:
             raise ValueError(f"outbox topic {topic!r} already has a handler")
         _handlers[topic] = fn
+        if on_dead is not None:
+            _dead_handlers[topic] = on_dead
         return fn
 
     return register
@@ -188,6 +196,7 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
                 # a worker died (or was stopped) during the last attempt allowed
                 row.status, row.claim, row.lease_until = OutboxStatus.dead, None, None
                 row.last_error = "WorkerLost: lease ended during the last attempt"
+                _run_dead_handler(db, runtime, row.topic, row.payload, row.last_error)
                 log.error(
                     "outbox message dead",
                     extra={"outbox_id": row.id, "topic": row.topic, "attempts": row.attempts},
@@ -330,10 +339,31 @@ def release_for_retry(
 
 
 def mark_dead(runtime: Runtime, claimed: Claimed, *, error: str) -> bool:
-    return _finish(runtime, claimed, status=OutboxStatus.dead, lease_until=None, last_error=error)
+    return _finish(
+        runtime,
+        claimed,
+        status=OutboxStatus.dead,
+        lease_until=None,
+        last_error=error,
+        on_done=lambda db: _run_dead_handler(db, runtime, claimed.topic, claimed.payload, error),
+    )
 
 
-def _finish(runtime: Runtime, claimed: Claimed, **values: Any) -> bool:
+def _run_dead_handler(
+    db: Session, runtime: Runtime, topic: str, payload: dict[str, Any], error: str
+) -> None:
+    fn = _dead_handlers.get(topic)
+    if fn is not None:
+        fn(db, runtime, dict(payload), error)
+
+
+def _finish(
+    runtime: Runtime,
+    claimed: Claimed,
+    *,
+    on_done: Callable[[Session], None] | None = None,
+    **values: Any,
+) -> bool:
     with transaction(runtime.sessions) as db:
         result = db.execute(
             update(OutboxMessage)
@@ -345,7 +375,11 @@ def _finish(runtime: Runtime, claimed: Claimed, **values: Any) -> bool:
             .values(claim=None, **values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        if on_done is not None:
+            on_done(db)
+        return True
 
 
 def retry_delay(settings: Settings, attempt: int) -> float:

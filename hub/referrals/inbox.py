@@ -50,6 +50,12 @@ class Released:
     payload: dict[str, dict[str, Any]] | None
     note: str | None
     withheld: list[dict[str, Any]] | None
+    decision_id: str | None = None
+    consent_ids: tuple[str, ...] = ()
+
+    @property
+    def releases_data(self) -> bool:
+        return bool(self.payload or self.note)
 
 
 def _withheld(*codes: str, **details: Any) -> Released:
@@ -76,15 +82,17 @@ def _withdrawn(
     return _withheld(Reason.consent_withdrawn.value, **details)
 
 
-def release(
+def evaluate(
     *,
     db: Session,
     keyring: KeyEncryptionKeys,
     policy: Policy,
     referral: Referral,
     actor: str,
+    context: str = "read",
 ) -> Released:
-    """What the recipient may have of the referral's data at this moment (see the module)."""
+    """What the recipient may have of the referral's data at this moment (see the module),
+    without accounting for it: the caller records the disclosure once the data has left."""
     if referral.status not in OPEN:
         return _withheld("referral_closed")
     if sending.rests_on_withdrawn_consent(db, referral):
@@ -100,7 +108,7 @@ def release(
         categories=referral.categories,
         at=utcnow(),
         actor=actor,
-        context="read",
+        context=context,
     )
     if Reason.consent_withdrawn.value in decision.codes:
         return _withdrawn(db, keyring, referral, decision.id)
@@ -117,20 +125,44 @@ def release(
     permitted = set(decision.permitted_categories)
     payload = {category: data for category, data in snapshot.items() if category in permitted}
     note = service.open_note(key, referral)
-    if payload or note:
-        disclosures.record(
-            db=db,
-            actor=actor,
-            case_id=case.id,
-            recipient_organization_id=referral.to_organization_id,
-            categories=sorted(payload),
-            consent_ids=decision.consent_ids,
-            decision_id=decision.id,
-            channel=disclosures.CHANNEL_INBOX,
-            payload_sha256=disclosures.payload_sha256(payload),
-            referral_id=referral.id,
-        )
-    return Released(payload, note, None)
+    return Released(payload, note, None, decision.id, tuple(decision.consent_ids))
+
+
+def account(
+    *, db: Session, referral: Referral, released: Released, actor: str, channel: str
+) -> None:
+    """Record the disclosure of what `evaluate` released, once it has left by `channel`."""
+    if not released.releases_data:
+        return
+    payload = released.payload or {}
+    disclosures.record(
+        db=db,
+        actor=actor,
+        case_id=referral.case_id,
+        recipient_organization_id=referral.to_organization_id,
+        categories=sorted(payload),
+        consent_ids=released.consent_ids,
+        decision_id=released.decision_id,
+        channel=channel,
+        payload_sha256=disclosures.payload_sha256(payload),
+        referral_id=referral.id,
+    )
+
+
+def release(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    actor: str,
+) -> Released:
+    """The recipient's read through the API: evaluated and accounted for at once."""
+    released = evaluate(db=db, keyring=keyring, policy=policy, referral=referral, actor=actor)
+    account(
+        db=db, referral=referral, released=released, actor=actor, channel=disclosures.CHANNEL_INBOX
+    )
+    return released
 
 
 def read(

@@ -17,6 +17,8 @@ DENIED = "denied"
 FAILED = "failed"
 
 FINAL = frozenset({DECLINED, COMPLETED, CANCELLED, DENIED, FAILED})
+# the one way back from a final status: a referral that failed as undeliverable is sent again
+REOPENING = frozenset({"redeliver"})
 # still waiting for the recipient's acknowledgement: the deadline job watches these
 AWAITING_ACKNOWLEDGEMENT = frozenset({SENT, DELIVERED})
 # not yet answered by the recipient: a consent withdrawal cancels these
@@ -48,6 +50,11 @@ MOVES: dict[str, Move] = {
     "deliver": move(SENT, to=DELIVERED, by=Party.system),
     "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
     "fail": move(SENT, DELIVERED, to=FAILED, by=Party.system, reason=True),
+    # the gate, asked again right before a push, no longer permits it
+    "block": move(SENT, to=CANCELLED, by=Party.system, reason=True),
+    # a referral that failed for want of delivery, sent again once its channel is mended (the
+    # sender or an administrator asks; `hub.connectors.service.redeliver` checks who)
+    "redeliver": move(FAILED, to=SENT, by=Party.system),
 }
 
 # FHIR R4 Task.status for each status (DESIGN.md)

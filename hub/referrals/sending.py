@@ -7,7 +7,7 @@ an audit entry `referral.refused`, and nothing leaves.
 
 Sending takes a snapshot of exactly the permitted categories of the case, seals it with the
 case's data key (erasing the case erases it) with its SHA-256, sets the acknowledgement deadline
-from the policy, and queues the delivery through the outbox (`referral.deliver`).
+from the policy, and queues its delivery (`hub.connectors`: the recipient's channel).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
+from hub.connectors import service as deliveries
 from hub.consent import gate
 from hub.consent.gate import Decision, Outcome
 from hub.consent.models import Consent, ConsentWithdrawal
@@ -34,7 +35,6 @@ from hub.db.base import new_id
 from hub.disclosures.service import canonical
 from hub.lifecycle import Party
 from hub.organizations.models import Organization
-from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
 from hub.policy.rules import Effect, Reason
 from hub.referrals import service
@@ -48,7 +48,7 @@ from hub.reviews.service import open_review
 if TYPE_CHECKING:
     from hub.runtime import Runtime
 
-DELIVER_TOPIC = "referral.deliver"
+DELIVER_TOPIC = deliveries.DELIVER_TOPIC
 SNAPSHOT_FIELD = "snapshot"
 
 
@@ -242,7 +242,7 @@ def send(
     referral.sent_at = now
     referral.acknowledge_by = now + policy.acknowledgement.window(referral.urgency).deadline
     referral.updated_at = now
-    enqueue(db=db, topic=DELIVER_TOPIC, payload={"referral_id": referral.id})
+    deliveries.start(db=db, referral=referral)
 
 
 def open_snapshot(key: bytes, referral: Referral) -> dict[str, Any]:
@@ -371,27 +371,3 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
         organization_id=None,
     )
     send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
-
-
-def deliver(*, db: Session, runtime: Runtime, referral_id: str) -> None:
-    """Hand a sent referral to its recipient's channel.
-
-    Inbox, the only channel so far: the referral waits in the recipient's inbox, so it is
-    delivered at once; its data leaves only when the recipient reads it, through the gate
-    (`hub.referrals.inbox`). Push channels (webhook, FHIR) plug in here: they ask the gate again
-    and account for the disclosure before sending. A referral no longer `sent` (cancelled
-    meanwhile, or delivered by an earlier run) is left alone.
-    """
-    referral = _locked(db, referral_id)
-    if referral is None or referral.status != SENT:
-        return
-    service.move(
-        db=db,
-        keyring=runtime.keyring,
-        referral=referral,
-        action="deliver",
-        party=Party.system,
-        actor=service.SYSTEM_ACTOR,
-        organization_id=None,
-        reason_code=None,
-    )

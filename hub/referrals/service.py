@@ -47,6 +47,8 @@ DECLINED_BY_RECIPIENT = "declined_by_recipient"
 CONSENT_WITHDRAWN = "consent_withdrawn"
 REVIEW_DENIED = "review_denied"
 CONSENT_DENIED = "consent_denied"
+REVIEW_REQUIRED = "review_required"
+UNDELIVERABLE = "undeliverable"
 # the parties' moves that close a referral, and the code each leaves as its status_reason
 PARTY_REASON_CODES = {"cancel": CANCELLED_BY_SENDER, "decline": DECLINED_BY_RECIPIENT}
 

@@ -1,6 +1,7 @@
 """Outbox handlers of the referral flow. Each is a thin call into a service, idempotent, and
 runs in the transaction that marks its message done (`hub.outbox.service.handler`).
 
+Delivery (`referral.deliver`) is the connectors' (`hub.connectors.push`).
 `review.decided` and `consent.withdrawn` concern case transfers too, and a topic has one
 handler: the transfer flow (`hub.transfers.service`) is dispatched from here.
 """
@@ -20,11 +21,6 @@ from hub.transfers import service as transfers
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
-
-
-@handler(sending.DELIVER_TOPIC)
-def deliver(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
-    sending.deliver(db=db, runtime=runtime, referral_id=payload["referral_id"])
 
 
 @handler(DECIDED_TOPIC)

@@ -19,6 +19,7 @@ RUN_OUTBOX_TASK = "hub.outbox.run"
 DISPATCH_OUTBOX_TASK = "hub.outbox.dispatch"
 AUDIT_CHECKPOINT_TASK = "hub.audit.checkpoint"
 DEADLINES_TASK = "hub.referrals.deadlines"
+FHIR_POLL_TASK = "hub.connectors.fhir_poll"
 DEFAULT_QUEUE = "hub"
 
 # Modules that declare the hub's Celery tasks (`shared_task`) and outbox handlers; the worker
@@ -28,6 +29,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.worker.tasks",
     "hub.referrals.tasks",
     "hub.referrals.scheduled",
+    "hub.connectors.tasks",
 )
 
 # The filesystem transport has no server to push messages: consumers poll the folder.
@@ -114,6 +116,11 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": DEADLINES_TASK,
             "schedule": float(settings.deadline_check_seconds),
             "options": {"expires": float(settings.deadline_check_seconds)},
+        },
+        "fhir-task-poll": {
+            "task": FHIR_POLL_TASK,
+            "schedule": float(settings.fhir_poll_seconds),
+            "options": {"expires": float(settings.fhir_poll_seconds)},
         },
         "audit-checkpoint": {
             "task": AUDIT_CHECKPOINT_TASK,

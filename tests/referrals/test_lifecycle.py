@@ -12,10 +12,16 @@ def test_every_referral_status_maps_to_a_fhir_task_status() -> None:
     assert _statuses(referral) == set(referral.FHIR_TASK_STATUS)
 
 
-def test_final_statuses_have_no_way_out() -> None:
+def test_final_statuses_have_no_way_out_but_redelivery() -> None:
     for module in (referral, transfer):
-        for rule in module.MOVES.values():
+        for action, rule in module.MOVES.items():
+            if action in getattr(module, "REOPENING", ()):
+                continue
             assert not (rule.sources & module.FINAL), rule
+    # redelivery reopens only a failed referral, and only back to `sent`
+    redeliver = referral.MOVES["redeliver"]
+    assert referral.REOPENING == {"redeliver"}
+    assert (redeliver.sources, redeliver.target) == ({referral.FAILED}, referral.SENT)
 
 
 def test_the_recipient_drives_the_service_and_the_sender_may_cancel() -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from hub.audit.models import AuditEntry
 from hub.clock import utcnow
+from hub.connectors.models import Delivery
 from hub.consent.models import Consent
 from hub.organizations.models import DataSharingAgreement
 from hub.outbox.service import get_handler
@@ -196,7 +197,11 @@ def test_a_later_version_of_the_series_counts(world: World) -> None:
 def test_delivery_runs_once(world: World) -> None:
     referral_id = world.sent()
     drain(world.runtime)
-    _run_again(world, "referral.deliver", {"referral_id": referral_id})
+    with world.runtime.sessions() as db:
+        delivery_id = db.scalars(
+            select(Delivery.id).where(Delivery.referral_id == referral_id)
+        ).one()
+    _run_again(world, "referral.deliver", {"delivery_id": delivery_id})
     events = world.api.get(f"/v1/referrals/{referral_id}/events", headers=world.sender.headers)
     assert [e["to_status"] for e in events.json()["items"]] == ["sent", "delivered"]
 

@@ -1,0 +1,127 @@
+"""Delivery channels (administrators) and deliveries (the parties, and administrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from hub.api.problems import NotFound
+from hub.auth.deps import Principal, require_scope
+from hub.connectors import channels, service
+from hub.connectors.models import Delivery
+from hub.connectors.schemas import (
+    ChannelRead,
+    ChannelSet,
+    DeliveryPage,
+    DeliveryRead,
+    DeliveryStatus,
+)
+from hub.lifecycle import Party
+from hub.referrals import service as referrals
+
+router = APIRouter(tags=["deliveries"])
+
+Admin = Annotated[Principal, Depends(require_scope("admin"))]
+Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
+Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
+
+
+@router.get("/v1/organizations/{organization_id}/channel", response_model=ChannelRead)
+def read_channel(organization_id: str, principal: Admin, db: DbSession) -> ChannelRead:
+    return channels.get_read(db=db, organization_id=organization_id)
+
+
+@router.put("/v1/organizations/{organization_id}/channel", response_model=ChannelRead)
+def set_channel(
+    organization_id: str,
+    body: ChannelSet,
+    principal: Admin,
+    db: DbSession,
+    runtime: CurrentRuntime,
+) -> ChannelRead:
+    row = channels.set_channel(
+        db=db,
+        keyring=runtime.keyring,
+        settings=runtime.settings,
+        organization_id=organization_id,
+        data=body,
+        actor=principal.actor,
+    )
+    return channels.read(organization_id, row)
+
+
+@router.get("/v1/referrals/{referral_id}/deliveries", response_model=DeliveryPage)
+def referral_deliveries(referral_id: str, principal: Reader, db: DbSession) -> DeliveryPage:
+    referral = referrals.get(
+        db=db, referral_id=referral_id, organization_id=principal.organization_id
+    )
+    return DeliveryPage(items=service.of_referral(db=db, referral=referral), next=None)
+
+
+@router.post(
+    "/v1/referrals/{referral_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryRead,
+)
+def redeliver_referral(
+    referral_id: str, principal: Writer, db: DbSession, runtime: CurrentRuntime
+) -> DeliveryRead:
+    """Send a referral that failed as undeliverable again (its sender only)."""
+    referral = referrals.get(
+        db=db, referral_id=referral_id, organization_id=principal.organization_id, lock=True
+    )
+    if referrals.party_of(referral, principal.organization_id) is not Party.sender:
+        raise NotFound("referral")
+    delivery = service.latest(db=db, referral=referral)
+    redone = service.redeliver(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        delivery=delivery,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+    )
+    return service.read(redone)
+
+
+@router.get("/v1/deliveries", response_model=DeliveryPage)
+def list_deliveries(
+    principal: Admin,
+    db: DbSession,
+    delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    organization_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> DeliveryPage:
+    """Every organisation's deliveries (`status=dead`: the dead letters), newest first."""
+    items, cursor_next = service.get_page(
+        db=db,
+        status=delivery_status,
+        organization_id=organization_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return DeliveryPage(items=items, next=cursor_next)
+
+
+@router.post(
+    "/v1/deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryRead,
+)
+def redeliver(
+    delivery_id: str, principal: Admin, db: DbSession, runtime: CurrentRuntime
+) -> DeliveryRead:
+    delivery: Delivery = service.get_any(db=db, delivery_id=delivery_id)
+    redone = service.redeliver(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        delivery=delivery,
+        actor=principal.actor,
+        organization_id=None,
+    )
+    return service.read(redone)

@@ -1,0 +1,67 @@
+"""Request and response shapes for delivery channels and deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class ChannelKind(StrEnum):
+    inbox = "inbox"  # the recipient pulls through the API
+    webhook = "webhook"  # a signed JSON POST
+    fhir = "fhir"  # a FHIR R4 transaction Bundle; the partner's Task is read back
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # queued or being retried
+    delivered = "delivered"
+    dead = "dead"  # out of attempts, or refused for good: redeliver after fixing the cause
+    stopped = "stopped"  # not sent: the consent gate or the referral's status stopped it
+
+
+class ChannelSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ChannelKind
+    url: str | None = Field(None, max_length=2000)
+    # webhook: the HMAC-SHA256 key (without one, bodies are signed with the hub's JWS key);
+    # fhir: a bearer token for the partner's FHIR server
+    secret: SecretStr | None = Field(None, min_length=16, max_length=512)
+    # webhook only: the recipient's public key; bodies are then encrypted to it (JWE)
+    encryption_jwk: dict[str, Any] | None = None
+
+
+class ChannelRead(BaseModel):
+    organization_id: str
+    kind: ChannelKind
+    url: str | None
+    signing: str | None  # webhook: jws | hmac
+    has_secret: bool
+    encryption: dict[str, str] | None  # alg, enc and the key's kid when bodies are encrypted
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class DeliveryRead(BaseModel):
+    id: str
+    referral_id: str
+    sender_organization_id: str
+    recipient_organization_id: str
+    channel: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    remote_ref: str | None
+    remote_status: str | None
+    created_at: datetime
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryRead]
+    next: str | None

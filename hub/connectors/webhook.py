@@ -1,0 +1,98 @@
+"""The webhook connector: a signed JSON POST of the referral, optionally encrypted.
+
+The body (docs/connectors.md) holds the referral, and of the case only the categories the
+consent gate permits now; it is byte-identical across attempts of one delivery, so a partner
+can also deduplicate on its hash. The headers carry the delivery id (stable), the attempt and
+a timestamp; the signature covers the body as sent (the JWE when encrypted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.clock import utcnow
+from hub.connectors import signing
+from hub.connectors.channels import Channel
+from hub.connectors.contract import PushContext, PushResult
+from hub.connectors.package import DeliveryPackage, OrganizationRef
+from hub.disclosures.service import canonical
+
+EVENT = "referral.sent"
+DELIVERY_ID_HEADER = "Hub-Delivery-Id"
+ATTEMPT_HEADER = "Hub-Delivery-Attempt"
+TIMESTAMP_HEADER = "Hub-Timestamp"
+HMAC_HEADER = "Hub-Signature"
+JWS_HEADER = "Hub-Signature-JWS"
+
+
+def _org(ref: OrganizationRef) -> dict[str, str]:
+    return {"id": ref.id, "name": ref.name, "kind": ref.kind}
+
+
+def body(package: DeliveryPackage, public_url: str) -> dict[str, Any]:
+    base = public_url.rstrip("/")
+    subject = None
+    if package.subject is not None:
+        subject = {"birth_date": package.subject.birth_date, "sex": package.subject.sex}
+    return {
+        "event": EVENT,
+        "delivery_id": package.delivery_id,
+        "referral": {
+            "id": package.referral_id,
+            "case_id": package.case_id,
+            "from_organization": _org(package.sender),
+            "to_organization": _org(package.recipient),
+            "service_type": package.service_type,
+            "purpose": package.purpose,
+            "urgency": package.urgency,
+            "status": package.status,
+            "sent_at": package.sent_at.isoformat(),
+            "acknowledge_by": package.acknowledge_by.isoformat()
+            if package.acknowledge_by
+            else None,
+            "categories": list(package.categories),
+            "consent_ids": list(package.consent_ids),
+        },
+        "subject": subject,
+        "payload": package.payload,
+        "note": package.note,
+        "links": {
+            "referral": f"{base}/v1/referrals/{package.referral_id}",
+            "acknowledge": f"{base}/v1/referrals/{package.referral_id}/acknowledge",
+        },
+    }
+
+
+def push(package: DeliveryPackage, channel: Channel, context: PushContext) -> PushResult:
+    if channel.url is None:
+        raise ValueError("a webhook channel has a url")
+    content = canonical(body(package, context.public_url))
+    content_type = "application/json"
+    if channel.encryption_jwk is not None:
+        content = signing.encrypt(
+            content, jwk=channel.encryption_jwk, delivery_id=package.delivery_id
+        ).encode()
+        content_type = "application/jose"
+    timestamp = int(utcnow().timestamp())
+    headers = {
+        "Content-Type": content_type,
+        DELIVERY_ID_HEADER: package.delivery_id,
+        ATTEMPT_HEADER: str(package.attempt),
+        TIMESTAMP_HEADER: str(timestamp),
+        # the same key for every attempt: partners that honour it drop the duplicates
+        "Idempotency-Key": package.delivery_id,
+    }
+    if channel.secret is not None:
+        headers[HMAC_HEADER] = signing.hmac_signature(
+            content, secret=channel.secret, delivery_id=package.delivery_id, timestamp=timestamp
+        )
+    else:
+        headers[JWS_HEADER] = signing.sign_jws(
+            content,
+            key=context.signing_key,
+            kid=context.signing_kid,
+            delivery_id=package.delivery_id,
+            timestamp=timestamp,
+        )
+    response = context.client.request("POST", channel.url, headers=headers, content=content)
+    return PushResult(status=response.status)
