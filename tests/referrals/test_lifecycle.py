@@ -20,7 +20,7 @@ def test_final_statuses_have_no_way_out_but_redelivery() -> None:
             assert not (rule.sources & module.FINAL), rule
     # redelivery reopens only a failed referral, and only back to `sent`
     redeliver = referral.MOVES["redeliver"]
-    assert referral.REOPENING == {"redeliver"}
+    assert {"redeliver"} == referral.REOPENING
     assert (redeliver.sources, redeliver.target) == ({referral.FAILED}, referral.SENT)
 
 
