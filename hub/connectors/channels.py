@@ -90,10 +90,6 @@ def set_channel(
     if db.get(Organization, organization_id) is None:
         raise NotFound("organization")
     _check(settings, data)
-    row = db.get(DeliveryChannel, organization_id, with_for_update=True)
-    if row is None:
-        row = DeliveryChannel(organization_id=organization_id)
-        db.add(row)
     # the previous secret is destroyed whatever replaces it
     data_keys.shred(db=db, owner=_owner(organization_id))
     sealed = None
@@ -106,6 +102,10 @@ def set_channel(
             row=organization_id,
             field=SECRET_FIELD,
         )
+    row = db.get(DeliveryChannel, organization_id, with_for_update=True)
+    if row is None:
+        row = DeliveryChannel(organization_id=organization_id)
+        db.add(row)
     row.kind = data.kind.value
     row.url = data.url
     row.secret_ciphertext = sealed

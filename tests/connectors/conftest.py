@@ -1,0 +1,44 @@
+"""Connector tests talk to partners served on 127.0.0.1: allowed here, over plain http."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.runtime import Runtime
+from hub.settings import Settings
+from tests.support.api import Partner, client_for
+from tests.support.fhir_server import FhirServer
+from tests.support.referral_world import World, make_world
+from tests.support.webhook_receiver import WebhookReceiver
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"connector_allowed_hosts": ["127.0.0.1"], "connector_require_https": False}
+    )
+
+
+@pytest.fixture
+def world(runtime: Runtime, api: TestClient) -> World:
+    return make_world(runtime, api)
+
+
+@pytest.fixture
+def admin(runtime: Runtime, api: TestClient, world: World) -> Partner:
+    return client_for(runtime, api, world.outsider.organization_id, "admin")
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def fhir_server() -> Iterator[FhirServer]:
+    with FhirServer() as server:
+        yield server
