@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from hub.connectors import service as deliveries
+from hub.connectors.models import Delivery
 from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
 from tests.support import transfer_scenarios as transfers
@@ -129,6 +132,17 @@ def _transfer(ctx: Ctx, *, owner_receives: bool = False) -> dict[str, str]:
     }
 
 
+def _dead_delivery(ctx: Ctx) -> dict[str, str]:
+    """A referral of ctx.owner whose delivery the outbox gave up on (a dead letter)."""
+    ids = _referral(ctx, owner_receives=False)
+    with ctx.runtime.sessions.begin() as db:
+        delivery = db.scalars(
+            select(Delivery).where(Delivery.referral_id == ids["referral_id"])
+        ).one()
+        deliveries.on_dead(db, ctx.runtime, {"delivery_id": delivery.id}, "PermanentError: test")
+        return ids | {"delivery_id": delivery.id}
+
+
 def _new_referral(ctx: Ctx) -> Call:
     name = ctx.unique("MATRIX-REFER")
     recipient = referrals.new_org(ctx.runtime, f"{name} recipient")
@@ -164,6 +178,24 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("DELETE", "/v1/organizations/{organization_id}/clients/{client_id}"): Scenario(
         lambda ctx: Call(_org(ctx) | {"client_id": ctx.client()}, None, 204), admin=True
+    ),
+    ("GET", "/v1/organizations/{organization_id}/channel"): Scenario(
+        lambda ctx: Call(_org(ctx)), admin=True
+    ),
+    ("PUT", "/v1/organizations/{organization_id}/channel"): Scenario(
+        lambda ctx: Call(_org(ctx), {"kind": "inbox"}), admin=True
+    ),
+    ("GET", "/v1/deliveries"): Scenario(lambda ctx: Call({}), admin=True),
+    ("POST", "/v1/deliveries/{delivery_id}/redeliver"): Scenario(
+        lambda ctx: Call({"delivery_id": _dead_delivery(ctx)["delivery_id"]}, None, 202),
+        admin=True,
+    ),
+    ("GET", "/v1/referrals/{referral_id}/deliveries"): Scenario(
+        lambda ctx: Call(_referral(ctx, owner_receives=False)), tenant=True
+    ),
+    ("POST", "/v1/referrals/{referral_id}/redeliver"): Scenario(
+        lambda ctx: Call({"referral_id": _dead_delivery(ctx)["referral_id"]}, None, 202),
+        tenant=True,
     ),
     ("POST", "/v1/cases"): Scenario(
         lambda ctx: Call({}, dict(CASE, external_ref=ctx.unique("NEW")), 201)
