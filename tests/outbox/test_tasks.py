@@ -210,6 +210,8 @@ def test_a_retry_longer_than_the_broker_should_hold_goes_back_through_the_outbox
         # sent again by the dispatcher, not held by the broker
         assert first_dispatch is not None and row.dispatched_at is not None
         assert row.dispatched_at > first_dispatch
+        # the worker logs after its commit: the row can be seen done a moment before the line
+        wait_for(lambda: "outbox message done" in worker.logs(), "the log line", watch=worker)
         assert worker.logs().count("outbox message done") == 1
     finally:
         rt.dispose()
