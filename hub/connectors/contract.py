@@ -9,7 +9,7 @@ from joserfc.jwk import ECKey
 
 from hub.connectors.channels import Channel
 from hub.connectors.http import OutboundClient
-from hub.connectors.package import DeliveryPackage
+from hub.connectors.package import DeliveryPackage, OfferPackage
 
 
 @dataclass(frozen=True)
@@ -29,5 +29,5 @@ class PushResult:
 
 class Connector(Protocol):
     def __call__(
-        self, package: DeliveryPackage, channel: Channel, context: PushContext
+        self, package: DeliveryPackage | OfferPackage, channel: Channel, context: PushContext
     ) -> PushResult: ...

@@ -11,7 +11,7 @@ from hub.connectors.channels import Channel
 from hub.connectors.contract import PushContext, PushResult
 from hub.connectors.fhir_bundle import TaskState
 from hub.connectors.http import OutboundClient
-from hub.connectors.package import DeliveryPackage
+from hub.connectors.package import DeliveryPackage, OfferPackage
 
 FHIR_JSON = "application/fhir+json"
 # what the hub puts after the partner's base: `Task/<FHIR id>`, nothing the partner chose
@@ -31,7 +31,12 @@ def _base(channel: Channel) -> str:
     return channel.url.rstrip("/")
 
 
-def push(package: DeliveryPackage, channel: Channel, context: PushContext) -> PushResult:
+def push(
+    package: DeliveryPackage | OfferPackage, channel: Channel, context: PushContext
+) -> PushResult:
+    if isinstance(package, OfferPackage):
+        # transfer offers are not mapped to FHIR: `hub.connectors.push` never routes them here
+        raise TypeError("the FHIR connector pushes referrals only")
     bundle = fhir_bundle.build_bundle(package)
     content = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -31,7 +31,8 @@ class DeliveryChannel(Base):
 
 
 class Delivery(Base):
-    """One referral handed to its recipient's channel, across all its attempts.
+    """One referral (or one transfer offer) handed to its recipient's channel, across all its
+    attempts.
 
     The id is the delivery id partners see (a header, a FHIR identifier): it stays the same
     across retries and redeliveries, so a partner that received it twice can drop the second.
@@ -41,11 +42,17 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_status_channel", "status", "channel"),
         Index("ix_deliveries_sender_status", "sender_organization_id", "status"),
+        CheckConstraint(
+            "(referral_id IS NULL) <> (transfer_id IS NULL)", name="one_referral_or_transfer"
+        ),
     )
 
     id: Mapped[str] = id_column()
-    referral_id: Mapped[str] = mapped_column(
+    referral_id: Mapped[str | None] = mapped_column(
         ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    transfer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("transfers.id", ondelete="CASCADE"), index=True
     )
     sender_organization_id: Mapped[str] = mapped_column(String(32))
     recipient_organization_id: Mapped[str] = mapped_column(String(32))

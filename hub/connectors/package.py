@@ -62,3 +62,21 @@ class DeliveryPackage:
     @property
     def consent_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.consents)
+
+
+@dataclass(frozen=True)
+class OfferPackage:
+    """A case transfer offered to its recipient: the plan and the minimal summary the
+    recipient may see before it accepts (`hub.transfers.reading`), never the case file, which
+    it receives through the API once it has accepted."""
+
+    delivery_id: str
+    attempt: int
+    transfer_id: str
+    sender: OrganizationRef
+    recipient: OrganizationRef
+    within_hierarchy: bool
+    status: str
+    offered_at: datetime
+    case: dict[str, Any]  # the brief: case id, the sender's reference, age band, sex
+    plan: dict[str, Any]  # reason, open needs, risks, handover contact

@@ -1,4 +1,4 @@
-"""Running one delivery (the outbox handler of `referral.deliver`).
+"""Running one delivery (the outbox handler of `referral.deliver` and `transfer.deliver`).
 
 Three steps, so that no database lock is held while a partner's server answers:
 1. `prepare`, in a transaction of its own: the delivery and its referral are checked (a
@@ -12,6 +12,10 @@ Three steps, so that no database lock is held while a partner's server answers:
    id twice (at least once), and the disclosure is written once.
 A failed push raises the outbox's RetryableError or PermanentError; the outbox retries with
 back-off and, at the end, calls `hub.connectors.service.on_dead`.
+
+A transfer offer goes the same way (`hub.connectors.offers` asks the gate), to a webhook only:
+the FHIR mapping is for referrals, so an organisation on `fhir` reads its offers through the API
+as on `inbox`. An offer has no `delivered` status of its own; its delivery records it.
 """
 
 from __future__ import annotations
@@ -26,15 +30,22 @@ from sqlalchemy.orm import Session
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.connectors import channels, fhir, service, webhook
-from hub.connectors.channels import Channel
+from hub.connectors import channels, fhir, offers, service, webhook
+from hub.connectors.channels import INBOX, Channel
 from hub.connectors.contract import Connector, PushContext, PushResult
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.models import Delivery
-from hub.connectors.package import ConsentRef, DeliveryPackage, OrganizationRef, Subject
+from hub.connectors.package import (
+    ConsentRef,
+    DeliveryPackage,
+    OfferPackage,
+    OrganizationRef,
+    Subject,
+)
 from hub.connectors.schemas import ChannelKind, DeliveryStatus
 from hub.consent.models import Consent
 from hub.db.session import transaction
+from hub.disclosures import service as disclosures
 from hub.lifecycle import Party
 from hub.organizations.models import Organization
 from hub.outbox.service import PermanentError, RetryableError, handler
@@ -44,6 +55,8 @@ from hub.referrals import service as referrals
 from hub.referrals.inbox import Released
 from hub.referrals.lifecycle import SENT
 from hub.referrals.models import Referral
+from hub.transfers import lifecycle as transfer_lifecycle
+from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -64,10 +77,12 @@ BLOCK_CODES = {
 @dataclass(frozen=True)
 class Prepared:
     delivery_id: str
-    referral_id: str
+    referral_id: str | None  # one of the two
     channel: Channel
-    package: DeliveryPackage | None = None  # None for the inbox
-    released: Released | None = None
+    package: DeliveryPackage | OfferPackage | None = None  # None for the inbox
+    released: Released | None = None  # a referral's: what the gate released
+    offer: offers.Offer | None = None  # a transfer's
+    transfer_id: str | None = None
     signing_kid: str = ""
     signing_key: Any = None
 
@@ -149,12 +164,48 @@ def _block(db: Session, runtime: Runtime, referral: Referral, withheld: Released
     return code
 
 
+def _prepare_offer(db: Session, runtime: Runtime, delivery: Delivery) -> Prepared | None:
+    transfer = db.scalar(
+        select(Transfer).where(Transfer.id == delivery.transfer_id).with_for_update()
+    )
+    if transfer is None or transfer.status != transfer_lifecycle.SENT:
+        _stop(delivery, f"transfer_{transfer.status if transfer else 'gone'}")
+        return None
+    channel = channels.open_channel(
+        db=db, keyring=runtime.keyring, organization_id=transfer.to_organization_id
+    )
+    if channel.kind is not ChannelKind.webhook:
+        channel = Channel(organization_id=channel.organization_id, kind=INBOX)
+    delivery.channel = channel.kind.value
+    delivery.attempts += 1
+    delivery.last_attempt_at = utcnow()
+    if channel.kind is INBOX:
+        return Prepared(delivery.id, None, channel, transfer_id=transfer.id)
+    offer = offers.prepare(db, runtime, delivery, transfer)
+    if offer.package is None:
+        _stop(delivery, offer.stop_code or "withheld")
+        return None
+    kid, key = runtime.signing_keys.signing_key(db=db)
+    return Prepared(
+        delivery.id,
+        None,
+        channel,
+        offer.package,
+        offer=offer,
+        transfer_id=transfer.id,
+        signing_kid=kid,
+        signing_key=key,
+    )
+
+
 def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
     """Step 1 (see the module); None when there is nothing to push."""
     with transaction(runtime.sessions) as db:
         delivery = service.locked(db, delivery_id)
         if delivery is None or delivery.status != DeliveryStatus.pending:
             return None
+        if delivery.transfer_id is not None:
+            return _prepare_offer(db, runtime, delivery)
         referral = db.scalar(
             select(Referral).where(Referral.id == delivery.referral_id).with_for_update()
         )
@@ -182,7 +233,15 @@ def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
             return None
         kid, key = runtime.signing_keys.signing_key(db=db)
         package = _package(db, runtime, delivery, referral, released)
-        return Prepared(delivery.id, referral.id, channel, package, released, kid, key)
+        return Prepared(
+            delivery.id,
+            referral.id,
+            channel,
+            package,
+            released,
+            signing_kid=kid,
+            signing_key=key,
+        )
 
 
 def _note_failure(runtime: Runtime, delivery_id: str, code: str) -> None:
@@ -222,20 +281,51 @@ def send(runtime: Runtime, prepared: Prepared, client: OutboundClient) -> PushRe
         raise error(exc.code) from None
 
 
-def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult | None) -> None:
-    """Step 3, in the outbox's transaction."""
-    delivery = service.locked(db, prepared.delivery_id)
-    referral = db.scalar(
-        select(Referral).where(Referral.id == prepared.referral_id).with_for_update()
-    )
-    if delivery is None or referral is None:
-        return
-    channel = prepared.channel.kind.value
+def _delivered(delivery: Delivery, result: PushResult | None) -> None:
     delivery.status = DeliveryStatus.delivered.value
     delivery.delivered_at = utcnow()
     delivery.last_error = None
     if result is not None and result.remote_ref:
         delivery.remote_ref = result.remote_ref
+
+
+def _finish_offer(db: Session, prepared: Prepared, delivery: Delivery) -> None:
+    _delivered(delivery, None)
+    offer, package = prepared.offer, prepared.package
+    if offer is None or not isinstance(package, OfferPackage):
+        return  # offered through the inbox: read through the API
+    transfer = db.get_one(Transfer, prepared.transfer_id)
+    channel = prepared.channel.kind.value
+    # the plan and the brief left, not the case file: no data category is disclosed yet
+    disclosures.record(
+        db=db,
+        actor=f"connector:{channel}",
+        case_id=transfer.case_id,
+        recipient_organization_id=transfer.to_organization_id,
+        categories=[],
+        consent_ids=offer.consent_ids,
+        decision_id=offer.decision_id,
+        channel=channel,
+        payload_sha256=disclosures.payload_sha256({"case": package.case, "plan": package.plan}),
+        transfer_id=transfer.id,
+    )
+
+
+def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult | None) -> None:
+    """Step 3, in the outbox's transaction."""
+    delivery = service.locked(db, prepared.delivery_id)
+    if delivery is None:
+        return
+    if prepared.transfer_id is not None:
+        _finish_offer(db, prepared, delivery)
+        return
+    referral = db.scalar(
+        select(Referral).where(Referral.id == prepared.referral_id).with_for_update()
+    )
+    if referral is None:
+        return
+    channel = prepared.channel.kind.value
+    _delivered(delivery, result)
     if referral.status == SENT:
         referrals.move(
             db=db,
@@ -257,6 +347,7 @@ def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult
         )
 
 
+@handler(service.TRANSFER_TOPIC, on_dead=service.on_dead)
 @handler(service.DELIVER_TOPIC, on_dead=service.on_dead)
 def deliver(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
     prepared = prepare(runtime, str(payload["delivery_id"]))

@@ -1,4 +1,8 @@
-"""Delivery channels (administrators) and deliveries (the parties, and administrators)."""
+"""Delivery channels (administrators) and deliveries (the parties, and administrators).
+
+The parties see the deliveries of their referrals and transfers; only the sender redelivers
+(the recipient's answer is what was lost). Administrators see every dead letter.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,15 @@ from hub.connectors.schemas import (
 )
 from hub.lifecycle import Party
 from hub.referrals import service as referrals
+from hub.transfers import moves as transfers
 
 router = APIRouter(tags=["deliveries"])
 
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
 Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
+TransferReader = Annotated[Principal, Depends(require_scope("transfers:read"))]
+TransferWriter = Annotated[Principal, Depends(require_scope("transfers:write"))]
 
 
 @router.get("/v1/organizations/{organization_id}/channel", response_model=ChannelRead)
@@ -76,6 +83,40 @@ def redeliver_referral(
     if referrals.party_of(referral, principal.organization_id) is not Party.sender:
         raise NotFound("referral")
     delivery = service.latest(db=db, referral=referral)
+    redone = service.redeliver(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        delivery=delivery,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+    )
+    return service.read(redone)
+
+
+@router.get("/v1/transfers/{transfer_id}/deliveries", response_model=DeliveryPage)
+def transfer_deliveries(transfer_id: str, principal: TransferReader, db: DbSession) -> DeliveryPage:
+    transfer = transfers.get(
+        db=db, transfer_id=transfer_id, organization_id=principal.organization_id
+    )
+    return DeliveryPage(items=service.of_transfer(db=db, transfer=transfer), next=None)
+
+
+@router.post(
+    "/v1/transfers/{transfer_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryRead,
+)
+def redeliver_transfer(
+    transfer_id: str, principal: TransferWriter, db: DbSession, runtime: CurrentRuntime
+) -> DeliveryRead:
+    """Offer a transfer again whose push was given up on (its sender only)."""
+    transfer = transfers.get(
+        db=db, transfer_id=transfer_id, organization_id=principal.organization_id, lock=True
+    )
+    if transfers.party_of(transfer, principal.organization_id) is not Party.sender:
+        raise NotFound("transfer")
+    delivery = service.latest(db=db, transfer=transfer)
     redone = service.redeliver(
         db=db,
         keyring=runtime.keyring,

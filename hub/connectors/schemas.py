@@ -47,7 +47,8 @@ class ChannelRead(BaseModel):
 
 class DeliveryRead(BaseModel):
     id: str
-    referral_id: str
+    referral_id: str | None  # one of the two
+    transfer_id: str | None
     sender_organization_id: str
     recipient_organization_id: str
     channel: str

@@ -5,6 +5,10 @@
 gives up (`on_dead`), the delivery is dead and the referral `failed` (`undeliverable`); its
 sender or an administrator can `redeliver` once the channel is mended, under the same delivery
 id, so a partner that did receive an earlier attempt drops the copy.
+
+A case transfer offered to an organisation is delivered the same way (`start_transfer`,
+topic `transfer.deliver`); a dead offer leaves the transfer open (the recipient can still read
+it through the API) and can be redelivered while the transfer is still `sent`.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from hub.policy.loader import Policy
 from hub.referrals import service as referrals
 from hub.referrals.lifecycle import DELIVERED, FAILED, SENT
 from hub.referrals.models import Referral
+from hub.transfers import lifecycle as transfer_lifecycle
+from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
     from hub.crypto.keyring import KeyEncryptionKeys
     from hub.runtime import Runtime
 
 DELIVER_TOPIC = "referral.deliver"
+TRANSFER_TOPIC = "transfer.deliver"
 OBJECT_TYPE = "delivery"
 
 
@@ -59,6 +66,28 @@ def start(*, db: Session, referral: Referral) -> Delivery:
     return delivery
 
 
+def start_transfer(*, db: Session, transfer: Transfer) -> Delivery:
+    """A delivery of the transfer offer, queued in the caller's transaction."""
+    delivery = Delivery(
+        id=new_id(),
+        transfer_id=transfer.id,
+        sender_organization_id=transfer.from_organization_id,
+        recipient_organization_id=transfer.to_organization_id,
+        channel=channel_kind(db, transfer.to_organization_id),
+        status=DeliveryStatus.pending.value,
+        attempts=0,
+        created_at=utcnow(),
+    )
+    db.add(delivery)
+    db.flush()
+    enqueue(db=db, topic=TRANSFER_TOPIC, payload={"delivery_id": delivery.id})
+    return delivery
+
+
+def topic_of(delivery: Delivery) -> str:
+    return TRANSFER_TOPIC if delivery.transfer_id is not None else DELIVER_TOPIC
+
+
 def locked(db: Session, delivery_id: str) -> Delivery | None:
     return db.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
 
@@ -73,9 +102,11 @@ def on_dead(db: Session, runtime: Runtime, payload: dict[str, Any], error: str) 
     delivery.dead_at = now
     # the outbox's summary: a code or an exception type, never a partner's answer
     delivery.last_error = error[:200]
-    referral = db.scalar(
-        select(Referral).where(Referral.id == delivery.referral_id).with_for_update()
-    )
+    referral = None
+    if delivery.referral_id is not None:
+        referral = db.scalar(
+            select(Referral).where(Referral.id == delivery.referral_id).with_for_update()
+        )
     if referral is not None and referral.status in (SENT, DELIVERED):
         referrals.move(
             db=db,
@@ -95,6 +126,7 @@ def on_dead(db: Session, runtime: Runtime, payload: dict[str, Any], error: str) 
         object_id=delivery.id,
         details={
             "referral_id": delivery.referral_id,
+            "transfer_id": delivery.transfer_id,
             "channel": delivery.channel,
             "attempts": delivery.attempts,
             "error": delivery.last_error,
@@ -121,6 +153,54 @@ def redeliver(
         raise Conflict(
             "not_dead", "Only a dead delivery can be redelivered", current_status=delivery.status
         )
+    if delivery.transfer_id is not None:
+        _check_offer_open(db, delivery.transfer_id)
+    else:
+        _reopen_referral(db, keyring, policy, delivery, actor, organization_id)
+    delivery.status = DeliveryStatus.pending.value
+    delivery.dead_at = None
+    delivery.last_error = None
+    enqueue(db=db, topic=topic_of(delivery), payload={"delivery_id": delivery.id})
+    audit(
+        db,
+        actor=actor,
+        action="delivery.redeliver",
+        object_type=OBJECT_TYPE,
+        object_id=delivery.id,
+        details={
+            "referral_id": delivery.referral_id,
+            "transfer_id": delivery.transfer_id,
+            "organization_id": organization_id,
+        },
+    )
+    return delivery
+
+
+def _closed(status: str) -> Conflict:
+    return Conflict(
+        "invalid_transition",
+        f"It is {status}: nothing to redeliver",
+        current_status=status,
+        action="redeliver",
+    )
+
+
+def _check_offer_open(db: Session, transfer_id: str) -> None:
+    transfer = db.scalar(select(Transfer).where(Transfer.id == transfer_id).with_for_update())
+    if transfer is None:
+        raise NotFound("delivery")
+    if transfer.status != transfer_lifecycle.SENT:
+        raise _closed(transfer.status)
+
+
+def _reopen_referral(
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    delivery: Delivery,
+    actor: str,
+    organization_id: str | None,
+) -> None:
     referral = db.scalar(
         select(Referral).where(Referral.id == delivery.referral_id).with_for_update()
     )
@@ -140,32 +220,22 @@ def redeliver(
         # a new chance to acknowledge: the recipient never had the referral
         referral.acknowledge_by = now + policy.acknowledgement.window(referral.urgency).deadline
     elif referral.status != SENT:
-        raise Conflict(
-            "invalid_transition",
-            f"The referral is {referral.status}: nothing to redeliver",
-            current_status=referral.status,
-            action="redeliver",
-        )
-    delivery.status = DeliveryStatus.pending.value
-    delivery.dead_at = None
-    delivery.last_error = None
-    enqueue(db=db, topic=DELIVER_TOPIC, payload={"delivery_id": delivery.id})
-    audit(
-        db,
-        actor=actor,
-        action="delivery.redeliver",
-        object_type=OBJECT_TYPE,
-        object_id=delivery.id,
-        details={"referral_id": referral.id, "organization_id": organization_id},
-    )
-    return delivery
+        raise _closed(referral.status)
 
 
-def latest(*, db: Session, referral: Referral) -> Delivery:
-    """The referral's latest delivery (404 when it has none: never sent)."""
+def latest(
+    *, db: Session, referral: Referral | None = None, transfer: Transfer | None = None
+) -> Delivery:
+    """The latest delivery of the referral or the transfer (404 when none: never sent)."""
+    if referral is not None:
+        of = Delivery.referral_id == referral.id
+    elif transfer is not None:
+        of = Delivery.transfer_id == transfer.id
+    else:
+        raise ValueError("a referral or a transfer")
     delivery = db.scalar(
         select(Delivery)
-        .where(Delivery.referral_id == referral.id)
+        .where(of)
         .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         .limit(1)
         .with_for_update()
@@ -187,6 +257,7 @@ def read(row: Delivery) -> DeliveryRead:
     return DeliveryRead(
         id=row.id,
         referral_id=row.referral_id,
+        transfer_id=row.transfer_id,
         sender_organization_id=row.sender_organization_id,
         recipient_organization_id=row.recipient_organization_id,
         channel=row.channel,
@@ -207,6 +278,16 @@ def of_referral(*, db: Session, referral: Referral) -> list[DeliveryRead]:
     rows = db.scalars(
         select(Delivery)
         .where(Delivery.referral_id == referral.id)
+        .order_by(Delivery.created_at, Delivery.id)
+    )
+    return [read(row) for row in rows]
+
+
+def of_transfer(*, db: Session, transfer: Transfer) -> list[DeliveryRead]:
+    """A transfer's deliveries, oldest first. Resolve the transfer for the caller first."""
+    rows = db.scalars(
+        select(Delivery)
+        .where(Delivery.transfer_id == transfer.id)
         .order_by(Delivery.created_at, Delivery.id)
     )
     return [read(row) for row in rows]

@@ -14,10 +14,11 @@ from hub.clock import utcnow
 from hub.connectors import signing
 from hub.connectors.channels import Channel
 from hub.connectors.contract import PushContext, PushResult
-from hub.connectors.package import DeliveryPackage, OrganizationRef
+from hub.connectors.package import DeliveryPackage, OfferPackage, OrganizationRef
 from hub.disclosures.service import canonical
 
 EVENT = "referral.sent"
+OFFER_EVENT = "transfer.offered"
 DELIVERY_ID_HEADER = "Hub-Delivery-Id"
 ATTEMPT_HEADER = "Hub-Delivery-Attempt"
 TIMESTAMP_HEADER = "Hub-Timestamp"
@@ -63,10 +64,39 @@ def body(package: DeliveryPackage, public_url: str) -> dict[str, Any]:
     }
 
 
-def push(package: DeliveryPackage, channel: Channel, context: PushContext) -> PushResult:
+def offer_body(package: OfferPackage, public_url: str) -> dict[str, Any]:
+    base = public_url.rstrip("/")
+    return {
+        "event": OFFER_EVENT,
+        "delivery_id": package.delivery_id,
+        "transfer": {
+            "id": package.transfer_id,
+            "from_organization": _org(package.sender),
+            "to_organization": _org(package.recipient),
+            "within_hierarchy": package.within_hierarchy,
+            "status": package.status,
+            "offered_at": package.offered_at.isoformat(),
+        },
+        "case": package.case,
+        "plan": package.plan,
+        "links": {
+            "transfer": f"{base}/v1/transfers/{package.transfer_id}",
+            "accept": f"{base}/v1/transfers/{package.transfer_id}/accept",
+        },
+    }
+
+
+def push(
+    package: DeliveryPackage | OfferPackage, channel: Channel, context: PushContext
+) -> PushResult:
     if channel.url is None:
         raise ValueError("a webhook channel has a url")
-    content = canonical(body(package, context.public_url))
+    shaped = (
+        offer_body(package, context.public_url)
+        if isinstance(package, OfferPackage)
+        else body(package, context.public_url)
+    )
+    content = canonical(shaped)
     content_type = "application/json"
     if channel.encryption_jwk is not None:
         content = signing.encrypt(

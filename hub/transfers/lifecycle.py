@@ -23,4 +23,6 @@ MOVES: dict[str, Move] = {
     "approve": move(PENDING_REVIEW, to=SENT, by=Party.reviewer),
     "deny": move(PENDING_REVIEW, to=CANCELLED, by=Party.reviewer, reason=True),
     "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
+    # the gate, asked again right before the offer is pushed, no longer permits it
+    "block": move(SENT, to=CANCELLED, by=Party.system, reason=True),
 }

@@ -34,6 +34,7 @@ REJECTED_BY_RECIPIENT = "rejected_by_recipient"
 CONSENT_WITHDRAWN = "consent_withdrawn"
 REVIEW_DENIED = "review_denied"
 CONSENT_DENIED = "consent_denied"
+REVIEW_REQUIRED = "review_required"
 OWNERSHIP_MOVED = "ownership_moved"
 PARTY_REASON_CODES = {"cancel": CANCELLED_BY_SENDER, "reject": REJECTED_BY_RECIPIENT}
 

@@ -39,6 +39,8 @@ from hub.transfers.schemas import (
 )
 
 TRANSFERS = "transfers"
+# the disclosure of the case file on acceptance (an offer pushed to a webhook is another one)
+TRANSFER_CHANNEL = "transfer"
 PLAN_FIELD = "plan"
 STATUSES = ("pending_review", SENT, ACCEPTED, "rejected", COMPLETED, "cancelled")
 # the recipient sees the plan and the summary while the transfer is offered to it, and after
@@ -115,7 +117,11 @@ def planned(db: Session, transfer: Transfer) -> tuple[list[str] | None, list[str
 
 def released(db: Session, transfer: Transfer) -> list[str] | None:
     """The categories handed over on acceptance (from the accounting of disclosures)."""
-    row = db.scalar(select(Disclosure).where(Disclosure.transfer_id == transfer.id).limit(1))
+    row = db.scalar(
+        select(Disclosure)
+        .where(Disclosure.transfer_id == transfer.id, Disclosure.channel == TRANSFER_CHANNEL)
+        .limit(1)
+    )
     return list(row.categories) if row is not None else None
 
 

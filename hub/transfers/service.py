@@ -26,6 +26,7 @@ from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
+from hub.connectors import service as deliveries
 from hub.consent.gate import Decision, Outcome
 from hub.consent.models import Consent
 from hub.crypto.keyring import KeyEncryptionKeys
@@ -166,6 +167,10 @@ def create(
         )
         transfer.status = PENDING_REVIEW
         transfer.review_id = review.id
+    else:
+        db.flush()
+        # offered now: pushed to the recipient's webhook if it has one (`hub.connectors`)
+        deliveries.start_transfer(db=db, transfer=transfer)
     moves.record_event(
         db=db,
         key=None,
@@ -289,6 +294,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
         transfer.updated_at = utcnow()
         return
     settle("approve", Party.reviewer, None, actor)
+    deliveries.start_transfer(db=db, transfer=transfer)
 
 
 def cancel_for_withdrawal(

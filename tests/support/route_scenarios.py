@@ -143,6 +143,15 @@ def _dead_delivery(ctx: Ctx) -> dict[str, str]:
         return ids | {"delivery_id": delivery.id}
 
 
+def _dead_offer(ctx: Ctx) -> str:
+    """A transfer offered by ctx.owner whose delivery the outbox gave up on."""
+    transfer_id = _transfer(ctx)["transfer_id"]
+    with ctx.runtime.sessions.begin() as db:
+        delivery = db.scalars(select(Delivery).where(Delivery.transfer_id == transfer_id)).one()
+        deliveries.on_dead(db, ctx.runtime, {"delivery_id": delivery.id}, "PermanentError: test")
+    return transfer_id
+
+
 def _new_referral(ctx: Ctx) -> Call:
     name = ctx.unique("MATRIX-REFER")
     recipient = referrals.new_org(ctx.runtime, f"{name} recipient")
@@ -196,6 +205,12 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/referrals/{referral_id}/redeliver"): Scenario(
         lambda ctx: Call({"referral_id": _dead_delivery(ctx)["referral_id"]}, None, 202),
         tenant=True,
+    ),
+    ("GET", "/v1/transfers/{transfer_id}/deliveries"): Scenario(
+        lambda ctx: Call(_transfer(ctx)), tenant=True
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/redeliver"): Scenario(
+        lambda ctx: Call({"transfer_id": _dead_offer(ctx)}, None, 202), tenant=True
     ),
     ("POST", "/v1/cases"): Scenario(
         lambda ctx: Call({}, dict(CASE, external_ref=ctx.unique("NEW")), 201)

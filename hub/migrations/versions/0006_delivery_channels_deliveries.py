@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-23 19:39:23.669201
+Create Date: 2026-11-23 19:58:36.295697
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def upgrade() -> None:
     op.create_table(
         "deliveries",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("referral_id", sa.String(length=32), nullable=False),
+        sa.Column("referral_id", sa.String(length=32), nullable=True),
+        sa.Column("transfer_id", sa.String(length=32), nullable=True),
         sa.Column("sender_organization_id", sa.String(length=32), nullable=False),
         sa.Column("recipient_organization_id", sa.String(length=32), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -53,10 +54,20 @@ def upgrade() -> None:
         sa.Column("remote_status", sa.String(length=32), nullable=True),
         sa.Column("polled_at", hub.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", hub.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(referral_id IS NULL) <> (transfer_id IS NULL)",
+            name=op.f("ck_deliveries_one_referral_or_transfer"),
+        ),
         sa.ForeignKeyConstraint(
             ["referral_id"],
             ["referrals.id"],
             name=op.f("fk_deliveries_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["transfer_id"],
+            ["transfers.id"],
+            name=op.f("fk_deliveries_transfer_id_transfers"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
@@ -69,10 +80,14 @@ def upgrade() -> None:
             "ix_deliveries_sender_status", ["sender_organization_id", "status"], unique=False
         )
         batch_op.create_index("ix_deliveries_status_channel", ["status", "channel"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_deliveries_transfer_id"), ["transfer_id"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deliveries_transfer_id"))
         batch_op.drop_index("ix_deliveries_status_channel")
         batch_op.drop_index("ix_deliveries_sender_status")
         batch_op.drop_index(batch_op.f("ix_deliveries_referral_id"))
