@@ -58,6 +58,17 @@ def _encrypt_category(key: bytes, case_id: str, category: str, value: Mapping[st
     return encrypt_json(key, dict(value), table=CASE_DATA, row=case_id, field=category)
 
 
+def live_key(*, db: Session, keyring: KeyEncryptionKeys, case_id: str) -> bytes | None:
+    """The case's data key, or None once the case is erased (what it sealed is gone too)."""
+    case = db.get_one(Case, case_id)
+    if case.erased_at is not None:
+        return None
+    try:
+        return keys.data_key(db=db, keyring=keyring, owner=owner_for_case(case_id))
+    except keys.DataKeyMissing:
+        return None
+
+
 def _key(db: Session, keyring: KeyEncryptionKeys, case: Case) -> bytes:
     if case.erased_at is not None:
         raise CaseErased()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.connectors.models import Delivery
 from hub.connectors.package import OfferPackage, OrganizationRef
@@ -80,7 +81,7 @@ def prepare(db: Session, runtime: Runtime, delivery: Delivery, transfer: Transfe
             if not review_covers(runtime.policy, review, decision):
                 return _cancel(db, runtime, transfer, "block", moves.REVIEW_REQUIRED)
         decision_id, consent_ids = decision.id, tuple(decision.consent_ids)
-    key = moves.case_key(db=db, keyring=runtime.keyring, case_id=case.id)
+    key = cases.live_key(db=db, keyring=runtime.keyring, case_id=case.id)
     plan = reading.open_plan(key, transfer)
     if plan is None:
         return Offer(None, "case_erased")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -25,6 +26,7 @@ from hub.connectors.schemas import (
 )
 from hub.lifecycle import Party
 from hub.referrals import service as referrals
+from hub.runtime import Runtime
 from hub.transfers import moves as transfers
 
 router = APIRouter(tags=["deliveries"])
@@ -34,6 +36,20 @@ Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
 Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
 TransferReader = Annotated[Principal, Depends(require_scope("transfers:read"))]
 TransferWriter = Annotated[Principal, Depends(require_scope("transfers:write"))]
+
+
+def _redeliver_latest(
+    db: Session, runtime: Runtime, principal: Principal, latest: Delivery
+) -> DeliveryRead:
+    redone = service.redeliver(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        delivery=latest,
+        actor=principal.actor,
+        organization_id=principal.organization_id,
+    )
+    return service.read(redone)
 
 
 @router.get("/v1/organizations/{organization_id}/channel", response_model=ChannelRead)
@@ -82,16 +98,7 @@ def redeliver_referral(
     )
     if referrals.party_of(referral, principal.organization_id) is not Party.sender:
         raise NotFound("referral")
-    delivery = service.latest(db=db, referral=referral)
-    redone = service.redeliver(
-        db=db,
-        keyring=runtime.keyring,
-        policy=runtime.policy,
-        delivery=delivery,
-        actor=principal.actor,
-        organization_id=principal.organization_id,
-    )
-    return service.read(redone)
+    return _redeliver_latest(db, runtime, principal, service.latest(db=db, referral=referral))
 
 
 @router.get("/v1/transfers/{transfer_id}/deliveries", response_model=DeliveryPage)
@@ -116,16 +123,7 @@ def redeliver_transfer(
     )
     if transfers.party_of(transfer, principal.organization_id) is not Party.sender:
         raise NotFound("transfer")
-    delivery = service.latest(db=db, transfer=transfer)
-    redone = service.redeliver(
-        db=db,
-        keyring=runtime.keyring,
-        policy=runtime.policy,
-        delivery=delivery,
-        actor=principal.actor,
-        organization_id=principal.organization_id,
-    )
-    return service.read(redone)
+    return _redeliver_latest(db, runtime, principal, service.latest(db=db, transfer=transfer))
 
 
 @router.get("/v1/deliveries", response_model=DeliveryPage)

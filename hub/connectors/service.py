@@ -48,40 +48,52 @@ def channel_kind(db: Session, organization_id: str) -> str:
     return row.kind if row is not None else ChannelKind.inbox.value
 
 
-def start(*, db: Session, referral: Referral) -> Delivery:
-    """A delivery of the referral, queued in the caller's transaction."""
+def _start(
+    db: Session,
+    topic: str,
+    *,
+    sender: str,
+    recipient: str,
+    referral_id: str | None = None,
+    transfer_id: str | None = None,
+) -> Delivery:
     delivery = Delivery(
         id=new_id(),
-        referral_id=referral.id,
-        sender_organization_id=referral.from_organization_id,
-        recipient_organization_id=referral.to_organization_id,
-        channel=channel_kind(db, referral.to_organization_id),
+        referral_id=referral_id,
+        transfer_id=transfer_id,
+        sender_organization_id=sender,
+        recipient_organization_id=recipient,
+        channel=channel_kind(db, recipient),
         status=DeliveryStatus.pending.value,
         attempts=0,
         created_at=utcnow(),
     )
     db.add(delivery)
     db.flush()
-    enqueue(db=db, topic=DELIVER_TOPIC, payload={"delivery_id": delivery.id})
+    enqueue(db=db, topic=topic, payload={"delivery_id": delivery.id})
     return delivery
+
+
+def start(*, db: Session, referral: Referral) -> Delivery:
+    """A delivery of the referral, queued in the caller's transaction."""
+    return _start(
+        db,
+        DELIVER_TOPIC,
+        sender=referral.from_organization_id,
+        recipient=referral.to_organization_id,
+        referral_id=referral.id,
+    )
 
 
 def start_transfer(*, db: Session, transfer: Transfer) -> Delivery:
     """A delivery of the transfer offer, queued in the caller's transaction."""
-    delivery = Delivery(
-        id=new_id(),
+    return _start(
+        db,
+        TRANSFER_TOPIC,
+        sender=transfer.from_organization_id,
+        recipient=transfer.to_organization_id,
         transfer_id=transfer.id,
-        sender_organization_id=transfer.from_organization_id,
-        recipient_organization_id=transfer.to_organization_id,
-        channel=channel_kind(db, transfer.to_organization_id),
-        status=DeliveryStatus.pending.value,
-        attempts=0,
-        created_at=utcnow(),
     )
-    db.add(delivery)
-    db.flush()
-    enqueue(db=db, topic=TRANSFER_TOPIC, payload={"delivery_id": delivery.id})
-    return delivery
 
 
 def topic_of(delivery: Delivery) -> str:

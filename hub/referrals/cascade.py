@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub import moves
 from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.consent.models import Consent
@@ -100,10 +101,11 @@ def notify_withdrawal(*, db: Session, runtime: Runtime, referral_id: str, series
         return
     referral = db.get_one(Referral, referral_id)
     notice.notified_at = utcnow()
-    service.record_event(
+    moves.record_event(
         db=db,
         key=None,
-        referral=referral,
+        object_type=service.OBJECT_TYPE,
+        object_id=referral.id,
         actor=service.SYSTEM_ACTOR,
         organization_id=None,
         from_status=referral.status,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import gate
@@ -118,7 +119,7 @@ def evaluate(
         review = db.get(Review, referral.review_id) if referral.review_id else None
         if not sending.review_covers(policy, review, decision):
             return _withheld("review_required", decision_id=decision.id, codes=decision.codes)
-    key = service.case_key(db=db, keyring=keyring, case_id=case.id)
+    key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
     if key is None:
         return _withheld("case_erased")
     snapshot = sending.open_snapshot(key, referral)
@@ -182,7 +183,7 @@ def read(
     """
     party = service.party_of(referral, organization_id)
     if party is Party.sender:
-        key = service.case_key(db=db, keyring=keyring, case_id=referral.case_id)
+        key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
         return ReferralRead(
             **service.summary_fields(referral, party, utcnow()),
             requested_categories=list(referral.requested_categories),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub import moves
 from hub.api.problems import Unprocessable
 from hub.audit.service import record as audit
 from hub.cases import service as cases
@@ -137,7 +138,7 @@ def create(
     now = utcnow()
     note = None
     if data.note and data.note.strip():
-        key = service.case_key(db=db, keyring=keyring, case_id=case.id)
+        key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
         note = service.seal_note(key, referral_id, data.note) if key is not None else None
     referral = Referral(
         id=referral_id,
@@ -175,10 +176,11 @@ def create(
     else:
         referral.status = SENT
         send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
-    service.record_event(
+    moves.record_event(
         db=db,
         key=None,
-        referral=referral,
+        object_type=service.OBJECT_TYPE,
+        object_id=referral.id,
         actor=actor,
         organization_id=organization_id,
         from_status=None,
@@ -220,7 +222,7 @@ def send(
     """Release a referral the gate permitted: snapshot, deadline, delivery (status already
     `sent`, set by the caller's creation or move)."""
     case = db.get_one(Case, referral.case_id)
-    key = service.case_key(db=db, keyring=keyring, case_id=case.id)
+    key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
     if key is None:
         raise cases.CaseErased()
     now = utcnow()

@@ -17,18 +17,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from hub import lifecycle
+from hub import lifecycle, moves
 from hub.api import pagination
 from hub.api.problems import NotFound, Unprocessable
-from hub.audit.service import record as audit
-from hub.cases.models import Case
-from hub.cases.service import owner_for_case
 from hub.clock import utcnow
-from hub.crypto import service as keys
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.db.base import new_id
-from hub.disclosures.models import LifecycleEvent
 from hub.lifecycle import Party
 from hub.referrals.lifecycle import AWAITING_ACKNOWLEDGEMENT, FHIR_TASK_STATUS, MOVES
 from hub.referrals.models import Referral
@@ -37,9 +31,7 @@ from hub.referrals.schemas import EventRead, ReferralSummary, Role
 OBJECT_TYPE = "referral"
 SYSTEM_ACTOR = "system:hub"
 REFERRALS = "referrals"
-EVENTS = "lifecycle_events"
 NOTE_FIELD = "note"
-TEXT_FIELD = "text"
 
 # status_reason codes (a code, never free text: the text is sealed in the event)
 CANCELLED_BY_SENDER = "cancelled_by_sender"
@@ -92,17 +84,6 @@ def is_overdue(referral: Referral, now: datetime) -> bool:
     )
 
 
-def case_key(*, db: Session, keyring: KeyEncryptionKeys, case_id: str) -> bytes | None:
-    """The case's data key, or None once the case is erased (what it sealed is gone too)."""
-    case = db.get_one(Case, case_id)
-    if case.erased_at is not None:
-        return None
-    try:
-        return keys.data_key(db=db, keyring=keyring, owner=owner_for_case(case_id))
-    except keys.DataKeyMissing:
-        return None
-
-
 def seal_note(key: bytes, referral_id: str, note: str) -> bytes:
     return encrypt(key, note.encode("utf-8"), table=REFERRALS, row=referral_id, field=NOTE_FIELD)
 
@@ -114,40 +95,6 @@ def open_note(key: bytes | None, referral: Referral) -> str | None:
         key, referral.note_ciphertext, table=REFERRALS, row=referral.id, field=NOTE_FIELD
     )
     return plain.decode("utf-8")
-
-
-def record_event(
-    *,
-    db: Session,
-    key: bytes | None,
-    referral: Referral,
-    actor: str,
-    organization_id: str | None,
-    from_status: str | None,
-    to_status: str,
-    reason_code: str | None = None,
-    text: str | None = None,
-) -> LifecycleEvent:
-    """One line of the referral's history; free text sealed with the case's key (dropped once
-    the case is erased: it would be its personal data)."""
-    event_id = new_id()
-    sealed = None
-    if text and key is not None:
-        sealed = encrypt(key, text.encode("utf-8"), table=EVENTS, row=event_id, field=TEXT_FIELD)
-    event = LifecycleEvent(
-        id=event_id,
-        object_type=OBJECT_TYPE,
-        object_id=referral.id,
-        at=utcnow(),
-        actor=actor,
-        organization_id=organization_id,
-        from_status=from_status,
-        to_status=to_status,
-        reason_code=reason_code,
-        text_ciphertext=sealed,
-    )
-    db.add(event)
-    return event
 
 
 def move(
@@ -162,44 +109,19 @@ def move(
     reason_code: str | None = None,
     text: str | None = None,
 ) -> None:
-    """Make `action` if the lifecycle table allows it to `party` from the current status.
-
-    409 `invalid_transition` otherwise (the other party's move, or an illegal one); 422
-    `reason_required` when the move needs a reason and none was given. The parties give
-    free text (`text`); the hub's own moves give a code (`reason_code`).
-    """
-    # the parties explain themselves in words; the hub and reviewers' flows with a code
-    given = text if party in (Party.sender, Party.recipient) else reason_code
-    rule = lifecycle.check(MOVES, action, status=referral.status, party=party, reason=given)
-    from_status = referral.status
-    referral.status = rule.target
-    referral.status_reason = reason_code
-    referral.updated_at = utcnow()
-    key = case_key(db=db, keyring=keyring, case_id=referral.case_id) if text else None
-    record_event(
+    """Make `action` by the referral lifecycle table (`hub.moves.apply`: 409/422 otherwise)."""
+    moves.apply(
         db=db,
-        key=key,
-        referral=referral,
+        keyring=keyring,
+        table=MOVES,
+        object_type=OBJECT_TYPE,
+        tracked=referral,
+        action=action,
+        party=party,
         actor=actor,
         organization_id=organization_id,
-        from_status=from_status,
-        to_status=rule.target,
         reason_code=reason_code,
         text=text,
-    )
-    audit(
-        db,
-        actor=actor,
-        action=f"referral.{action}",
-        object_type=OBJECT_TYPE,
-        object_id=referral.id,
-        details={
-            "case_id": referral.case_id,
-            "organization_id": organization_id,
-            "from_status": from_status,
-            "to_status": rule.target,
-            "reason_code": reason_code,
-        },
     )
 
 
@@ -310,30 +232,4 @@ def get_page(
 
 def events(*, db: Session, keyring: KeyEncryptionKeys, referral: Referral) -> list[EventRead]:
     """The referral's history, oldest first (resolve the referral with `get` first)."""
-    rows = db.scalars(
-        select(LifecycleEvent)
-        .where(LifecycleEvent.object_type == OBJECT_TYPE, LifecycleEvent.object_id == referral.id)
-        .order_by(LifecycleEvent.at, LifecycleEvent.id)
-    ).all()
-    key = None
-    if any(row.text_ciphertext is not None for row in rows):
-        key = case_key(db=db, keyring=keyring, case_id=referral.case_id)
-    out = []
-    for row in rows:
-        text = None
-        if key is not None and row.text_ciphertext is not None:
-            text = decrypt(
-                key, row.text_ciphertext, table=EVENTS, row=row.id, field=TEXT_FIELD
-            ).decode("utf-8")
-        out.append(
-            EventRead(
-                at=row.at,
-                actor=row.actor,
-                organization_id=row.organization_id,
-                from_status=row.from_status,
-                to_status=row.to_status,
-                reason_code=row.reason_code,
-                text=text,
-            )
-        )
-    return out
+    return moves.history(db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=referral)

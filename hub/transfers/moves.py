@@ -11,17 +11,12 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from hub import lifecycle
+from hub import moves
 from hub.api.problems import NotFound
-from hub.audit.service import record as audit
-from hub.clock import utcnow
-from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.db.base import new_id
 from hub.disclosures.models import LifecycleEvent
 from hub.lifecycle import Party
 from hub.referrals.schemas import EventRead
-from hub.referrals.service import EVENTS, TEXT_FIELD, case_key
 from hub.referrals.service import SYSTEM_ACTOR as SYSTEM_ACTOR
 from hub.transfers.lifecycle import MOVES, SENT
 from hub.transfers.models import Transfer
@@ -80,40 +75,6 @@ def party_of(transfer: Transfer, organization_id: str) -> Party:
     raise NotFound("transfer")
 
 
-def record_event(
-    *,
-    db: Session,
-    key: bytes | None,
-    transfer: Transfer,
-    actor: str,
-    organization_id: str | None,
-    from_status: str | None,
-    to_status: str,
-    reason_code: str | None = None,
-    text: str | None = None,
-) -> LifecycleEvent:
-    """One line of the transfer's history; free text sealed with the case's key (the same
-    sealing as a referral's events, so one reader opens both)."""
-    event_id = new_id()
-    sealed = None
-    if text and key is not None:
-        sealed = encrypt(key, text.encode("utf-8"), table=EVENTS, row=event_id, field=TEXT_FIELD)
-    event = LifecycleEvent(
-        id=event_id,
-        object_type=OBJECT_TYPE,
-        object_id=transfer.id,
-        at=utcnow(),
-        actor=actor,
-        organization_id=organization_id,
-        from_status=from_status,
-        to_status=to_status,
-        reason_code=reason_code,
-        text_ciphertext=sealed,
-    )
-    db.add(event)
-    return event
-
-
 def move(
     *,
     db: Session,
@@ -126,43 +87,19 @@ def move(
     reason_code: str | None = None,
     text: str | None = None,
 ) -> None:
-    """Make `action` if the lifecycle table allows it to `party` from the current status.
-
-    409 `invalid_transition` otherwise (the other party's move, or an illegal one); 422
-    `reason_required` when the move needs a reason and none was given. The parties give free
-    text (`text`); the hub's own moves and reviewers' flows give a code (`reason_code`).
-    """
-    given = text if party in (Party.sender, Party.recipient) else reason_code
-    rule = lifecycle.check(MOVES, action, status=transfer.status, party=party, reason=given)
-    from_status = transfer.status
-    transfer.status = rule.target
-    transfer.status_reason = reason_code
-    transfer.updated_at = utcnow()
-    key = case_key(db=db, keyring=keyring, case_id=transfer.case_id) if text else None
-    record_event(
+    """Make `action` by the transfer lifecycle table (`hub.moves.apply`: 409/422 otherwise)."""
+    moves.apply(
         db=db,
-        key=key,
-        transfer=transfer,
+        keyring=keyring,
+        table=MOVES,
+        object_type=OBJECT_TYPE,
+        tracked=transfer,
+        action=action,
+        party=party,
         actor=actor,
         organization_id=organization_id,
-        from_status=from_status,
-        to_status=rule.target,
         reason_code=reason_code,
         text=text,
-    )
-    audit(
-        db,
-        actor=actor,
-        action=f"transfer.{action}",
-        object_type=OBJECT_TYPE,
-        object_id=transfer.id,
-        details={
-            "case_id": transfer.case_id,
-            "organization_id": organization_id,
-            "from_status": from_status,
-            "to_status": rule.target,
-            "reason_code": reason_code,
-        },
     )
 
 
@@ -192,30 +129,4 @@ def party_move(
 
 def events(*, db: Session, keyring: KeyEncryptionKeys, transfer: Transfer) -> list[EventRead]:
     """The transfer's history, oldest first (resolve the transfer with `get` first)."""
-    rows = db.scalars(
-        select(LifecycleEvent)
-        .where(LifecycleEvent.object_type == OBJECT_TYPE, LifecycleEvent.object_id == transfer.id)
-        .order_by(LifecycleEvent.at, LifecycleEvent.id)
-    ).all()
-    key = None
-    if any(row.text_ciphertext is not None for row in rows):
-        key = case_key(db=db, keyring=keyring, case_id=transfer.case_id)
-    out = []
-    for row in rows:
-        text = None
-        if key is not None and row.text_ciphertext is not None:
-            text = decrypt(
-                key, row.text_ciphertext, table=EVENTS, row=row.id, field=TEXT_FIELD
-            ).decode("utf-8")
-        out.append(
-            EventRead(
-                at=row.at,
-                actor=row.actor,
-                organization_id=row.organization_id,
-                from_status=row.from_status,
-                to_status=row.to_status,
-                reason_code=row.reason_code,
-                text=text,
-            )
-        )
-    return out
+    return moves.history(db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=transfer)

@@ -19,6 +19,7 @@ from hub.api import pagination
 from hub.api.problems import Unprocessable
 from hub.cases import service as cases
 from hub.cases.models import Case
+from hub.cases.service import live_key
 from hub.clock import utcnow
 from hub.consent.gate import age_on
 from hub.consent.models import GateDecision
@@ -26,7 +27,6 @@ from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures.models import Disclosure
 from hub.lifecycle import Party
-from hub.referrals.service import case_key
 from hub.transfers import moves
 from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
@@ -132,7 +132,7 @@ def read(
     party = moves.party_of(transfer, organization_id)
     sender = party is Party.sender
     shown = sender or transfer.status in STILL_OFFERED
-    key = case_key(db=db, keyring=keyring, case_id=transfer.case_id) if shown else None
+    key = live_key(db=db, keyring=keyring, case_id=transfer.case_id) if shown else None
     categories, withheld = planned(db, transfer) if sender else (None, None)
     case_brief = None
     if not sender and shown:

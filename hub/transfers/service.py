@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub import moves as history
 from hub.api.problems import Conflict, Unprocessable
 from hub.audit.service import record as audit
 from hub.cases import service as cases
@@ -133,7 +134,7 @@ def create(
                 },
             )
             return None, decision
-    key = moves.case_key(db=db, keyring=keyring, case_id=case.id)
+    key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
     if key is None:
         raise cases.CaseErased()
     transfer_id = new_id()
@@ -171,10 +172,11 @@ def create(
         db.flush()
         # offered now: pushed to the recipient's webhook if it has one (`hub.connectors`)
         deliveries.start_transfer(db=db, transfer=transfer)
-    moves.record_event(
+    history.record_event(
         db=db,
         key=None,
-        transfer=transfer,
+        object_type=moves.OBJECT_TYPE,
+        object_id=transfer.id,
         actor=actor,
         organization_id=organization_id,
         from_status=None,

@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from hub.audit.models import AuditEntry
 from hub.cases.models import Case
+from hub.cases.service import live_key
 from hub.clock import utcnow
 from hub.consent.models import GateDecision
 from hub.crypto.envelope import decrypt
 from hub.outbox.models import OutboxMessage
-from hub.referrals import sending, service
+from hub.referrals import sending
 from hub.referrals.models import Referral
 from hub.reviews.models import Review
 from tests.support.outbox_drain import drain, pending
@@ -28,7 +29,7 @@ def _referral(world: World, referral_id: str) -> Referral:
 
 def _snapshot(world: World, referral: Referral) -> dict:
     with world.runtime.sessions() as db:
-        key = service.case_key(db=db, keyring=world.runtime.keyring, case_id=referral.case_id)
+        key = live_key(db=db, keyring=world.runtime.keyring, case_id=referral.case_id)
     assert key is not None
     return sending.open_snapshot(key, referral)
 
@@ -74,7 +75,7 @@ def test_permitted_is_sent_with_only_the_consented_categories(world: World) -> N
 def test_snapshot_is_sealed_to_its_row(world: World) -> None:
     referral = _referral(world, world.sent())
     with world.runtime.sessions() as db:
-        key = service.case_key(db=db, keyring=world.runtime.keyring, case_id=referral.case_id)
+        key = live_key(db=db, keyring=world.runtime.keyring, case_id=referral.case_id)
     assert key is not None and referral.snapshot_ciphertext is not None
     assert CANARY_NAME.encode() not in referral.snapshot_ciphertext
     with pytest.raises(Exception, match="does not authenticate"):

@@ -1,0 +1,162 @@
+"""Applying a lifecycle move to a referral or a transfer, and reading their history back.
+
+`apply` is the one place either changes status: it asks the domain's table
+(`hub.lifecycle.check`), sets the status and its reason code, writes the event (free text
+sealed with the case's data key, dropped once the case is erased: it would be its personal
+data) and the audit entry `<object type>.<action>`. Each domain calls it with its own table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import lifecycle
+from hub.audit.service import record as audit
+from hub.cases.service import live_key
+from hub.clock import utcnow
+from hub.crypto.envelope import decrypt, encrypt
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.db.base import new_id
+from hub.disclosures.models import LifecycleEvent
+from hub.lifecycle import Move, Party
+from hub.referrals.schemas import EventRead
+
+EVENTS = "lifecycle_events"
+TEXT_FIELD = "text"
+
+
+class Tracked(Protocol):
+    """What a referral and a transfer share: a case, a status, and when it last changed."""
+
+    id: str
+    case_id: str
+    status: str
+    status_reason: str | None
+    updated_at: datetime
+
+
+def record_event(
+    *,
+    db: Session,
+    key: bytes | None,
+    object_type: str,
+    object_id: str,
+    actor: str,
+    organization_id: str | None,
+    from_status: str | None,
+    to_status: str,
+    reason_code: str | None = None,
+    text: str | None = None,
+) -> LifecycleEvent:
+    """One line of the object's history (`key` None: the text is not kept)."""
+    event_id = new_id()
+    sealed = None
+    if text and key is not None:
+        sealed = encrypt(key, text.encode("utf-8"), table=EVENTS, row=event_id, field=TEXT_FIELD)
+    event = LifecycleEvent(
+        id=event_id,
+        object_type=object_type,
+        object_id=object_id,
+        at=utcnow(),
+        actor=actor,
+        organization_id=organization_id,
+        from_status=from_status,
+        to_status=to_status,
+        reason_code=reason_code,
+        text_ciphertext=sealed,
+    )
+    db.add(event)
+    return event
+
+
+def apply(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    table: dict[str, Move],
+    object_type: str,
+    tracked: Tracked,
+    action: str,
+    party: Party,
+    actor: str,
+    organization_id: str | None,
+    reason_code: str | None = None,
+    text: str | None = None,
+) -> Move:
+    """Make `action` if `table` allows it to `party` from the current status.
+
+    409 `invalid_transition` otherwise (the other party's move, or an illegal one); 422
+    `reason_required` when the move needs a reason and none was given. The parties explain
+    themselves in words (`text`); the hub's and reviewers' moves give a code (`reason_code`).
+    """
+    given = text if party in (Party.sender, Party.recipient) else reason_code
+    rule = lifecycle.check(table, action, status=tracked.status, party=party, reason=given)
+    from_status = tracked.status
+    tracked.status = rule.target
+    tracked.status_reason = reason_code
+    tracked.updated_at = utcnow()
+    key = live_key(db=db, keyring=keyring, case_id=tracked.case_id) if text else None
+    record_event(
+        db=db,
+        key=key,
+        object_type=object_type,
+        object_id=tracked.id,
+        actor=actor,
+        organization_id=organization_id,
+        from_status=from_status,
+        to_status=rule.target,
+        reason_code=reason_code,
+        text=text,
+    )
+    audit(
+        db,
+        actor=actor,
+        action=f"{object_type}.{action}",
+        object_type=object_type,
+        object_id=tracked.id,
+        details={
+            "case_id": tracked.case_id,
+            "organization_id": organization_id,
+            "from_status": from_status,
+            "to_status": rule.target,
+            "reason_code": reason_code,
+        },
+    )
+    return rule
+
+
+def history(
+    *, db: Session, keyring: KeyEncryptionKeys, object_type: str, tracked: Tracked
+) -> list[EventRead]:
+    """The object's events, oldest first (resolve it for the caller first)."""
+    rows = db.scalars(
+        select(LifecycleEvent)
+        .where(LifecycleEvent.object_type == object_type, LifecycleEvent.object_id == tracked.id)
+        .order_by(LifecycleEvent.at, LifecycleEvent.id)
+    ).all()
+    key = None
+    if any(row.text_ciphertext is not None for row in rows):
+        key = live_key(db=db, keyring=keyring, case_id=tracked.case_id)
+    out = []
+    for row in rows:
+        text = None
+        if key is not None and row.text_ciphertext is not None:
+            text = decrypt(
+                key, row.text_ciphertext, table=EVENTS, row=row.id, field=TEXT_FIELD
+            ).decode("utf-8")
+        out.append(
+            EventRead(
+                at=row.at,
+                actor=row.actor,
+                organization_id=row.organization_id,
+                from_status=row.from_status,
+                to_status=row.to_status,
+                reason_code=row.reason_code,
+                text=text,
+            )
+        )
+    return out
