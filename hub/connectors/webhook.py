@@ -86,43 +86,57 @@ def offer_body(package: OfferPackage, public_url: str) -> dict[str, Any]:
     }
 
 
-def push(
-    package: DeliveryPackage | OfferPackage, channel: Channel, context: PushContext
+def post(
+    shaped: dict[str, Any],
+    channel: Channel,
+    context: PushContext,
+    *,
+    delivery_id: str,
+    attempt: int | None,
 ) -> PushResult:
+    """POST one JSON document to the webhook: encrypted if the partner registered a key,
+    signed (JWS, or HMAC with its secret), with the delivery headers."""
     if channel.url is None:
         raise ValueError("a webhook channel has a url")
-    shaped = (
-        offer_body(package, context.public_url)
-        if isinstance(package, OfferPackage)
-        else body(package, context.public_url)
-    )
     content = canonical(shaped)
     content_type = "application/json"
     if channel.encryption_jwk is not None:
         content = signing.encrypt(
-            content, jwk=channel.encryption_jwk, delivery_id=package.delivery_id
+            content, jwk=channel.encryption_jwk, delivery_id=delivery_id
         ).encode()
         content_type = "application/jose"
     timestamp = int(utcnow().timestamp())
     headers = {
         "Content-Type": content_type,
-        DELIVERY_ID_HEADER: package.delivery_id,
-        ATTEMPT_HEADER: str(package.attempt),
+        DELIVERY_ID_HEADER: delivery_id,
         TIMESTAMP_HEADER: str(timestamp),
         # the same key for every attempt: partners that honour it drop the duplicates
-        "Idempotency-Key": package.delivery_id,
+        "Idempotency-Key": delivery_id,
     }
+    if attempt is not None:
+        headers[ATTEMPT_HEADER] = str(attempt)
     if channel.secret is not None:
         headers[HMAC_HEADER] = signing.hmac_signature(
-            content, secret=channel.secret, delivery_id=package.delivery_id, timestamp=timestamp
+            content, secret=channel.secret, delivery_id=delivery_id, timestamp=timestamp
         )
     else:
         headers[JWS_HEADER] = signing.sign_jws(
             content,
             key=context.signing_key,
             kid=context.signing_kid,
-            delivery_id=package.delivery_id,
+            delivery_id=delivery_id,
             timestamp=timestamp,
         )
     response = context.client.request("POST", channel.url, headers=headers, content=content)
     return PushResult(status=response.status)
+
+
+def push(
+    package: DeliveryPackage | OfferPackage, channel: Channel, context: PushContext
+) -> PushResult:
+    shaped = (
+        offer_body(package, context.public_url)
+        if isinstance(package, OfferPackage)
+        else body(package, context.public_url)
+    )
+    return post(shaped, channel, context, delivery_id=package.delivery_id, attempt=package.attempt)

@@ -19,6 +19,7 @@ from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.consent.models import Consent
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.db.session import transaction
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party
 from hub.outbox.service import enqueue
@@ -87,6 +88,14 @@ def cancel_for_withdrawal(
                 payload={"referral_id": referral.id, "series_id": series_id},
             )
     return cancelled
+
+
+def notice_due(runtime: Runtime, *, referral_id: str, series_id: str) -> bool:
+    """True while the withdrawal notice has not been given (read in a transaction of its own,
+    before a push channel is called)."""
+    with transaction(runtime.sessions) as db:
+        notice = db.get(WithdrawalNotice, (referral_id, series_id))
+        return notice is not None and notice.notified_at is None
 
 
 def notify_withdrawal(*, db: Session, runtime: Runtime, referral_id: str, series_id: str) -> None:

@@ -1,7 +1,8 @@
 """The referral flow's scheduled work: the deadline pass, and its notices on the outbox.
 
-Notices are outbox messages so they survive a lost broker message; the recipient's channel
-delivers them (the inbox shows `overdue` and the status; pushed channels carry them too).
+Notices are outbox messages so they survive a lost broker message. An organisation on a webhook
+receives each as an event (`hub.connectors.notices`); on the inbox it sees `overdue` and the
+status through the API.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
+from hub.connectors import notices
+from hub.lifecycle import Party
 from hub.outbox.service import handler
 from hub.referrals import deadlines
 from hub.referrals.models import Referral
@@ -21,11 +24,13 @@ from hub.worker.process import worker_runtime
 if TYPE_CHECKING:
     from hub.runtime import Runtime
 
+# topic → (audit action, who is told); the topic is also the event a webhook receives
 NOTICE_ACTIONS = {
-    deadlines.REMINDER_TOPIC: ("referral.reminder_queued", "to_organization_id"),
-    deadlines.OVERDUE_TOPIC: ("referral.overdue_notice_queued", "from_organization_id"),
-    deadlines.FAILED_TOPIC: ("referral.failure_notice_queued", "from_organization_id"),
+    deadlines.REMINDER_TOPIC: ("referral.reminder_queued", Party.recipient),
+    deadlines.OVERDUE_TOPIC: ("referral.overdue_notice_queued", Party.sender),
+    deadlines.FAILED_TOPIC: ("referral.failure_notice_queued", Party.sender),
 }
+ADDRESSEE = {Party.sender: "from_organization_id", Party.recipient: "to_organization_id"}
 
 
 @shared_task(name=DEADLINES_TASK, acks_late=True, ignore_result=True)
@@ -38,6 +43,10 @@ def _notice(topic: str) -> None:
 
     @handler(topic)
     def notify(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+        # pushed first (no lock held while a partner answers); once per referral and topic
+        notices.push_about_referral(
+            runtime, referral_id=payload["referral_id"], event=topic, to=addressee, key=topic
+        )
         referral = db.get_one(Referral, payload["referral_id"])
         record(
             db,
@@ -45,7 +54,10 @@ def _notice(topic: str) -> None:
             action=action,
             object_type="referral",
             object_id=referral.id,
-            details={"organization_id": getattr(referral, addressee), "status": referral.status},
+            details={
+                "organization_id": getattr(referral, ADDRESSEE[addressee]),
+                "status": referral.status,
+            },
         )
 
 

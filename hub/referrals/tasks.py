@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from hub.connectors import notices
 from hub.consent.service import WITHDRAWN_TOPIC
+from hub.lifecycle import Party
 from hub.outbox.service import PermanentError, handler
 from hub.referrals import cascade, sending
 from hub.reviews.schemas import ReviewKind, ReviewStatus
@@ -21,6 +23,8 @@ from hub.transfers import service as transfers
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
+
+WITHDRAWAL_EVENT = "referral.consent_withdrawn"
 
 
 @handler(DECIDED_TOPIC)
@@ -45,6 +49,14 @@ def consent_withdrawn(db: Session, runtime: Runtime, payload: dict[str, Any]) ->
 
 @handler(cascade.NOTICE_TOPIC)
 def withdrawal_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
-    cascade.notify_withdrawal(
-        db=db, runtime=runtime, referral_id=payload["referral_id"], series_id=payload["series_id"]
-    )
+    referral_id, series_id = payload["referral_id"], payload["series_id"]
+    if cascade.notice_due(runtime, referral_id=referral_id, series_id=series_id):
+        # pushed before anything is written here: no lock is held while the partner answers
+        notices.push_about_referral(
+            runtime,
+            referral_id=referral_id,
+            event=WITHDRAWAL_EVENT,
+            to=Party.recipient,
+            key=series_id,
+        )
+    cascade.notify_withdrawal(db=db, runtime=runtime, referral_id=referral_id, series_id=series_id)
