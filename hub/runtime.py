@@ -15,6 +15,7 @@ from hub.audit.signing import AuditKey, load_audit_key
 from hub.auth.keys import SigningKeys
 from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
+from hub.outbox.service import dispatch_on_commit
 from hub.policy.loader import Policy, load_policy
 from hub.settings import Settings
 from hub.worker.celery_app import make_celery
@@ -25,6 +26,8 @@ class Runtime:
         self.settings = settings
         self.engine: Engine = make_engine(settings)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        if settings.outbox_dispatch_on_commit:
+            dispatch_on_commit(self)
 
     @cached_property
     def policy(self) -> Policy:

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(
         2.0, gt=0, description="How often the dispatcher hands due outbox rows to Celery."
     )
+    outbox_dispatch_on_commit: bool = Field(
+        True,
+        description="Hand new outbox messages to the broker as soon as the transaction that "
+        "wrote them commits; the scheduled dispatcher sends whatever this misses.",
+    )
     outbox_lease_seconds: int = Field(
         120,
         ge=1,

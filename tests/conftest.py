@@ -89,6 +89,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         broker_url=BROKER_URL or None,
+        # tests run the outbox themselves (`tests.support.outbox_drain`) or through the
+        # dispatcher; tests/outbox checks dispatch on commit on its own
+        outbox_dispatch_on_commit=False,
     )
 
 

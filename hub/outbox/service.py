@@ -3,8 +3,10 @@ after commit, and run each message's handler at most once to completion.
 
 A message moves pending → dispatched (a lease is taken and the broker is told) → running (a
 worker claimed it with a token, until its lease ends) → done, in the same transaction as the
-handler's effects. A dispatched or running message whose lease ended is dispatched again, so a
-lost broker message or a dead worker loses nothing; the claim token makes duplicates harmless.
+handler's effects. The broker is told right after the writing transaction commits
+(`dispatch_on_commit`), and by the scheduled dispatcher for anything that missed it. A
+dispatched or running message whose lease ended is dispatched again, so a lost broker message
+or a dead worker loses nothing; the claim token makes duplicates harmless.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
@@ -42,6 +44,9 @@ TOPIC_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,79}$")
 MAX_PAYLOAD_BYTES = 4096
 MAX_BACKOFF_SECONDS = 3600
 MAX_REASON_CHARS = 200
+
+# the ids a session enqueued in its current transaction (see `dispatch_on_commit`)
+NEW_IDS = "hub.outbox.new_ids"
 
 _handlers: dict[str, Handler] = {}
 _dead_handlers: dict[str, DeadHandler] = {}
@@ -141,7 +146,56 @@ def enqueue(
     db.add(message)
     # flushed so the caller has the id (and a bad row fails here, not at its commit)
     db.flush()
+    db.info.setdefault(NEW_IDS, []).append(message.id)
     return message
+
+
+def dispatch_on_commit(runtime: Runtime) -> None:
+    """Send the messages a transaction of `runtime.sessions` wrote as soon as it commits.
+
+    Nothing is lost if this fails (a broker down, the process killed after the commit): the
+    rows are pending, and the scheduled dispatcher sends them at its next pass.
+    """
+
+    def after_commit(session: Session) -> None:
+        ids = session.info.pop(NEW_IDS, None)
+        if not ids:
+            return
+        try:
+            dispatch_ids(runtime, ids)
+        except Exception as exc:
+            log.warning(
+                "could not dispatch on commit; the dispatcher will",
+                extra={"error_type": type(exc).__name__, "count": len(ids)},
+            )
+
+    def after_rollback(session: Session) -> None:
+        session.info.pop(NEW_IDS, None)
+
+    event.listen(runtime.sessions, "after_commit", after_commit)
+    event.listen(runtime.sessions, "after_rollback", after_rollback)
+
+
+def dispatch_ids(runtime: Runtime, ids: list[str]) -> list[str]:
+    """Hand these messages to Celery now if they are still pending and due (as `dispatch_due`
+    would, for these rows only); returns the ids sent."""
+    now = utcnow()
+    lease_until = now + timedelta(seconds=runtime.settings.outbox_lease_seconds)
+    with transaction(runtime.sessions) as db:
+        taken = db.scalars(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.status == OutboxStatus.pending,
+                OutboxMessage.available_at <= now,
+            )
+            .values(status=OutboxStatus.dispatched, lease_until=lease_until, dispatched_at=now)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    # in the order they were written
+    sent = [outbox_id for outbox_id in ids if outbox_id in set(taken)]
+    return _send(runtime, sent, dispatched_at=now)
 
 
 def _check_payload(payload: object) -> None:

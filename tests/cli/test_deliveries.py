@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hub.connectors import service as deliveries
 from hub.connectors.models import Delivery
+from hub.outbox.models import OutboxMessage
 from hub.runtime import Runtime
 from tests.support.cli import run_hub
 from tests.support.outbox_drain import pending
@@ -38,7 +39,12 @@ def test_list_the_dead_and_redeliver_one(runtime: Runtime, api: TestClient) -> N
     assert redone.returncode == 0, redone.stderr
     assert json.loads(redone.stdout)["status"] == "pending"
     assert world.get(referral_id, world.sender).json()["status"] == "sent"
-    queued = [m.payload for m in pending(runtime, "referral.deliver") if m.id != message.id]
+    with runtime.sessions() as db:
+        queued = db.scalars(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.topic == "referral.deliver", OutboxMessage.id != message.id
+            )
+        ).all()
     assert queued == [{"delivery_id": delivery_id}]
 
     again = run_hub(runtime.settings, "deliveries", "redeliver", delivery_id)

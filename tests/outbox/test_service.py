@@ -296,3 +296,56 @@ def test_a_topic_has_one_handler() -> None:
     assert service.get_handler("test.effect") is outbox_handlers.record_effect
     with pytest.raises(ValueError):
         service.handler("No Spaces")
+
+
+def _on_commit(settings: Settings, **changes: Any) -> Runtime:
+    rt = Runtime(
+        load_settings(
+            **{
+                **settings.model_dump(exclude_defaults=True),
+                "outbox_dispatch_on_commit": True,
+                **changes,
+            }
+        )
+    )
+    outbox_handlers.create_effects_table(rt.engine)
+    return rt
+
+
+def test_a_commit_hands_its_messages_to_the_broker_at_once(worker_settings: Settings) -> None:
+    rt = _on_commit(worker_settings)
+    try:
+        first, second = _enqueue(rt, key="a"), _enqueue(rt, key="b")
+        later = None
+        with rt.sessions.begin() as db:
+            later = service.enqueue(
+                db=db,
+                topic="test.effect",
+                payload={"key": "later"},
+                available_at=utcnow() + timedelta(hours=1),
+            ).id
+        assert (_row(rt, first).status, _row(rt, second).status) == (
+            OutboxStatus.dispatched,
+            OutboxStatus.dispatched,
+        )
+        assert _row(rt, later).status == OutboxStatus.pending  # not due yet: the dispatcher's
+        assert queued_messages(rt) == 2
+        # a rolled-back transaction sends nothing, and leaves nothing for the next commit
+        with pytest.raises(RuntimeError), rt.sessions.begin() as db:
+            service.enqueue(db=db, topic="test.effect", payload={"key": "lost"})
+            raise RuntimeError("the change that caused it failed")
+        _enqueue(rt, key="c")
+        assert queued_messages(rt) == 3
+        assert service.dispatch_due(rt) == []
+    finally:
+        rt.dispose()
+
+
+def test_a_broker_down_at_commit_loses_nothing(worker_settings: Settings) -> None:
+    rt = _on_commit(worker_settings, broker_url="redis://127.0.0.1:1/0")
+    try:
+        outbox_id = _enqueue(rt)  # the commit itself succeeds
+        row = _row(rt, outbox_id)
+        assert (row.status, row.lease_until) == (OutboxStatus.pending, None)
+    finally:
+        rt.dispose()
