@@ -1,17 +1,25 @@
-"""Appending to the audit chain. Verification and checkpoints live in `hub.audit.chain`."""
+"""Appending to the audit chain. Verification and checkpoints live in `hub.audit.chain`.
+
+Entries are queued with the change they record and appended, in order, when its transaction
+commits (`record`); `record_now` appends at once for a caller that needs the sequence number.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.audit.models import AuditEntry, AuditHead
 from hub.clock import utcnow
+
+# the entries a session queued in its current transaction
+QUEUE = "hub.audit.queued"
 
 
 def entry_hash(
@@ -40,6 +48,16 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Queued:
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    details: dict[str, Any]
+
+
 def record(
     db: Session,
     *,
@@ -48,39 +66,80 @@ def record(
     object_type: str,
     object_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction.
+) -> None:
+    """Queue one entry in the caller's transaction: it is appended to the chain when the
+    transaction commits, and never if it rolls back.
 
-    `details` holds identifiers, codes and counts only: never personal data. The head row is
-    locked so concurrent appends from several processes queue instead of forking the chain.
+    `details` holds identifiers, codes and counts only: never personal data. Appending takes
+    the chain's head row lock; taking it at commit rather than here keeps it for the commit's
+    last milliseconds instead of the rest of the request, so concurrent requests do not queue
+    behind each other's audit entries.
     """
+    queued = db.info.setdefault(QUEUE, [])
+    queued.append(_Queued(utcnow(), actor, action, object_type, object_id, dict(details or {})))
+
+
+def record_now(
+    db: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry now, after what the transaction queued before it, for a caller that
+    needs its sequence number (the accounting of disclosures keeps it). The head stays locked
+    until the transaction ends."""
+    queued = db.info.pop(QUEUE, [])
+    item = _Queued(utcnow(), actor, action, object_type, object_id, dict(details or {}))
+    return _append(db, [*queued, item])[-1]
+
+
+def _append(db: Session, items: list[_Queued]) -> list[AuditEntry]:
+    # the head row is locked so concurrent appends from several processes queue instead of
+    # forking the chain
     head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    at = utcnow()
-    details = details or {}
-    seq = head.seq + 1
-    digest = entry_hash(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-        prev_hash=head.hash,
-    )
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    db.add(entry)
-    head.seq, head.hash = seq, digest
-    # flushed now so a failure to append fails the caller's unit of work, not a later one
+    entries = []
+    for item in items:
+        seq = head.seq + 1
+        digest = entry_hash(
+            seq=seq,
+            at=item.at,
+            actor=item.actor,
+            action=item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            details=item.details,
+            prev_hash=head.hash,
+        )
+        entry = AuditEntry(
+            seq=seq,
+            at=item.at,
+            actor=item.actor,
+            action=item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            details=item.details,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        db.add(entry)
+        entries.append(entry)
+        head.seq, head.hash = seq, digest
     db.flush()
-    return entry
+    return entries
+
+
+@event.listens_for(Session, "before_commit")
+def _append_queued(session: Session) -> None:
+    queued = session.info.pop(QUEUE, None)
+    if queued:
+        _append(session, queued)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued(session: Session, transaction: SessionTransaction) -> None:
+    # a rolled-back transaction's entries go with it
+    if transaction.parent is None:
+        session.info.pop(QUEUE, None)

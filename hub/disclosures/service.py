@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
-from hub.audit.service import record as audit
+from hub.audit.service import record_now
 from hub.cases.models import Case
 from hub.db.base import new_id
 from hub.disclosures.models import Disclosure
@@ -68,7 +68,7 @@ def record(
         "referral_id": referral_id,
         "transfer_id": transfer_id,
     }
-    entry = audit(
+    entry = record_now(
         db,
         actor=actor,
         action="disclosure",

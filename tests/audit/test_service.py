@@ -1,12 +1,19 @@
+from sqlalchemy import select
+
 from hub.audit.models import AuditEntry, AuditHead
-from hub.audit.service import entry_hash, record
+from hub.audit.service import entry_hash, record, record_now
 from hub.runtime import Runtime
+
+
+def _entries(runtime: Runtime) -> list[AuditEntry]:
+    with runtime.sessions() as db:
+        return list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
 
 
 def test_entries_chain_each_to_the_previous(runtime: Runtime) -> None:
     with runtime.sessions.begin() as db:
-        first = record(db, actor="system", action="test.one", object_type="test")
-        second = record(
+        record(db, actor="system", action="test.one", object_type="test")
+        record(
             db,
             actor="system",
             action="test.two",
@@ -14,6 +21,10 @@ def test_entries_chain_each_to_the_previous(runtime: Runtime) -> None:
             object_id="x",
             details={"n": 2},
         )
+        # queued until the commit: the head is not taken while the work goes on
+        assert db.scalars(select(AuditEntry)).all() == []
+    first, second = _entries(runtime)
+    assert (first.action, second.action) == ("test.one", "test.two")
     assert first.prev_hash == "0" * 64
     assert second.prev_hash == first.hash
     with runtime.sessions() as db:
@@ -34,11 +45,28 @@ def test_entries_chain_each_to_the_previous(runtime: Runtime) -> None:
 
 
 def test_rolled_back_work_leaves_no_entry(runtime: Runtime) -> None:
-    try:
-        with runtime.sessions.begin() as db:
-            record(db, actor="system", action="test.one", object_type="test")
-            raise RuntimeError("abort")
-    except RuntimeError:
-        pass
     with runtime.sessions() as db:
-        assert db.query(AuditEntry).count() == 0
+        try:
+            with db.begin():
+                record(db, actor="system", action="test.one", object_type="test")
+                raise RuntimeError("abort")
+        except RuntimeError:
+            pass
+        assert _entries(runtime) == []
+        # and nothing of it is appended by the same session's next transaction
+        with db.begin():
+            record(db, actor="system", action="test.after", object_type="test")
+    assert [e.action for e in _entries(runtime)] == ["test.after"]
+
+
+def test_an_entry_appended_at_once_comes_after_those_queued_before_it(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as db:
+        record(db, actor="system", action="test.queued", object_type="test")
+        now = record_now(db, actor="system", action="test.now", object_type="test")
+        assert now.seq == 2  # known before the commit: a disclosure keeps it
+        record(db, actor="system", action="test.later", object_type="test")
+    assert [(e.seq, e.action) for e in _entries(runtime)] == [
+        (1, "test.queued"),
+        (2, "test.now"),
+        (3, "test.later"),
+    ]
