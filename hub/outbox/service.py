@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy import and_, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.clock import utcnow
 from hub.db.session import transaction
@@ -169,11 +169,14 @@ def dispatch_on_commit(runtime: Runtime) -> None:
                 extra={"error_type": type(exc).__name__, "count": len(ids)},
             )
 
-    def after_rollback(session: Session) -> None:
-        session.info.pop(NEW_IDS, None)
-
     event.listen(runtime.sessions, "after_commit", after_commit)
-    event.listen(runtime.sessions, "after_rollback", after_rollback)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_new_ids(session: Session, transaction: SessionTransaction) -> None:
+    # after a rollback (its messages are gone), or a commit no listener dispatched
+    if transaction.parent is None:
+        session.info.pop(NEW_IDS, None)
 
 
 def dispatch_ids(runtime: Runtime, ids: list[str]) -> list[str]:
@@ -193,8 +196,9 @@ def dispatch_ids(runtime: Runtime, ids: list[str]) -> list[str]:
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
         ).all()
+    taken_ids = set(taken)
     # in the order they were written
-    sent = [outbox_id for outbox_id in ids if outbox_id in set(taken)]
+    sent = [outbox_id for outbox_id in ids if outbox_id in taken_ids]
     return _send(runtime, sent, dispatched_at=now)
 
 
