@@ -132,6 +132,8 @@ def create_client(
         scope=scope_names.to_string(names),
     )
     db.add(client)
+    # flushed so a duplicate or a bad row fails here, and the row's defaults are filled
+    db.flush()
     record(
         db,
         actor=actor,
