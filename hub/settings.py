@@ -140,6 +140,13 @@ class Settings(BaseSettings):
         description="Read (and write) timeout of a connector's outbound request, per "
         "network operation.",
     )
+    connector_total_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=600,
+        description="Deadline for a connector's whole request, response body included (a "
+        "partner sending its answer byte by byte is cut off); keep it under the outbox lease.",
+    )
     connector_max_response_bytes: int = Field(
         1_048_576,
         ge=1024,

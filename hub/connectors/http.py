@@ -130,12 +130,16 @@ class OutboundClient:
         connect_timeout: float,
         read_timeout: float,
         max_response_bytes: int,
+        total_timeout: float | None = None,
         resolve: Resolver = system_resolve,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if max_response_bytes < 0:
             raise ValueError("max_response_bytes must not be negative")
         self._require_https = require_https
+        # the read timeout bounds each read: a partner dripping its body a byte at a time
+        # would pass it for ever, so the body's reading has a deadline of its own
+        self._total_timeout = total_timeout
         self._max_response_bytes = max_response_bytes
         self._timeouts = {
             "connect": connect_timeout,
@@ -160,6 +164,7 @@ class OutboundClient:
             connect_timeout=settings.connector_connect_timeout_seconds,
             read_timeout=settings.connector_read_timeout_seconds,
             max_response_bytes=settings.connector_max_response_bytes,
+            total_timeout=settings.connector_total_timeout_seconds,
         )
 
     def request(
@@ -177,6 +182,7 @@ class OutboundClient:
         except UnsafeDestination as exc:
             raise _refused(exc, f"{method} request") from None
         label = f"{method} to {destination.host}"
+        started = time.monotonic()
         target = httpcore.URL(
             scheme=destination.scheme,
             host=destination.host,
@@ -192,7 +198,7 @@ class OutboundClient:
                 extensions={"timeout": self._timeouts},
             ) as response:
                 _check_status(response.status, label)
-                body = self._read_body(response, label)
+                body = self._read_body(response, label, started)
                 return Response(
                     status=response.status, headers=_header_dict(response.headers), body=body
                 )
@@ -202,7 +208,7 @@ class OutboundClient:
             # `from None`: the cause's text can quote the partner's bytes (h11 protocol errors).
             raise _transport_failure(exc, label) from None
 
-    def _read_body(self, response: httpcore.Response, label: str) -> bytes:
+    def _read_body(self, response: httpcore.Response, label: str, started: float) -> bytes:
         limit = self._max_response_bytes
         too_large = DeliveryFailed(
             "response_too_large",
@@ -213,12 +219,20 @@ class OutboundClient:
         declared = _content_length(response.headers)
         if declared is not None and declared > limit:
             raise too_large
+        deadline = None if self._total_timeout is None else started + self._total_timeout
         body = bytearray()
         for chunk in response.iter_stream():
             body += chunk
             if len(body) > limit:
                 # Leaving the stream closes the connection; the rest is never read.
                 raise too_large
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeliveryFailed(
+                    "timeout",
+                    f"{label}: the response took longer than {self._total_timeout} s.",
+                    retryable=True,
+                    status=response.status,
+                )
         return bytes(body)
 
     def close(self) -> None:

@@ -438,3 +438,31 @@ def test_tls_with_the_default_trust_store_refuses_a_self_signed_certificate(
     assert (failed.code, failed.retryable) == ("tls_failed", False)
     assert "certificate" in str(failed)
     assert tls_peer.hits == []
+
+
+def test_a_body_dripped_slower_than_the_total_deadline_is_cut_off(
+    serve: Callable[..., Peer], make_client: Callable[..., OutboundClient]
+) -> None:
+    def drip(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100")
+        handler.end_headers()
+        # each byte well within the read timeout, the whole far beyond the total deadline
+        for _ in range(100):
+            if handler.server.peer.release.is_set():  # type: ignore[attr-defined]
+                return
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+            time.sleep(0.05)
+
+    peer = serve(drip)
+    client = make_client(read_timeout=1.0, total_timeout=0.5)
+    began = time.monotonic()
+    with pytest.raises(DeliveryFailed) as failed:
+        client.request("GET", peer.url("/drip"), headers={})
+    assert (failed.value.code, failed.value.retryable) == ("timeout", True)
+    assert time.monotonic() - began < 2.0
+    # without a total deadline the same answer is read whole (the read timeout never fires)
+    assert make_client(read_timeout=1.0).request("GET", peer.url("/drip"), headers={}).body == (
+        b"x" * 100
+    )
