@@ -21,6 +21,8 @@ import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -38,6 +40,8 @@ from hub.connectors.addresses import (
 if TYPE_CHECKING:
     from hub.settings import Settings
 
+# a partner may ask for a pause, not for a delivery to wait for days
+MAX_RETRY_AFTER = 3600.0
 USER_AGENT = f"referral-hub-connector/{__version__}"
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 # Every exception the pool raises on its own (the backend below adds UnsafeDestination).
@@ -73,12 +77,15 @@ class DeliveryFailed(Exception):
         retryable: bool,
         status: int | None = None,
         detail_code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.retryable = retryable
         self.status = status
         self.detail_code = detail_code
+        # seconds the partner asked us to wait (its Retry-After), when it said
+        self.retry_after = retry_after
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -197,7 +204,7 @@ class OutboundClient:
                 content=content,
                 extensions={"timeout": self._timeouts},
             ) as response:
-                _check_status(response.status, label)
+                _check_status(response.status, label, response.headers)
                 body = self._read_body(response, label, started)
                 return Response(
                     status=response.status, headers=_header_dict(response.headers), body=body
@@ -277,7 +284,29 @@ def _content_length(raw: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
-def _check_status(status: int, label: str) -> None:
+def retry_after(
+    headers: Sequence[tuple[bytes, bytes]], now: datetime | None = None
+) -> float | None:
+    """A Retry-After header's wait in seconds (delta-seconds or an HTTP date, RFC 9110),
+    at most MAX_RETRY_AFTER; None when absent or unreadable."""
+    value = next((v for k, v in headers if k.lower() == b"retry-after"), None)
+    if value is None:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _check_status(status: int, label: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     if 200 <= status < 300:
         return
     if 300 <= status < 400:
@@ -294,6 +323,7 @@ def _check_status(status: int, label: str) -> None:
         f"{label}: the partner answered HTTP {status}.",
         retryable=retryable,
         status=status,
+        retry_after=retry_after(headers) if retryable else None,
     )
 
 

@@ -105,6 +105,7 @@ def push(
                 attempt=None,  # the outbox counts a notice's attempts, not the handler
             )
         except DeliveryFailed as exc:
-            error = RetryableError if exc.retryable else PermanentError
-            raise error(exc.code) from None
+            if exc.retryable:
+                raise RetryableError(exc.code, retry_after=exc.retry_after) from None
+            raise PermanentError(exc.code) from None
     return True

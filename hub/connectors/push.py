@@ -277,8 +277,9 @@ def send(runtime: Runtime, prepared: Prepared, client: OutboundClient) -> PushRe
                 "retryable": exc.retryable,
             },
         )
-        error = RetryableError if exc.retryable else PermanentError
-        raise error(exc.code) from None
+        if exc.retryable:
+            raise RetryableError(exc.code, retry_after=exc.retry_after) from None
+        raise PermanentError(exc.code) from None
 
 
 def _delivered(delivery: Delivery, result: PushResult | None) -> None:

@@ -61,7 +61,12 @@ class OutboxError(Exception):
 
 
 class RetryableError(OutboxError):
-    """A transient failure (a partner down, a timeout): the message is tried again later."""
+    """A transient failure (a partner down, a timeout): the message is tried again later,
+    not before `retry_after` seconds when the failing party asked for that much."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class PermanentError(OutboxError):
@@ -440,18 +445,20 @@ def _finish(
         return True
 
 
-def retry_delay(settings: Settings, attempt: int) -> float:
+def retry_delay(settings: Settings, attempt: int, *, at_least: float | None = None) -> float:
     """Seconds before retrying after failed attempt number `attempt` (1-based).
 
     Exponential from outbox_backoff_seconds, with "equal jitter": between half and all of the
-    exponential value, so retries of many messages spread out but never come back at once.
+    exponential value, so retries of many messages spread out but never come back at once;
+    never less than `at_least` (what a partner asked for), never more than MAX_BACKOFF_SECONDS.
     """
     ceiling = get_exponential_backoff_interval(
         factor=settings.outbox_backoff_seconds,
         retries=max(0, attempt - 1),
         maximum=MAX_BACKOFF_SECONDS,
     )
-    return ceiling / 2 + secrets.SystemRandom().uniform(0, ceiling / 2)
+    delay = ceiling / 2 + secrets.SystemRandom().uniform(0, ceiling / 2)
+    return min(max(delay, at_least or 0.0), MAX_BACKOFF_SECONDS)
 
 
 def error_summary(exc: BaseException) -> str:

@@ -51,7 +51,9 @@ def run_outbox(self: Task, outbox_id: str) -> None:
                 extra={**ids, "error_type": type(exc).__name__},
             )
             return
-        delay = service.retry_delay(settings, claimed.attempts)
+        delay = service.retry_delay(
+            settings, claimed.attempts, at_least=getattr(exc, "retry_after", None)
+        )
         # a message held back longer than the visibility timeout is redelivered by Redis
         # while it waits: long delays are kept by the outbox instead
         via_broker = delay < settings.broker_visibility_timeout / 2

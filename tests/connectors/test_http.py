@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hub.connectors.addresses import check_url
-from hub.connectors.http import USER_AGENT, DeliveryFailed, OutboundClient, Response
+from hub.connectors.http import USER_AGENT, DeliveryFailed, OutboundClient, Response, retry_after
 
 PUBLIC_V4 = "93.184.215.14"
 Respond = Callable[[BaseHTTPRequestHandler], None]
@@ -466,3 +466,34 @@ def test_a_body_dripped_slower_than_the_total_deadline_is_cut_off(
     assert make_client(read_timeout=1.0).request("GET", peer.url("/drip"), headers={}).body == (
         b"x" * 100
     )
+
+
+def test_a_partners_retry_after_is_kept_for_the_retry(
+    serve: Callable[..., Peer], make_client: Callable[..., OutboundClient]
+) -> None:
+    def busy(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(503)
+        handler.send_header("Retry-After", "120")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    peer = serve(busy)
+    with pytest.raises(DeliveryFailed) as failed:
+        make_client().request("POST", peer.url("/hook"), headers={}, content=b"{}")
+    assert (failed.value.retryable, failed.value.retry_after) == (True, 120.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (b"30", 30.0),
+        (b"Mon, 23 Nov 2026 12:01:00 GMT", 60.0),
+        (b"Mon, 23 Nov 2026 11:00:00 GMT", 0.0),  # already past: no wait
+        (b"999999", 3600.0),  # a pause, not days
+        (b"soon", None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(value: bytes, seconds: float | None) -> None:
+    now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    assert retry_after([(b"Retry-After", value)], now=now) == seconds
+    assert retry_after([], now=now) is None

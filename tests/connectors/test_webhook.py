@@ -9,12 +9,14 @@ import hmac
 import json
 from typing import Any
 
+import pytest
 from joserfc import jwe
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from hub.clock import utcnow
-from hub.connectors import signing
+from hub.connectors import push, signing
+from hub.connectors.http import OutboundClient
 from hub.connectors.models import Delivery
 from hub.disclosures.models import Disclosure
 from hub.organizations.models import DataSharingAgreement
@@ -319,3 +321,18 @@ def test_the_inbox_channel_pushes_nothing_and_discloses_on_read(world: World) ->
     assert _disclosures(world.runtime, referral_id) == []
     world.get(referral_id, world.recipient)
     assert [d.channel for d in _disclosures(world.runtime, referral_id)] == ["inbox"]
+
+
+def test_a_partner_asking_to_wait_is_retried_no_sooner(
+    world: World, admin: Partner, receiver: WebhookReceiver
+) -> None:
+    _channel(world, admin, url=receiver.url)
+    receiver.answer, receiver.retry_after = 429, "90"
+    referral_id = world.sent()
+    [delivery] = _deliveries(world.runtime, referral_id)
+    prepared = push.prepare(world.runtime, delivery.id)
+    assert prepared is not None
+    client = OutboundClient.from_settings(world.runtime.settings)
+    with client, pytest.raises(outbox.RetryableError) as failed:
+        push.send(world.runtime, prepared, client)
+    assert (failed.value.reason, failed.value.retry_after) == ("http_error", 90.0)

@@ -278,6 +278,13 @@ def test_retry_delay_doubles_with_jitter(settings: Settings) -> None:
     assert service.retry_delay(settings, 40) <= service.MAX_BACKOFF_SECONDS
 
 
+def test_retry_delay_waits_at_least_what_the_partner_asked(settings: Settings) -> None:
+    asked = 10 * settings.outbox_backoff_seconds  # more than the first back-off could be
+    assert service.retry_delay(settings, 1, at_least=asked) == asked
+    assert service.retry_delay(settings, 1, at_least=10**9) == service.MAX_BACKOFF_SECONDS
+    assert service.RetryableError("busy", retry_after=7.0).retry_after == 7.0
+
+
 def test_last_error_keeps_only_reasons_the_hub_wrote() -> None:
     assert service.error_summary(ValueError(CANARY)) == "ValueError"
     assert service.error_summary(KeyError(CANARY)) == "KeyError"

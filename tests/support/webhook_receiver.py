@@ -38,6 +38,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answer = 204
+        self.retry_after: str | None = None  # a Retry-After header to answer with
         self.hold = threading.Event()
         self.hold.set()  # set: answer at once; clear: wait until set again
         self.arrived = threading.Event()  # set on every arrival
@@ -65,6 +66,8 @@ class WebhookReceiver:
                 receiver.arrived.set()
                 receiver.hold.wait(timeout=120)
                 self.send_response(receiver.answer)
+                if receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
