@@ -24,7 +24,14 @@ from hub.clock import utcnow
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import Party
-from hub.referrals.lifecycle import AWAITING_ACKNOWLEDGEMENT, FHIR_TASK_STATUS, MOVES
+from hub.outbox.service import enqueue
+from hub.referrals.lifecycle import (
+    AWAITING_ACKNOWLEDGEMENT,
+    FHIR_TASK_STATUS,
+    MOVES,
+    PENDING_REVIEW,
+    SENT,
+)
 from hub.referrals.models import Referral
 from hub.referrals.schemas import EventRead, ReferralSummary, Role
 
@@ -41,6 +48,8 @@ REVIEW_DENIED = "review_denied"
 CONSENT_DENIED = "consent_denied"
 REVIEW_REQUIRED = "review_required"
 UNDELIVERABLE = "undeliverable"
+# the other party is told of a party's move (its webhook receives `referral.<status>`)
+PARTY_NOTICE_TOPIC = "referral.party_notice"
 # the parties' moves that close a referral, and the code each leaves as its status_reason
 PARTY_REASON_CODES = {"cancel": CANCELLED_BY_SENDER, "decline": DECLINED_BY_RECIPIENT}
 
@@ -135,18 +144,29 @@ def party_move(
     organization_id: str,
     text: str | None,
 ) -> None:
-    """A move asked for through the API by one of the parties."""
+    """A move asked for by one of the parties (through the API, or read from its FHIR Task);
+    the other party is told (`PARTY_NOTICE_TOPIC`: its webhook, when it has one)."""
+    party = party_of(referral, organization_id)
+    from_status = referral.status
     move(
         db=db,
         keyring=keyring,
         referral=referral,
         action=action,
-        party=party_of(referral, organization_id),
+        party=party,
         actor=actor,
         organization_id=organization_id,
         reason_code=PARTY_REASON_CODES.get(action),
         text=text.strip() if text else None,
     )
+    told = Party.recipient if party is Party.sender else Party.sender
+    # a recipient that never had the referral (still `sent`) has nothing to stop
+    if told is Party.sender or from_status not in (PENDING_REVIEW, SENT):
+        enqueue(
+            db=db,
+            topic=PARTY_NOTICE_TOPIC,
+            payload={"referral_id": referral.id, "status": referral.status, "to": told.value},
+        )
 
 
 def summary_fields(referral: Referral, party: Party, now: datetime) -> dict[str, Any]:

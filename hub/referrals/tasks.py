@@ -16,7 +16,7 @@ from hub.connectors import notices
 from hub.consent.service import WITHDRAWN_TOPIC
 from hub.lifecycle import Party
 from hub.outbox.service import PermanentError, handler
-from hub.referrals import cascade, sending
+from hub.referrals import cascade, sending, service
 from hub.reviews.schemas import ReviewKind, ReviewStatus
 from hub.reviews.service import DECIDED_TOPIC
 from hub.transfers import service as transfers
@@ -45,6 +45,19 @@ def consent_withdrawn(db: Session, runtime: Runtime, payload: dict[str, Any]) ->
     ids = {k: payload[k] for k in ("consent_id", "series_id", "case_id")}
     cascade.cancel_for_withdrawal(db=db, keyring=runtime.keyring, **ids)
     transfers.cancel_for_withdrawal(db=db, runtime=runtime, **ids)
+
+
+@handler(service.PARTY_NOTICE_TOPIC)
+def party_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    """The other party's webhook, if it has one, learns of the move (`referral.<status>`)."""
+    status = payload["status"]
+    notices.push_about_referral(
+        runtime,
+        referral_id=payload["referral_id"],
+        event=f"referral.{status}",
+        to=Party(payload["to"]),
+        key=status,
+    )
 
 
 @handler(cascade.NOTICE_TOPIC)

@@ -83,6 +83,7 @@ def test_a_notice_the_partner_refuses_is_retried_and_recorded_only_once_delivere
     referral_id = world.refer(case_id).json()["id"]
     drain(world.runtime)
     world.act(referral_id, "acknowledge", world.recipient)
+    drain(world.runtime)  # the sender's notice of it (an inbox: nothing to push)
     world.withdraw(consent["id"])
     receiver.answer = 503
     assert attempt(world.runtime) == ["done"]  # the withdrawal cascade itself
@@ -117,3 +118,39 @@ def test_deadline_notices_go_to_the_party_they_concern(
         overdue = json.loads(sender_hook.snapshot()[0].body)
         assert overdue["referral"]["id"] == referral_id
         assert overdue["referral"]["status"] == "delivered"
+
+
+def test_each_party_is_told_of_the_others_moves(
+    world: World, admin: Partner, receiver: WebhookReceiver
+) -> None:
+    with WebhookReceiver() as sender_hook:
+        _hook(world, admin, world.recipient, receiver.url)
+        _hook(world, admin, world.sender, sender_hook.url)
+        referral_id = world.sent()
+        drain(world.runtime)
+        for action in ("acknowledge", "accept"):
+            assert world.act(referral_id, action, world.recipient).status_code == 200
+        drain(world.runtime)
+        assert _events(sender_hook) == ["referral.acknowledged", "referral.accepted"]
+        body = json.loads(sender_hook.snapshot()[-1].body)
+        assert (body["referral"]["id"], body["referral"]["status"]) == (referral_id, "accepted")
+
+        cancelled = world.act(referral_id, "cancel", world.sender, {"reason": CANARY_NOTE})
+        assert cancelled.status_code == 200
+        drain(world.runtime)
+        assert _events(receiver) == ["referral.sent", "referral.cancelled"]
+        notice = receiver.snapshot()[-1]
+        assert json.loads(notice.body)["referral"]["status_reason"] == "cancelled_by_sender"
+        assert CANARY_NOTE not in notice.body.decode()  # the reason's words stay in the hub
+        # the mover itself is not told
+        assert "referral.cancelled" not in _events(sender_hook)
+
+
+def test_a_referral_cancelled_before_it_reached_the_recipient_tells_it_nothing(
+    world: World, admin: Partner, receiver: WebhookReceiver
+) -> None:
+    _hook(world, admin, world.recipient, receiver.url)
+    referral_id = world.sent()  # not delivered yet: the outbox has not run
+    world.act(referral_id, "cancel", world.sender, {"reason": "sent by mistake"})
+    drain(world.runtime)
+    assert receiver.snapshot() == []
