@@ -96,9 +96,10 @@ def _check_rules(data: ConsentCreate, now: datetime) -> None:
 
 
 def _check_scope(db: Session, policy: Policy, data: ConsentCreate) -> None:
-    vocabulary.check(policy, "purposes", data.purposes)
-    vocabulary.check(policy, "data_categories", data.categories)
-    vocabulary.check(policy, "organization_kinds", data.recipients.kinds + data.exclusions.kinds)
+    vocabulary.check(policy, "purposes", data.purposes, field="purposes")
+    vocabulary.check(policy, "data_categories", data.categories, field="categories")
+    vocabulary.check(policy, "organization_kinds", data.recipients.kinds, field="recipients.kinds")
+    vocabulary.check(policy, "organization_kinds", data.exclusions.kinds, field="exclusions.kinds")
     named = set(data.recipients.organizations) | set(data.exclusions.organizations)
     if named:
         known = set(db.scalars(select(Organization.id).where(Organization.id.in_(named))))

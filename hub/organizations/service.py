@@ -36,8 +36,8 @@ def get_all(*, db: Session) -> list[Organization]:
 
 
 def create(*, db: Session, policy: Policy, actor: str, data: OrganizationCreate) -> Organization:
-    vocabulary.check(policy, "organization_kinds", data.kind)
-    vocabulary.check(policy, "service_types", data.services)
+    vocabulary.check(policy, "organization_kinds", data.kind, field="kind")
+    vocabulary.check(policy, "service_types", data.services, field="services")
     if data.parent_id is not None:
         parent = get_or_raise(db=db, organization_id=data.parent_id)
         if data.kind != IOM_OFFICE or parent.kind != IOM_OFFICE:
@@ -90,8 +90,8 @@ def same_hierarchy(*, db: Session, a: str, b: str) -> bool:
 def create_agreement(
     *, db: Session, policy: Policy, actor: str, data: AgreementCreate
 ) -> DataSharingAgreement:
-    vocabulary.check(policy, "purposes", data.purposes)
-    vocabulary.check(policy, "data_categories", data.categories)
+    vocabulary.check(policy, "purposes", data.purposes, field="purposes")
+    vocabulary.check(policy, "data_categories", data.categories, field="categories")
     if data.from_organization_id == data.to_organization_id:
         raise Unprocessable("invalid_agreement", "An agreement is between two organisations")
     for org_id in (data.from_organization_id, data.to_organization_id):

@@ -1,22 +1,35 @@
-"""Checking values against the policy's vocabularies: an unknown value is 422 `unknown_value`."""
+"""Checking values against the policy's vocabularies: an unknown value is 422 `unknown_value`.
+
+The answer names the field and the vocabulary and lists the allowed values (the policy is
+public), but never echoes what was sent: a client could have put personal data in it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from hub.api.problems import Unprocessable
 from hub.policy.loader import Policy
 
 
-def check(policy: Policy, vocabulary: str, values: str | Iterable[str]) -> None:
-    allowed = getattr(policy.vocabularies, vocabulary)
+def check_values(
+    *, field: str, vocabulary: str, allowed: Sequence[str], values: str | Iterable[str]
+) -> None:
     given = [values] if isinstance(values, str) else list(values)
-    unknown = sorted({v for v in given if v not in allowed})
-    if unknown:
+    if any(value not in allowed for value in given):
         raise Unprocessable(
             "unknown_value",
             "Unknown vocabulary value",
-            f"not in the policy's {vocabulary}: {', '.join(unknown)}",
+            f"{field} holds a value outside the policy's {vocabulary}",
+            field=field,
             vocabulary=vocabulary,
-            unknown=unknown,
+            allowed=list(allowed),
         )
+
+
+def check(
+    policy: Policy, vocabulary: str, values: str | Iterable[str], *, field: str | None = None
+) -> None:
+    """`values` all in the policy's `vocabulary` (`field` names them in the answer)."""
+    allowed = list(getattr(policy.vocabularies, vocabulary))
+    check_values(field=field or vocabulary, vocabulary=vocabulary, allowed=allowed, values=values)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -36,6 +35,7 @@ from hub.db.base import new_id
 from hub.disclosures.service import canonical
 from hub.lifecycle import Party
 from hub.organizations.models import Organization
+from hub.policy import vocabulary
 from hub.policy.loader import Policy
 from hub.policy.rules import Effect, Reason
 from hub.referrals import service
@@ -53,28 +53,14 @@ DELIVER_TOPIC = deliveries.DELIVER_TOPIC
 SNAPSHOT_FIELD = "snapshot"
 
 
-def _check_vocabulary(
-    field: str, vocabulary: str, allowed: Sequence[str], given: list[str]
-) -> None:
-    if any(value not in allowed for value in given):
-        # the offending values are not echoed: a client could have put personal data in them
-        raise Unprocessable(
-            "unknown_value",
-            "Unknown vocabulary value",
-            f"{field} holds a value outside the policy's {vocabulary}",
-            field=field,
-            vocabulary=vocabulary,
-            allowed=list(allowed),
-        )
-
-
 def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> None:
-    vocab = policy.vocabularies
-    _check_vocabulary("service_type", "service_types", vocab.service_types, [data.service_type])
-    _check_vocabulary("purpose", "purposes", vocab.purposes, [data.purpose])
-    _check_vocabulary("categories", "data_categories", vocab.data_categories, data.categories)
+    vocabulary.check(policy, "service_types", data.service_type, field="service_type")
+    vocabulary.check(policy, "purposes", data.purpose, field="purpose")
+    vocabulary.check(policy, "data_categories", data.categories, field="categories")
     urgencies = list(type(policy.acknowledgement).model_fields)
-    _check_vocabulary("urgency", "urgencies", urgencies, [data.urgency])
+    vocabulary.check_values(
+        field="urgency", vocabulary="urgencies", allowed=urgencies, values=data.urgency
+    )
     if data.to_organization_id == sender:
         raise Unprocessable(
             "invalid_recipient",

@@ -19,7 +19,9 @@ def test_create_validates_kind_and_services_against_the_policy(runtime: Runtime)
             org(db, runtime.policy, "NGO", services=["haircuts"])
     assert bad_kind.value.code == "unknown_value"
     assert bad_kind.value.status == 422
-    assert bad_service.value.extra["unknown"] == ["haircuts"]
+    assert bad_service.value.extra["field"] == "services"
+    assert "haircuts" not in str(bad_service.value.document())
+    assert "psychosocial_support" in bad_service.value.extra["allowed"]
 
 
 def test_names_are_unique(runtime: Runtime) -> None:
