@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from kombu import Queue
 
 from hub.settings import Settings
 from hub.worker import filesystem
@@ -20,7 +21,11 @@ DISPATCH_OUTBOX_TASK = "hub.outbox.dispatch"
 AUDIT_CHECKPOINT_TASK = "hub.audit.checkpoint"
 DEADLINES_TASK = "hub.referrals.deadlines"
 FHIR_POLL_TASK = "hub.connectors.fhir_poll"
+SCHEDULED_TASKS = (DISPATCH_OUTBOX_TASK, AUDIT_CHECKPOINT_TASK, DEADLINES_TASK, FHIR_POLL_TASK)
 DEFAULT_QUEUE = "hub"
+# the scheduler's ticks have a queue of their own, which workers consume in turn with the
+# default one: a backlog of deliveries does not hold back dispatching, deadlines or checkpoints
+SCHEDULE_QUEUE = "hub.schedule"
 
 # Modules that declare the hub's Celery tasks (`shared_task`) and outbox handlers; the worker
 # imports them at start. A domain with handlers adds its `tasks` module here.
@@ -51,6 +56,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         include=[*TASK_MODULES, *settings.worker_include],
         task_default_queue=DEFAULT_QUEUE,
+        task_queues=(Queue(DEFAULT_QUEUE), Queue(SCHEDULE_QUEUE)),
+        task_routes={name: {"queue": SCHEDULE_QUEUE} for name in SCHEDULED_TASKS},
         # JSON only: a broker message can never make a worker unpickle something
         task_serializer="json",
         accept_content=["json"],
