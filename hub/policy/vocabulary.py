@@ -20,7 +20,7 @@ def check_values(
         raise Unprocessable(
             "unknown_value",
             "Unknown vocabulary value",
-            f"{field} holds a value outside the policy's {vocabulary}",
+            f"{field} holds a value outside the policy's {vocabulary} ({', '.join(allowed)})",
             field=field,
             vocabulary=vocabulary,
             allowed=list(allowed),

@@ -129,7 +129,8 @@ def test_refusals_exit_non_zero_with_a_message_and_write_nothing(
         "admin",
         stdin="short\n",
     )
-    assert bad_kind.returncode == 1 and "bank" in bad_kind.stderr
+    assert bad_kind.returncode == 1 and "bank" not in bad_kind.stderr
+    assert "organization_kinds (" in bad_kind.stderr and "ngo" in bad_kind.stderr
     assert orphan.returncode == 1 and "not found" in orphan.stderr.lower()
     assert weak.returncode == 1 and "password" in weak.stderr
     assert bad_kind.stdout == orphan.stdout == ""
