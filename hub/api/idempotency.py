@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.api.models import IdempotencyRecord
-from hub.api.problems import Conflict, Problem, Unprocessable
+from hub.api.problems import MEDIA_TYPE, Conflict, Problem, Unprocessable
 
 MAX_KEY_LENGTH = 255
 
@@ -47,10 +47,8 @@ class Idempotency:
                 "idempotency_key_reused",
                 "This Idempotency-Key was used for a different request",
             )
-        return JSONResponse(
-            record.response_body,
-            status_code=record.status_code,
-            headers={"Idempotent-Replayed": "true"},
+        return _answer(
+            record.response_body, record.status_code, headers={"Idempotent-Replayed": "true"}
         )
 
     def remember(
@@ -78,7 +76,13 @@ class Idempotency:
                     "idempotency_key_in_use",
                     "Another request with this Idempotency-Key is being processed",
                 ) from None
-        return JSONResponse(content, status_code=status_code)
+        return _answer(content, status_code)
+
+
+def _answer(content: Any, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    # a refusal, first given or replayed, is a problem document (RFC 9457)
+    media_type = MEDIA_TYPE if status_code >= 400 else None
+    return JSONResponse(content, status_code=status_code, headers=headers, media_type=media_type)
 
 
 async def idempotency(

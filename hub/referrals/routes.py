@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Idempotency, IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from hub.api.problems import MEDIA_TYPE, Problem
+from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.referrals import inbox, sending, service
@@ -39,13 +38,6 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
 Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
 Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
-
-
-def _problem_typed(response: JSONResponse) -> JSONResponse:
-    # a replayed refusal is still a problem document
-    if response.status_code >= 400:
-        response.headers["content-type"] = MEDIA_TYPE
-    return response
 
 
 def _denied(request: Request, decision: Decision) -> ConsentDeniedProblem:
@@ -78,7 +70,7 @@ def create_referral(
     idem: IdempotencyKey,
 ) -> Response:
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return _problem_typed(replay)
+        return replay
     referral, decision = sending.create(
         db=db,
         keyring=runtime.keyring,
@@ -88,13 +80,12 @@ def create_referral(
         data=body,
     )
     if referral is None:
-        answer = idem.remember(
+        return idem.remember(
             db=db,
             client_id=principal.client_id,
             status_code=422,
             body=_denied(request, decision),
         )
-        return _problem_typed(answer)
     return idem.remember(
         db=db,
         client_id=principal.client_id,
@@ -168,7 +159,7 @@ def _move(
     idem: Idempotency,
 ) -> Response:
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return _problem_typed(replay)
+        return replay
     org = principal.organization_id
     referral = service.get(db=db, referral_id=referral_id, organization_id=org, lock=True)
     service.party_move(

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Idempotency, IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from hub.api.problems import MEDIA_TYPE, Problem
+from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.referrals.schemas import EventList
@@ -41,13 +40,6 @@ router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 
 Reader = Annotated[Principal, Depends(require_scope("transfers:read"))]
 Writer = Annotated[Principal, Depends(require_scope("transfers:write"))]
-
-
-def _problem_typed(response: JSONResponse) -> JSONResponse:
-    # a replayed refusal is still a problem document
-    if response.status_code >= 400:
-        response.headers["content-type"] = MEDIA_TYPE
-    return response
 
 
 def _gate_problem(
@@ -89,7 +81,7 @@ def create_transfer(
     idem: IdempotencyKey,
 ) -> Response:
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return _problem_typed(replay)
+        return replay
     transfer, decision = service.create(
         db=db,
         keyring=runtime.keyring,
@@ -107,8 +99,7 @@ def create_transfer(
             "The consent gate denied this transfer",
             decision,
         )
-        answer = idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
-        return _problem_typed(answer)
+        return idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
     if transfer is None:
         raise RuntimeError("a transfer is refused only by the consent gate")
     return idem.remember(
@@ -174,7 +165,7 @@ def accept(
     body: MoveBody | None = None,
 ) -> Response:
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return _problem_typed(replay)
+        return replay
     org = principal.organization_id
     transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
     outcome = handover.accept(
@@ -195,10 +186,9 @@ def accept(
             outcome.decision,
             transfer_status=transfer.status,
         )
-        answer = idem.remember(
+        return idem.remember(
             db=db, client_id=principal.client_id, status_code=outcome.status, body=refused
         )
-        return _problem_typed(answer)
     answer = TransferAccepted(
         **reading.summary_fields(transfer, moves.party_of(transfer, org)),
         released_categories=outcome.released_categories,
@@ -216,7 +206,7 @@ def _move(
     idem: Idempotency,
 ) -> Response:
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return _problem_typed(replay)
+        return replay
     org = principal.organization_id
     transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
     moves.party_move(
