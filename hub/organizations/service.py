@@ -31,6 +31,25 @@ def get_or_raise(*, db: Session, organization_id: str) -> Organization:
     return org
 
 
+def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str) -> None:
+    """422 unless `recipient_id` is another existing organisation (`what`: "refer a case",
+    "transfer a case", for the message)."""
+    if recipient_id == sender_id:
+        raise Unprocessable(
+            "invalid_recipient",
+            f"An organisation cannot {what} to itself",
+            field="to_organization_id",
+        )
+    if db.get(Organization, recipient_id) is None:
+        # the directory is public (GET /v1/organizations): an unknown id is a bad value
+        raise Unprocessable(
+            "unknown_value",
+            "Unknown organisation",
+            vocabulary="organizations",
+            field="to_organization_id",
+        )
+
+
 def get_all(*, db: Session) -> list[Organization]:
     return list(db.scalars(select(Organization).order_by(Organization.name)))
 

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import moves
-from hub.api.problems import Unprocessable
 from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -34,6 +33,7 @@ from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures.service import canonical
 from hub.lifecycle import Party
+from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy import vocabulary
 from hub.policy.loader import Policy
@@ -61,20 +61,9 @@ def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: st
     vocabulary.check_values(
         field="urgency", vocabulary="urgencies", allowed=urgencies, values=data.urgency
     )
-    if data.to_organization_id == sender:
-        raise Unprocessable(
-            "invalid_recipient",
-            "An organisation cannot refer a case to itself",
-            field="to_organization_id",
-        )
-    if db.get(Organization, data.to_organization_id) is None:
-        # the directory is public (GET /v1/organizations): an unknown id is a bad value
-        raise Unprocessable(
-            "unknown_value",
-            "Unknown organisation",
-            vocabulary="organizations",
-            field="to_organization_id",
-        )
+    organizations.check_recipient(
+        db=db, recipient_id=data.to_organization_id, sender_id=sender, what="refer a case"
+    )
 
 
 def create(

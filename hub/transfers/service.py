@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import moves as history
-from hub.api.problems import Conflict, Unprocessable
+from hub.api.problems import Conflict
 from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -34,7 +34,6 @@ from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.lifecycle import Party
 from hub.organizations import service as organizations
-from hub.organizations.models import Organization
 from hub.policy.loader import Policy
 from hub.policy.rules import Reason
 from hub.referrals.sending import review_covers
@@ -50,23 +49,6 @@ if TYPE_CHECKING:
 
 OPEN = (PENDING_REVIEW, SENT, ACCEPTED)
 REVIEW_KIND = "transfer"
-
-
-def _check_recipient(db: Session, data: TransferCreate, sender: str) -> None:
-    if data.to_organization_id == sender:
-        raise Unprocessable(
-            "invalid_recipient",
-            "An organisation cannot transfer a case to itself",
-            field="to_organization_id",
-        )
-    if db.get(Organization, data.to_organization_id) is None:
-        # the directory is public (GET /v1/organizations): an unknown id is a bad value
-        raise Unprocessable(
-            "unknown_value",
-            "Unknown organisation",
-            vocabulary="organizations",
-            field="to_organization_id",
-        )
 
 
 def _locked_case(db: Session, case_id: str, organization_id: str) -> Case:
@@ -102,7 +84,12 @@ def create(
 ) -> tuple[Transfer | None, Decision | None]:
     """Propose a transfer (see the module). The transfer is None when the gate denied it; the
     decision is None within a hierarchy, where the gate is not asked."""
-    _check_recipient(db, data, organization_id)
+    organizations.check_recipient(
+        db=db,
+        recipient_id=data.to_organization_id,
+        sender_id=organization_id,
+        what="transfer a case",
+    )
     case = _locked_case(db, data.case_id, organization_id)
     _check_none_open(db, case)
     held = cases.categories(db=db, case=case)
