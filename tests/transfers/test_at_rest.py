@@ -5,17 +5,13 @@ in the same place, so it is known to be looking where the data would be."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 
 from hub.runtime import Runtime
+from tests.support import at_rest
 from tests.support.outbox_drain import drain
 from tests.support.transfer_world import (
     CANARY_CONTACT,
@@ -30,15 +26,8 @@ CONTROL = "MRRM-NE-CONTROL-8841"  # an external reference: stored in clear on pu
 CANARIES = (CANARY_NAME, CANARY_PLAN, CANARY_CONTACT, REJECT_REASON)
 
 
-def forms(value: str) -> list[bytes]:
-    raw = value.encode()
-    return [raw, value.encode("utf-16-le"), json.dumps(value).encode()[1:-1], raw.hex().encode()]
-
-
 def assert_absent(blob: bytes, where: str) -> None:
-    for value in CANARIES:
-        for form in forms(value):
-            assert form not in blob, f"{value!r} found in clear in {where}"
+    at_rest.assert_absent(blob, where, CANARIES)
 
 
 def lifecycle(world: World) -> list[bytes]:
@@ -83,8 +72,7 @@ def test_absent_from_answers_and_the_sqlite_files(runtime: Runtime, api: TestCli
         assert_absent(body, f"answer {i}")
     if not runtime.settings.is_sqlite:
         return
-    path = Path(make_url(runtime.settings.sqlalchemy_url).database or "")
-    files = [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+    files = at_rest.sqlite_files(runtime.settings)
     assert CONTROL.encode() in b"".join(p.read_bytes() for p in files)
     for p in files:
         assert_absent(p.read_bytes(), p.name)
@@ -94,24 +82,7 @@ def test_absent_from_a_postgresql_dump(runtime: Runtime, api: TestClient) -> Non
     if runtime.settings.is_sqlite:
         pytest.skip("needs PostgreSQL (HUB_TEST_DATABASE_URL)")
     lifecycle(make_world(runtime, api))
-    url = make_url(runtime.settings.sqlalchemy_url)
-    dump = subprocess.run(
-        [
-            "/usr/bin/pg_dump",
-            "--no-owner",
-            "-h",
-            url.host or "127.0.0.1",
-            "-p",
-            str(url.port or 5432),
-            "-U",
-            url.username or "postgres",
-            url.database or "",
-        ],
-        capture_output=True,
-        env={**os.environ, "PGPASSWORD": url.password or ""},
-        timeout=60,
-        check=True,
-    ).stdout
+    dump = at_rest.pg_dump(runtime.settings)
     assert CONTROL.encode() in dump and b"COPY public.transfers" in dump
     assert_absent(dump, "pg_dump")
 
@@ -124,7 +95,7 @@ def test_absent_from_the_logs(
     # SQL statements and their parameters too: what the database is sent is in the logs
     caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
     lifecycle(world)
-    text = "\n".join(f"{r.name} {r.getMessage()} {r.__dict__}" for r in caplog.records).encode()
+    text = at_rest.records_text(caplog)
     assert CONTROL.encode() in text
     assert_absent(text, "the logs")
     assert_absent(caplog.text.encode(), "the formatted logs")
