@@ -81,7 +81,7 @@ def referral_deliveries(referral_id: str, principal: Reader, db: DbSession) -> D
     referral = referrals.get(
         db=db, referral_id=referral_id, organization_id=principal.organization_id
     )
-    return DeliveryPage(items=service.of_referral(db=db, referral=referral), next=None)
+    return DeliveryPage(items=service.listed(db=db, referral=referral), next=None)
 
 
 @router.post(
@@ -106,7 +106,7 @@ def transfer_deliveries(transfer_id: str, principal: TransferReader, db: DbSessi
     transfer = transfers.get(
         db=db, transfer_id=transfer_id, organization_id=principal.organization_id
     )
-    return DeliveryPage(items=service.of_transfer(db=db, transfer=transfer), next=None)
+    return DeliveryPage(items=service.listed(db=db, transfer=transfer), next=None)
 
 
 @router.post(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -235,19 +235,21 @@ def _reopen_referral(
         raise _closed(referral.status)
 
 
+def _of(referral: Referral | None, transfer: Transfer | None) -> ColumnElement[bool]:
+    if referral is not None:
+        return Delivery.referral_id == referral.id
+    if transfer is not None:
+        return Delivery.transfer_id == transfer.id
+    raise ValueError("a referral or a transfer")
+
+
 def latest(
     *, db: Session, referral: Referral | None = None, transfer: Transfer | None = None
 ) -> Delivery:
     """The latest delivery of the referral or the transfer (404 when none: never sent)."""
-    if referral is not None:
-        of = Delivery.referral_id == referral.id
-    elif transfer is not None:
-        of = Delivery.transfer_id == transfer.id
-    else:
-        raise ValueError("a referral or a transfer")
     delivery = db.scalar(
         select(Delivery)
-        .where(of)
+        .where(_of(referral, transfer))
         .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         .limit(1)
         .with_for_update()
@@ -285,22 +287,13 @@ def read(row: Delivery) -> DeliveryRead:
     )
 
 
-def of_referral(*, db: Session, referral: Referral) -> list[DeliveryRead]:
-    """A referral's deliveries, oldest first. Resolve the referral for the caller first."""
+def listed(
+    *, db: Session, referral: Referral | None = None, transfer: Transfer | None = None
+) -> list[DeliveryRead]:
+    """The deliveries of the referral or the transfer, oldest first. Resolve it for the
+    caller first: that is the access check."""
     rows = db.scalars(
-        select(Delivery)
-        .where(Delivery.referral_id == referral.id)
-        .order_by(Delivery.created_at, Delivery.id)
-    )
-    return [read(row) for row in rows]
-
-
-def of_transfer(*, db: Session, transfer: Transfer) -> list[DeliveryRead]:
-    """A transfer's deliveries, oldest first. Resolve the transfer for the caller first."""
-    rows = db.scalars(
-        select(Delivery)
-        .where(Delivery.transfer_id == transfer.id)
-        .order_by(Delivery.created_at, Delivery.id)
+        select(Delivery).where(_of(referral, transfer)).order_by(Delivery.created_at, Delivery.id)
     )
     return [read(row) for row in rows]
 
