@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -91,9 +91,15 @@ def record_now(
     """Append one entry now, after what the transaction queued before it, for a caller that
     needs its sequence number (the accounting of disclosures keeps it). The head stays locked
     until the transaction ends."""
-    queued = db.info.pop(QUEUE, [])
-    item = _Queued(utcnow(), actor, action, object_type, object_id, dict(details or {}))
-    return _append(db, [*queued, item])[-1]
+    record(
+        db,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+    )
+    return _append(db, db.info.pop(QUEUE))[-1]
 
 
 def _append(db: Session, items: list[_Queued]) -> list[AuditEntry]:
@@ -102,31 +108,11 @@ def _append(db: Session, items: list[_Queued]) -> list[AuditEntry]:
     head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
     entries = []
     for item in items:
-        seq = head.seq + 1
-        digest = entry_hash(
-            seq=seq,
-            at=item.at,
-            actor=item.actor,
-            action=item.action,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            details=item.details,
-            prev_hash=head.hash,
-        )
-        entry = AuditEntry(
-            seq=seq,
-            at=item.at,
-            actor=item.actor,
-            action=item.action,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            details=item.details,
-            prev_hash=head.hash,
-            hash=digest,
-        )
+        fields = {**asdict(item), "seq": head.seq + 1, "prev_hash": head.hash}
+        entry = AuditEntry(**fields, hash=entry_hash(**fields))
         db.add(entry)
         entries.append(entry)
-        head.seq, head.hash = seq, digest
+        head.seq, head.hash = entry.seq, entry.hash
     db.flush()
     return entries
 
