@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from hub.api.deps import DbSession
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -41,31 +42,29 @@ def read_review(review_id: str, principal: Officer, db: DbSession) -> ReviewRead
     return service.read(db=db, review=review)
 
 
-@router.post("/{review_id}/approve", response_model=ReviewRead)
-def approve_review(
-    review_id: str, body: ReviewDecide, principal: Officer, db: DbSession
+def _decide(
+    review_id: str, body: ReviewDecide, principal: Principal, db: Session, *, approve: bool
 ) -> ReviewRead:
     review = service.get(db=db, review_id=review_id, organization_id=principal.organization_id)
     service.decide(
         db=db,
         review=review,
         actor=principal.actor,
-        approve=True,
+        approve=approve,
         justification=body.justification,
     )
     return service.read(db=db, review=review)
+
+
+@router.post("/{review_id}/approve", response_model=ReviewRead)
+def approve_review(
+    review_id: str, body: ReviewDecide, principal: Officer, db: DbSession
+) -> ReviewRead:
+    return _decide(review_id, body, principal, db, approve=True)
 
 
 @router.post("/{review_id}/deny", response_model=ReviewRead)
 def deny_review(
     review_id: str, body: ReviewDecide, principal: Officer, db: DbSession
 ) -> ReviewRead:
-    review = service.get(db=db, review_id=review_id, organization_id=principal.organization_id)
-    service.decide(
-        db=db,
-        review=review,
-        actor=principal.actor,
-        approve=False,
-        justification=body.justification,
-    )
-    return service.read(db=db, review=review)
+    return _decide(review_id, body, principal, db, approve=False)
