@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from hub.settings import Settings
 from hub.worker import filesystem
@@ -56,7 +56,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         include=[*TASK_MODULES, *settings.worker_include],
         task_default_queue=DEFAULT_QUEUE,
-        task_queues=(Queue(DEFAULT_QUEUE), Queue(SCHEDULE_QUEUE)),
+        task_queues=tuple(_queue(name) for name in (DEFAULT_QUEUE, SCHEDULE_QUEUE)),
         task_routes={name: {"queue": SCHEDULE_QUEUE} for name in SCHEDULED_TASKS},
         # JSON only: a broker message can never make a worker unpickle something
         task_serializer="json",
@@ -89,6 +89,12 @@ def make_celery(settings: Settings) -> Celery:
         # never removed; nothing in the hub uses remote control, so it stays off
         app.conf.worker_enable_remote_control = False
     return app
+
+
+def _queue(name: str) -> Queue:
+    # an exchange and a routing key of its own, named after it: declared by name alone, Celery
+    # shows both queues bound to the default exchange and key, which is not how it routes
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:

@@ -18,9 +18,15 @@ from hub.outbox import service
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
+from hub.worker.celery_app import (
+    DEFAULT_QUEUE,
+    DISPATCH_OUTBOX_TASK,
+    RUN_OUTBOX_TASK,
+    SCHEDULE_QUEUE,
+)
 from tests.support import outbox_handlers
 from tests.support.outbox_handlers import CANARY, effect_count
-from tests.support.workers import queued_messages
+from tests.support.workers import declare_queues, queued_messages
 
 
 def _row(runtime: Runtime, outbox_id: str) -> OutboxMessage:
@@ -356,3 +362,11 @@ def test_a_broker_down_at_commit_loses_nothing(worker_settings: Settings) -> Non
         assert (row.status, row.lease_until) == (OutboxStatus.pending, None)
     finally:
         rt.dispose()
+
+
+def test_each_message_lands_in_its_own_queue_only(outbox_runtime: Runtime) -> None:
+    declare_queues(outbox_runtime)  # both bound, as when a worker listens
+    outbox_runtime.celery.send_task(RUN_OUTBOX_TASK, args=["x" * 32])
+    outbox_runtime.celery.send_task(DISPATCH_OUTBOX_TASK)
+    assert queued_messages(outbox_runtime, DEFAULT_QUEUE) == 1
+    assert queued_messages(outbox_runtime, SCHEDULE_QUEUE) == 1

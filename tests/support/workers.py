@@ -242,10 +242,17 @@ def start_worker(
     return start
 
 
-def queued_messages(runtime: Runtime) -> int:
+def queued_messages(runtime: Runtime, queue: str = DEFAULT_QUEUE) -> int:
     with Connection(runtime.celery.conf.broker_url, transport_options=_options(runtime)) as conn:
         # declaring is idempotent, and a passive declare fails on Redis for an empty queue
-        return conn.default_channel.queue_declare(queue=DEFAULT_QUEUE).message_count
+        return conn.default_channel.queue_declare(queue=queue).message_count
+
+
+def declare_queues(runtime: Runtime) -> None:
+    """Declare the hub's queues with their bindings, as a starting worker does."""
+    with Connection(runtime.celery.conf.broker_url, transport_options=_options(runtime)) as conn:
+        for queue in runtime.celery.amqp.queues.values():
+            queue.bind(conn.default_channel).declare()
 
 
 def purge_queue(runtime: Runtime) -> int:
