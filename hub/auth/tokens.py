@@ -35,20 +35,39 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a partner system's client, acting for its organisation."""
+    """Who is calling: a partner system's client acting for its organisation, a person signed in
+    to the console (`client_id` empty), or a client acting for a person of its organisation."""
 
     client_id: str
     organization_id: str
     scopes: tuple[str, ...]
     jti: str = ""
+    # the person, where one is known: the console's user, or the user a client acts for
+    user_id: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope_names.satisfies(self.scopes, scope)
 
     @property
     def actor(self) -> str:
-        """How the audit log names this caller."""
-        return f"client:{self.client_id}"
+        """How the audit log, lifecycle events and reviews name this caller: the person with
+        their organisation where a person is known (`user:<id>@<organisation id>`), then the
+        client that carried the request (`client:<id>`)."""
+        client = f"client:{self.client_id}" if self.client_id else ""
+        if self.user_id is None:
+            return client
+        person = f"{PERSON_PREFIX}{self.user_id}@{self.organization_id}"
+        return f"{person} via {client}" if client else person
+
+
+PERSON_PREFIX = "user:"
+
+
+def person_of(actor: str | None) -> str | None:
+    """The user id an actor string names, or None for a client or the hub itself."""
+    if not actor or not actor.startswith(PERSON_PREFIX):
+        return None
+    return actor[len(PERSON_PREFIX) :].split("@", 1)[0].split(" ", 1)[0] or None
 
 
 def _now() -> int:

@@ -14,7 +14,7 @@ from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral, WithdrawalNotice
 from hub.reviews.models import Review
 from hub.transfers.models import Transfer
-from hub.users.models import User
+from hub.users.models import RecoveryCode, User, UserSession
 
 __all__ = [
     "AuditCheckpoint",
@@ -37,6 +37,7 @@ __all__ = [
     "OAuthClient",
     "Organization",
     "OutboxMessage",
+    "RecoveryCode",
     "Referral",
     "Review",
     "RevokedToken",
@@ -44,5 +45,6 @@ __all__ = [
     "Transfer",
     "UsedAssertion",
     "User",
+    "UserSession",
     "WithdrawalNotice",
 ]

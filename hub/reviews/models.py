@@ -26,8 +26,22 @@ class Review(Base):
     requested_by: Mapped[str] = mapped_column(String(200))
     decision_id: Mapped[str] = mapped_column(ForeignKey("gate_decisions.id", ondelete="RESTRICT"))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # approved | denied
+    # pending | approved | denied | returned (sent back to the requester for correction)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
     justification: Mapped[str | None] = mapped_column(Text)
+    # what the officer needs to order the queue, copied from the request when it is held
+    urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # the subject's age band when the request was held (`child_under_6`, ..., `adult`, `unknown`)
+    age_band: Mapped[str | None] = mapped_column(String(24))
+    # the time limit by urgency (policy `reviews:`), and the steps the scheduler took
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]
+    overdue_since: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    # the office above the requesting one whose officers the review was escalated to
+    escalated_to_organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )

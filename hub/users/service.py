@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -13,17 +11,12 @@ from hub.api.problems import Conflict, Unprocessable
 from hub.audit.service import record
 from hub.organizations import service as organizations
 from hub.users.models import User
+from hub.users.roles import Role
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
 # verified against when the e-mail is unknown, so timing does not tell which accounts exist
 _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time misses")
-
-
-class Role(StrEnum):
-    case_worker = "case_worker"
-    consent_officer = "consent_officer"
-    admin = "admin"
 
 
 def create(
