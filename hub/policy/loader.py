@@ -22,6 +22,7 @@ from hub.policy.rules import (
     ChildAgeBands,
     Effect,
     Reason,
+    ReviewLimits,
     ReviewTriggers,
 )
 
@@ -52,6 +53,7 @@ class Policy(BaseModel):
     review_triggers: ReviewTriggers
     effects: dict[str, Effect]
     acknowledgement: Acknowledgement
+    reviews: ReviewLimits
 
     def effect(self, reason: Reason) -> Effect:
         # a code missing from the table is refused at load; deny is the safe fallback anyway
@@ -91,11 +93,13 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
         yield ("children", "child_consent_from"), "must not be below child_assent_from"
     if not bands.child_consent_from <= bands.caregiver_consent_under:
         yield ("children", "child_consent_from"), "must not be above caregiver_consent_under"
-    for urgency in type(policy.acknowledgement).model_fields:
-        window = policy.acknowledgement.window(urgency)
-        if window.remind_before_hours >= window.deadline_hours:
-            path = ("acknowledgement", urgency, "remind_before_hours")
-            yield path, "a reminder must come before the deadline"
+    for section in ("acknowledgement", "reviews"):
+        limits = getattr(policy, section)
+        for urgency in type(limits).model_fields:
+            window = limits.window(urgency)
+            if window.remind_before_hours >= window.deadline_hours:
+                path = (section, urgency, "remind_before_hours")
+                yield path, "a reminder must come before the deadline"
 
 
 def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[int, str]]:

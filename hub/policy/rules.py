@@ -1,6 +1,7 @@
 """The disclosure rules of the policy file: reason codes, their effects, review triggers, the
-child age bands and the acknowledgement windows. Loaded and cross-checked by `hub.policy.loader`;
-applied by `hub.consent.gate` (and the referral deadlines), never re-stated in code elsewhere.
+child age bands, the acknowledgement windows and the review time limits. Loaded and
+cross-checked by `hub.policy.loader`; applied by `hub.consent.gate` (and the referral and
+review deadlines), never re-stated in code elsewhere.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class ChildAgeBands(BaseModel):
 
 
 class AcknowledgementWindow(BaseModel):
+    """A time limit: a deadline, a reminder before it, an escalation after it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     deadline_hours: float = Field(gt=0, le=24 * 90)
@@ -110,22 +113,22 @@ class AcknowledgementWindow(BaseModel):
 
     @property
     def deadline(self) -> timedelta:
-        """From sending to the acknowledgement deadline."""
+        """From the start (sending, or the request being held) to the deadline."""
         return timedelta(hours=self.deadline_hours)
 
     @property
     def remind_before(self) -> timedelta:
-        """How long before the deadline the recipient is reminded."""
+        """How long before the deadline the reminder goes."""
         return timedelta(hours=self.remind_before_hours)
 
     @property
     def escalate_after(self) -> timedelta:
-        """How long after the deadline an unacknowledged referral is escalated."""
+        """How long after the deadline it is escalated."""
         return timedelta(hours=self.escalate_after_hours)
 
 
-class Acknowledgement(BaseModel):
-    """Acknowledgement windows by referral urgency."""
+class ByUrgency(BaseModel):
+    """One time limit per urgency (the urgencies a referral may have)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -138,3 +141,33 @@ class Acknowledgement(BaseModel):
             raise KeyError(urgency)
         window: AcknowledgementWindow = getattr(self, urgency)
         return window
+
+
+class Acknowledgement(ByUrgency):
+    """Acknowledgement windows by referral urgency."""
+
+
+class ReviewLimits(ByUrgency):
+    """Time limits for a consent officer to decide a held request, by its urgency (a transfer
+    has none: `normal`). Past the deadline it is flagged overdue; `escalate_after` later it is
+    escalated to the office above the requesting one."""
+
+
+def age_band(children: ChildAgeBands, age: int | None) -> str:
+    """The subject's band by the policy's child ages: `under_<assent>`,
+    `<assent>_to_<consent - 1>`, `<consent>_to_<caregiver - 1>`, `adult`; `unknown` without an
+    age. With the default policy: under_6, 6_to_14, 15_to_17, adult."""
+    if age is None:
+        return "unknown"
+    assent, consent, adult = (
+        children.child_assent_from,
+        children.child_consent_from,
+        children.caregiver_consent_under,
+    )
+    if age >= adult:
+        return "adult"
+    if age >= consent:
+        return f"{consent}_to_{adult - 1}"
+    if age >= assent:
+        return f"{assent}_to_{consent - 1}"
+    return f"under_{assent}"

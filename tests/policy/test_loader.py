@@ -29,7 +29,7 @@ def refused(text: str) -> str:
 
 def test_the_shipped_policy_loads() -> None:
     policy = load_policy(SHIPPED)
-    assert policy.version == 2
+    assert policy.version == 3
     assert policy.sensitive_categories == ("gbv_incident", "health", "legal_status")
     assert set(policy.effects) == set(Reason)
     assert all(policy.effect(code) is Effect.deny for code in ALWAYS_DENY)
@@ -49,6 +49,12 @@ def test_the_shipped_policy_loads() -> None:
     assert normal.remind_before < normal.deadline
     with pytest.raises(KeyError):
         policy.acknowledgement.window("whenever")
+    limits = {
+        u: (w.deadline_hours, w.remind_before_hours, w.escalate_after_hours)
+        for u in ("emergency", "high", "normal")
+        for w in [policy.reviews.window(u)]
+    }
+    assert limits == {"emergency": (1, 0.25, 0.5), "high": (8, 2, 4), "normal": (48, 12, 24)}
 
 
 @pytest.mark.parametrize(
@@ -74,7 +80,7 @@ def test_the_shipped_policy_loads() -> None:
             "deadline_hours: soon",
             "number",
         ),
-        ("version: 2", "version: two", "version: two", "integer"),
+        ("version: 3", "version: two", "version: two", "integer"),
         # the cross-checks
         (
             "sensitive_categories: [gbv_incident, health, legal_status]",
@@ -102,7 +108,28 @@ def test_the_shipped_policy_loads() -> None:
             "must be deny",
         ),
         ("  child_case: review\n", "", "effects:", "no effect given for: child_case"),
-        ("    escalate_after_hours: 1\n", "", "  emergency:", "Field required"),
+        (
+            "acknowledgement:\n  emergency:\n    deadline_hours: 4\n    remind_before_hours: 1\n"
+            "    escalate_after_hours: 1\n",
+            "acknowledgement:\n  emergency:  # short\n    deadline_hours: 4\n"
+            "    remind_before_hours: 1\n",
+            "# short",
+            "Field required",
+        ),
+        # the review time limits are checked like the acknowledgement windows
+        ("\nreviews:\n", "\nreview_limits:\n", "review_limits:", "Extra inputs"),
+        (
+            "    deadline_hours: 1\n    remind_before_hours: 0.25",
+            "    deadline_hours: 1\n    remind_before_hours: 3",
+            "remind_before_hours: 3",
+            "before the deadline",
+        ),
+        (
+            "    deadline_hours: 8\n",
+            "    deadline_hours: -8\n",
+            "deadline_hours: -8",
+            "greater than 0",
+        ),
         (
             "  child_consent_from: 15",
             "  child_consent_from: 4",
