@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -23,7 +23,10 @@ class Review(Base):
     requesting_organization_id: Mapped[str] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT")
     )
+    # who asked (made the request, or resubmitted it after it was sent back)
     requested_by: Mapped[str] = mapped_column(String(200))
+    # who made the referral or transfer (four eyes: neither they nor the requester decide)
+    made_by: Mapped[str | None] = mapped_column(String(200))
     decision_id: Mapped[str] = mapped_column(ForeignKey("gate_decisions.id", ondelete="RESTRICT"))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # pending | approved | denied | returned (sent back to the requester for correction)
@@ -34,8 +37,12 @@ class Review(Base):
     justification: Mapped[str | None] = mapped_column(Text)
     # what the officer needs to order the queue, copied from the request when it is held
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
-    # the subject's age band when the request was held (`child_under_6`, ..., `adult`, `unknown`)
+    # the subject's age band when the request was held (`under_6`, `6_to_14`, `15_to_17`,
+    # `adult`, `unknown`: cut at the policy's child ages, `hub.policy.rules.age_band`)
     age_band: Mapped[str | None] = mapped_column(String(24))
+    # the requester's note to the recipient as it stood when the request was held, sealed with
+    # the case's data key (erasing the case erases it)
+    note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     # the time limit by urgency (policy `reviews:`), and the steps the scheduler took
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     reminded_at: Mapped[datetime | None]

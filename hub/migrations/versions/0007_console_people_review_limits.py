@@ -65,6 +65,8 @@ def upgrade() -> None:
             sa.Column("urgency", sa.String(length=16), server_default="normal", nullable=False)
         )
         batch_op.add_column(sa.Column("age_band", sa.String(length=24), nullable=True))
+        batch_op.add_column(sa.Column("made_by", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("note_ciphertext", sa.LargeBinary(), nullable=True))
         batch_op.add_column(
             sa.Column("due_at", hub.db.base.UTCDateTime(timezone=True), nullable=True)
         )
@@ -127,6 +129,8 @@ def downgrade() -> None:
         batch_op.drop_column("overdue_since")
         batch_op.drop_column("reminded_at")
         batch_op.drop_column("due_at")
+        batch_op.drop_column("note_ciphertext")
+        batch_op.drop_column("made_by")
         batch_op.drop_column("age_band")
         batch_op.drop_column("urgency")
 
