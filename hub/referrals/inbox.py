@@ -41,6 +41,7 @@ from hub.referrals.lifecycle import (
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralRead
 from hub.reviews.models import Review
+from hub.reviews.service import latest_outcome
 
 # while the service is being arranged or given; closed referrals keep their history only
 OPEN = frozenset({SENT, DELIVERED, ACKNOWLEDGED, ACCEPTED, IN_PROGRESS})
@@ -190,6 +191,7 @@ def read(
             note=service.open_note(key, referral),
             payload=None,
             payload_withheld=None,
+            review=latest_outcome(db=db, review_id=referral.review_id),
         )
     released = (
         release(db=db, keyring=keyring, policy=policy, referral=referral, actor=actor)

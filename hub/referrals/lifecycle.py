@@ -15,6 +15,8 @@ COMPLETED = "completed"
 CANCELLED = "cancelled"
 DENIED = "denied"
 FAILED = "failed"
+# a consent officer sent it back for correction; the sender resubmits or cancels it
+RETURNED = "returned"
 
 FINAL = frozenset({DECLINED, COMPLETED, CANCELLED, DENIED, FAILED})
 # the one way back from a final status: a referral that failed as undeliverable is sent again
@@ -22,7 +24,7 @@ REOPENING = frozenset({"redeliver"})
 # still waiting for the recipient's acknowledgement: the deadline job watches these
 AWAITING_ACKNOWLEDGEMENT = frozenset({SENT, DELIVERED})
 # not yet answered by the recipient: a consent withdrawal cancels these
-WITHDRAWABLE = frozenset({PENDING_REVIEW, SENT, DELIVERED})
+WITHDRAWABLE = frozenset({PENDING_REVIEW, RETURNED, SENT, DELIVERED})
 
 MOVES: dict[str, Move] = {
     # the recipient's moves (POST /v1/referrals/{id}/<action>)
@@ -34,6 +36,7 @@ MOVES: dict[str, Move] = {
     # the sender's
     "cancel": move(
         PENDING_REVIEW,
+        RETURNED,
         SENT,
         DELIVERED,
         ACKNOWLEDGED,
@@ -43,11 +46,16 @@ MOVES: dict[str, Move] = {
         by=Party.sender,
         reason=True,
     ),
+    # the gate is asked again (`hub.referrals.resubmission`): held again, sent, or denied
+    "resubmit": move(RETURNED, to=PENDING_REVIEW, by=Party.sender),
     # a consent officer's
     "approve": move(PENDING_REVIEW, to=SENT, by=Party.reviewer),
     "deny": move(PENDING_REVIEW, to=DENIED, by=Party.reviewer, reason=True),
+    "return": move(PENDING_REVIEW, to=RETURNED, by=Party.reviewer, reason=True),
     # the hub's own
     "deliver": move(SENT, to=DELIVERED, by=Party.system),
+    # resubmitted, and the gate now permits it without review
+    "release": move(PENDING_REVIEW, to=SENT, by=Party.system),
     "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
     "fail": move(SENT, DELIVERED, to=FAILED, by=Party.system, reason=True),
     # the gate, asked again right before a push, no longer permits it
@@ -70,4 +78,5 @@ FHIR_TASK_STATUS: dict[str, str] = {
     CANCELLED: "cancelled",
     DENIED: "cancelled",
     FAILED: "failed",
+    RETURNED: "on-hold",
 }

@@ -18,7 +18,7 @@ from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
-from hub.referrals import inbox, sending, service
+from hub.referrals import inbox, resubmission, sending, service
 from hub.referrals.schemas import (
     ConsentDeniedProblem,
     EventList,
@@ -29,6 +29,7 @@ from hub.referrals.schemas import (
     ReferralCreated,
     ReferralPage,
     ReferralRead,
+    ReferralResubmit,
     ReferralSummary,
     Role,
 )
@@ -40,12 +41,16 @@ Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
 Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
 
 
-def _denied(request: Request, decision: Decision) -> ConsentDeniedProblem:
+def _denied(
+    request: Request,
+    decision: Decision,
+    detail: str = "Nothing was sent. The reasons say what is missing.",
+) -> ConsentDeniedProblem:
     problem = Problem(
         422,
         "consent_denied",
         "The consent gate denied this referral",
-        "Nothing was sent. The reasons say what is missing.",
+        detail,
         decision_id=decision.id,
         reasons=list(decision.reasons),
     )
@@ -248,3 +253,51 @@ def cancel(
 ) -> Response:
     text = body.reason if body else None
     return _move("cancel", referral_id, text, principal, db, runtime, idem)
+
+
+@router.post(
+    "/{referral_id}/resubmit",
+    response_model=ReferralCreated,
+    responses={
+        202: {"model": ReferralCreated, "description": "Held again for a consent officer"},
+        422: {
+            "model": ConsentDeniedProblem,
+            "description": "Denied by the consent gate: the referral is now denied",
+        },
+    },
+)
+def resubmit(
+    referral_id: str,
+    request: Request,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: ReferralResubmit | None = None,
+) -> Response:
+    """The sender resubmits a referral a consent officer sent back (`returned`): the gate is
+    asked again as when it was made (200 `sent`, 202 `pending_review`, 422 `consent_denied`)."""
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return replay
+    org = principal.organization_id
+    referral = service.get(db=db, referral_id=referral_id, organization_id=org, lock=True)
+    decision = resubmission.resubmit(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        referral=referral,
+        actor=principal.actor,
+        organization_id=org,
+        data=body or ReferralResubmit(),
+    )
+    if referral.status == "denied":
+        denied = _denied(
+            request, decision, "Nothing was sent: the referral is denied. The reasons say why."
+        )
+        return idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
+    return idem.remember(
+        db=db,
+        client_id=principal.client_id,
+        status_code=200 if referral.sent_at is not None else 202,
+        body=sending.created(referral, decision),
+    )

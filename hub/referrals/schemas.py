@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.reviews.schemas import ReviewOutcome
+
 NOTE_MAX = 4000
 TEXT_MAX = 2000
 
@@ -29,6 +31,18 @@ class ReferralCreate(BaseModel):
     categories: list[str] = Field(min_length=1, max_length=50)
     # for the recipient; personal data, sealed, and shown to the recipient only with the payload
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class ReferralResubmit(BaseModel):
+    """A referral sent back for correction, resubmitted; each field given replaces the
+    referral's own (checked against the policy's vocabularies like a new referral's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # an empty note removes it
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    categories: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    purpose: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class MoveBody(BaseModel):
@@ -99,6 +113,8 @@ class ReferralRead(ReferralSummary):
     payload: dict[str, dict[str, Any]] | None
     # to the recipient, when no payload is given: why (reason codes)
     payload_withheld: list[dict[str, Any]] | None
+    # to the sender only: the latest review (a consent officer's answer, and why)
+    review: ReviewOutcome | None = None
 
 
 class ReferralPage(BaseModel):

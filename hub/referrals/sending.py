@@ -43,8 +43,8 @@ from hub.referrals.lifecycle import PENDING_REVIEW, SENT
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralCreate, ReferralCreated
 from hub.reviews.models import Review
+from hub.reviews.opening import open_review
 from hub.reviews.schemas import ReviewStatus
-from hub.reviews.service import open_review
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -79,7 +79,7 @@ def create(
     _check_request(db, policy, data, organization_id)
     case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
     recipient = db.get_one(Organization, data.to_organization_id)
-    decision = gate.decide(
+    decision = ask_gate(
         db=db,
         keyring=keyring,
         policy=policy,
@@ -87,7 +87,6 @@ def create(
         recipient=recipient,
         purpose=data.purpose,
         categories=data.categories,
-        at=utcnow(),
         actor=actor,
         context="referral",
     )
@@ -137,18 +136,15 @@ def create(
     db.add(referral)
     # flushed before the review and the outbox message that refer to it by id
     db.flush()
-    if decision.outcome is Outcome.review:
-        review = open_review(
-            db=db,
-            kind="referral",
-            object_id=referral.id,
-            case_id=case.id,
-            requesting_organization_id=organization_id,
-            requested_by=actor,
-            decision=decision,
-        )
-        referral.review_id = review.id
-    else:
+    if not hold(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        referral=referral,
+        decision=decision,
+        actor=actor,
+        note=data.note,
+    ):
         referral.status = SENT
         send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
     moves.record_event(
@@ -178,6 +174,83 @@ def create(
         },
     )
     return referral, decision
+
+
+def ask_gate(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    case: Case,
+    recipient: Organization,
+    purpose: str,
+    categories: list[str],
+    actor: str,
+    context: str,
+) -> Decision:
+    """The consent gate, asked for a referral being made (`referral`) or resubmitted
+    (`resubmitted`)."""
+    return gate.decide(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=case,
+        recipient=recipient,
+        purpose=purpose,
+        categories=categories,
+        at=utcnow(),
+        actor=actor,
+        context=context,
+    )
+
+
+def hold(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    decision: Decision,
+    actor: str,
+    note: str | None,
+) -> bool:
+    """Act on the gate's permit or review for a referral being made or resubmitted (status
+    `pending_review`): records what the gate decided, and on `review` opens a review (by
+    `actor`, with the `note` as it stands) and answers True: the referral stays held. On
+    `permit` answers False: the caller moves it to `sent` and calls `send`."""
+    if decision.outcome is Outcome.deny:
+        raise ValueError("a denied referral is neither held nor sent")
+    referral.categories = list(decision.permitted_categories)
+    referral.withheld_categories = list(decision.withheld_categories)
+    referral.consent_ids = list(decision.consent_ids)
+    referral.decision_id = decision.id
+    if decision.outcome is not Outcome.review:
+        return False
+    review = open_review(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        kind="referral",
+        object_id=referral.id,
+        case_id=referral.case_id,
+        requesting_organization_id=referral.from_organization_id,
+        requested_by=actor,
+        made_by=referral.created_by,
+        decision=decision,
+        urgency=referral.urgency,
+        note=note,
+    )
+    referral.review_id = review.id
+    referral.updated_at = utcnow()
+    return True
+
+
+def current_note(db: Session, keyring: KeyEncryptionKeys, referral: Referral) -> str | None:
+    """The referral's note as it stands (None once the case is erased)."""
+    if referral.note_ciphertext is None:
+        return None
+    key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
+    return service.open_note(key, referral)
 
 
 def created(referral: Referral, decision: Decision) -> ReferralCreated:
@@ -262,7 +335,7 @@ def review_covers(policy: Policy, review: Review | None, decision: Decision) -> 
     return held <= approved
 
 
-def _locked(db: Session, referral_id: str) -> Referral | None:
+def locked(db: Session, referral_id: str) -> Referral | None:
     return db.scalar(select(Referral).where(Referral.id == referral_id).with_for_update())
 
 
@@ -272,7 +345,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
     review = db.get(Review, review_id)
     if review is None or review.kind != "referral":
         return
-    referral = _locked(db, review.object_id)
+    referral = locked(db, review.object_id)
     if referral is None or referral.status != PENDING_REVIEW or referral.review_id != review.id:
         return
     actor = review.decided_by or service.SYSTEM_ACTOR
@@ -327,12 +400,17 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
         # something new needs a consent officer (a consent went stale meanwhile, say)
         again = open_review(
             db=db,
+            keyring=keyring,
+            policy=policy,
             kind="referral",
             object_id=referral.id,
             case_id=referral.case_id,
             requesting_organization_id=referral.from_organization_id,
-            requested_by=referral.created_by,
+            requested_by=review.requested_by,
+            made_by=referral.created_by,
             decision=decision,
+            urgency=referral.urgency,
+            note=current_note(db, keyring, referral),
         )
         referral.review_id = again.id
         referral.decision_id = decision.id

@@ -16,9 +16,10 @@ from hub.connectors import notices
 from hub.consent.service import WITHDRAWN_TOPIC
 from hub.lifecycle import Party
 from hub.outbox.service import PermanentError, handler
-from hub.referrals import cascade, sending, service
+from hub.referrals import cascade, resubmission, sending, service
 from hub.reviews.schemas import ReviewKind, ReviewStatus
 from hub.reviews.service import DECIDED_TOPIC
+from hub.transfers import resubmission as transfer_resubmission
 from hub.transfers import service as transfers
 
 if TYPE_CHECKING:
@@ -30,9 +31,18 @@ WITHDRAWAL_EVENT = "referral.consent_withdrawn"
 @handler(DECIDED_TOPIC)
 def review_decided(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
     review_id = payload["review_id"]
-    approved = payload["outcome"] == ReviewStatus.approved
+    outcome = ReviewStatus(payload["outcome"])
+    approved = outcome is ReviewStatus.approved
     kind = payload["kind"]
-    if kind == ReviewKind.referral:
+    if outcome is ReviewStatus.returned:
+        # sent back for correction: the request waits for its sender; nothing is sent
+        if kind == ReviewKind.referral:
+            resubmission.on_review_returned(db=db, runtime=runtime, review_id=review_id)
+        elif kind == ReviewKind.transfer:
+            transfer_resubmission.on_review_returned(db=db, runtime=runtime, review_id=review_id)
+        else:
+            raise PermanentError(f"unknown review kind {kind}")
+    elif kind == ReviewKind.referral:
         sending.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)
     elif kind == ReviewKind.transfer:
         transfers.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)

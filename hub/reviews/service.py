@@ -1,33 +1,51 @@
 """Reviews: requests the consent gate held for a consent officer, and their decisions.
 
-A review is opened by the flow that asked the gate (a referral or a transfer) when the gate
-answered `review`. Consent officers of the requesting organisation or of an office above it in
-the IOM hierarchy decide it, once, with a justification; whoever asked cannot (four eyes). The
-decision is audited and an outbox message `review.decided` tells the requesting flow to send
-(approved) or to mark the request denied (denied): a denied request never leaves.
+A review is opened (`hub.reviews.opening.open_review`) by the flow that asked the gate (a
+referral or a transfer) when the gate answered `review`. Consent officers of the requesting
+organisation or of an office above it in the IOM hierarchy decide it, once, with a
+justification: approve, deny, or return (send it back to the requester for correction; the
+requester resubmits or cancels). Whoever asked for it or made the request cannot decide it
+(four eyes, by person: `may_decide`). The decision is audited and an outbox message
+`review.decided` tells the requesting flow to send (approved), to mark the request denied
+(denied: it never leaves) or returned (returned: nothing is sent).
+
+Every function takes the session and, where it acts, the actor: the API and the web console
+call the same ones.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hub.api import pagination
-from hub.api.problems import Conflict, NotFound, Problem
+from hub.api.problems import Conflict, NotFound, Problem, Unprocessable
 from hub.audit.service import record
+from hub.auth.tokens import person_of
+from hub.cases import service as cases
 from hub.clock import utcnow
-from hub.consent.gate import Decision, Outcome
 from hub.consent.models import GateDecision
+from hub.crypto.keyring import KeyEncryptionKeys
 from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
 from hub.reviews.models import Review
-from hub.reviews.schemas import ReviewKind, ReviewRead, ReviewStatus
+from hub.reviews.opening import open_note
+from hub.reviews.schemas import (
+    ReturnedRead,
+    ReviewKind,
+    ReviewOutcome,
+    ReviewRead,
+    ReviewStatus,
+)
 
 DECIDED_TOPIC = "review.decided"
 # deeper than any real office structure; stops the walk should the data ever hold a cycle
 MAX_DEPTH = 16
+# the queue's order by urgency; anything else comes after these
+URGENCY_RANK = {"emergency": 0, "high": 1, "normal": 2}
+QUEUE_LIMIT = 50
 
 
 class FourEyes(Problem):
@@ -70,50 +88,17 @@ def visible_to(organization_id: str) -> ColumnElement[bool]:
     return Review.requesting_organization_id.in_(offices_at_or_below(organization_id))
 
 
-def open_review(
-    *,
-    db: Session,
-    kind: str,
-    object_id: str,
-    case_id: str,
-    requesting_organization_id: str,
-    requested_by: str,
-    decision: Decision,
-) -> Review:
-    """Hold a request the gate answered `review` for, until a consent officer decides."""
-    if decision.outcome is not Outcome.review:
-        raise ValueError("only a decision with outcome review is reviewed")
-    if decision.case_id != case_id:
-        raise ValueError("the decision is about another case")
-    review = Review(
-        kind=ReviewKind(kind).value,
-        object_id=object_id,
-        case_id=case_id,
-        requesting_organization_id=requesting_organization_id,
-        requested_by=requested_by,
-        decision_id=decision.id,
-        reasons=list(decision.reasons),
-        status=ReviewStatus.pending.value,
-        created_at=utcnow(),
+def waiting_for(organization_id: str) -> ColumnElement[bool]:
+    """The organisation's queue: its own pending reviews and those escalated to it (within
+    what it may see)."""
+    return and_(
+        visible_to(organization_id),
+        Review.status == ReviewStatus.pending.value,
+        or_(
+            Review.requesting_organization_id == organization_id,
+            Review.escalated_to_organization_id == organization_id,
+        ),
     )
-    db.add(review)
-    # flushed for the generated id the audit entry refers to
-    db.flush()
-    record(
-        db,
-        actor=requested_by,
-        action="review.opened",
-        object_type="review",
-        object_id=review.id,
-        details={
-            "kind": review.kind,
-            "object_id": object_id,
-            "case_id": case_id,
-            "decision_id": decision.id,
-            "codes": decision.codes,
-        },
-    )
-    return review
 
 
 def get(*, db: Session, review_id: str, organization_id: str) -> Review:
@@ -124,74 +109,217 @@ def get(*, db: Session, review_id: str, organization_id: str) -> Review:
     return review
 
 
-def read(*, db: Session, review: Review) -> ReviewRead:
-    decision = db.get_one(GateDecision, review.decision_id)
-    return _read(review, decision)
+# --- reading ---------------------------------------------------------------------------------
+
+Row = tuple[Review, GateDecision, str | None]
 
 
-def _read(review: Review, decision: GateDecision) -> ReviewRead:
-    return ReviewRead(
-        id=review.id,
-        kind=ReviewKind(review.kind),
-        object_id=review.object_id,
-        case_id=review.case_id,
-        requesting_organization_id=review.requesting_organization_id,
-        recipient_organization_id=decision.recipient_organization_id,
-        purpose=decision.purpose,
-        categories=list(decision.permitted_categories),
-        withheld_categories=[
-            c for c in decision.requested_categories if c not in decision.permitted_categories
-        ],
-        consent_ids=list(decision.consent_ids),
-        reasons=list(review.reasons),
-        status=ReviewStatus(review.status),
-        requested_by=review.requested_by,
-        created_at=review.created_at,
-        decided_by=review.decided_by,
-        decided_at=review.decided_at,
-        justification=review.justification,
+def _rows(db: Session, query: Select[Any]) -> list[Row]:
+    return [(r, d, kind) for r, d, kind in db.execute(query).all()]
+
+
+def _select() -> Select[Any]:
+    return (
+        select(Review, GateDecision, Organization.kind)
+        .join(GateDecision, GateDecision.id == Review.decision_id)
+        .outerjoin(Organization, Organization.id == GateDecision.recipient_organization_id)
     )
+
+
+def _returned_before(db: Session, reviews: list[Review]) -> dict[str, ReturnedRead]:
+    """For each review, the latest earlier review of the same request that sent it back."""
+    if not reviews:
+        return {}
+    earlier = db.scalars(
+        select(Review)
+        .where(
+            Review.object_id.in_({r.object_id for r in reviews}),
+            Review.status == ReviewStatus.returned.value,
+        )
+        .order_by(Review.created_at, Review.id)
+    ).all()
+    found: dict[str, ReturnedRead] = {}
+    for review in reviews:
+        for back in earlier:
+            same = (back.kind, back.object_id) == (review.kind, review.object_id)
+            if same and back.id != review.id and back.created_at <= review.created_at:
+                found[review.id] = ReturnedRead(
+                    review_id=back.id,
+                    justification=back.justification,
+                    decided_by=back.decided_by,
+                    decided_at=back.decided_at,
+                )
+    return found
+
+
+def _reads(db: Session, keyring: KeyEncryptionKeys, rows: list[Row]) -> list[ReviewRead]:
+    now = utcnow()
+    returned = _returned_before(db, [row[0] for row in rows])
+    keys: dict[str, bytes | None] = {}
+    out = []
+    for review, decision, recipient_kind in rows:
+        note = None
+        if review.note_ciphertext is not None:
+            if review.case_id not in keys:
+                keys[review.case_id] = cases.live_key(
+                    db=db, keyring=keyring, case_id=review.case_id
+                )
+            note = open_note(keys[review.case_id], review)
+        pending = review.status == ReviewStatus.pending
+        out.append(
+            ReviewRead(
+                id=review.id,
+                kind=ReviewKind(review.kind),
+                object_id=review.object_id,
+                case_id=review.case_id,
+                requesting_organization_id=review.requesting_organization_id,
+                recipient_organization_id=decision.recipient_organization_id,
+                recipient_kind=recipient_kind,
+                purpose=decision.purpose,
+                urgency=review.urgency,
+                age_band=review.age_band,
+                note=note,
+                categories=list(decision.permitted_categories),
+                withheld_categories=[
+                    c
+                    for c in decision.requested_categories
+                    if c not in decision.permitted_categories
+                ],
+                consent_ids=list(decision.consent_ids),
+                reasons=list(review.reasons),
+                status=ReviewStatus(review.status),
+                requested_by=review.requested_by,
+                created_at=review.created_at,
+                due_at=review.due_at,
+                overdue=pending and review.due_at is not None and review.due_at < now,
+                escalated=review.escalated_at is not None,
+                escalated_at=review.escalated_at,
+                escalated_to_organization_id=review.escalated_to_organization_id,
+                decided_by=review.decided_by,
+                decided_at=review.decided_at,
+                justification=review.justification,
+                returned=returned.get(review.id),
+            )
+        )
+    return out
+
+
+def read(*, db: Session, keyring: KeyEncryptionKeys, review: Review) -> ReviewRead:
+    """The review as an officer sees it (resolve it with `get` first)."""
+    return _reads(db, keyring, _rows(db, _select().where(Review.id == review.id)))[0]
 
 
 def get_page(
     *,
     db: Session,
+    keyring: KeyEncryptionKeys,
     organization_id: str,
     status: ReviewStatus | None,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ReviewRead], str | None]:
     """Reviews the caller may decide, newest first; the access rule is part of the query."""
-    query = (
-        select(Review, GateDecision)
-        .join(GateDecision, GateDecision.id == Review.decision_id)
-        .where(visible_to(organization_id))
-    )
+    query = _select().where(visible_to(organization_id))
     if status is not None:
         query = query.where(Review.status == status.value)
     query = pagination.page(
         query, time_column=Review.created_at, id_column=Review.id, cursor=cursor, limit=limit
     )
-    rows = db.execute(query).all()
+    rows = _rows(db, query)
     cursor_next = pagination.next_cursor([row[0] for row in rows], limit, time_attr="created_at")
-    return [_read(review, decision) for review, decision in rows[:limit]], cursor_next
+    return _reads(db, keyring, rows[:limit]), cursor_next
 
 
-def decide(*, db: Session, review: Review, actor: str, approve: bool, justification: str) -> Review:
-    """Approve or deny a pending review, once, by someone other than its requester.
+def priority_order() -> tuple[ColumnElement[Any], ...]:
+    """Emergency, high, normal; within each, escalated ones first; then the oldest first."""
+    rank = case(URGENCY_RANK, value=Review.urgency, else_=len(URGENCY_RANK))
+    escalated = case((Review.escalated_at.is_not(None), 0), else_=1)
+    return rank, escalated, Review.created_at, Review.id
+
+
+def queue(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    organization_id: str,
+    limit: int = QUEUE_LIMIT,
+    include_below: bool = False,
+) -> list[ReviewRead]:
+    """Pending reviews for the organisation's officers, most urgent first (`priority_order`):
+    its own and those escalated to it; with `include_below`, every pending review of the
+    offices below it as well."""
+    scope = (
+        and_(visible_to(organization_id), Review.status == ReviewStatus.pending.value)
+        if include_below
+        else waiting_for(organization_id)
+    )
+    query = _select().where(scope).order_by(*priority_order()).limit(limit)
+    return _reads(db, keyring, _rows(db, query))
+
+
+def count_waiting(*, db: Session, organization_id: str) -> int:
+    """How many reviews wait in the organisation's queue (`queue` without `include_below`)."""
+    return (
+        db.scalar(select(func.count()).select_from(Review).where(waiting_for(organization_id))) or 0
+    )
+
+
+def latest_outcome(*, db: Session, review_id: str | None) -> ReviewOutcome | None:
+    """The requester's view of a referral's or transfer's latest review (for its sender only:
+    the officer's justification is the sender's to read, never the recipient's)."""
+    if review_id is None:
+        return None
+    review = db.get(Review, review_id)
+    if review is None:
+        return None
+    return ReviewOutcome(
+        status=ReviewStatus(review.status),
+        justification=review.justification,
+        decided_at=review.decided_at,
+    )
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+
+def may_decide(review: Review, actor: str) -> bool:
+    """Four eyes, THE rule: not whoever asked for it or made it, by actor, nor the same person
+    through another way in (the console, or a client acting for them)."""
+    if actor in (review.requested_by, review.made_by):
+        return False
+    person = person_of(actor)
+    return person is None or person not in {
+        person_of(review.requested_by),
+        person_of(review.made_by),
+    }
+
+
+def decide(
+    *,
+    db: Session,
+    review: Review,
+    actor: str,
+    outcome: ReviewStatus | str,
+    justification: str,
+) -> Review:
+    """Approve, deny or return a pending review, once, by someone other than its requester
+    and maker (`may_decide`: 403 `four_eyes`); 409 `review_decided` once decided; 422
+    `justification_required` without a justification.
 
     Resolve the review with `get` first (that is the access check).
     """
+    status = ReviewStatus(outcome)
+    if status is ReviewStatus.pending:
+        raise ValueError("a decision approves, denies or returns")
     # locked, and read afresh: of two officers deciding at once, the second sees the first's
     db.refresh(review, with_for_update=True)
     if review.status != ReviewStatus.pending:
         raise ReviewDecided(review.status)
-    if review.requested_by == actor:
+    if not may_decide(review, actor):
         raise FourEyes()
-    justification = justification.strip()
+    justification = (justification or "").strip()
     if not justification:
-        raise ValueError("a justification is required")
-    status = ReviewStatus.approved if approve else ReviewStatus.denied
+        raise Unprocessable("justification_required", "A justification is required")
     review.status = status.value
     review.decided_by = actor
     review.decided_at = utcnow()

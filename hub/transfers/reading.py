@@ -27,6 +27,7 @@ from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures.models import Disclosure
 from hub.lifecycle import Party
+from hub.reviews.service import latest_outcome
 from hub.transfers import moves
 from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
@@ -42,7 +43,7 @@ TRANSFERS = "transfers"
 # the disclosure of the case file on acceptance (an offer pushed to a webhook is another one)
 TRANSFER_CHANNEL = "transfer"
 PLAN_FIELD = "plan"
-STATUSES = ("pending_review", SENT, ACCEPTED, "rejected", COMPLETED, "cancelled")
+STATUSES = ("pending_review", "returned", SENT, ACCEPTED, "rejected", COMPLETED, "cancelled")
 # the recipient sees the plan and the summary while the transfer is offered to it, and after
 STILL_OFFERED = frozenset({SENT, ACCEPTED, COMPLETED})
 # age bands as humanitarian data is commonly disaggregated (lower bound, label)
@@ -144,6 +145,7 @@ def read(
         categories=categories,
         withheld_categories=withheld,
         released_categories=released(db, transfer) if transfer.status == COMPLETED else None,
+        review=latest_outcome(db=db, review_id=transfer.review_id) if sender else None,
     )
 
 

@@ -21,7 +21,7 @@ from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.referrals.schemas import EventList
 from hub.runtime import Runtime
-from hub.transfers import handover, moves, reading, service
+from hub.transfers import handover, moves, reading, resubmission, service
 from hub.transfers.schemas import (
     AcceptanceProblem,
     GateProblem,
@@ -33,6 +33,7 @@ from hub.transfers.schemas import (
     TransferCreated,
     TransferPage,
     TransferRead,
+    TransferResubmit,
     TransferSummary,
 )
 
@@ -246,3 +247,57 @@ def cancel(
 ) -> Response:
     text = body.reason if body else None
     return _move("cancel", transfer_id, text, principal, db, runtime, idem)
+
+
+@router.post(
+    "/{transfer_id}/resubmit",
+    response_model=TransferCreated,
+    responses={
+        202: {"model": TransferCreated, "description": "Held again for a consent officer"},
+        422: {
+            "model": GateProblem,
+            "description": "Denied by the consent gate: the transfer is now cancelled",
+        },
+    },
+)
+def resubmit(
+    transfer_id: str,
+    request: Request,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    body: TransferResubmit | None = None,
+) -> Response:
+    """The sender resubmits a transfer a consent officer sent back (`returned`): the gate is
+    asked again as when it was proposed (200 `sent`, 202 `pending_review`, 422
+    `consent_denied`)."""
+    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+        return replay
+    org = principal.organization_id
+    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
+    decision = resubmission.resubmit(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        transfer=transfer,
+        actor=principal.actor,
+        organization_id=org,
+        data=body or TransferResubmit(),
+    )
+    if transfer.status == "cancelled":
+        denied = _gate_problem(
+            GateProblem,
+            request,
+            422,
+            "consent_denied",
+            "The consent gate denied this transfer: it is cancelled",
+            decision,
+        )
+        return idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
+    return idem.remember(
+        db=db,
+        client_id=principal.client_id,
+        status_code=202 if transfer.status == "pending_review" else 200,
+        body=service.created(db=db, transfer=transfer, decision=decision),
+    )

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.reviews.schemas import ReviewOutcome
+
 REASON_MAX = 2000
 NEED_MAX = 500
 NEEDS_MAX = 50
@@ -59,6 +61,14 @@ class TransferCreate(BaseModel):
     case_id: str = Field(min_length=1, max_length=64)
     to_organization_id: str = Field(min_length=1, max_length=64)
     plan: TransferPlan
+
+
+class TransferResubmit(BaseModel):
+    """A transfer sent back for correction, resubmitted, with an amended plan if given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: TransferPlan | None = None
 
 
 class MoveBody(BaseModel):
@@ -135,6 +145,8 @@ class TransferRead(TransferSummary):
     withheld_categories: list[str] | None
     # once completed, to both: what was handed over
     released_categories: list[str] | None
+    # to the sender only: the latest review (a consent officer's answer, and why)
+    review: ReviewOutcome | None = None
 
 
 class TransferPage(BaseModel):

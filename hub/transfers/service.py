@@ -38,16 +38,17 @@ from hub.policy.loader import Policy
 from hub.policy.rules import Reason
 from hub.referrals.sending import review_covers
 from hub.reviews.models import Review
-from hub.reviews.service import open_review
+from hub.reviews.opening import open_review
 from hub.transfers import handover, moves, reading
-from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, SENT, WITHDRAWABLE
+from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, RETURNED, SENT, WITHDRAWABLE
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import TransferCreate, TransferCreated
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
 
-OPEN = (PENDING_REVIEW, SENT, ACCEPTED)
+# one open transfer per case at a time (one sent back waits for its sender's answer)
+OPEN = (PENDING_REVIEW, RETURNED, SENT, ACCEPTED)
 REVIEW_KIND = "transfer"
 
 
@@ -141,22 +142,13 @@ def create(
         updated_at=now,
     )
     db.add(transfer)
-    if decision is not None and decision.outcome is Outcome.review:
-        # flushed before the review that refers to it by id
-        db.flush()
-        review = open_review(
-            db=db,
-            kind=REVIEW_KIND,
-            object_id=transfer.id,
-            case_id=case.id,
-            requesting_organization_id=organization_id,
-            requested_by=actor,
-            decision=decision,
-        )
+    # flushed before the review or the delivery that refer to it by id
+    db.flush()
+    if decision is not None and hold(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, decision=decision, actor=actor
+    ):
         transfer.status = PENDING_REVIEW
-        transfer.review_id = review.id
     else:
-        db.flush()
         # offered now: pushed to the recipient's webhook if it has one (`hub.connectors`)
         deliveries.start_transfer(db=db, transfer=transfer)
     history.record_event(
@@ -196,6 +188,41 @@ def create(
     return transfer, decision
 
 
+def hold(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    decision: Decision,
+    actor: str,
+) -> bool:
+    """Act on the gate's permit or review for a transfer being proposed or resubmitted: records
+    what the gate decided, and on `review` opens a review (by `actor`) and answers True: the
+    transfer is held. On `permit` answers False: the caller offers it."""
+    if decision.outcome is Outcome.deny:
+        raise ValueError("a denied transfer is neither held nor offered")
+    transfer.decision_id = decision.id
+    transfer.consent_ids = list(decision.consent_ids)
+    if decision.outcome is not Outcome.review:
+        return False
+    review = open_review(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        kind=REVIEW_KIND,
+        object_id=transfer.id,
+        case_id=transfer.case_id,
+        requesting_organization_id=transfer.from_organization_id,
+        requested_by=actor,
+        made_by=transfer.created_by,
+        decision=decision,
+    )
+    transfer.review_id = review.id
+    transfer.updated_at = utcnow()
+    return True
+
+
 def created(*, db: Session, transfer: Transfer, decision: Decision | None) -> TransferCreated:
     """The answer to POST /v1/transfers (the sender's view; ids, codes and category names)."""
     if decision is not None:
@@ -212,7 +239,7 @@ def created(*, db: Session, transfer: Transfer, decision: Decision | None) -> Tr
     )
 
 
-def _locked(db: Session, transfer_id: str) -> Transfer | None:
+def locked(db: Session, transfer_id: str) -> Transfer | None:
     return db.scalar(select(Transfer).where(Transfer.id == transfer_id).with_for_update())
 
 
@@ -226,7 +253,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
     review = db.get(Review, review_id)
     if review is None or review.kind != REVIEW_KIND:
         return
-    transfer = _locked(db, review.object_id)
+    transfer = locked(db, review.object_id)
     if transfer is None or transfer.status != PENDING_REVIEW or transfer.review_id != review.id:
         return
     actor = review.decided_by or moves.SYSTEM_ACTOR
@@ -272,11 +299,14 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
         # something new needs a consent officer (a consent went stale meanwhile, say)
         again = open_review(
             db=db,
+            keyring=keyring,
+            policy=policy,
             kind=REVIEW_KIND,
             object_id=transfer.id,
             case_id=transfer.case_id,
             requesting_organization_id=transfer.from_organization_id,
-            requested_by=transfer.created_by,
+            requested_by=review.requested_by,
+            made_by=transfer.created_by,
             decision=decision,
         )
         transfer.review_id = again.id

@@ -40,3 +40,21 @@ def test_consent_withdrawal_stops_only_what_has_not_been_answered() -> None:
     assert referral.MOVES["withdraw_consent"].sources == referral.WITHDRAWABLE
     assert referral.ACKNOWLEDGED not in referral.WITHDRAWABLE
     assert transfer.MOVES["withdraw_consent"].sources == transfer.WITHDRAWABLE
+
+
+def test_a_request_sent_back_is_resubmitted_or_cancelled_by_its_sender() -> None:
+    for module in (referral, transfer):
+        back = module.MOVES["return"]
+        assert (back.sources, back.target) == ({module.PENDING_REVIEW}, module.RETURNED)
+        assert back.party is Party.reviewer and back.reason_required
+        again = module.MOVES["resubmit"]
+        assert (again.sources, again.target) == ({module.RETURNED}, module.PENDING_REVIEW)
+        assert again.party is Party.sender
+        assert module.RETURNED in module.MOVES["cancel"].sources
+        # a consent withdrawn cancels one sent back as well
+        assert module.RETURNED in module.WITHDRAWABLE
+        # only the gate releases one resubmitted
+        release = module.MOVES["release"]
+        assert (release.sources, release.target) == ({module.PENDING_REVIEW}, module.SENT)
+        assert release.party is Party.system
+    assert referral.FHIR_TASK_STATUS[referral.RETURNED] == "on-hold"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from hub.api.problems import NotFound
 from hub.audit.models import AuditEntry
 from hub.consent.gate import Outcome
+from hub.reviews import opening
 from hub.reviews import service as reviews
 from hub.reviews.models import Review
 from hub.runtime import Runtime
@@ -39,8 +40,10 @@ def test_only_a_review_outcome_opens_a_review(runtime: Runtime) -> None:
     denied = world.decide(case, world.ngo)
     assert denied.outcome is Outcome.deny
     with runtime.sessions.begin() as db, pytest.raises(ValueError, match="review"):
-        reviews.open_review(
+        opening.open_review(
             db=db,
+            keyring=runtime.keyring,
+            policy=runtime.policy,
             kind="referral",
             object_id="r1",
             case_id=case,
@@ -61,7 +64,12 @@ def test_the_queue_reaches_every_level_below(runtime: Runtime) -> None:
 
         def visible(org: str) -> set[str]:
             items, _ = reviews.get_page(
-                db=db, organization_id=org, status=None, cursor=None, limit=50
+                db=db,
+                keyring=runtime.keyring,
+                organization_id=org,
+                status=None,
+                cursor=None,
+                limit=50,
             )
             return {item.id for item in items}
 

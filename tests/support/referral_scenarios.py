@@ -20,6 +20,7 @@ from hub.runtime import Runtime
 from tests.support import factories
 from tests.support.api import Partner
 from tests.support.consent_rows import add_consent
+from tests.support.reviews import send_back
 
 PURPOSE = "psychosocial_support"
 
@@ -92,4 +93,36 @@ def sent_referral(
         assert owner_receives, "only the recipient moves a referral forward"
         moved = api.post(f"/v1/referrals/{referral_id}/{action}", json={}, headers=owner.headers)
         assert moved.status_code == 200, moved.text
+    return referral_id
+
+
+def returned_referral(runtime: Runtime, owner: str, name: str) -> str:
+    """A referral from `owner` to a new NGO, held for review (a verbal consent without a
+    witness) and sent back by a consent officer: `returned`, for its sender to resubmit."""
+    recipient = new_org(runtime, f"{name} party")
+    policy = runtime.policy
+    with runtime.sessions.begin() as db:
+        case = cases.create(
+            db=db,
+            keyring=runtime.keyring,
+            policy=policy,
+            actor="test",
+            owner_organization_id=owner,
+            external_ref=name,
+            subject=Subject(birth_date=date(1990, 4, 2), sex="female"),
+            data={"identity": {"given_name": "Canary", "family_name": "Matrix"}},
+        )
+        add_consent(db, case.id, categories=["identity"], kinds=["ngo"], method="verbal")
+        factories.agreement(db, policy, owner, recipient, [PURPOSE], ["identity"])
+        referral, _ = sending.create(
+            db=db,
+            keyring=runtime.keyring,
+            policy=policy,
+            actor="user:caseworker@matrix",
+            organization_id=owner,
+            data=ReferralCreate.model_validate(body(case.id, recipient)),
+        )
+        assert referral is not None and referral.review_id is not None, referral
+        referral_id, review_id = referral.id, referral.review_id
+    send_back(runtime, review_id)
     return referral_id

@@ -10,17 +10,27 @@ from hub.cases.schemas import Subject
 from hub.clock import utcnow
 from hub.consent import gate
 from hub.organizations.models import DataSharingAgreement
+from hub.reviews import opening
 from hub.reviews import service as reviews
+from hub.reviews.models import Review
+from hub.reviews.schemas import ReviewStatus
 from hub.runtime import Runtime
 from tests.support import factories
 from tests.support.consent_rows import add_consent
 
 
 def held_request(
-    runtime: Runtime, requesting_organization_id: str, *, requested_by: str = "user:caseworker"
+    runtime: Runtime,
+    requesting_organization_id: str,
+    *,
+    requested_by: str = "user:caseworker",
+    made_by: str | None = None,
+    urgency: str = "normal",
+    note: str | None = None,
+    birth_date: date = date(1988, 7, 1),
 ) -> str:
     """A referral from the organisation to a ministry, held because the recipient is a
-    government body; returns the review's id."""
+    government body; returns the review's id (the referral itself is not made)."""
     tag = uuid.uuid4().hex[:10]
     with runtime.sessions.begin() as db:
         policy = runtime.policy
@@ -41,7 +51,7 @@ def held_request(
             actor=requested_by,
             owner_organization_id=requesting_organization_id,
             external_ref=f"REVIEW-{tag}",
-            subject=Subject(birth_date=date(1988, 7, 1), sex="male"),
+            subject=Subject(birth_date=birth_date, sex="male"),
             data={"identity": {"given_name": "Issa"}},
         )
         add_consent(
@@ -64,8 +74,13 @@ def held_request(
             context="referral",
         )
         assert decision.outcome is gate.Outcome.review, decision.reasons
-        review = reviews.open_review(
+        review = opening.open_review(
             db=db,
+            keyring=runtime.keyring,
+            policy=policy,
+            made_by=made_by,
+            urgency=urgency,
+            note=note,
             kind="referral",
             object_id=uuid.uuid4().hex,
             case_id=case.id,
@@ -74,3 +89,25 @@ def held_request(
             decision=decision,
         )
         return review.id
+
+
+OFFICER = "user:officer-1@office"
+
+
+def send_back(runtime: Runtime, review_id: str, *, actor: str = OFFICER) -> None:
+    """A consent officer returns the review, and the requesting flow acts on it (what the
+    `review.decided` outbox message does), in one go."""
+    from hub.referrals import resubmission as referral_resubmission
+    from hub.transfers import resubmission as transfer_resubmission
+
+    with runtime.sessions.begin() as db:
+        review = db.get_one(Review, review_id)
+        reviews.decide(
+            db=db,
+            review=review,
+            actor=actor,
+            outcome=ReviewStatus.returned,
+            justification="Please record a witness for the verbal consent.",
+        )
+        flow = referral_resubmission if review.kind == "referral" else transfer_resubmission
+        flow.on_review_returned(db=db, runtime=runtime, review_id=review_id)

@@ -322,4 +322,37 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         ),
         tenant=True,
     ),
+    ("POST", "/v1/reviews/{review_id}/return"): Scenario(
+        lambda ctx: Call(
+            {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},
+            {"justification": "record a witness first"},
+        ),
+        tenant=True,
+    ),
+    # the sender resubmits what an officer sent back: held again (202), the consent still
+    # verbal without a witness
+    ("POST", "/v1/referrals/{referral_id}/resubmit"): Scenario(
+        lambda ctx: Call(
+            {
+                "referral_id": referrals.returned_referral(
+                    ctx.runtime, ctx.owner.organization_id, ctx.unique("MATRIX-RETURNED")
+                )
+            },
+            {},
+            202,
+        ),
+        tenant=True,
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/resubmit"): Scenario(
+        lambda ctx: Call(
+            {
+                "transfer_id": transfers.returned_transfer(
+                    ctx.runtime, ctx.owner.organization_id, ctx.unique("MATRIX-RETURNED")
+                )
+            },
+            {},
+            202,
+        ),
+        tenant=True,
+    ),
 }

@@ -16,6 +16,8 @@ from hub.runtime import Runtime
 from hub.transfers import service as transfers
 from hub.transfers.schemas import TransferCreate
 from tests.support import factories
+from tests.support.consent_rows import add_consent
+from tests.support.reviews import send_back
 
 PLAN = {
     "reason": "moves to the capital",
@@ -72,3 +74,28 @@ def sent_transfer(runtime: Runtime, owner: str, name: str, *, owner_receives: bo
         )
         assert transfer is not None and transfer.status == "sent"
         return transfer.id
+
+
+def returned_transfer(runtime: Runtime, owner: str, name: str) -> str:
+    """A transfer from `owner` to a new NGO (external: the gate decides), held for review (a
+    verbal consent without a witness) and sent back by a consent officer: `returned`."""
+    policy = runtime.policy
+    case_id = case_of(runtime, owner, name)
+    with runtime.sessions.begin() as db:
+        ngo = factories.org(db, policy, f"{name} NGO", kind="ngo").id
+        add_consent(
+            db, case_id, purposes=["case_transfer"], categories=["identity"], method="verbal"
+        )
+        factories.agreement(db, policy, owner, ngo, ["case_transfer"], ["identity"])
+        transfer, _ = transfers.create(
+            db=db,
+            keyring=runtime.keyring,
+            policy=policy,
+            actor="user:caseworker@matrix",
+            organization_id=owner,
+            data=TransferCreate.model_validate(body(case_id, ngo)),
+        )
+        assert transfer is not None and transfer.review_id is not None, transfer
+        transfer_id, review_id = transfer.id, transfer.review_id
+    send_back(runtime, review_id)
+    return transfer_id

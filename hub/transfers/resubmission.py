@@ -1,0 +1,126 @@
+"""A case transfer sent back for correction by a consent officer, and its resubmission.
+
+Returned: the officer's `return` (a `review.decided` outbox message with outcome `returned`)
+moves the held transfer to `returned`; nothing is offered. The sender reads why in the
+transfer (`review`), then resubmits it (with an amended plan if it likes) or cancels it.
+
+Resubmitted: the gate is asked again exactly as when the transfer was proposed
+(`handover.decide` and `service.hold`): permit → `sent` (offered); review → a new review is
+opened, requested by whoever resubmitted it; deny → `cancelled` with reason `consent_denied`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from hub import lifecycle
+from hub.cases import service as cases
+from hub.cases.models import Case
+from hub.connectors import service as deliveries
+from hub.consent.gate import Decision, Outcome
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.lifecycle import Party
+from hub.policy.loader import Policy
+from hub.reviews.models import Review
+from hub.transfers import handover, moves, reading, service
+from hub.transfers.lifecycle import MOVES, PENDING_REVIEW
+from hub.transfers.models import Transfer
+from hub.transfers.schemas import TransferResubmit
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+REVIEW_RETURNED = "review_returned"
+
+
+def on_review_returned(*, db: Session, runtime: Runtime, review_id: str) -> None:
+    """The officer sent the held transfer back (once: a transfer no longer held under this
+    review is left alone). The justification stays on the review, where the sender reads it."""
+    review = db.get(Review, review_id)
+    if review is None or review.kind != service.REVIEW_KIND:
+        return
+    transfer = service.locked(db, review.object_id)
+    if transfer is None or transfer.status != PENDING_REVIEW or transfer.review_id != review.id:
+        return
+    moves.move(
+        db=db,
+        keyring=runtime.keyring,
+        transfer=transfer,
+        action="return",
+        party=Party.reviewer,
+        actor=review.decided_by or moves.SYSTEM_ACTOR,
+        organization_id=None,
+        reason_code=REVIEW_RETURNED,
+    )
+
+
+def resubmit(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    actor: str,
+    organization_id: str,
+    data: TransferResubmit,
+) -> Decision:
+    """Resubmit a returned transfer (resolve and lock it with `moves.get` first): 409
+    `invalid_transition` unless it is `returned` and the caller its sender. Returns the gate's
+    decision; the transfer is then `sent`, `pending_review` or `cancelled`."""
+    party = moves.party_of(transfer, organization_id)
+    # before anything changes: only the sender, only a returned transfer
+    lifecycle.check(MOVES, "resubmit", status=transfer.status, party=party, reason=None)
+    case = db.get_one(Case, transfer.case_id)
+    if data.plan is not None:
+        key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
+        if key is None:
+            raise cases.CaseErased()
+        transfer.plan_ciphertext = reading.seal_plan(key, transfer.id, data.plan)
+    moves.move(
+        db=db,
+        keyring=keyring,
+        transfer=transfer,
+        action="resubmit",
+        party=party,
+        actor=actor,
+        organization_id=organization_id,
+    )
+    decision = handover.decide(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=case,
+        to=transfer.to_organization_id,
+        actor=actor,
+        context="resubmitted",
+    )
+    if decision.outcome is Outcome.deny:
+        transfer.decision_id = decision.id
+        # the gate's answer, not an officer's: the hub makes this move
+        moves.move(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            action="deny",
+            party=Party.reviewer,
+            actor=moves.SYSTEM_ACTOR,
+            organization_id=None,
+            reason_code=moves.CONSENT_DENIED,
+        )
+        return decision
+    if not service.hold(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, decision=decision, actor=actor
+    ):
+        moves.move(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            action="release",
+            party=Party.system,
+            actor=moves.SYSTEM_ACTOR,
+            organization_id=None,
+        )
+        deliveries.start_transfer(db=db, transfer=transfer)
+    return decision
