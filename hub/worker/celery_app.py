@@ -20,8 +20,15 @@ RUN_OUTBOX_TASK = "hub.outbox.run"
 DISPATCH_OUTBOX_TASK = "hub.outbox.dispatch"
 AUDIT_CHECKPOINT_TASK = "hub.audit.checkpoint"
 DEADLINES_TASK = "hub.referrals.deadlines"
+REVIEW_DEADLINES_TASK = "hub.reviews.deadlines"
 FHIR_POLL_TASK = "hub.connectors.fhir_poll"
-SCHEDULED_TASKS = (DISPATCH_OUTBOX_TASK, AUDIT_CHECKPOINT_TASK, DEADLINES_TASK, FHIR_POLL_TASK)
+SCHEDULED_TASKS = (
+    DISPATCH_OUTBOX_TASK,
+    AUDIT_CHECKPOINT_TASK,
+    DEADLINES_TASK,
+    REVIEW_DEADLINES_TASK,
+    FHIR_POLL_TASK,
+)
 DEFAULT_QUEUE = "hub"
 # the scheduler's ticks have a queue of their own, which workers consume in turn with the
 # default one: a backlog of deliveries does not hold back dispatching, deadlines or checkpoints
@@ -34,6 +41,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.worker.tasks",
     "hub.referrals.tasks",
     "hub.referrals.scheduled",
+    "hub.reviews.scheduled",
     "hub.connectors.tasks",
 )
 
@@ -127,6 +135,12 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         },
         "referral-deadlines": {
             "task": DEADLINES_TASK,
+            "schedule": float(settings.deadline_check_seconds),
+            "options": {"expires": float(settings.deadline_check_seconds)},
+        },
+        # consent officers' time limits, checked as often as the referrals' deadlines
+        "review-deadlines": {
+            "task": REVIEW_DEADLINES_TASK,
             "schedule": float(settings.deadline_check_seconds),
             "options": {"expires": float(settings.deadline_check_seconds)},
         },
