@@ -17,7 +17,7 @@ from hub.runtime import Runtime
 
 def seed_and_print(rt: Runtime, *, as_json: bool = False) -> DemoCredentials:
     with unit_of_work(rt) as db:
-        creds = seed(db=db, policy=rt.policy)
+        creds = seed(db=db, policy=rt.policy, keyring=rt.keyring)
     if as_json:
         emit_json(credentials_json(creds))
     else:
@@ -62,7 +62,9 @@ def print_credentials(creds: DemoCredentials, public_url: str) -> None:
         f"  curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials "
         f"{public_url}/oauth/token\n"
         f"  curl -s -H 'Authorization: Bearer <access_token>' {public_url}/v1/organizations\n"
-        f"API documentation: {public_url}/docs",
+        f"API documentation: {public_url}/docs\n"
+        f"Console for people: {public_url}/console (a consent officer sets up a second "
+        "factor, an authenticator app, at the first sign-in; a referral waits for review)",
         soft_wrap=True,
     )
 
@@ -74,7 +76,7 @@ def demo(as_json: bool = typer.Option(False, "--json")) -> None:
     if rt.settings.is_sqlite:
         migrate.upgrade(rt.engine)
     with unit_of_work(rt) as db:
-        creds = seed(db=db, policy=rt.policy)
+        creds = seed(db=db, policy=rt.policy, keyring=rt.keyring)
     steps: list[str] = []
 
     def say(line: str) -> None:

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from hub.auth import clients
 from hub.auth.models import OAuthClient
+from hub.auth.tokens import PERSON_PREFIX
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.demo import held
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.organizations.schemas import AgreementCreate, OrganizationCreate
@@ -26,6 +29,8 @@ PARTNER_SCOPES = (
     "transfers:read transfers:write"
 )
 DEMO_CLIENT = "demo"
+OFFICER = "officer@iom-agadez.demo"
+CASE_WORKER = "caseworker@iom-agadez.demo"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,15 @@ class DemoCredentials:
     users: list[tuple[str, str, str]] = field(default_factory=list)  # (email, role, password)
 
 
-def seed(*, db: Session, policy: Policy, actor: str = "demo") -> DemoCredentials:
+def seed(
+    *,
+    db: Session,
+    policy: Policy,
+    keyring: KeyEncryptionKeys | None = None,
+    actor: str = "demo",
+) -> DemoCredentials:
+    """The demo organisations, agreements, clients and people; with the keyring, also a
+    referral waiting for the demo consent officer."""
     creds = DemoCredentials()
     for spec in ORGS:
         org = db.scalar(select(Organization).where(Organization.name == spec.name))
@@ -146,20 +159,19 @@ def seed(*, db: Session, policy: Policy, actor: str = "demo") -> DemoCredentials
                     categories=categories,
                 ),
             )
-    creds.users.append(
-        _user(
-            db,
-            creds.organizations["iom_country"],
-            "officer@iom-niger.demo",
-            "consent_officer",
-            actor,
+    # both at the sub-office, so the officer's queue holds what the case worker asked for
+    creds.users.append(_user(db, creds.organizations["iom_sub"], OFFICER, "consent_officer", actor))
+    creds.users.append(_user(db, creds.organizations["iom_sub"], CASE_WORKER, "case_worker", actor))
+    if keyring is not None:
+        worker = db.scalars(select(User).where(User.email == CASE_WORKER)).one()
+        held.held_referral(
+            db=db,
+            keyring=keyring,
+            policy=policy,
+            actor=f"{PERSON_PREFIX}{worker.id}@{worker.organization_id}",
+            sender_id=creds.organizations["iom_sub"],
+            recipient_id=creds.organizations["ngo"],
         )
-    )
-    creds.users.append(
-        _user(
-            db, creds.organizations["iom_sub"], "caseworker@iom-agadez.demo", "case_worker", actor
-        )
-    )
     return creds
 
 
