@@ -122,6 +122,40 @@ class Settings(BaseSettings):
         description="Token requests allowed per client: `N/second`, `N/minute` or `N/hour` "
         "(a sliding window in each server process).",
     )
+    console_session_idle_minutes: int = Field(
+        30,
+        ge=1,
+        le=1440,
+        description="A console session unused for this many minutes ends; the person signs "
+        "in again.",
+    )
+    console_session_absolute_minutes: int = Field(
+        720,
+        ge=5,
+        le=10080,
+        description="A console session ends this many minutes after sign-in, however active.",
+    )
+    signin_max_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Consecutive failed sign-ins (passwords or second-factor codes) that lock "
+        "a console account.",
+    )
+    signin_lock_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="How long a locked console account refuses every sign-in, even with the "
+        "right password.",
+    )
+    signin_rate_limit: str = Field(
+        "10/minute",
+        pattern=r"^\s*[1-9][0-9]*\s*/\s*(second|minute|hour)\s*$",
+        description="Console sign-in attempts allowed per e-mail address and per client "
+        "address: `N/second`, `N/minute` or `N/hour` (a sliding window in each server "
+        "process).",
+    )
     connector_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts a connector may reach even when they resolve to private or "

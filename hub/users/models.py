@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.clock import utcnow
 from hub.db.base import Base, id_column
@@ -65,3 +65,6 @@ class UserSession(Base):
     # when the second factor was passed; None: signed in with the password only so far
     second_factor_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+    # loaded with the session: every console request needs the person behind it
+    user: Mapped[User] = relationship(lazy="joined")
