@@ -11,10 +11,20 @@ Routes declare their scope, and it shows in the OpenAPI document as
 A route any authenticated client may call takes `principal: CurrentPrincipal`.
 Failures are problem documents with RFC 6750 `WWW-Authenticate` headers: no token → 401
 `unauthorized`; a bad token → 401 `invalid_token`; a missing scope → 403 `insufficient_scope`.
+
+Acting for a person: a partner's client may say which of its organisation's people a request
+is made for with the header `On-Behalf-Of: <user id>`. It is resolved after the token: the
+user must exist, be enabled and belong to the client's organisation, otherwise 403
+`unknown_user` (the same answer whichever check failed, so it tells nothing about other
+organisations' people). The Principal then carries `user_id`, and its `actor` names the person
+"via" the client (`user:<id>@<organisation> via client:<client id>`) in the audit log, the
+lifecycle events and the reviews (four eyes is checked by person). The scopes stay the
+client's: a person's role does not widen or narrow them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -22,7 +32,7 @@ from typing import Annotated, Any
 from authlib.oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749.errors import MissingAuthorizationError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from sqlalchemy.orm import Session
@@ -34,6 +44,7 @@ from hub.auth import tokens
 from hub.auth.keys import SigningKeys
 from hub.auth.server import Authority, get_authority
 from hub.auth.tokens import InvalidToken, Principal
+from hub.users.models import User
 
 log = logging.getLogger("hub.auth")
 
@@ -48,7 +59,11 @@ oauth2_scheme = OAuth2(
     ),
     scheme_name="oauth2",
     description="OAuth 2.0 client credentials (client_secret_basic, client_secret_post, "
-    "private_key_jwt); access tokens are JWTs signed by the hub.",
+    "private_key_jwt); access tokens are JWTs signed by the hub. A client acting for one of "
+    "its organisation's people adds the header `On-Behalf-Of: <user id>`: the request is then "
+    "recorded in that person's name (via the client), with the client's scopes; a user who "
+    "does not exist, is disabled or belongs to another organisation is refused with 403 "
+    "`unknown_user`.",
     auto_error=False,
 )
 
@@ -103,13 +118,47 @@ def _challenge(**params: str) -> dict[str, str]:
     return {"WWW-Authenticate": f"Bearer {rendered}"}
 
 
+ON_BEHALF_OF = "On-Behalf-Of"
+MAX_USER_ID_LENGTH = 64
+
+
+def acting_for(*, db: Session, principal: Principal, user_id: str) -> Principal:
+    """The client's Principal acting for one of its organisation's enabled people; otherwise
+    403 `unknown_user`, the same whichever check failed."""
+    user_id = user_id.strip()
+    user = db.get(User, user_id) if 0 < len(user_id) <= MAX_USER_ID_LENGTH else None
+    if (
+        user is None
+        or user.disabled_at is not None
+        or user.organization_id != principal.organization_id
+        or principal.user_id is not None
+        or not principal.client_id
+    ):
+        raise Problem(
+            403,
+            "unknown_user",
+            "Unknown user",
+            f"{ON_BEHALF_OF} must name an enabled user of the client's organisation.",
+        )
+    return dataclasses.replace(principal, user_id=user.id)
+
+
 def authenticate(
     security_scopes: SecurityScopes,
     request: Request,
     db: DbSession,
     _scheme: Annotated[str | None, Depends(oauth2_scheme)],
+    on_behalf_of: Annotated[
+        str | None,
+        Header(
+            alias=ON_BEHALF_OF,
+            description="The id of a person of the client's organisation this request is made "
+            "for; the audit log then names them (via the client). Scopes stay the client's.",
+        ),
+    ] = None,
 ) -> Principal:
-    """The Principal for the request's Bearer token, holding every scope the route declares."""
+    """The Principal for the request's Bearer token, holding every scope the route declares,
+    and acting for the person `On-Behalf-Of` names, if any."""
     authority = get_authority(request.app)
     required = list(security_scopes.scopes)
     try:
@@ -135,6 +184,8 @@ def authenticate(
             headers=_challenge(error="insufficient_scope", scope=scope),
             scope=scope,
         ) from None
+    if on_behalf_of is not None:
+        principal = acting_for(db=db, principal=principal, user_id=on_behalf_of)
     request.state.principal = principal
     return principal
 
