@@ -87,3 +87,47 @@ def test_emails_are_unique_whatever_the_case(runtime: Runtime) -> None:
                 role="admin",
             )
     assert dup.value.code == "email_taken"
+
+
+def test_a_person_chooses_a_language_or_leaves_it_to_the_browser(runtime: Runtime) -> None:
+    from sqlalchemy import select
+
+    from hub.audit.models import AuditEntry
+
+    with runtime.sessions.begin() as db:
+        o = org(db, runtime.policy, "NGO")
+        user = service.create(
+            db=db,
+            actor="t",
+            organization_id=o.id,
+            email="a@ngo.org",
+            password=PASSWORD,
+            role="case_worker",
+        )
+        service.set_language(db=db, actor="user:x", user=user, language="fr")
+        assert user.language == "fr"
+        with pytest.raises(Problem) as unknown:
+            service.set_language(db=db, actor="user:x", user=user, language="de")
+        assert unknown.value.code == "unknown_value"
+        service.set_language(db=db, actor="user:x", user=user, language=None)
+        assert user.language is None
+    with runtime.sessions() as db:
+        entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.language_set"))
+        assert [e.details for e in entries] == [{"language": "fr"}, {"language": None}]
+
+
+def test_a_user_is_found_by_id_or_e_mail(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as db:
+        o = org(db, runtime.policy, "NGO")
+        user = service.create(
+            db=db,
+            actor="t",
+            organization_id=o.id,
+            email="a@ngo.org",
+            password=PASSWORD,
+            role="case_worker",
+        )
+        assert service.get_by_ref(db=db, ref=user.id) is user
+        assert service.get_by_ref(db=db, ref=" A@NGO.org ") is user
+        for ref in ("", "b@ngo.org", "0" * 32):
+            assert service.get_by_ref(db=db, ref=ref) is None
