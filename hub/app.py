@@ -9,6 +9,7 @@ from hub.api import problems
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.connectors import routes as connector_routes
+from hub.console.install import install as install_console
 from hub.consent import routes as consent_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.ops import routes as ops_routes
@@ -51,4 +52,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(transfer_routes.router)
     app.include_router(disclosure_routes.router)
     app.include_router(connector_routes.router)
+    install_console(app)
     return app

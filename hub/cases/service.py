@@ -132,6 +132,11 @@ def get(*, db: Session, case_id: str, organization_id: str) -> Case:
     return case
 
 
+def reference(*, db: Session, case_id: str) -> str:
+    """The case's reference, the name people give it where a person's name must not show."""
+    return db.get_one(Case, case_id).external_ref
+
+
 def categories(*, db: Session, case: Case) -> list[str]:
     """The categories the case holds (names only: nothing is decrypted)."""
     rows = db.scalars(

@@ -1,0 +1,22 @@
+"""Mounting the console on the hub's app: its pages, its stylesheet and its headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from hub.console import home, reviews, security, signin
+from hub.users import signin as signin_service
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    app.state.signin_limiter = signin_service.make_limiter(app.state.runtime.settings)
+    app.add_middleware(security.ConsoleHeadersMiddleware)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    app.include_router(home.router)
+    app.include_router(signin.router)
+    app.include_router(reviews.router)

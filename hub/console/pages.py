@@ -1,0 +1,72 @@
+"""The frame every signed-in page shares: navigation with counts, the language switch, CSRF."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, Response
+
+from hub.console import i18n, security
+from hub.console.errors import CsrfRefused
+from hub.console.people import LANGUAGE_COOKIE, CurrentPerson, Person
+from hub.console.templating import render
+from hub.reviews import service as reviews
+
+
+def remember_language(request: Request, response: Response) -> None:
+    chosen = i18n.supported(request.query_params.get("lang"))
+    if chosen:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, samesite="lax", path="/", max_age=31536000)
+
+
+def frame(request: Request, person: Person | None, db: Session | None) -> dict[str, Any]:
+    waiting = None
+    if person is not None and db is not None and person.may("reviews:decide"):
+        waiting = reviews.count_waiting(db=db, organization_id=person.principal.organization_id)
+    return {
+        "request": request,
+        "person": person,
+        "csrf_field": security.CSRF_FIELD,
+        "csrf_token": person.csrf_token if person else None,
+        "switch_links": i18n.switch_links(request.url.path, request.query_params.items()),
+        "waiting_reviews": waiting,
+        "path": request.url.path,
+    }
+
+
+def page(
+    request: Request,
+    person: Person | None,
+    template: str,
+    *,
+    db: Session | None = None,
+    language: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    chosen = language or (person.language if person else i18n.DEFAULT_LANGUAGE)
+    response = render(
+        chosen, template, {**frame(request, person, db), **context}, status_code=status_code
+    )
+    remember_language(request, response)
+    return response
+
+
+async def checked_form(request: Request, person: CurrentPerson) -> FormData:
+    """The posted form, if it carries the session's CSRF token; otherwise the post is refused."""
+    form = await request.form()
+    given = form.get(security.CSRF_FIELD)
+    if not security.tokens_match(person.csrf_token, given if isinstance(given, str) else None):
+        raise CsrfRefused()
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def text_field(form: FormData, name: str, *, max_length: int = 2000) -> str:
+    value = form.get(name)
+    return value.strip()[:max_length] if isinstance(value, str) else ""
