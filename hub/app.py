@@ -9,8 +9,8 @@ from hub.api import problems
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.connectors import routes as connector_routes
-from hub.console.install import install as install_console
 from hub.consent import routes as consent_routes
+from hub.console.install import install as install_console
 from hub.disclosures import routes as disclosure_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging

@@ -89,9 +89,12 @@ def begin_enrolment(*, db: Session, keyring: KeyEncryptionKeys, user: User) -> s
 
 
 def pending_secret(*, db: Session, keyring: KeyEncryptionKeys, user: User) -> str:
-    """The secret `begin_enrolment` sealed, to show again after a wrong code."""
+    """The secret `begin_enrolment` sealed, to show again after a wrong code (a new one if
+    enrolment had not begun)."""
     if is_enrolled(user):
         raise ValueError("already enrolled")
+    if user.totp_ciphertext is None:
+        return begin_enrolment(db=db, keyring=keyring, user=user)
     return _open(db, keyring, user)
 
 
@@ -203,7 +206,10 @@ def confirm_enrolment(
     if is_enrolled(user):
         raise ValueError("already enrolled")
     given = _normalised(code)
-    step = _totp_step(_open(db, keyring, user), given, None) if _TOTP_SHAPE.match(given) else None
+    step = None
+    # nothing pending (the enrolment page was never shown): no code can be right
+    if user.totp_ciphertext is not None and _TOTP_SHAPE.match(given):
+        step = _totp_step(_open(db, keyring, user), given, None)
     if step is None:
         raise _refuse(db, settings, user, session, actor, step="enrolment")
     user.totp_enabled_at = utcnow()

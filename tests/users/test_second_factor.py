@@ -273,3 +273,18 @@ def test_reset_forgets_the_secret_and_the_codes(
     secret = desk.begin()
     assert isinstance(desk.confirm(code_at(secret)), list)
     assert audit_rows(runtime, "user.second_factor_reset")
+
+
+def test_a_code_with_no_enrolment_begun_is_refused_and_one_begins(
+    runtime: Runtime, make_user: Callable[..., str]
+) -> None:
+    desk = Desk(runtime, make_user("admin"))
+    assert desk.confirm("123456") == "invalid_code"
+    assert desk.verify("123456") == "invalid_code"
+    assert desk.user().failed_signins == 2
+    with runtime.sessions.begin() as db:
+        user = db.get(User, desk.user_id)
+        assert user is not None
+        secret = second_factor.pending_secret(db=db, keyring=runtime.keyring, user=user)
+    mid_step()
+    assert isinstance(desk.confirm(code_at(secret)), list)
