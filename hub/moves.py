@@ -4,6 +4,8 @@
 (`hub.lifecycle.check`), sets the status and its reason code, writes the event (free text
 sealed with the case's data key, dropped once the case is erased: it would be its personal
 data) and the audit entry `<object type>.<action>`. Each domain calls it with its own table.
+A move that takes the object out of review by any other route than the review's decision
+closes its pending review (`hub.reviews.closing`): no review outlives its request.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from hub.db.base import new_id
 from hub.disclosures.models import LifecycleEvent
 from hub.lifecycle import Move, Party
 from hub.referrals.schemas import EventRead
+from hub.reviews.closing import close_pending
 
 EVENTS = "lifecycle_events"
 TEXT_FIELD = "text"
@@ -126,6 +129,17 @@ def apply(
             "reason_code": reason_code,
         },
     )
+    if from_status in lifecycle.UNDER_REVIEW and rule.target != lifecycle.PENDING_REVIEW:
+        # a review's own decision has already decided it, so only another route finds one
+        # pending here (the review kinds are the object types: referral, transfer)
+        close_pending(
+            db=db,
+            kind=object_type,
+            object_id=tracked.id,
+            actor=actor,
+            move=action,
+            reason_code=reason_code,
+        )
     return rule
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hub.lifecycle import Move, Party, move
+from hub.lifecycle import PENDING_REVIEW, RETURNED, Move, Party, move
 
-PENDING_REVIEW = "pending_review"
+# PENDING_REVIEW (held for a consent officer) and RETURNED (sent back for correction; the
+# sender resubmits or cancels it) are shared with the other lifecycle: `hub.lifecycle`
 SENT = "sent"
 DELIVERED = "delivered"
 ACKNOWLEDGED = "acknowledged"
@@ -15,8 +16,6 @@ COMPLETED = "completed"
 CANCELLED = "cancelled"
 DENIED = "denied"
 FAILED = "failed"
-# a consent officer sent it back for correction; the sender resubmits or cancels it
-RETURNED = "returned"
 
 FINAL = frozenset({DECLINED, COMPLETED, CANCELLED, DENIED, FAILED})
 # the one way back from a final status: a referral that failed as undeliverable is sent again

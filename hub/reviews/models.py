@@ -29,7 +29,8 @@ class Review(Base):
     made_by: Mapped[str | None] = mapped_column(String(200))
     decision_id: Mapped[str] = mapped_column(ForeignKey("gate_decisions.id", ondelete="RESTRICT"))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    # pending | approved | denied | returned (sent back to the requester for correction)
+    # pending | approved | denied | returned (sent back to the requester for correction) |
+    # withdrawn (closed undecided: its request left review another way)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(200))

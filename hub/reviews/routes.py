@@ -102,5 +102,6 @@ def return_review(
     review_id: str, body: ReviewDecide, principal: Officer, db: DbSession, runtime: CurrentRuntime
 ) -> ReviewRead:
     """Send the request back to the requester for correction: it goes `returned`, and the
-    requester resubmits it (the gate is asked again) or cancels it."""
+    requester resubmits it (the gate is asked again) or cancels it. A consent officer's act, by
+    a person: a client acting for no one (no `On-Behalf-Of`) gets 403 `person_required`."""
     return _decide(review_id, body, principal, db, runtime, ReviewStatus.returned)

@@ -15,6 +15,9 @@ class ReviewStatus(StrEnum):
     denied = "denied"
     # sent back to the requester for correction (renvoyé pour correction)
     returned = "returned"
+    # closed undecided: its request left review another way (the sender cancelled it, a consent
+    # withdrawal cancelled it); nothing is left to decide
+    withdrawn = "withdrawn"
 
 
 class ReviewKind(StrEnum):

@@ -4,10 +4,12 @@ A review is opened (`hub.reviews.opening.open_review`) by the flow that asked th
 referral or a transfer) when the gate answered `review`. Consent officers of the requesting
 organisation or of an office above it in the IOM hierarchy decide it, once, with a
 justification: approve, deny, or return (send it back to the requester for correction; the
-requester resubmits or cancels). Whoever asked for it or made the request cannot decide it
-(four eyes, by person: `may_decide`). The decision is audited and an outbox message
-`review.decided` tells the requesting flow to send (approved), to mark the request denied
-(denied: it never leaves) or returned (returned: nothing is sent).
+requester resubmits or cancels: a person's act, `may_return`). Whoever asked for it or made
+the request cannot decide it (four eyes, by person: `may_decide`). The decision is audited and
+an outbox message `review.decided` tells the requesting flow to send (approved), to mark the
+request denied (denied: it never leaves) or returned (returned: nothing is sent). A request
+that leaves review another way closes its review undecided (`withdrawn`, no message:
+`hub.reviews.closing`).
 
 Every function takes the session and, where it acts, the actor: the API and the web console
 call the same ones.
@@ -55,6 +57,16 @@ class FourEyes(Problem):
             "four_eyes",
             "The requester cannot decide their own request",
             "Another consent officer has to decide it.",
+        )
+
+
+class PersonRequired(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "person_required",
+            "Sending a request back is a person's act",
+            "Decide it in the console, or send On-Behalf-Of: <user id> with the client's token.",
         )
 
 
@@ -294,6 +306,13 @@ def may_decide(review: Review, actor: str) -> bool:
     }
 
 
+def may_return(actor: str) -> bool:
+    """Sending back for correction is a consent officer's act, by a person: the console's user,
+    or a client acting for one (`On-Behalf-Of`); never a client on its own. Approving and
+    denying stay open to clients with `reviews:decide` (the v1 contract)."""
+    return person_of(actor) is not None
+
+
 def decide(
     *,
     db: Session,
@@ -303,14 +322,17 @@ def decide(
     justification: str,
 ) -> Review:
     """Approve, deny or return a pending review, once, by someone other than its requester
-    and maker (`may_decide`: 403 `four_eyes`); 409 `review_decided` once decided; 422
-    `justification_required` without a justification.
+    and maker (`may_decide`: 403 `four_eyes`); a return by a person only (`may_return`: 403
+    `person_required`, asked before anything else); 409 `review_decided` once decided (or
+    closed); 422 `justification_required` without a justification.
 
     Resolve the review with `get` first (that is the access check).
     """
     status = ReviewStatus(outcome)
-    if status is ReviewStatus.pending:
+    if status in (ReviewStatus.pending, ReviewStatus.withdrawn):
         raise ValueError("a decision approves, denies or returns")
+    if status is ReviewStatus.returned and not may_return(actor):
+        raise PersonRequired()
     # locked, and read afresh: of two officers deciding at once, the second sees the first's
     db.refresh(review, with_for_update=True)
     if review.status != ReviewStatus.pending:

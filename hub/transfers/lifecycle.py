@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from hub.lifecycle import Move, Party, move
+from hub.lifecycle import PENDING_REVIEW, RETURNED, Move, Party, move
 
-PENDING_REVIEW = "pending_review"
+# PENDING_REVIEW (held for a consent officer) and RETURNED (sent back for correction; the
+# sender resubmits or cancels it) are shared with the other lifecycle: `hub.lifecycle`
 SENT = "sent"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
-# a consent officer sent it back for correction; the sender resubmits or cancels it
-RETURNED = "returned"
 
 FINAL = frozenset({REJECTED, COMPLETED, CANCELLED})
 WITHDRAWABLE = frozenset({PENDING_REVIEW, RETURNED, SENT})

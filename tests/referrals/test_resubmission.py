@@ -13,6 +13,7 @@ from hub.referrals.models import Referral
 from hub.reviews.models import Review
 from tests.support.outbox_drain import drain
 from tests.support.referral_world import CANARY_NOTE, World
+from tests.support.reviews import consent_officer
 
 WHY = "Legal status is not needed for psychosocial support: remove it, or explain."
 SENSITIVE = ["identity", "contact", "psychosocial", "legal_status"]
@@ -27,12 +28,18 @@ def held(world: World) -> tuple[str, str]:
     return str(response.json()["id"]), str(response.json()["review_id"])
 
 
-def send_back(world: World, review_id: str, why: str = WHY) -> dict[str, Any]:
-    response = world.api.post(
+def return_(world: World, review_id: str, why: str = WHY) -> Any:
+    """The officer's client, acting for a consent officer (sending back is a person's act)."""
+    person = consent_officer(world.runtime, world.sender.organization_id)
+    return world.api.post(
         f"/v1/reviews/{review_id}/return",
         json={"justification": why},
-        headers=world.officer.headers,
+        headers=world.officer.headers | {"On-Behalf-Of": person},
     )
+
+
+def send_back(world: World, review_id: str, why: str = WHY) -> dict[str, Any]:
+    response = return_(world, review_id, why)
     assert response.status_code == 200, response.text
     drain(world.runtime)
     return dict(response.json())
@@ -188,12 +195,15 @@ def test_the_return_needs_a_justification_and_a_pending_review(world: World) -> 
             f"/v1/reviews/{review_id}/return", json=body, headers=world.officer.headers
         )
         assert refused.status_code == 422, refused.text
-    send_back(world, review_id)
-    again = world.api.post(
+    # a client acting for no person may not send back at all
+    alone = world.api.post(
         f"/v1/reviews/{review_id}/return",
         json={"justification": WHY},
         headers=world.officer.headers,
     )
+    assert alone.status_code == 403 and alone.json()["code"] == "person_required"
+    send_back(world, review_id)
+    again = return_(world, review_id)
     assert again.status_code == 409 and again.json()["review_status"] == "returned"
     # running the decision's message twice changes nothing more
     with world.runtime.sessions() as db:

@@ -161,20 +161,24 @@ def test_four_eyes_by_person(
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)
         assert reviews.may_decide(review, decider) is allowed
+        # sending back is a person's act (`may_return`); a client alone approves or denies
+        person = reviews.may_return(decider)
         if allowed:
+            outcome = "returned" if person else "denied"
             reviews.decide(
-                db=db, review=review, actor=decider, outcome="returned", justification="fix it"
+                db=db, review=review, actor=decider, outcome=outcome, justification="fix it"
             )
-            assert review.status == "returned"
+            assert review.status == outcome
             return
         for outcome in ReviewStatus.approved, ReviewStatus.denied, ReviewStatus.returned:
             with pytest.raises(Problem) as refused:
                 reviews.decide(
                     db=db, review=review, actor=decider, outcome=outcome, justification="x"
                 )
-            assert refused.value.code == "four_eyes"
+            expected = "person_required" if outcome == "returned" and not person else "four_eyes"
+            assert refused.value.code == expected
     with runtime.sessions() as db:
-        assert db.get_one(Review, review_id).status == ("returned" if allowed else "pending")
+        assert db.get_one(Review, review_id).status == "pending"
 
 
 def test_a_blank_justification_is_a_problem_not_a_crash(runtime: Runtime) -> None:

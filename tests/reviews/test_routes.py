@@ -13,7 +13,7 @@ from hub.outbox.models import OutboxMessage
 from hub.reviews.models import Review
 from hub.runtime import Runtime
 from tests.support.api import Partner, partner
-from tests.support.reviews import held_request
+from tests.support.reviews import consent_officer, held_request
 
 JUSTIFIED = {"justification": "Legal aid needs the identity; reviewed with the caseworker."}
 
@@ -200,3 +200,47 @@ def test_a_justification_is_required(
     assert response.json()["code"] == "validation_error"
     with runtime.sessions.begin() as db:
         assert db.get_one(Review, review_id).status == "pending"
+
+
+def test_a_client_acting_for_no_person_cannot_send_back(
+    runtime: Runtime, api: TestClient, offices: Offices
+) -> None:
+    """`/return` is a consent officer's act, by a person; approve and deny stay open to a
+    client with `reviews:decide` (the v1 contract)."""
+    review_id = held_request(runtime, offices.sub.organization_id)
+    refused = api.post(
+        f"/v1/reviews/{review_id}/return", json=JUSTIFIED, headers=offices.sub.headers
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "person_required"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    with runtime.sessions.begin() as db:
+        assert db.get_one(Review, review_id).status == "pending"
+        assert (
+            db.scalar(select(OutboxMessage).where(OutboxMessage.topic == "review.decided")) is None
+        )
+        assert db.scalar(select(AuditEntry).where(AuditEntry.action == "review.returned")) is None
+    # another office's client still sees nothing of it
+    hidden = api.post(
+        f"/v1/reviews/{review_id}/return", json=JUSTIFIED, headers=offices.unrelated.headers
+    )
+    assert hidden.status_code == 404, hidden.text
+    assert approve(api, offices.sub, review_id).status_code == 200
+
+
+def test_a_client_acting_for_a_consent_officer_sends_back(
+    runtime: Runtime, api: TestClient, offices: Offices
+) -> None:
+    review_id = held_request(runtime, offices.sub.organization_id)
+    officer = consent_officer(runtime, offices.sub.organization_id)
+    returned = api.post(
+        f"/v1/reviews/{review_id}/return",
+        json=JUSTIFIED,
+        headers=offices.sub.headers | {"On-Behalf-Of": officer},
+    )
+    assert returned.status_code == 200, returned.text
+    body = returned.json()
+    assert body["status"] == "returned"
+    assert body["decided_by"] == (
+        f"user:{officer}@{offices.sub.organization_id} via client:{offices.sub.client_id}"
+    )

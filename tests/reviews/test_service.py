@@ -8,9 +8,11 @@ from sqlalchemy import select
 from hub.api.problems import NotFound
 from hub.audit.models import AuditEntry
 from hub.consent.gate import Outcome
+from hub.outbox.models import OutboxMessage
 from hub.reviews import opening
 from hub.reviews import service as reviews
 from hub.reviews.models import Review
+from hub.reviews.service import DECIDED_TOPIC
 from hub.runtime import Runtime
 from tests.support import factories
 from tests.support.gate_world import World
@@ -79,3 +81,36 @@ def test_the_queue_reaches_every_level_below(runtime: Runtime) -> None:
         reviews.get(db=db, review_id=held[bottom], organization_id=top)
         with pytest.raises(NotFound):
             reviews.get(db=db, review_id=held[top], organization_id=bottom)
+
+
+@pytest.mark.parametrize(
+    ("actor", "allowed"),
+    [
+        ("user:officer-1@o1", True),
+        ("user:officer-1@o1 via client:c1", True),
+        ("client:c1", False),
+        ("system:hub", False),
+    ],
+)
+def test_sending_back_is_a_persons_act(runtime: Runtime, actor: str, allowed: bool) -> None:
+    with runtime.sessions.begin() as db:
+        office = factories.org(db, runtime.policy, "IOM Agadez", kind="iom_office").id
+    review_id = held_request(runtime, office)
+    assert reviews.may_return(actor) is allowed
+    with runtime.sessions.begin() as db:
+        review = db.get_one(Review, review_id)
+        if allowed:
+            reviews.decide(
+                db=db, review=review, actor=actor, outcome="returned", justification="fix it"
+            )
+        else:
+            with pytest.raises(reviews.PersonRequired) as refused:
+                reviews.decide(
+                    db=db, review=review, actor=actor, outcome="returned", justification="fix it"
+                )
+            assert (refused.value.status, refused.value.code) == (403, "person_required")
+    with runtime.sessions() as db:
+        review = db.get_one(Review, review_id)
+        assert review.status == ("returned" if allowed else "pending")
+        messages = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == DECIDED_TOPIC))
+        assert len(list(messages)) == (1 if allowed else 0)

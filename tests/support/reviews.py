@@ -15,6 +15,7 @@ from hub.reviews import service as reviews
 from hub.reviews.models import Review
 from hub.reviews.schemas import ReviewStatus
 from hub.runtime import Runtime
+from hub.users import service as users
 from tests.support import factories
 from tests.support.consent_rows import add_consent
 
@@ -92,6 +93,37 @@ def held_request(
 
 
 OFFICER = "user:officer-1@office"
+WHY = "Please record a witness for the verbal consent."
+
+
+def consent_officer(runtime: Runtime, organization_id: str) -> str:
+    """A consent officer of the organisation, a person (a console user); returns their id, for
+    a client to act for (`On-Behalf-Of`)."""
+    with runtime.sessions.begin() as db:
+        user = users.create(
+            db=db,
+            actor="test",
+            organization_id=organization_id,
+            email=f"officer-{uuid.uuid4().hex[:10]}@example.org",
+            password="correct horse battery staple",
+            role="consent_officer",
+        )
+        return user.id
+
+
+def officer_returns(
+    runtime: Runtime, review_id: str, *, actor: str = OFFICER, justification: str = WHY
+) -> None:
+    """A consent officer, a person (`actor` names one: sending back is a person's act), returns
+    the review; the `review.decided` message is left for the outbox (drain it)."""
+    with runtime.sessions.begin() as db:
+        reviews.decide(
+            db=db,
+            review=db.get_one(Review, review_id),
+            actor=actor,
+            outcome=ReviewStatus.returned,
+            justification=justification,
+        )
 
 
 def send_back(runtime: Runtime, review_id: str, *, actor: str = OFFICER) -> None:
@@ -107,7 +139,7 @@ def send_back(runtime: Runtime, review_id: str, *, actor: str = OFFICER) -> None
             review=review,
             actor=actor,
             outcome=ReviewStatus.returned,
-            justification="Please record a witness for the verbal consent.",
+            justification=WHY,
         )
         flow = referral_resubmission if review.kind == "referral" else transfer_resubmission
         flow.on_review_returned(db=db, runtime=runtime, review_id=review_id)

@@ -20,7 +20,7 @@ from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
 from tests.support import transfer_scenarios as transfers
 from tests.support.api import Partner
-from tests.support.reviews import held_request
+from tests.support.reviews import consent_officer, held_request
 
 CASE = {
     "external_ref": "MATRIX-1",
@@ -89,9 +89,14 @@ class Call:
     body: Any = None
     status: int = 200
     content_type: str | None = None  # set for a raw body (bytes) instead of JSON
+    # the right caller acts for this person of its organisation (`On-Behalf-Of`)
+    on_behalf_of: str | None = None
 
-    def send(self, headers: dict[str, str]) -> dict[str, Any]:
-        """Keyword arguments for `TestClient.request` carrying this call's body."""
+    def send(self, headers: dict[str, str], *, caller: bool = False) -> dict[str, Any]:
+        """Keyword arguments for `TestClient.request` carrying this call's body (and, for the
+        right caller, the person it acts for)."""
+        if caller and self.on_behalf_of is not None:
+            headers = headers | {"On-Behalf-Of": self.on_behalf_of}
         if self.content_type is not None:
             return {"content": self.body, "headers": headers | {"content-type": self.content_type}}
         return {"json": self.body, "headers": headers}
@@ -322,10 +327,13 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         ),
         tenant=True,
     ),
+    # sending back is a person's act: the owner's client acts for one of its consent officers
+    # (acting for no one it gets 403 person_required: tests/reviews/test_routes.py)
     ("POST", "/v1/reviews/{review_id}/return"): Scenario(
         lambda ctx: Call(
             {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},
             {"justification": "record a witness first"},
+            on_behalf_of=consent_officer(ctx.runtime, ctx.owner.organization_id),
         ),
         tenant=True,
     ),

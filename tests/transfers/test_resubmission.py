@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hub.connectors.models import Delivery
 from hub.consent.models import Consent
 from tests.support.outbox_drain import drain
+from tests.support.reviews import consent_officer
 from tests.support.transfer_world import CANARY_PLAN, World, plan
 
 WHY = "Health is not needed by the receiving office: remove it from the plan, or explain."
@@ -26,10 +27,12 @@ def held(world: World) -> tuple[str, str, str]:
 
 
 def send_back(world: World, review_id: str) -> None:
+    """The officer's client, acting for a consent officer (sending back is a person's act)."""
+    person = consent_officer(world.runtime, world.sender.organization_id)
     response = world.api.post(
         f"/v1/reviews/{review_id}/return",
         json={"justification": WHY},
-        headers=world.officer.headers,
+        headers=world.officer.headers | {"On-Behalf-Of": person},
     )
     assert response.status_code == 200, response.text
     drain(world.runtime)

@@ -136,6 +136,12 @@ def test_a_withdrawal_cancels_the_transfers_that_rest_on_it(world: World) -> Non
         )
     _run_again(world, WITHDRAWN_TOPIC, payload)
     assert len(world.events(sent["id"], world.sender)) == 2
-    # the review of the cancelled transfer, decided late, changes nothing either
-    world.decide(held["review_id"], "approve")
+    # the review of the cancelled transfer was closed with it: deciding it late is refused
+    late = world.api.post(
+        f"/v1/reviews/{held['review_id']}/approve",
+        json={"justification": "checked with the case worker"},
+        headers=world.officer.headers,
+    )
+    assert late.status_code == 409, late.text
+    assert (late.json()["code"], late.json()["review_status"]) == ("review_decided", "withdrawn")
     assert _status(world, held["id"]) == ("cancelled", "consent_withdrawn")
