@@ -173,6 +173,7 @@ def second_factor_check(
             session=person.session,
             code=code,
             actor=person.actor,
+            settings=runtime.settings,
         )
     except second_factor.SecondFactorRefused as refused:
         status = 400 if refused.code == "invalid_code" else 429
@@ -212,6 +213,7 @@ def enrol(
             session=person.session,
             code=code,
             actor=person.actor,
+            settings=runtime.settings,
         )
     except second_factor.SecondFactorRefused as refused:
         # the same secret stays pending: the page shows it again with the error
