@@ -94,3 +94,27 @@ def test_sign_out_ends_the_session_on_the_server(runtime: Runtime, api: TestClie
     assert api.get("/console", follow_redirects=False).status_code == 303
     with runtime.sessions() as db:
         assert db.scalars(select(UserSession)).one().revoked_at is not None
+
+
+def test_over_https_the_session_cookie_is_a_host_cookie(runtime: Runtime, api: TestClient) -> None:
+    worker = person(runtime, _office(runtime), "case_worker")
+    with TestClient(api.app, base_url="https://hub.example") as secure:
+        form = secure.get("/console/sign-in")
+        answer = secure.post(
+            "/console/sign-in",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "email": worker.email,
+                "password": worker.password,
+            },
+            follow_redirects=False,
+        )
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("__Host-hub_session=")
+    )
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "path=/", "samesite=lax"} <= attributes
+    assert not any(a.startswith("domain") for a in attributes)
+    # over plain http (a local try-out) browsers refuse the prefix, so the bare name is used
+    plain = api.get("/console/sign-in")
+    assert "__Host-" not in "".join(plain.headers.get_list("set-cookie"))
