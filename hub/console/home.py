@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.problems import NotFound
 from hub.cases import service as cases
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
@@ -120,3 +121,12 @@ def save_language(
     # the saved preference now decides; the switch's cookie would override it
     response.delete_cookie(LANGUAGE_COOKIE, path="/")
     return response
+
+
+fallback = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+
+@fallback.get("/console/{rest:path}")
+def not_found(rest: str) -> Response:
+    """Any other console address: the console's own "not found" page, not the API's JSON."""
+    raise NotFound()

@@ -20,3 +20,5 @@ def install(app: FastAPI) -> None:
     app.include_router(home.router)
     app.include_router(signin.router)
     app.include_router(reviews.router)
+    # last: whatever the routes above do not answer
+    app.include_router(home.fallback)

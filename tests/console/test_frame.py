@@ -81,3 +81,11 @@ def test_the_language_follows_the_query_then_the_browser(api: TestClient) -> Non
     assert api.get("/console/sign-in", headers={"Accept-Language": "fr"}).text.count(
         '<html lang="en">'
     )
+
+
+def test_an_unknown_console_address_is_a_page_not_json(api: TestClient) -> None:
+    answer = api.get("/console/no-such-page")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Page not found" in answer.text
+    assert answer.headers["x-frame-options"] == "DENY"
