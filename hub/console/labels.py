@@ -89,6 +89,7 @@ LABELS: dict[str, dict[str, str]] = {
         "approved": N_("Approved"),
         "denied": N_("Denied"),
         "returned": N_("Sent back"),
+        "withdrawn": N_("Closed: the request was withdrawn"),
     },
     "review_kinds": {
         "referral": N_("Referral"),

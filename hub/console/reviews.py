@@ -145,6 +145,11 @@ def decision(
             status_code=400,
         )
     row = reviews.get(db=db, review_id=review_id, organization_id=person.principal.organization_id)
+    # refused before the check page rather than after it: the service's own rules
+    if row.status != ReviewStatus.pending:
+        raise reviews.ReviewDecided(row.status)
+    if not reviews.may_decide(row, person.actor):
+        raise reviews.FourEyes()
     if form.get("confirm") != "1":
         review = reviews.read(db=db, keyring=runtime.keyring, review=row)
         return page(
