@@ -277,3 +277,26 @@ def test_the_browser_tests_without_a_browser(tmp_path: Path, required: bool) -> 
         assert run.returncode == 0, out
         assert "1 skipped" in out, out
         assert "apt-get install -y chromium" in out, out
+
+
+def test_a_missing_python_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import raises ImportError
+    reason = support.missing()
+    assert reason is not None and "the Python package playwright" in reason
+    assert "pip install -e '.[test]'" in reason
+
+
+@pytest.mark.browser
+def test_the_run_names_its_screenshot_folder_at_the_end(tmp_path: Path) -> None:
+    support.require_browser()
+    shots = tmp_path / "shots"
+    run = _run_pytest(
+        tmp_path,
+        {support.SCREENSHOT_ENV: str(shots)},
+        f"{Path(__file__).relative_to(REPO)}::test_a_screenshot_is_a_full_page_png",
+        f"--basetemp={tmp_path / 'inner'}",
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert f"console screenshots: {shots} (1 files)" in out, out
+    assert [p.name for p in shots.iterdir()] == ["support-tall-page.png"]
