@@ -31,9 +31,12 @@ def environment(language: str) -> Environment:
     )
     translations = i18n.translations(language)
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    label = labeller(translations.gettext)
+    # `codes | map("label_of", "data_categories")`: labels of a list, for joining in a sentence
+    env.filters["label_of"] = lambda code, vocabulary: label(vocabulary, code)
     env.globals.update(
         language=language,
-        label=labeller(translations.gettext),
+        label=label,
         when=lambda value: i18n.format_when(value, language),
         day=lambda value: i18n.format_day(value, language),
         number=lambda value: i18n.format_number(value, language),
