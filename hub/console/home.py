@@ -10,9 +10,8 @@ from hub.api.problems import NotFound
 from hub.cases import service as cases
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
-from hub.console.pages import CheckedForm, page, text_field
+from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import LANGUAGE_COOKIE, CurrentPerson
-from hub.organizations import service as organizations
 from hub.referrals import service as referrals
 from hub.referrals.schemas import Role as ReferralRole
 from hub.reviews import service as reviews
@@ -30,8 +29,7 @@ def root() -> RedirectResponse:
 
 
 def _organization_name(db: DbSession, organization_id: str) -> str:
-    organization = organizations.get(db=db, organization_id=organization_id)
-    return organization.name if organization else organization_id
+    return organization_names(db, [organization_id])[organization_id]
 
 
 @router.get("/console")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,6 +14,7 @@ from hub.console import i18n, security
 from hub.console.errors import CsrfRefused
 from hub.console.people import LANGUAGE_COOKIE, CurrentPerson, Person
 from hub.console.templating import render
+from hub.organizations import service as organizations
 from hub.reviews import service as reviews
 
 
@@ -70,3 +72,12 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 def text_field(form: FormData, name: str, *, max_length: int = 2000) -> str:
     value = form.get(name)
     return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+def organization_names(db: Session, ids: Iterable[str]) -> dict[str, str]:
+    """Organisations' names by id (an unknown id stands for itself)."""
+    names = {}
+    for organization_id in set(ids):
+        organization = organizations.get(db=db, organization_id=organization_id)
+        names[organization_id] = organization.name if organization else organization_id
+    return names

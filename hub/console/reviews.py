@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound
+from hub.cases import service as cases
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
-from hub.console.pages import CheckedForm, page, text_field
+from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
-from hub.organizations import service as organizations
 from hub.reviews import dossier
 from hub.reviews import service as reviews
 from hub.reviews.schemas import ReviewRead, ReviewStatus
@@ -54,19 +54,16 @@ def queue(
         items=items,
         below=below,
         names=_names(db, items),
-        references={r.id: dossier.case_reference(db=db, review=r) for r in items},
+        references={r.id: cases.reference(db=db, case_id=r.case_id) for r in items},
     )
 
 
 def _names(db: DbSession, items: list[ReviewRead]) -> dict[str, str]:
-    ids = {i.recipient_organization_id for i in items} | {
-        i.requesting_organization_id for i in items
-    }
-    names = {}
-    for organization_id in ids:
-        organization = organizations.get(db=db, organization_id=organization_id)
-        names[organization_id] = organization.name if organization else organization_id
-    return names
+    return organization_names(
+        db,
+        [i.recipient_organization_id for i in items]
+        + [i.requesting_organization_id for i in items],
+    )
 
 
 def _review_page(
@@ -91,7 +88,7 @@ def _review_page(
         status_code=status_code,
         review=review,
         names=_names(db, [review]),
-        reference=dossier.case_reference(db=db, review=review),
+        reference=cases.reference(db=db, case_id=review.case_id),
         consents=dossier.relied_on(db=db, keyring=runtime.keyring, review=review),
         agreements=dossier.agreements(db=db, review=review),
         requester=people.describe(db=db, actor=review.requested_by),
@@ -158,7 +155,7 @@ def decision(
             "review_check.html",
             db=db,
             review=review,
-            reference=dossier.case_reference(db=db, review=review),
+            reference=cases.reference(db=db, case_id=review.case_id),
             names=_names(db, [review]),
             outcome=outcome,
             justification=justification,
@@ -173,7 +170,7 @@ def decision(
         "review_decided.html",
         db=db,
         review=review,
-        reference=dossier.case_reference(db=db, review=review),
+        reference=cases.reference(db=db, case_id=review.case_id),
     )
 
 
@@ -201,7 +198,7 @@ def evidence_page(
         db=db,
         review=review,
         consent=consent,
-        reference=dossier.case_reference(db=db, review=review),
+        reference=cases.reference(db=db, case_id=review.case_id),
         src=f"/console/reviews/{review.id}/consents/{consent.id}/evidence/file",
     )
 

@@ -63,11 +63,6 @@ def agreements(*, db: Session, review: ReviewRead) -> list[DataSharingAgreement]
     )
 
 
-def case_reference(*, db: Session, review: ReviewRead) -> str:
-    """The case as the console names it: by its reference, never by the person's name."""
-    return db.get_one(Case, review.case_id).external_ref
-
-
 def _decision_consent_ids(db: Session, review: Review) -> list[str]:
     decision = db.get_one(GateDecision, review.decision_id)
     return list(decision.consent_ids)
