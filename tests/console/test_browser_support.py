@@ -3,6 +3,7 @@ without a browser must skip (or, in CI, fail) with a reason that says what to in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -88,7 +89,18 @@ def test_axe_runs_under_a_strict_content_security_policy(
     ) as site:
         page.goto(f"{site.url}/")
         axe_check(page)
-    assert browser_errors.errors == []  # injecting axe did not trip the CSP
+        assert browser_errors.errors == []  # injecting axe did not trip the CSP
+        page.set_content(BAD)
+        with pytest.raises(AssertionError):
+            axe_check(page)  # and it still finds what is wrong
+
+        # the policy does bite: a script added to the page as an inline tag is refused
+        page.goto(f"{site.url}/")
+        with contextlib.suppress(Exception):  # Playwright may report the refusal itself
+            page.add_script_tag(content="window.ranInline = true;")
+        assert page.evaluate("window.ranInline === undefined")
+    caught = browser_errors.take()
+    assert any("Content Security Policy" in e for e in caught), caught
 
 
 # -- page weight -------------------------------------------------------------------------------
@@ -231,6 +243,14 @@ def test_a_missing_chromium_is_named_with_how_to_install_it(
     reason = support.missing()
     assert reason is not None and "no `chromium` executable on PATH" in reason
     assert "apt-get install -y chromium" in reason
+
+
+def test_a_missing_axe_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "axe_playwright_python.sync_playwright", None)
+    reason = support.missing()
+    assert reason is not None
+    assert "the Python package axe-playwright-python, which is not installed" in reason
+    assert "pip install -e '.[test]'" in reason
 
 
 def test_a_missing_browser_skips_or_fails_when_required(

@@ -94,7 +94,7 @@ def require_browser() -> None:
     if reason is None:
         return
     if required():
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
+        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
     pytest.skip(reason)
 
 
@@ -173,6 +173,7 @@ class LiveHub:
         config = uvicorn.Config(
             self.app,
             log_config=None,  # the hub configured logging; uvicorn must not redo it
+            log_level="warning",
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
@@ -371,7 +372,13 @@ def describe_violations(violations: Iterable[Mapping[str, Any]]) -> str:
 
 
 def axe_check(page: Page, impacts: Iterable[str] = BLOCKING_IMPACTS) -> None:
-    """AssertionError listing every violation of impact serious or critical on `page`."""
+    """AssertionError listing every violation of impact serious or critical on `page` (rule id,
+    impact, help, and each node's selector and HTML).
+
+    axe-playwright-python injects axe-core with `page.evaluate` (a DevTools-protocol evaluation,
+    which the page's Content-Security-Policy does not govern), so it runs on the console's own
+    pages under `script-src 'self'` without `bypass_csp`; test_browser_support checks that
+    against a page served with a strict CSP and no error reported."""
     violations = axe_violations(page, impacts)
     if violations:
         raise AssertionError(
