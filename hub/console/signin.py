@@ -176,9 +176,12 @@ def second_factor_check(
             settings=runtime.settings,
         )
     except second_factor.SecondFactorRefused as refused:
-        status = 400 if refused.code == "invalid_code" else 429
         return _partial_page(
-            request, person, "second_factor.html", status_code=status, error=refused.code
+            request,
+            person,
+            "second_factor.html",
+            status_code=_refusal_status(refused),
+            error=refused.code,
         )
     return RedirectResponse(HOME, status_code=303)
 
@@ -218,7 +221,9 @@ def enrol(
     except second_factor.SecondFactorRefused as refused:
         # the same secret stays pending: the page shows it again with the error
         secret = second_factor.pending_secret(db=db, keyring=runtime.keyring, user=person.user)
-        return _enrol_page(request, person, secret, error=refused.code, status_code=400)
+        return _enrol_page(
+            request, person, secret, error=refused.code, status_code=_refusal_status(refused)
+        )
     # shown once, on this answer only (no-store): they are not kept in clear anywhere
     return _partial_page(request, person, "recovery_codes.html", codes=codes)
 
@@ -229,6 +234,11 @@ def sign_out(request: Request, person: CurrentPerson, form: CheckedForm, db: DbS
     response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
     clear_session_cookie(response, request)
     return response
+
+
+def _refusal_status(refused: second_factor.SecondFactorRefused) -> int:
+    """A wrong code is the person's to correct (400); a lock is a wait (429)."""
+    return 400 if refused.code == "invalid_code" else 429
 
 
 def _partial_page(
