@@ -153,9 +153,13 @@ def disable(*, db: Session, actor: str, user: User) -> int:
 
 
 def enable(*, db: Session, actor: str, user: User) -> None:
+    """The person can sign in again, with a clean slate: the attempts made while disabled
+    (which count toward the lock) are forgotten and any lock lifted."""
     if user.disabled_at is None:
         return
     user.disabled_at = None
+    user.failed_signins = 0
+    user.locked_until = None
     record(db, actor=actor, action="user.enabled", object_type="user", object_id=user.id)
 
 

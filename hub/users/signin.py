@@ -9,7 +9,7 @@
   sign-in resets the count. Unknown e-mail addresses "lock" the same way (in memory), so the
   answers do not tell which accounts exist.
 - An unknown e-mail costs the same argon2 verification as a wrong password and gets the same
-  answer; so does a disabled account.
+  answer; so does a disabled account, whose every attempt counts toward the lock.
 - Every attempt that reaches the password is audited (`user.signin_succeeded`,
   `user.signin_failed`, `user.locked`) with the reason and the user id when known: never the
   password, a code or the client's address. Throttled attempts are logged, not audited, so a
@@ -173,8 +173,11 @@ def sign_in(
         raise SigninRefused("locked")
     right = service.password_matches(user, password)
     if user.disabled_at is not None:
+        # counted like any failure, so a disabled account locks after as many tries as an
+        # unknown address does and the answers do not single it out
         _failed(db, user=user, reason="disabled")
-        raise SigninRefused("invalid_credentials")
+        locked = count_failure(db=db, settings=settings, user=user, actor=sessions.actor_of(user))
+        raise SigninRefused("locked" if locked else "invalid_credentials")
     if not right:
         _failed(db, user=user, reason="invalid_credentials")
         locked = count_failure(db=db, settings=settings, user=user, actor=sessions.actor_of(user))

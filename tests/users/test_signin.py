@@ -157,6 +157,31 @@ def test_a_disabled_person_gets_the_wrong_password_answer(
     assert audit_rows(runtime, "user.signin_failed")[-1]["details"]["reason"] == "disabled"
 
 
+def test_a_disabled_person_locks_like_an_unknown_address(
+    runtime: Runtime, make_user: Callable[..., str]
+) -> None:
+    user_id = make_user()
+    with runtime.sessions.begin() as db:
+        service.disable(db=db, actor="cli:op", user=db.get(User, user_id))  # type: ignore[arg-type]
+    limit = runtime.settings.signin_max_failures
+    limiter = signin.make_limiter(
+        runtime.settings.model_copy(update={"signin_rate_limit": "100/minute"})
+    )
+    # the right password and wrong ones alike: a disabled account has no right password
+    disabled = [
+        attempt(runtime, "case_worker@example.org", (PASSWORD, WRONG)[i % 2], limiter=limiter)
+        for i in range(limit + 1)
+    ]
+    unknown = [
+        attempt(runtime, "nobody@example.org", WRONG, limiter=limiter) for _ in range(limit + 1)
+    ]
+    assert disabled == unknown == ["invalid_credentials"] * (limit - 1) + ["locked", "locked"]
+    # enabling starts afresh: the attempts made while disabled are forgotten
+    with runtime.sessions.begin() as db:
+        service.enable(db=db, actor="cli:op", user=db.get(User, user_id))  # type: ignore[arg-type]
+    assert attempt(runtime, "case_worker@example.org", limiter=limiter) == "ok"
+
+
 def test_attempts_are_throttled_per_address_and_per_source(
     runtime: Runtime, make_user: Callable[..., str]
 ) -> None:
