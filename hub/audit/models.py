@@ -45,3 +45,7 @@ class AuditCheckpoint(Base):
     at: Mapped[datetime]
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the previous checkpoint's signed message (all zeros for the first), itself
+    # signed: deleting or altering a checkpoint breaks the link of the next one. NULL only on
+    # checkpoints signed before checkpoints were chained (v1 signatures).
+    prev_digest: Mapped[str | None] = mapped_column(String(64))

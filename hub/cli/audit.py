@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 
-from hub.audit import chain
+from hub.audit.chain import ChainBroken
+from hub.audit.published import checkpoint_doc
 from hub.audit.signing import AuditKeyError, load_public_key
+from hub.audit.tasks import STALE_INTERVALS, make_checkpoint, witness
+from hub.audit.verify import Expectation
+from hub.audit.verify import verify as verify_log
 from hub.cli.context import emit_json, runtime
-from hub.db.session import transaction
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -22,22 +26,52 @@ def verify(
         help="PEM public key to check checkpoint signatures with (repeatable, e.g. old keys "
         "after a key change); default: the hub's own key.",
     ),
+    expect: list[str] = typer.Option(
+        [],
+        "--expect",
+        metavar="SEQ:HASH",
+        help="A checkpoint kept outside the hub (a partner's copy, a printout): the chain must "
+        "hold that entry with that hash. Repeatable.",
+    ),
+    stale_intervals: int = typer.Option(
+        STALE_INTERVALS,
+        "--stale-after-intervals",
+        min=0,
+        help="Fail when entries have waited longer than this many checkpoint intervals "
+        "(HUB_AUDIT_CHECKPOINT_SECONDS) for a signed checkpoint; 0 turns the check off.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Check every entry's hash and link, the head and every signed checkpoint.
+    """Check every entry's hash and link, the head, the chain of signed checkpoints, the
+    disclosure log, the checkpoints given with --expect and this hub's own record of its last
+    checkpoint, and that no entry has waited too long for a checkpoint.
 
     Exits 0 when intact, 1 naming the first broken entry and the reason.
     """
+    try:
+        expectations = [Expectation.parse(text) for text in expect]
+    except ValueError as exc:
+        typer.echo(f"error: --expect {exc}", err=True)
+        raise typer.Exit(2) from None
     rt = runtime()
     try:
         if public_key:
             keys = [load_public_key(p.read_bytes(), source=str(p)) for p in public_key]
         else:
             keys = [rt.audit_key.public_key]
+        own = witness(rt.settings).read()
+        if own is not None:
+            expectations.append(Expectation(own.seq, own.hash))
+        interval = timedelta(seconds=rt.settings.audit_checkpoint_seconds)
         # a read-only walk: nothing to commit, and the snapshot ends with the transaction
         with rt.sessions() as db, db.begin():
-            report = chain.verify(db=db, public_keys=keys)
-    except (AuditKeyError, OSError) as exc:
+            report = verify_log(
+                db=db,
+                public_keys=keys,
+                expect=expectations,
+                stale_after=interval * stale_intervals if stale_intervals else None,
+            )
+    except (AuditKeyError, OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
@@ -47,7 +81,8 @@ def verify(
     elif report.ok:
         typer.echo(
             f"audit chain intact: {report.entries} entries, head at {report.head_seq}, "
-            f"{report.checkpoints} signed checkpoints"
+            f"{report.checkpoints} signed checkpoints, {report.disclosures} disclosures, "
+            f"{report.expectations} outside checkpoints matched"
         )
         covered = report.checkpointed_seq or 0
         if covered < (report.head_seq or 0):
@@ -65,40 +100,32 @@ def verify(
 
 @app.command("checkpoint")
 def checkpoint_now(
+    allow_stale: bool = typer.Option(
+        False,
+        "--allow-stale",
+        help="Sign even though entries have waited long for a checkpoint and this hub has no "
+        "record of its last one. Only after checking the chain against copies kept outside "
+        "(hub audit verify --expect).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Sign a checkpoint of the chain's head now (the scheduler does this periodically).
 
-    Keep the printed checkpoints somewhere outside the database as well: that bounds what
-    someone who can write to the database could do to the newest entries.
+    The chain is checked from the last checkpoint first; a break is refused, not signed.
     """
     rt = runtime()
     try:
-        key = rt.audit_key
-        with transaction(rt.sessions) as db:
-            cp = chain.checkpoint(db=db, key=key)
+        cp = make_checkpoint(rt, allow_stale=allow_stale)
     except AuditKeyError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except chain.ChainBroken as exc:
+    except ChainBroken as exc:
         typer.echo(f"refused to sign: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         rt.dispose()
     if json_output:
-        emit_json(
-            {"created": False}
-            if cp is None
-            else {
-                "created": True,
-                "id": cp.id,
-                "seq": cp.seq,
-                "hash": cp.hash,
-                "at": cp.at.isoformat(),
-                "key_id": cp.key_id,
-                "signature": cp.signature,
-            }
-        )
+        emit_json({"created": False} if cp is None else {"created": True, **checkpoint_doc(cp)})
     elif cp is None:
         typer.echo("nothing new since the last checkpoint")
     else:

@@ -5,14 +5,18 @@ The attacker knows the hashing scheme (it is in the source) but not the signing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, select, text
 
-from hub.audit.chain import VerifyReport, checkpoint, verify
+from hub.audit.checkpoints import checkpoint
 from hub.audit.models import AuditEntry
 from hub.audit.service import entry_hash, record
+from hub.audit.tasks import stale_after
+from hub.audit.verify import Expectation, VerifyReport, verify
+from hub.clock import clock
 from hub.db.base import UTCDateTime
 from hub.runtime import Runtime
 
@@ -35,9 +39,20 @@ def build_chain(runtime: Runtime, n: int, *, checkpoints_at: Iterable[int] = ())
                 assert checkpoint(db=db, key=runtime.audit_key) is not None
 
 
-def verify_now(runtime: Runtime) -> VerifyReport:
+def verify_now(runtime: Runtime, *, expect: Sequence[Expectation] = ()) -> VerifyReport:
+    """As `hub audit verify` does: stale checkpoints count, outside copies when given."""
     with runtime.sessions.begin() as db:
-        return verify(db=db, public_keys=[runtime.audit_key.public_key])
+        return verify(
+            db=db,
+            public_keys=[runtime.audit_key.public_key],
+            expect=expect,
+            stale_after=stale_after(runtime.settings),
+        )
+
+
+def wait_past_stale(runtime: Runtime) -> None:
+    """Let more time pass than entries may wait for a checkpoint (the clock, not sleep)."""
+    clock.advance(stale_after(runtime.settings) + timedelta(seconds=1))
 
 
 def sql(runtime: Runtime, statement: str, **params: Any) -> None:
@@ -109,17 +124,43 @@ def insert(runtime: Runtime, entry: dict[str, Any]) -> None:
 
 def rewrite_from(runtime: Runtime, seq: int, **changes: Any) -> None:
     """Change entry `seq` and rehash everything after it, head row included: consistent."""
+    rechain(runtime, seq, rows(runtime, "seq >= :s", s=seq), **changes)
+
+
+def rechain(runtime: Runtime, seq: int, tail: Sequence[Any], **changes: Any) -> None:
+    """Write `tail` (rows as read) from `seq` on, numbered consecutively and re-linked, the
+    first with `changes`; everything from `seq` on is replaced and the head moved: the chain
+    is consistent again."""
     before = rows(runtime, "seq = :s", s=seq - 1)
     prev_hash = before[0].hash if before else "0" * 64
-    tail = rows(runtime, "seq >= :s", s=seq)
     sql(runtime, "DELETE FROM audit_entries WHERE seq >= :s", s=seq)
+    last = seq - 1
     for i, row in enumerate(tail):
-        entry = rehash(row, prev_hash, **(changes if i == 0 else {}))
+        last = seq + i
+        entry = rehash(row, prev_hash, seq=last, **(changes if i == 0 else {}))
         insert(runtime, entry)
         prev_hash = entry["hash"]
     sql(
         runtime,
         "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
-        seq=tail[-1].seq,
+        seq=last,
         hash=prev_hash,
     )
+
+
+def remove_and_renumber(runtime: Runtime, *seqs: int) -> None:
+    """Delete entries and close the gap: later ones renumbered and re-linked, head moved."""
+    first = min(seqs)
+    tail = [r for r in rows(runtime, "seq >= :s", s=first) if r.seq not in seqs]
+    rechain(runtime, first, tail)
+
+
+def delete_checkpoints(runtime: Runtime, where: str = "1=1", **params: Any) -> None:
+    sql(runtime, f"DELETE FROM audit_checkpoints WHERE {where}", **params)
+
+
+def checkpoint_ids(runtime: Runtime) -> list[int]:
+    with runtime.engine.connect() as conn:
+        return list(
+            conn.execute(text("SELECT id FROM audit_checkpoints ORDER BY seq, id")).scalars()
+        )

@@ -5,16 +5,12 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.chain import (
-    ChainBroken,
-    Reason,
-    checkpoint,
-    checkpoint_message,
-    verify,
-)
+from hub.audit.chain import ChainBroken, Reason
+from hub.audit.checkpoints import checkpoint, message_of
 from hub.audit.models import AuditCheckpoint
 from hub.audit.service import record
 from hub.audit.signing import AuditKey, load_public_key
+from hub.audit.verify import verify
 from hub.runtime import Runtime
 from tests.audit.tamper import (
     build_chain,
@@ -160,7 +156,7 @@ def test_forged_checkpoint_signature_is_caught(runtime: Runtime) -> None:
     build_chain(runtime, 10, checkpoints_at=[4, 8])
     with runtime.sessions() as db:
         cp = db.query(AuditCheckpoint).filter_by(seq=8).one()
-        message = checkpoint_message(seq=cp.seq, hash=cp.hash, at=cp.at, key_id=cp.key_id)
+        message = message_of(cp)
     # a well-formed signature over the right message, by a key that is not the hub's
     forged = base64.b64encode(Ed25519PrivateKey.generate().sign(message)).decode()
     sql(runtime, "UPDATE audit_checkpoints SET signature = :s WHERE seq = 8", s=forged)
