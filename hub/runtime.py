@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.signing import AuditKey, load_audit_key
 from hub.auth.keys import SigningKeys
+from hub.crypto import service as data_keys
 from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
 from hub.outbox.service import dispatch_on_commit
@@ -25,7 +26,10 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: Engine = make_engine(settings)
-        self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        # each session finds the keyring itself (keyed digests, sealed justifications)
+        self.sessions: sessionmaker[Session] = make_sessionmaker(
+            self.engine, info=data_keys.session_info(lambda: self.keyring)
+        )
         if settings.outbox_dispatch_on_commit:
             dispatch_on_commit(self)
 

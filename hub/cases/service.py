@@ -23,6 +23,7 @@ from hub.crypto import service as keys
 from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.db.session import purge_after_commit
 from hub.policy.loader import Policy
 
 CASES = "cases"
@@ -219,7 +220,11 @@ def erase(*, db: Session, actor: str, case: Case) -> None:
     """Erase the case's personal data: its key is shredded, its ciphertexts deleted.
 
     The case row stays (ids and times only) so the audit trail and disclosure log still point
-    at something; copies of its ciphertexts elsewhere no longer open.
+    at something; copies of its ciphertexts elsewhere no longer open, nor do its keyed
+    digests. On SQLite the WAL is emptied once this commits (the wrapped key's old page lies
+    there); copies made before (a backup, a dump, PostgreSQL's dead row versions) hold the
+    wrapped key until the daily `hub keys retire` destroys the KEK version that wrapped it:
+    then the erasure is final (docs/security.md, "Erasure").
     """
     if case.erased_at is not None:
         raise CaseErased()
@@ -228,6 +233,7 @@ def erase(*, db: Session, actor: str, case: Case) -> None:
     db.execute(delete(CaseData).where(CaseData.case_id == case.id))
     case.subject_ciphertext = b""
     case.erased_at = utcnow()
+    purge_after_commit(db)
     record(
         db,
         actor=actor,

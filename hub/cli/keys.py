@@ -1,4 +1,4 @@
-"""`hub keys`: key-encryption key rotation."""
+"""`hub keys`: key-encryption key rotation, and retirement (what makes erasure final)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from hub.audit.service import record
 from hub.cli.context import emit_json, runtime
 from hub.crypto import service as keys
 from hub.crypto.envelope import CiphertextInvalid
+from hub.crypto.epochs import retire as retire_epoch
 from hub.crypto.keyring import AddsVersions, KeyringError
 from hub.db.session import transaction
 
@@ -77,3 +78,73 @@ def rotate(
         typer.echo(
             "nothing to rewrap: to rotate, add a higher version to HUB_KEK_KEYS first", err=True
         )
+
+
+@app.command()
+def retire(
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Make erasures final: rewrap every data key under a new key-encryption key version,
+    then destroy every older version. Run it daily (cron or a systemd timer).
+
+    Until it runs, a copy of the database made before a case was erased (a backup, a dump, a
+    SQLite WAL) still opens with the keyring; after it, none made before it does. Restore
+    only from backups taken after the latest retirement, and never back up the keyring with
+    the database.
+
+    File keyring (the default): the new version is made and the old ones destroyed here.
+    Environment keyring: add a newer version to HUB_KEK_KEYS first when this asks for it;
+    afterwards remove the versions this names from HUB_KEK_KEYS (and from wherever they are
+    kept); the next run marks those erasures final.
+    """
+    rt = runtime()
+    try:
+        done = retire_epoch(sessions=rt.sessions, keyring=rt.keyring)
+        with transaction(rt.sessions) as db:
+            record(
+                db,
+                actor="cli",
+                action="keys.retired",
+                object_type="keyring",
+                details={
+                    "provider": rt.settings.kek_provider,
+                    "kek_version": done.current,
+                    "added_version": done.added,
+                    "rewrapped": done.rewrapped,
+                    "destroyed_versions": done.destroyed,
+                    "versions_to_remove": done.to_remove,
+                    "erasures_final": done.settled,
+                    "erasures_pending": done.pending,
+                },
+            )
+    except KeyringError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    except CiphertextInvalid as exc:
+        typer.echo(f"retirement stopped, no key destroyed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        rt.dispose()
+    if json_output:
+        emit_json(
+            {
+                "provider": rt.settings.kek_provider,
+                "kek_version": done.current,
+                "added_version": done.added,
+                "rewrapped": done.rewrapped,
+                "destroyed_versions": done.destroyed,
+                "versions_to_remove": done.to_remove,
+                "erasures_final": done.settled,
+                "erasures_pending": done.pending,
+            }
+        )
+        return
+    typer.echo(f"key-encryption key version {done.current}; rewrapped {done.rewrapped} data keys")
+    if done.destroyed:
+        typer.echo(f"destroyed versions {', '.join(map(str, done.destroyed))}")
+    if done.to_remove:
+        typer.echo(
+            f"remove versions {', '.join(map(str, done.to_remove))} from HUB_KEK_KEYS now",
+            err=True,
+        )
+    typer.echo(f"{done.settled} erasures made final; {done.pending} pending")

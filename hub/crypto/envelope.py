@@ -3,16 +3,24 @@
 A field ciphertext is `format byte || 12-byte nonce || ciphertext+tag`. Its associated data
 binds the table, row and field it belongs to, so a ciphertext copied to another row or field
 does not open. A wrapped data key is bound the same way to its owner and KEK version.
+
+Digests of an owner's data (what was disclosed, a snapshot, a consent form) are keyed: an
+HMAC-SHA256 under a hash key derived from the owner's data key. Shredding the data key makes
+them as opaque as the ciphertexts; an unsalted SHA-256 of a short value (a phone number) would
+be reversed by trying candidates.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 FIELD_FORMAT = 1
 WRAP_FORMAT = 1
@@ -93,3 +101,21 @@ def unwrap_key(kek: bytes, wrapped: bytes, *, owner: str, kek_version: int) -> b
     aad = _context("hub/data-key/v1", owner, str(kek_version))
     where = f"the data key of {owner} (key-encryption key version {kek_version})"
     return _open(kek, WRAP_FORMAT, wrapped, aad, where)
+
+
+def hash_key(data_key: bytes) -> bytes:
+    """The key of the owner's keyed digests: derived from its data key (HKDF-SHA256), so it
+    is shredded with it, and never used to encrypt."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub/keyed-digest/v1"
+    ).derive(data_key)
+
+
+def keyed_digest(key: bytes, data: bytes) -> str:
+    """HMAC-SHA256 of `data` under a `hash_key`, hex: 64 characters, like the SHA-256 it
+    replaces, but useless without the key."""
+    return hmac.new(key, data, "sha256").hexdigest()
+
+
+def digest_matches(key: bytes, data: bytes, expected: str) -> bool:
+    return hmac.compare_digest(keyed_digest(key, data), expected)

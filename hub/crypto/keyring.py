@@ -5,6 +5,12 @@ Two providers sit behind `KeyEncryptionKeys`, and a KMS can be a third later:
 - `EnvKeyring`, for production: `HUB_KEK_KEYS="1:base64key,2:base64key"`.
 The highest version is current: it wraps new data keys. Older versions stay readable so data
 keys wrapped under them still open until `hub keys rotate` rewraps them.
+
+Retiring (`hub keys retire`, daily) is what makes erasure final: every live data key is
+rewrapped under a new version, then every older version is destroyed. A wrapped data key of an
+erased case, wherever a copy of it lies (a WAL, a dead row version, a backup), was wrapped under
+a version that no longer exists. The file keyring destroys them itself; with `EnvKeyring` the
+operator removes them from `HUB_KEK_KEYS`.
 """
 
 from __future__ import annotations
@@ -56,6 +62,15 @@ class AddsVersions(KeyEncryptionKeys, Protocol):
     def add_version(self) -> int: ...
 
 
+@runtime_checkable
+class RetiresVersions(AddsVersions, Protocol):
+    """A keyring that can destroy old versions itself (the file one; not the environment)."""
+
+    def versions(self) -> list[int]: ...
+
+    def retire_below(self, version: int) -> list[int]: ...
+
+
 def new_kek() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
@@ -93,6 +108,24 @@ class FileKeyring:
             keys[version] = new_kek()
             self._write(keys)
         return version
+
+    def retire_below(self, version: int) -> list[int]:
+        """Destroy every version below `version` (which must exist); returns those destroyed.
+
+        The file is rewritten atomically: the old keys are gone from it, not marked. Copies
+        of the file (a backup of the data folder) are the operator's to keep out of reach:
+        the keyring is not to be backed up with the database.
+        """
+        with self._locked():
+            keys = self._read()
+            if version not in keys:
+                raise UnknownKeyVersion(
+                    f"key-encryption key version {version} is not in {self.path}"
+                )
+            gone = sorted(v for v in keys if v < version)
+            if gone:
+                self._write({v: k for v, k in keys.items() if v >= version})
+        return gone
 
     def _keys(self) -> dict[int, bytes]:
         if not self.path.exists():

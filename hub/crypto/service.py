@@ -1,20 +1,32 @@
 """The key registry: data keys wrapped under the keyring, one row per owner.
 
-Deleting an owner's row is crypto-shredding: every ciphertext made with its key, wherever a
-copy of it lies (backups, replicas, outbox payloads), no longer opens.
+Deleting an owner's row is crypto-shredding: every ciphertext made with its key no longer
+opens from the live database. Copies of the wrapped key made before (a backup, a SQLite WAL, a
+PostgreSQL dead row version) still open with the keyring until the KEK version that wrapped it
+is destroyed: `shred` writes the owner to a ledger, and `retire` (run daily by
+`hub keys retire`) rewraps every live data key under a new version and destroys the others.
+After that, nothing any copy holds opens: the erasure is final.
+
+Digests of an owner's data are keyed with a hash key derived from its data key
+(`owner_hash_key`), so they go with it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
-from hub.crypto.envelope import new_data_key, unwrap_key, wrap_key
-from hub.crypto.keyring import KeyEncryptionKeys
-from hub.crypto.models import DataKey
+from hub.crypto.envelope import hash_key, new_data_key, unwrap_key, wrap_key
+from hub.crypto.keyring import KeyEncryptionKeys, KeyringError
+from hub.crypto.models import DataKey, ShreddedKey
 
 REWRAP_BATCH = 500
+# `Session.info` key: the keyring (or a function giving it) the session's work uses
+KEYRING_INFO = "hub.crypto.keyring"
 
 
 class DataKeyMissing(Exception):
@@ -25,8 +37,25 @@ class DataKeyMissing(Exception):
         self.owner = owner
 
 
+def session_info(keyring: Callable[[], KeyEncryptionKeys]) -> dict[str, Any]:
+    """What a sessionmaker gives each session so `bound_keyring` finds the hub's keyring (a
+    function, so the keyring is loaded only when a session needs it)."""
+    return {KEYRING_INFO: keyring}
+
+
+def bound_keyring(db: Session) -> KeyEncryptionKeys:
+    """The keyring of the session: the one its sessionmaker was given (`session_info`), or the
+    one its work already used (`data_key`). For services whose signature predates keyed
+    digests and sealed justifications."""
+    found = db.info.get(KEYRING_INFO)
+    if found is None:
+        raise KeyringError("no keyring is bound to this session (see hub.crypto.service)")
+    return found() if callable(found) else found  # type: ignore[no-any-return]
+
+
 def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: bool = False) -> bytes:
     """The owner's plaintext data key; with `create`, made (and wrapped) if it has none."""
+    db.info.setdefault(KEYRING_INFO, keyring)
     row = db.get(DataKey, owner)
     if row is not None:
         return unwrap_key(
@@ -44,10 +73,60 @@ def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: boo
     return key
 
 
+def owner_hash_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str) -> bytes | None:
+    """The key of the owner's keyed digests, or None once its data key is shredded."""
+    try:
+        return hash_key(data_key(db=db, keyring=keyring, owner=owner))
+    except DataKeyMissing:
+        return None
+
+
 def shred(*, db: Session, owner: str) -> bool:
-    """Delete the owner's data key; True if there was one."""
-    result = db.execute(delete(DataKey).where(DataKey.owner == owner))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    """Delete the owner's data key; True if there was one.
+
+    The owner goes on the ledger with the KEK version that wrapped its key: the erasure is
+    final once `retire` has destroyed that version.
+    """
+    row = db.execute(
+        delete(DataKey).where(DataKey.owner == owner).returning(DataKey.kek_version)
+    ).first()
+    if row is None:
+        return False
+    db.add(ShreddedKey(owner=owner, kek_version=row.kek_version, shredded_at=utcnow()))
+    return True
+
+
+def pending_erasures(*, db: Session) -> int:
+    """How many shredded keys a copy made before their shredding could still open."""
+    return db.scalar(select(func.count()).where(ShreddedKey.final_at.is_(None))) or 0
+
+
+def newest_shredded_version(*, db: Session) -> int | None:
+    """The newest KEK version that wrapped a key whose erasure is not final yet."""
+    query = select(func.max(ShreddedKey.kek_version)).where(ShreddedKey.final_at.is_(None))
+    return db.scalar(query)
+
+
+def lock_registry(db: Session) -> None:
+    """Keep new data keys out until the caller's transaction ends.
+
+    A data key being created under a version about to be destroyed, in a transaction not yet
+    committed, would otherwise be missed by the rewrap and stranded. On PostgreSQL the table
+    lock waits for such a transaction; SQLite's write lock (BEGIN IMMEDIATE) already does.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def settle(*, db: Session, versions: list[int]) -> int:
+    """Mark final the erasures no KEK version in `versions` (those the keyring still holds)
+    can undo: every version up to the one that wrapped the key is gone. Returns how many."""
+    oldest = min(versions) if versions else None
+    query = update(ShreddedKey).where(ShreddedKey.final_at.is_(None))
+    if oldest is not None:
+        query = query.where(ShreddedKey.kek_version < oldest)
+    result = db.execute(query.values(final_at=utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def rewrap_all(*, db: Session, keyring: KeyEncryptionKeys) -> int:

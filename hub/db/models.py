@@ -6,7 +6,7 @@ from hub.auth.models import OAuthClient, RevokedToken, SigningKey, UsedAssertion
 from hub.cases.models import Case, CaseData
 from hub.connectors.models import Delivery, DeliveryChannel
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
-from hub.crypto.models import DataKey
+from hub.crypto.models import DataKey, ShreddedKey
 from hub.db.base import Base
 from hub.disclosures.models import Disclosure, LifecycleEvent
 from hub.organizations.models import DataSharingAgreement, Organization
@@ -41,6 +41,7 @@ __all__ = [
     "Referral",
     "Review",
     "RevokedToken",
+    "ShreddedKey",
     "SigningKey",
     "Transfer",
     "UsedAssertion",

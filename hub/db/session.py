@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import sqlite3
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+# `Session.info` key: the transaction erased data; on SQLite the WAL is emptied after it commits
+PURGE_INFO = "hub.db.purge_after_commit"
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -29,14 +36,53 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     # crypto-shredding deletes a wrapped data key: make sure its bytes are overwritten too
+    # (and the freed pages zeroed; the WAL is emptied after an erasure: `purge_after_commit`)
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(
+    engine: Engine, *, info: Mapping[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions of `engine`; `info` is copied into each (the keyring binding, say)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=dict(info or {}))
+
+
+def purge_after_commit(db: Session) -> None:
+    """Ask for the SQLite WAL to be checkpointed and truncated once this transaction commits.
+
+    Defence in depth for erasure: the deleted rows' old page images (a wrapped data key among
+    them) otherwise stay in `hub.sqlite3-wal` until it is next reused. PostgreSQL keeps dead
+    row versions and WAL of its own; there the KEK retirement is what makes them useless.
+    """
+    db.info[PURGE_INFO] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _purge_wal(session: Session) -> None:
+    if not session.info.pop(PURGE_INFO, False):
+        return
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        # outside any transaction (the connection is in autocommit: no BEGIN is issued)
+        busy, _, _ = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("the WAL could not be emptied after an erasure: a reader held it")
+    except sqlite3.Error as exc:
+        log.warning("the WAL could not be emptied after an erasure: %s", type(exc).__name__)
+    finally:
+        raw.close()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_purge(session: Session) -> None:
+    session.info.pop(PURGE_INFO, None)
 
 
 @contextmanager
