@@ -14,7 +14,14 @@ from hub.audit.signing import public_pem
 from hub.cli.main import app
 from hub.runtime import Runtime
 from hub.settings import Settings
-from tests.audit.tamper import build_chain, sql
+from tests.audit.tamper import (
+    build_chain,
+    delete_checkpoints,
+    rewrite_from,
+    rows,
+    sql,
+    wait_past_stale,
+)
 
 HUB = Path(sys.executable).with_name("hub")
 
@@ -121,3 +128,71 @@ def test_loose_key_file_stops_the_command_with_a_clear_message(
     result = cli.invoke(app, ["audit", "checkpoint"])
     assert result.exit_code == 2
     assert str(key_file) in result.stderr and "0640" in result.stderr
+
+
+def test_verify_expect_fails_naming_the_sequence_number(
+    runtime: Runtime, settings: Settings
+) -> None:
+    build_chain(runtime, 8, checkpoints_at=[4, 8])
+    (row6,) = rows(runtime, "seq = 6")
+    ok = run_hub(settings, "audit", "verify", "--expect", f"6:{row6.hash}")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "1 outside checkpoints matched" in ok.stdout
+
+    rewrite_from(runtime, 3, actor="client:9")
+    delete_checkpoints(runtime)
+    broken = run_hub(
+        settings,
+        "audit",
+        "verify",
+        "--expect",
+        f"2:{rows(runtime, 'seq = 2')[0].hash}",
+        "--expect",
+        f"6:{row6.hash}",
+    )
+    assert broken.returncode == 1, broken.stderr
+    assert "BROKEN at entry 6: expectation_mismatch" in broken.stdout
+    assert "names entry 6" in broken.stdout
+
+
+def test_verify_expect_json_prints_one_object(runtime: Runtime, cli: CliRunner) -> None:
+    build_chain(runtime, 5)
+    result = cli.invoke(app, ["audit", "verify", "--json", "--expect", f"9:{'a' * 64}"])
+    assert result.exit_code == 1
+    (line,) = result.stdout.splitlines()
+    report = json.loads(line)
+    assert (report["ok"], report["first_broken_seq"], report["reason"]) == (
+        False,
+        9,
+        "expectation_mismatch",
+    )
+    assert "no such entry" in report["detail"] and report["expectations"] == 1
+
+
+@pytest.mark.parametrize("bad", ["12", "x:" + "a" * 64, "3:abc", "3:" + "g" * 64])
+def test_verify_expect_malformed_is_a_usage_error(cli: CliRunner, bad: str) -> None:
+    result = cli.invoke(app, ["audit", "verify", "--expect", bad])
+    assert result.exit_code == 2
+    assert "SEQ:HASH" in result.stderr
+
+
+def test_verify_checks_the_signers_own_record(runtime: Runtime, cli: CliRunner) -> None:
+    build_chain(runtime, 4)
+    made = cli.invoke(app, ["audit", "checkpoint", "--json"])
+    assert json.loads(made.stdout)["seq"] == 4
+    build_chain(runtime, 2)
+    # within the allowed delay, with every checkpoint gone: only the record outside tells
+    rewrite_from(runtime, 2, actor="client:9")
+    delete_checkpoints(runtime)
+    result = cli.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "BROKEN at entry 4: expectation_mismatch" in result.stdout
+
+
+def test_verify_stale_limit_can_be_set(runtime: Runtime, cli: CliRunner) -> None:
+    build_chain(runtime, 3)
+    wait_past_stale(runtime)
+    result = cli.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1 and "checkpoint_stale" in result.stdout
+    result = cli.invoke(app, ["audit", "verify", "--stale-after-intervals", "0"])
+    assert result.exit_code == 0, result.output
