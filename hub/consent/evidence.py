@@ -1,13 +1,14 @@
 """Consent evidence: the scanned form of one consent version, sealed with the case's key.
 
 Evidence is part of an immutable record: once stored it is never replaced (sending the very
-same file again is harmless and answered as such). The SHA-256 of the plaintext is kept in
-clear so the file can be checked against a paper original or a copy without decrypting it.
+same file again is harmless and answered as such). Its digest (`sha256`, the name the API
+keeps) is keyed: HMAC-SHA256 of the file under the case's hash key, derived from its data key.
+While the case lives, a copy of the file can be checked against it (`evidence_digest`); once
+the case is erased, the digest no longer tells which file it was, not even to someone who has
+the file.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from hub.audit.service import record as audit
 from hub.cases.models import Case
 from hub.consent.models import Consent, ConsentEvidence
 from hub.consent.sealing import case_key, open_file, seal_file
+from hub.crypto.envelope import hash_key, keyed_digest
 from hub.crypto.keyring import KeyEncryptionKeys
 
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
@@ -73,6 +75,11 @@ def _check_content(declared: str, content: bytes) -> None:
         )
 
 
+def evidence_digest(key: bytes, content: bytes) -> str:
+    """The keyed digest of an evidence file, under the case's data `key`."""
+    return keyed_digest(hash_key(key), content)
+
+
 def _metadata(row: ConsentEvidence) -> dict[str, object]:
     return {"content_type": row.content_type, "size": row.size, "sha256": row.sha256}
 
@@ -95,7 +102,7 @@ def put_evidence(
     _check_content(declared, content)
     case = db.get_one(Case, consent.case_id)
     key = case_key(db=db, keyring=keyring, case=case)
-    digest = hashlib.sha256(content).hexdigest()
+    digest = evidence_digest(key, content)
     existing = db.get(ConsentEvidence, consent.id)
     if existing is not None:
         if (existing.sha256, existing.content_type) == (digest, declared):

@@ -7,6 +7,7 @@ withdrawal reason), so only the consent's id is remembered, and a replay reads i
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Annotated
 
@@ -225,7 +226,8 @@ def get_evidence(
     row, content = evidence.get_evidence(
         db=db, keyring=runtime.keyring, actor=principal.actor, consent=consent
     )
-    digest = base64.b64encode(bytes.fromhex(row.sha256)).decode()
+    # the stored digest is keyed (evidence.evidence_digest); RFC 9530 wants the plain one
+    digest = base64.b64encode(hashlib.sha256(content).digest()).decode()
     return Response(
         content,
         media_type=row.content_type,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class DisclosureRead(BaseModel):
@@ -17,7 +17,13 @@ class DisclosureRead(BaseModel):
     transfer_id: str | None
     decision_id: str | None
     channel: str
-    payload_sha256: str
+    payload_sha256: str = Field(
+        description=(
+            "Keyed digest of what was disclosed: HMAC-SHA256, under a key derived from the "
+            "case's data key, of the SHA-256 of the canonical JSON payload. It cannot be "
+            "checked, or reversed, without that key: once the case is erased, by nobody."
+        )
+    )
     # the entry of the hash-chained audit log that makes this row tamper-evident
     audit_seq: int
 

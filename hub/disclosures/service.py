@@ -4,12 +4,18 @@ Whoever releases data (a recipient reading its inbox, a connector pushing a refe
 handing a case over) has asked the consent gate first, and then calls `record` in the same
 transaction as the release. The row keeps the audit entry's sequence number, so the accounting
 printed for a beneficiary can be checked against the hash chain.
+
+`payload_sha256` (the name is the v1 contract's) is keyed: HMAC-SHA256, under the case's hash
+key (derived from its data key), of the SHA-256 of the canonical payload. Once the case is
+erased nobody can tell which payload it was by hashing candidates, here or in the audit chain
+that keeps it forever; while the case lives, `payload_digest` recomputes it for a check.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +25,10 @@ from sqlalchemy.orm import Session
 from hub.api import pagination
 from hub.audit.service import record_now
 from hub.cases.models import Case
+from hub.cases.service import owner_for_case
+from hub.crypto import service as keys
+from hub.crypto.envelope import hash_key, keyed_digest
+from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures.models import Disclosure
 from hub.disclosures.schemas import DisclosureRead
@@ -34,7 +44,25 @@ def canonical(payload: Mapping[str, Any]) -> bytes:
 
 
 def payload_sha256(payload: Mapping[str, Any]) -> str:
+    """The payload's plain SHA-256, for `record` to key: never stored as it is (a short
+    value such as a phone number would be found again by hashing candidates)."""
     return hashlib.sha256(canonical(payload)).hexdigest()
+
+
+def _keyed(db: Session, keyring: KeyEncryptionKeys, case_id: str, plain_sha256: str) -> str:
+    key = keys.owner_hash_key(db=db, keyring=keyring, owner=owner_for_case(case_id))
+    if key is None:
+        # the case was erased while its data travelled: a digest nobody can ever check
+        # (under a key thrown away at once) rather than one anybody could reverse
+        key = hash_key(os.urandom(32))
+    return keyed_digest(key, bytes.fromhex(plain_sha256))
+
+
+def payload_digest(
+    *, db: Session, keyring: KeyEncryptionKeys, case_id: str, payload: Mapping[str, Any]
+) -> str:
+    """What the log keeps as `payload_sha256` for this payload of this case (while it lives)."""
+    return _keyed(db, keyring, case_id, payload_sha256(payload))
 
 
 def record(
@@ -50,13 +78,20 @@ def record(
     payload_sha256: str,
     referral_id: str | None = None,
     transfer_id: str | None = None,
+    keyring: KeyEncryptionKeys | None = None,
 ) -> Disclosure:
-    """Account for data that is leaving now, in the caller's transaction."""
+    """Account for data that is leaving now, in the caller's transaction.
+
+    `payload_sha256` is the plain digest `payload_sha256()` gives; what is stored (and
+    chained in the audit log) is that digest keyed with the case's hash key. The keyring is
+    the session's (`hub.crypto.service.bound_keyring`) unless given.
+    """
     if channel not in CHANNELS:
         raise ValueError(f"unknown disclosure channel {channel!r}")
     if (referral_id is None) == (transfer_id is None):
         raise ValueError("a disclosure belongs to exactly one referral or one transfer")
     disclosure_id = new_id()
+    keyed = _keyed(db, keyring or keys.bound_keyring(db), case_id, payload_sha256)
     details: dict[str, Any] = {
         "case_id": case_id,
         "recipient_organization_id": recipient_organization_id,
@@ -64,7 +99,7 @@ def record(
         "consent_ids": sorted(consent_ids),
         "decision_id": decision_id,
         "channel": channel,
-        "payload_sha256": payload_sha256,
+        "payload_sha256": keyed,
         "referral_id": referral_id,
         "transfer_id": transfer_id,
     }
@@ -86,7 +121,7 @@ def record(
         transfer_id=transfer_id,
         decision_id=decision_id,
         channel=channel,
-        payload_sha256=payload_sha256,
+        payload_sha256=keyed,
         audit_seq=entry.seq,
         at=entry.at,
     )

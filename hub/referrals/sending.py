@@ -6,13 +6,16 @@ message), and the gate is asked again then; deny → nothing is stored but the g
 an audit entry `referral.refused`, and nothing leaves.
 
 Sending takes a snapshot of exactly the permitted categories of the case, seals it with the
-case's data key (erasing the case erases it) with its SHA-256, sets the acknowledgement deadline
-from the policy, and queues its delivery (`hub.connectors`: the recipient's channel).
+case's data key (erasing the case erases it) with its keyed digest (HMAC-SHA256 under the
+case's hash key: no brute force of a short value once the key is shredded), sets the
+acknowledgement deadline from the policy, and queues its delivery (`hub.connectors`: the
+recipient's channel).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +31,14 @@ from hub.connectors import service as deliveries
 from hub.consent import gate
 from hub.consent.gate import Decision, Outcome
 from hub.consent.models import Consent, ConsentWithdrawal
-from hub.crypto.envelope import CiphertextInvalid, decrypt, encrypt
+from hub.crypto.envelope import (
+    CiphertextInvalid,
+    decrypt,
+    digest_matches,
+    encrypt,
+    hash_key,
+    keyed_digest,
+)
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures.service import canonical
@@ -285,7 +295,7 @@ def send(
         db=db, keyring=keyring, case=case, categories=decision.permitted_categories
     )
     plain = canonical(snapshot)
-    referral.snapshot_sha256 = hashlib.sha256(plain).hexdigest()
+    referral.snapshot_sha256 = keyed_digest(hash_key(key), plain)
     referral.snapshot_ciphertext = encrypt(
         key, plain, table=service.REFERRALS, row=referral.id, field=SNAPSHOT_FIELD
     )
@@ -296,7 +306,8 @@ def send(
 
 
 def open_snapshot(key: bytes, referral: Referral) -> dict[str, Any]:
-    """The sealed snapshot, checked against the hash taken when it was made."""
+    """The sealed snapshot, checked against the digest taken when it was made (a bare SHA-256
+    in snapshots made before digests were keyed)."""
     if referral.snapshot_ciphertext is None:
         return {}
     plain = decrypt(
@@ -306,7 +317,9 @@ def open_snapshot(key: bytes, referral: Referral) -> dict[str, Any]:
         row=referral.id,
         field=SNAPSHOT_FIELD,
     )
-    if hashlib.sha256(plain).hexdigest() != referral.snapshot_sha256:
+    expected = referral.snapshot_sha256 or ""
+    legacy = hmac.compare_digest(hashlib.sha256(plain).hexdigest(), expected)
+    if not (digest_matches(hash_key(key), plain, expected) or legacy):
         raise CiphertextInvalid(f"snapshot of referral {referral.id} does not match its hash")
     value: dict[str, Any] = json.loads(plain)
     return value

@@ -35,7 +35,11 @@ class Review(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
+    # the officer's justification: free text that may name the person, sealed with the case's
+    # data key (`hub.reviews.service.seal_justification`); the clear column only holds one
+    # written before they were sealed (migration 0009), read while it is there
     justification: Mapped[str | None] = mapped_column(Text)
+    justification_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     # what the officer needs to order the queue, copied from the request when it is held
     urgency: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     # the subject's age band when the request was held (`under_6`, `6_to_14`, `15_to_17`,

@@ -29,11 +29,13 @@ from hub.auth.tokens import person_of
 from hub.cases import service as cases
 from hub.clock import utcnow
 from hub.consent.models import GateDecision
+from hub.crypto import service as data_keys
+from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
 from hub.reviews.models import Review
-from hub.reviews.opening import open_note
+from hub.reviews.opening import REVIEWS, open_note
 from hub.reviews.schemas import (
     ReturnedRead,
     ReviewKind,
@@ -48,6 +50,7 @@ MAX_DEPTH = 16
 # the queue's order by urgency; anything else comes after these
 URGENCY_RANK = {"emergency": 0, "high": 1, "normal": 2}
 QUEUE_LIMIT = 50
+JUSTIFICATION_FIELD = "justification"
 
 
 class FourEyes(Problem):
@@ -130,6 +133,29 @@ def _rows(db: Session, query: Select[Any]) -> list[Row]:
     return [(r, d, kind) for r, d, kind in db.execute(query).all()]
 
 
+def seal_justification(key: bytes, review: Review, justification: str) -> None:
+    """Seal the officer's justification with the case's data key (erasing the case erases it)."""
+    review.justification_ciphertext = encrypt(
+        key, justification.encode("utf-8"), table=REVIEWS, row=review.id, field=JUSTIFICATION_FIELD
+    )
+    review.justification = None
+
+
+def open_justification(key: bytes | None, review: Review) -> str | None:
+    """The justification while the case's key lives (None once it is erased, or none given)."""
+    if review.justification_ciphertext is None:
+        return review.justification  # written before justifications were sealed
+    if key is None:
+        return None
+    sealed = review.justification_ciphertext
+    plain = decrypt(key, sealed, table=REVIEWS, row=review.id, field=JUSTIFICATION_FIELD)
+    return plain.decode("utf-8")
+
+
+def _case_key(db: Session, review: Review) -> bytes | None:
+    return cases.live_key(db=db, keyring=data_keys.bound_keyring(db), case_id=review.case_id)
+
+
 def _select() -> Select[Any]:
     return (
         select(Review, GateDecision, Organization.kind)
@@ -157,7 +183,7 @@ def _returned_before(db: Session, reviews: list[Review]) -> dict[str, ReturnedRe
             if same and back.id != review.id and back.created_at <= review.created_at:
                 found[review.id] = ReturnedRead(
                     review_id=back.id,
-                    justification=back.justification,
+                    justification=open_justification(_case_key(db, back), back),
                     decided_by=back.decided_by,
                     decided_at=back.decided_at,
                 )
@@ -171,7 +197,7 @@ def _reads(db: Session, keyring: KeyEncryptionKeys, rows: list[Row]) -> list[Rev
     out = []
     for review, decision, recipient_kind in rows:
         note = None
-        if review.note_ciphertext is not None:
+        if review.note_ciphertext is not None or review.justification_ciphertext is not None:
             if review.case_id not in keys:
                 keys[review.case_id] = cases.live_key(
                     db=db, keyring=keyring, case_id=review.case_id
@@ -209,7 +235,7 @@ def _reads(db: Session, keyring: KeyEncryptionKeys, rows: list[Row]) -> list[Rev
                 escalated_to_organization_id=review.escalated_to_organization_id,
                 decided_by=review.decided_by,
                 decided_at=review.decided_at,
-                justification=review.justification,
+                justification=open_justification(keys.get(review.case_id), review),
                 returned=returned.get(review.id),
             )
         )
@@ -286,7 +312,7 @@ def latest_outcome(*, db: Session, review_id: str | None) -> ReviewOutcome | Non
         return None
     return ReviewOutcome(
         status=ReviewStatus(review.status),
-        justification=review.justification,
+        justification=open_justification(_case_key(db, review), review),
         decided_at=review.decided_at,
     )
 
@@ -345,8 +371,11 @@ def decide(
     review.status = status.value
     review.decided_by = actor
     review.decided_at = utcnow()
-    review.justification = justification
-    # the justification is free text and may name the person: it stays out of the audit log
+    # free text that may name the person: sealed with the case's key (a case erased meanwhile
+    # leaves nothing to seal it with, nor anyone to name), and out of the audit log
+    key = _case_key(db, review)
+    if key is not None:
+        seal_justification(key, review, justification)
     record(
         db,
         actor=actor,

@@ -18,6 +18,7 @@ from hub.clock import utcnow
 from hub.connectors import push, signing
 from hub.connectors.http import OutboundClient
 from hub.connectors.models import Delivery
+from hub.disclosures import service as disclosures
 from hub.disclosures.models import Disclosure
 from hub.organizations.models import DataSharingAgreement
 from hub.outbox import service as outbox
@@ -120,7 +121,15 @@ def test_a_referral_arrives_signed_with_only_the_permitted_categories(
     assert disclosure.channel == "webhook"
     assert disclosure.categories == ["contact", "identity", "psychosocial"]
     plain = json.dumps(body["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert disclosure.payload_sha256 == hashlib.sha256(plain.encode()).hexdigest()
+    # keyed with the case's hash key, not the bare SHA-256 of what left
+    assert disclosure.payload_sha256 != hashlib.sha256(plain.encode()).hexdigest()
+    with world.runtime.sessions() as db:
+        assert disclosure.payload_sha256 == disclosures.payload_digest(
+            db=db,
+            keyring=world.runtime.keyring,
+            case_id=disclosure.case_id,
+            payload=body["payload"],
+        )
     report = world.api.get(
         f"/v1/cases/{disclosure.case_id}/disclosures", headers=world.sender.headers
     ).json()

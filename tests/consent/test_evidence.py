@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from hub.api.problems import Problem
 from hub.audit.models import AuditEntry
+from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent import evidence
 from hub.consent import service as consents
-from hub.consent.evidence import EVIDENCE_MAX_BYTES
+from hub.consent.evidence import EVIDENCE_MAX_BYTES, evidence_digest
 from hub.consent.models import Consent, ConsentEvidence
 from hub.consent.schemas import ConsentRead
 from hub.crypto.envelope import CiphertextInvalid
@@ -73,7 +74,11 @@ def test_round_trip(runtime: Runtime, world: World, consent: Consent, media: str
     row, created = put(runtime, consent, f"{media.upper()}; name=scan", content)
     assert created
     assert (row.content_type, row.size) == (media, len(content))
-    assert row.sha256 == hashlib.sha256(content).hexdigest()
+    # keyed with the case's hash key: no longer the bare SHA-256 anyone could compute
+    assert row.sha256 != hashlib.sha256(content).hexdigest() and len(row.sha256) == 64
+    with runtime.sessions() as db:
+        key = cases.live_key(db=db, keyring=runtime.keyring, case_id=consent.case_id)
+        assert key is not None and row.sha256 == evidence_digest(key, content)
     assert content not in row.ciphertext
     stored, plain = fetch(runtime, consent)
     assert plain == content and stored.sha256 == row.sha256

@@ -162,7 +162,9 @@ def test_evidence_over_http(api: TestClient, iom: Partner, case_id: str) -> None
 
     stored = put_evidence(api, iom, consent_id, PDF)
     assert stored.status_code == 201, stored.text
-    digest = hashlib.sha256(PDF).hexdigest()
+    # keyed with the case's hash key (not the bare SHA-256 of the file)
+    digest = stored.json()["sha256"]
+    assert len(digest) == 64 and digest != hashlib.sha256(PDF).hexdigest()
     assert stored.json() == {"content_type": "application/pdf", "size": len(PDF), "sha256": digest}
     assert put_evidence(api, iom, consent_id, PDF).status_code == 200  # the same file again
     replaced = put_evidence(api, iom, consent_id, PDF + b"% altered\n")

@@ -50,8 +50,15 @@ def test_the_recipient_gets_the_permitted_payload_and_a_disclosure_is_recorded(
     assert disclosure.categories == ["contact", "identity", "psychosocial"]
     assert disclosure.consent_ids == body["consent_ids"]
     assert disclosure.decision_id == decision.id
-    assert disclosure.payload_sha256 == disclosures.payload_sha256(body["payload"])
     with world.runtime.sessions() as db:
+        # keyed with the case's hash key: checkable only while the case's data key lives
+        assert disclosure.payload_sha256 == disclosures.payload_digest(
+            db=db,
+            keyring=world.runtime.keyring,
+            case_id=disclosure.case_id,
+            payload=body["payload"],
+        )
+        assert disclosure.payload_sha256 != disclosures.payload_sha256(body["payload"])
         entry = db.scalars(select(AuditEntry).where(AuditEntry.seq == disclosure.audit_seq)).one()
         assert (entry.action, entry.object_id) == ("disclosure", disclosure.id)
         assert entry.details["payload_sha256"] == disclosure.payload_sha256

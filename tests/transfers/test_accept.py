@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from hub.audit.models import AuditEntry
 from hub.cases.models import Case, CaseData
+from hub.disclosures import service as disclosures
 from hub.disclosures.models import Disclosure
 from hub.organizations.models import DataSharingAgreement
 from hub.transfers.models import Transfer
@@ -73,7 +74,12 @@ def test_an_external_transfer_moves_the_case_with_only_what_consent_covers(world
     assert disclosure.consent_ids == [consent["id"]]
     released = {k: new["data"][k] for k in RELEASED}
     canonical = json.dumps(released, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert disclosure.payload_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+    # keyed with the case's hash key, not the bare SHA-256 of what was released
+    assert disclosure.payload_sha256 != hashlib.sha256(canonical.encode()).hexdigest()
+    with world.runtime.sessions() as db:
+        assert disclosure.payload_sha256 == disclosures.payload_digest(
+            db=db, keyring=world.runtime.keyring, case_id=case_id, payload=released
+        )
     report = world.api.get(f"/v1/cases/{case_id}/disclosures", headers=world.ngo.headers).json()
     assert [(d["transfer_id"], d["channel"]) for d in report["items"]] == [
         (transfer_id, "transfer")
