@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from hub import __version__
 from hub.api import problems
+from hub.audit import routes as audit_routes
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.connectors import routes as connector_routes
@@ -52,5 +53,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(transfer_routes.router)
     app.include_router(disclosure_routes.router)
     app.include_router(connector_routes.router)
+    app.include_router(audit_routes.router)
     install_console(app)
     return app

@@ -29,9 +29,14 @@ def latest(*, db: Session) -> AuditCheckpoint | None:
     ).scalar()
 
 
+def header_for(*, db: Session) -> str | None:
+    """The header value for what is sent now; None before the first checkpoint."""
+    cp = latest(db=db)
+    return None if cp is None else header_value(cp)
+
+
 def checkpoint_doc(cp: AuditCheckpoint) -> dict[str, Any]:
     return {
-        "id": cp.id,
         "seq": cp.seq,
         "hash": cp.hash,
         "at": cp.at.isoformat(timespec="microseconds"),

@@ -125,7 +125,8 @@ def checkpoint_now(
     finally:
         rt.dispose()
     if json_output:
-        emit_json({"created": False} if cp is None else {"created": True, **checkpoint_doc(cp)})
+        made = {} if cp is None else {"id": cp.id, **checkpoint_doc(cp)}
+        emit_json({"created": cp is not None, **made})
     elif cp is None:
         typer.echo("nothing new since the last checkpoint")
     else:

@@ -19,6 +19,9 @@ class PushContext:
     signing_kid: str
     signing_key: ECKey
     public_url: str
+    # the latest signed audit checkpoint (`hub.audit.published.header_value`), handed to the
+    # partner with the delivery so a copy lives outside the hub; None before the first one
+    audit_checkpoint: str | None = None
 
 
 @dataclass(frozen=True)

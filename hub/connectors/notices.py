@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hub.audit import published
 from hub.connectors import channels, webhook
 from hub.connectors.contract import PushContext
 from hub.connectors.http import DeliveryFailed, OutboundClient
@@ -89,12 +90,14 @@ def push(
         if channel.kind is not ChannelKind.webhook:
             return False
         kid, key = runtime.signing_keys.signing_key(db=db)
+        audit_checkpoint = published.header_for(db=db)
     with OutboundClient.from_settings(runtime.settings) as client:
         context = PushContext(
             client=client,
             signing_kid=kid,
             signing_key=key,
             public_url=runtime.settings.public_url,
+            audit_checkpoint=audit_checkpoint,
         )
         try:
             webhook.post(

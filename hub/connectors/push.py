@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.audit import published
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
@@ -85,6 +86,7 @@ class Prepared:
     transfer_id: str | None = None
     signing_kid: str = ""
     signing_key: Any = None
+    audit_checkpoint: str | None = None
 
 
 def _org(row: Organization) -> OrganizationRef:
@@ -195,6 +197,7 @@ def _prepare_offer(db: Session, runtime: Runtime, delivery: Delivery) -> Prepare
         transfer_id=transfer.id,
         signing_kid=kid,
         signing_key=key,
+        audit_checkpoint=published.header_for(db=db),
     )
 
 
@@ -241,6 +244,7 @@ def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
             released,
             signing_kid=kid,
             signing_key=key,
+            audit_checkpoint=published.header_for(db=db),
         )
 
 
@@ -262,6 +266,7 @@ def send(runtime: Runtime, prepared: Prepared, client: OutboundClient) -> PushRe
         signing_kid=prepared.signing_kid,
         signing_key=prepared.signing_key,
         public_url=runtime.settings.public_url,
+        audit_checkpoint=prepared.audit_checkpoint,
     )
     try:
         return connector(package, prepared.channel, context)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.audit import published
 from hub.clock import utcnow
 from hub.connectors import signing
 from hub.connectors.channels import Channel
@@ -24,6 +25,7 @@ ATTEMPT_HEADER = "Hub-Delivery-Attempt"
 TIMESTAMP_HEADER = "Hub-Timestamp"
 HMAC_HEADER = "Hub-Signature"
 JWS_HEADER = "Hub-Signature-JWS"
+AUDIT_CHECKPOINT_HEADER = published.HEADER
 
 
 def _org(ref: OrganizationRef) -> dict[str, str]:
@@ -115,6 +117,9 @@ def post(
     }
     if attempt is not None:
         headers[ATTEMPT_HEADER] = str(attempt)
+    if context.audit_checkpoint is not None:
+        # a copy of the hub's latest signed audit checkpoint, for the partner to keep
+        headers[AUDIT_CHECKPOINT_HEADER] = context.audit_checkpoint
     if channel.secret is not None:
         headers[HMAC_HEADER] = signing.hmac_signature(
             content, secret=channel.secret, delivery_id=delivery_id, timestamp=timestamp
