@@ -14,6 +14,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hub.audit.tasks import make_checkpoint
 from hub.connectors import service as deliveries
 from hub.connectors.models import Delivery
 from hub.runtime import Runtime
@@ -164,8 +165,15 @@ def _new_referral(ctx: Ctx) -> Call:
     return Call({}, referrals.body(case_id, recipient), 201)
 
 
+def _audit_checkpoint(ctx: Ctx) -> Call:
+    """Any partner reads the latest signed audit checkpoint (one is signed first)."""
+    make_checkpoint(ctx.runtime)
+    return Call({})
+
+
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("GET", "/v1/organizations"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/audit/checkpoint"): Scenario(_audit_checkpoint),
     ("GET", "/v1/organizations/{organization_id}"): Scenario(lambda ctx: Call(_org(ctx))),
     ("POST", "/v1/organizations"): Scenario(
         lambda ctx: Call({}, {"name": ctx.unique("Org"), "kind": "ngo"}, 201), admin=True
