@@ -5,8 +5,8 @@ Revises: 0008
 Create Date: 2026-12-02 12:00:00.000000
 
 A justification written before this revision stays in the clear `justification` column (the
-migration holds no key to seal it with); `hub keys retire` seals those it finds under their
-case's key and clears the column, and erasing a case clears it as well.
+migration holds no key to seal it with) and is still read from there; new ones are sealed in
+`justification_ciphertext` with the case's data key.
 """
 
 from __future__ import annotations
