@@ -115,8 +115,9 @@ class HubRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         tokens.revoke(db=self.db, jti=token.claims["jti"], expires_at=int(token.claims["exp"]))
 
 
-def server_for(*, db: Session, authority: Authority) -> HubAuthorizationServer:
-    server = HubAuthorizationServer(db=db, authority=authority)
+def server_for(*, db: Session, authority: Authority, source: str = "") -> HubAuthorizationServer:
+    """The server for one request; `source` is the address it came from."""
+    server = HubAuthorizationServer(db=db, authority=authority, source=source)
     server.register_endpoint(HubIntrospectionEndpoint)
     server.register_endpoint(HubRevocationEndpoint)
     return server

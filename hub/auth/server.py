@@ -7,6 +7,10 @@ rate limiter, the URLs) is the `Authority`, one per app.
 
 Grant: client_credentials only. Client authentication: `client_secret_basic`,
 `client_secret_post`, and `private_key_jwt` (RFC 7523 as SMART Backend Services uses it).
+
+Credentials are read by authlib's parsers only; the limits on authentication
+(`AuthenticationLimits`) learn the client id a request claims from the `query_client` call those
+parsers make, so no header shape is read one way for the limit and another for the check.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidClientError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, OAuth2Request
@@ -37,7 +41,7 @@ from hub.auth import scopes as scope_names
 from hub.auth import tokens
 from hub.auth.keys import SigningKeys
 from hub.auth.models import OAuthClient, UsedAssertion
-from hub.auth.ratelimit import SlidingWindowLimiter
+from hub.auth.ratelimit import AuthenticationLimits
 from hub.clock import utcnow
 from hub.settings import Settings
 
@@ -63,7 +67,7 @@ class Authority:
         self.jwks_uri = self.issuer + "/.well-known/jwks.json"
         self.token_seconds = settings.access_token_seconds
         self.keys = keys
-        self.limiter = SlidingWindowLimiter.from_rate(settings.token_rate_limit)
+        self.limits = AuthenticationLimits.from_rate(settings.token_rate_limit)
 
 
 _create_lock = threading.Lock()
@@ -234,20 +238,65 @@ class HubClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
             raise InvalidScopeError(description="The scope exceeds what the client holds.")
 
 
-class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    """authlib's server for one request, bound to its database session."""
+class TooManyRequestsError(OAuth2Error):  # type: ignore[misc]
+    error = "temporarily_unavailable"
+    status_code = 429
 
-    def __init__(self, *, db: Session, authority: Authority) -> None:
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(description="Too many requests; retry later.")
+        self.retry_after = retry_after
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
+
+
+class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    """authlib's server for one request, bound to its database session and the address the
+    request came from (`source`, for the limits on failed authentication)."""
+
+    def __init__(self, *, db: Session, authority: Authority, source: str = "") -> None:
         super().__init__(scopes_supported=list(scope_names.KNOWN_SCOPES))
         self.db = db
         self.authority = authority
+        self.source = source
+        # the client ids authlib's parsers claimed during this request's authentication
+        self._claimed: list[str] = []
         self.register_grant(HubClientCredentialsGrant)
         self.register_client_auth_method(
             "private_key_jwt", PrivateKeyJWT(db=db, audience=authority.token_endpoint)
         )
         self.register_token_generator("default", self._generate_token)
 
+    def authenticate_client(
+        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> HubClient:
+        """authlib's client authentication, within the limits: a source over its failure limit
+        is refused before any secret is checked; a failure counts against the source and each
+        client id claimed; a success is never refused for anyone else's failures."""
+        limits = self.authority.limits
+        wait = limits.source_wait(self.source)
+        if wait:
+            raise TooManyRequestsError(wait)
+        self._claimed = []
+        try:
+            client: HubClient = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            limits.failed(self._claimed, self.source)
+            raise
+        if endpoint == "token":
+            wait = limits.succeeded(client.client_id)
+            if wait:
+                raise TooManyRequestsError(wait)
+        return client
+
     def query_client(self, client_id: str) -> HubClient | None:
+        # called by authlib's parsers with the id the request claims, before its proof is
+        # checked: a source over the failure limit for this id is refused here
+        if isinstance(client_id, str):
+            wait = self.authority.limits.client_wait(client_id, self.source)
+            if wait:
+                raise TooManyRequestsError(wait)
+            self._claimed.append(client_id)
         if not isinstance(client_id, str) or len(client_id) > 64:
             return None
         row = client_service.get_active(db=self.db, client_id=client_id)

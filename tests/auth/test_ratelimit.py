@@ -42,3 +42,23 @@ def test_tracked_keys_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         limiter.hit(f"k{i}")
         t.now += 0.01
     assert len(limiter._hits) <= 10
+
+
+def test_authentication_limits_hold_failures_against_the_source_that_made_them() -> None:
+    t = FakeTime()
+    limits = ratelimit.AuthenticationLimits(2, 60.0, now=t)
+    limits.failed(["victim"], "attacker")
+    limits.failed(["victim"], "attacker")
+    assert limits.client_wait("victim", "attacker") == 60
+    assert limits.client_wait("victim", "victim-host") == 0
+    # the source's own allowance, across ids, is larger and separate
+    assert limits.source_wait("attacker") == 0
+    for i in range(6):
+        limits.failed([f"made-up-{i}"], "attacker")
+    assert limits.source_wait("attacker") > 0
+    assert limits.source_wait("victim-host") == 0
+    # successes: ten times the failure limit, per client
+    assert [limits.succeeded("victim") for _ in range(21)][-2:] == [0, 60]
+    t.now += 61
+    assert limits.client_wait("victim", "attacker") == 0
+    assert limits.source_wait("attacker") == 0

@@ -259,18 +259,26 @@ def test_only_client_credentials_and_forms_are_accepted(live: Live) -> None:
     assert repeated.status_code == 400 and repeated.json()["error"] == "invalid_request"
 
 
-def test_token_requests_are_rate_limited_per_client(start_live: Any) -> None:
+def test_failed_token_requests_are_limited_per_client_and_source(start_live: Any) -> None:
     live = start_live(token_rate_limit="3/minute")
     client_id, secret, _ = live.client()
     other_id, other_secret, _ = live.client()
     form = {"grant_type": "client_credentials"}
+    # successes are not failures: they do not use up the allowance for mistakes
     codes = [
         live.http.post(live.token_url, data=form, auth=(client_id, secret or "")).status_code
-        for _ in range(3)
+        for _ in range(4)
     ]
-    assert codes == [200, 200, 200]
-    # wrong secrets count too: guessing is what the limit is for
-    limited = live.http.post(live.token_url, data=form, auth=(client_id, "wrong"))
+    assert codes == [200, 200, 200, 200]
+    # wrong secrets count: guessing is what the limit is for
+    codes = [
+        live.http.post(live.token_url, data=form, auth=(client_id, "wrong")).status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+    # this source is now over the limit for this client (tests/auth/test_token_limits.py: an
+    # other source is not)
+    limited = live.http.post(live.token_url, data=form, auth=(client_id, secret or ""))
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert limited.json()["error"] == "temporarily_unavailable"
