@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub import lifecycle
 from hub.audit.service import record as audit
+from hub.auth.tokens import actor_seen_by
 from hub.cases.service import live_key
 from hub.clock import utcnow
 from hub.crypto.envelope import decrypt, encrypt
@@ -144,9 +145,15 @@ def apply(
 
 
 def history(
-    *, db: Session, keyring: KeyEncryptionKeys, object_type: str, tracked: Tracked
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    object_type: str,
+    tracked: Tracked,
+    viewer: str | None = None,
 ) -> list[EventRead]:
-    """The object's events, oldest first (resolve it for the caller first)."""
+    """The object's events, oldest first (resolve it for the caller first), as the
+    organisation `viewer` sees them: the other party's actors by organisation only."""
     rows = db.scalars(
         select(LifecycleEvent)
         .where(LifecycleEvent.object_type == object_type, LifecycleEvent.object_id == tracked.id)
@@ -165,7 +172,9 @@ def history(
         out.append(
             EventRead(
                 at=row.at,
-                actor=row.actor,
+                actor=actor_seen_by(
+                    row.actor, organization_id=row.organization_id, viewer=viewer, db=db
+                ),
                 organization_id=row.organization_id,
                 from_status=row.from_status,
                 to_status=row.to_status,

@@ -61,6 +61,7 @@ class Principal:
 
 
 PERSON_PREFIX = "user:"
+CLIENT_PREFIX = "client:"
 
 
 def person_of(actor: str | None) -> str | None:
@@ -68,6 +69,39 @@ def person_of(actor: str | None) -> str | None:
     if not actor or not actor.startswith(PERSON_PREFIX):
         return None
     return actor[len(PERSON_PREFIX) :].split("@", 1)[0].split(" ", 1)[0] or None
+
+
+# actors that name the hub itself or one of its connectors, never a party's client or person
+HUB_ACTOR_PREFIXES = ("system:", "connector:")
+ORGANIZATION_PREFIX = "organization:"
+
+
+def actor_seen_by(
+    actor: str,
+    *,
+    organization_id: str | None,
+    viewer: str | None,
+    db: Session | None = None,
+) -> str:
+    """How an event's actor is shown to the organisation `viewer` (None: unknown, shown least).
+
+    Its own organisation's actors it sees as they are; another organisation's only as
+    `organization:<id>` — never the client id (anyone may claim a client id at the token
+    endpoint) nor the person. `organization_id` is the organisation the event was recorded
+    for; when there is none, a person's actor carries it (`user:<id>@<organisation>`), and a
+    bare client's is looked up (with `db`).
+    """
+    if actor.startswith(HUB_ACTOR_PREFIXES):
+        return actor
+    owner = organization_id
+    if owner is None and actor.startswith(PERSON_PREFIX) and "@" in actor:
+        owner = actor.split("@", 1)[1].split(" ", 1)[0] or None
+    if owner is None and db is not None and actor.startswith(CLIENT_PREFIX):
+        client = db.get(OAuthClient, actor[len(CLIENT_PREFIX) :])
+        owner = client.organization_id if client is not None else None
+    if owner is not None and owner == viewer:
+        return actor
+    return f"{ORGANIZATION_PREFIX}{owner or 'unknown'}"
 
 
 def _now() -> int:

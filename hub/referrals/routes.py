@@ -151,7 +151,10 @@ def list_events(
     referral = service.get(
         db=db, referral_id=referral_id, organization_id=principal.organization_id
     )
-    return EventList(items=service.events(db=db, keyring=runtime.keyring, referral=referral))
+    items = service.events(
+        db=db, keyring=runtime.keyring, referral=referral, viewer=principal.organization_id
+    )
+    return EventList(items=items)
 
 
 def _move(

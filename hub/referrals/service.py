@@ -250,6 +250,11 @@ def get_page(
     return items, cursor_next
 
 
-def events(*, db: Session, keyring: KeyEncryptionKeys, referral: Referral) -> list[EventRead]:
-    """The referral's history, oldest first (resolve the referral with `get` first)."""
-    return moves.history(db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=referral)
+def events(
+    *, db: Session, keyring: KeyEncryptionKeys, referral: Referral, viewer: str | None = None
+) -> list[EventRead]:
+    """The referral's history, oldest first, as the organisation `viewer` sees it (resolve
+    the referral with `get` first)."""
+    return moves.history(
+        db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=referral, viewer=viewer
+    )

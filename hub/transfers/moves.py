@@ -127,6 +127,11 @@ def party_move(
     )
 
 
-def events(*, db: Session, keyring: KeyEncryptionKeys, transfer: Transfer) -> list[EventRead]:
-    """The transfer's history, oldest first (resolve the transfer with `get` first)."""
-    return moves.history(db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=transfer)
+def events(
+    *, db: Session, keyring: KeyEncryptionKeys, transfer: Transfer, viewer: str | None = None
+) -> list[EventRead]:
+    """The transfer's history, oldest first, as the organisation `viewer` sees it (resolve
+    the transfer with `get` first)."""
+    return moves.history(
+        db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=transfer, viewer=viewer
+    )

@@ -145,7 +145,10 @@ def list_events(
     transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
 ) -> EventList:
     transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=principal.organization_id)
-    return EventList(items=moves.events(db=db, keyring=runtime.keyring, transfer=transfer))
+    items = moves.events(
+        db=db, keyring=runtime.keyring, transfer=transfer, viewer=principal.organization_id
+    )
+    return EventList(items=items)
 
 
 @router.post(

@@ -58,7 +58,12 @@ def test_the_whole_path_and_its_history(world: World) -> None:
             ("accepted", "in_progress"),
             ("in_progress", "completed"),
         ]
-        assert items[0]["actor"] == f"client:{world.sender.client_id}"
+        # the other party sees the sender's organisation, never its client id
+        assert items[0]["actor"] == (
+            f"client:{world.sender.client_id}"
+            if who is world.sender
+            else f"organization:{world.sender.organization_id}"
+        )
         assert items[1]["actor"] == "system:hub"
         assert items[-1]["organization_id"] == world.recipient.organization_id
         assert items[-1]["text"] == BODIES["complete"]["outcome"]

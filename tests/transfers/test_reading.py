@@ -128,7 +128,12 @@ def test_the_events_are_the_history(world: World) -> None:
         ]
         assert events[-1]["reason_code"] == "cancelled_by_sender"
         assert events[-1]["text"] == "Canary: the family moved"
-        assert events[-1]["actor"] == f"client:{world.sender.client_id}"
+        # the other party sees the sender's organisation, never its client id
+        assert events[-1]["actor"] == (
+            f"client:{world.sender.client_id}"
+            if who is world.sender
+            else f"organization:{world.sender.organization_id}"
+        )
 
 
 @pytest.mark.parametrize(
