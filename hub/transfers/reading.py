@@ -19,7 +19,6 @@ from hub.api import pagination
 from hub.api.problems import Unprocessable
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.cases.service import live_key
 from hub.clock import utcnow
 from hub.consent.gate import age_on
 from hub.consent.models import GateDecision
@@ -27,7 +26,6 @@ from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures.models import Disclosure
 from hub.lifecycle import Party
-from hub.reviews.service import latest_outcome
 from hub.transfers import moves
 from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
@@ -35,7 +33,6 @@ from hub.transfers.schemas import (
     CaseBrief,
     Role,
     TransferPlan,
-    TransferRead,
     TransferSummary,
 )
 
@@ -124,29 +121,6 @@ def released(db: Session, transfer: Transfer) -> list[str] | None:
         .limit(1)
     )
     return list(row.categories) if row is not None else None
-
-
-def read(
-    *, db: Session, keyring: KeyEncryptionKeys, transfer: Transfer, organization_id: str
-) -> TransferRead:
-    """The transfer as the caller sees it (resolve it with `moves.get` first)."""
-    party = moves.party_of(transfer, organization_id)
-    sender = party is Party.sender
-    shown = sender or transfer.status in STILL_OFFERED
-    key = live_key(db=db, keyring=keyring, case_id=transfer.case_id) if shown else None
-    categories, withheld = planned(db, transfer) if sender else (None, None)
-    case_brief = None
-    if not sender and shown:
-        case_brief = brief(db=db, keyring=keyring, case=db.get_one(Case, transfer.case_id))
-    return TransferRead(
-        **summary_fields(transfer, party),
-        plan=open_plan(key, transfer),
-        case=case_brief,
-        categories=categories,
-        withheld_categories=withheld,
-        released_categories=released(db, transfer) if transfer.status == COMPLETED else None,
-        review=latest_outcome(db=db, review_id=transfer.review_id) if sender else None,
-    )
 
 
 def get_page(

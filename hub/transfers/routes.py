@@ -21,7 +21,7 @@ from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.referrals.schemas import EventList
 from hub.runtime import Runtime
-from hub.transfers import handover, moves, reading, resubmission, service
+from hub.transfers import handover, moves, offering, reading, resubmission, service
 from hub.transfers.schemas import (
     AcceptanceProblem,
     GateProblem,
@@ -137,7 +137,14 @@ def read_transfer(
 ) -> TransferRead:
     org = principal.organization_id
     transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org)
-    return reading.read(db=db, keyring=runtime.keyring, transfer=transfer, organization_id=org)
+    return offering.read(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        transfer=transfer,
+        organization_id=org,
+        actor=principal.actor,
+    )
 
 
 @router.get("/{transfer_id}/events", response_model=EventList)

@@ -140,6 +140,10 @@ class TransferRead(TransferSummary):
     plan: TransferPlan | None
     # to the recipient only
     case: CaseBrief | None
+    # to the recipient only: why `plan` and `case` are null (the consent gate is asked at each
+    # read): [{"code": "consent_denied" | "review_required" | "consent_withdrawn" |
+    # "case_erased" | "transfer_closed", "decision_id"?: ..., "codes"?: [...]}]
+    plan_withheld: list[dict[str, Any]] | None = None
     # to the sender only: what the plan hands over and what consent did not cover
     categories: list[str] | None
     withheld_categories: list[str] | None

@@ -1,0 +1,247 @@
+"""What the recipient of a case transfer may have of its offer (the plan and the case's brief)
+at this moment: one rule, for the push of the offer to a webhook (`hub.connectors.offers`) and
+for the recipient's read through the API (`read`, which each time asks the gate and accounts
+for what it released, channel `inbox`).
+
+Within one IOM hierarchy the gate is not asked (one controller), as when the transfer was made.
+Otherwise it is asked again, for the whole case to the recipient (purpose `case_transfer`):
+- a consent the transfer rests on withdrawn since → nothing; a transfer still `sent` is
+  cancelled (`consent_withdrawn`), as the withdrawal cascade would have done;
+- deny → nothing (`consent_denied`, with the gate's codes);
+- review → nothing unless the approved review of this transfer covered every trigger raised now
+  (`review_required` otherwise);
+- permit → the plan and the brief, unless the case was erased (`case_erased`).
+The caller accounts for what left (a Disclosure row, no data category: the case file is released
+only on acceptance) and, for the push, decides what a refusal does to the transfer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.cases import service as cases
+from hub.cases.models import Case
+from hub.consent.gate import Outcome
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.disclosures import service as disclosures
+from hub.lifecycle import Party
+from hub.policy.loader import Policy
+from hub.policy.rules import Reason
+from hub.referrals.sending import review_covers
+from hub.reviews.models import Review
+from hub.reviews.service import latest_outcome
+from hub.transfers import handover, moves, reading
+from hub.transfers.lifecycle import COMPLETED, SENT
+from hub.transfers.models import Transfer
+from hub.transfers.schemas import CaseBrief, TransferPlan, TransferRead
+
+CONSENT_DENIED = moves.CONSENT_DENIED
+REVIEW_REQUIRED = moves.REVIEW_REQUIRED
+CASE_ERASED = "case_erased"
+# rejected or cancelled: the recipient keeps the history, not the plan
+TRANSFER_CLOSED = "transfer_closed"
+
+
+@dataclass(frozen=True)
+class OfferCheck:
+    """The plan and brief the recipient may have now, or why not (`withheld`)."""
+
+    plan: TransferPlan | None
+    brief: CaseBrief | None
+    # None when released; otherwise [{"code": ..., "decision_id"?, "codes"?}]
+    withheld: list[dict[str, Any]] | None
+    decision_id: str | None = None
+    consent_ids: tuple[str, ...] = ()
+
+    @property
+    def code(self) -> str | None:
+        return str(self.withheld[0]["code"]) if self.withheld else None
+
+    def payload(self) -> dict[str, Any]:
+        """What leaves, in the one form that is hashed for the accounting."""
+        if self.plan is None or self.brief is None:
+            raise ValueError("nothing was released")
+        brief, plan = self.brief.model_dump(mode="json"), self.plan.model_dump(mode="json")
+        return {"case": brief, "plan": plan}
+
+
+def _withheld(code: str, **details: Any) -> OfferCheck:
+    return OfferCheck(None, None, [{"code": code, **details}])
+
+
+def _withdrawn(
+    db: Session, keyring: KeyEncryptionKeys, transfer: Transfer, decision_id: str | None
+) -> OfferCheck:
+    if transfer.status == SENT:
+        moves.move(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            action="withdraw_consent",
+            party=Party.system,
+            actor=moves.SYSTEM_ACTOR,
+            organization_id=None,
+            reason_code=moves.CONSENT_WITHDRAWN,
+        )
+    details = {"decision_id": decision_id} if decision_id else {}
+    return _withheld(moves.CONSENT_WITHDRAWN, **details)
+
+
+def evaluate(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    actor: str,
+    context: str,
+) -> OfferCheck:
+    """See the module. Lock the transfer first: a withdrawal found here cancels it."""
+    case = db.get_one(Case, transfer.case_id)
+    decision_id, consent_ids = transfer.decision_id, tuple(transfer.consent_ids)
+    if not transfer.within_hierarchy:
+        if handover.rests_on_withdrawn_consent(db, list(transfer.consent_ids)):
+            return _withdrawn(db, keyring, transfer, None)
+        decision = handover.decide(
+            db=db,
+            keyring=keyring,
+            policy=policy,
+            case=case,
+            to=transfer.to_organization_id,
+            actor=actor,
+            context=context,
+        )
+        if Reason.consent_withdrawn.value in decision.codes:
+            return _withdrawn(db, keyring, transfer, decision.id)
+        if decision.outcome is Outcome.deny:
+            return _withheld(CONSENT_DENIED, decision_id=decision.id, codes=decision.codes)
+        if decision.outcome is Outcome.review:
+            review = db.get(Review, transfer.review_id) if transfer.review_id else None
+            if not review_covers(policy, review, decision):
+                return _withheld(REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes)
+        decision_id, consent_ids = decision.id, tuple(decision.consent_ids)
+    plan = reading.open_plan(cases.live_key(db=db, keyring=keyring, case_id=case.id), transfer)
+    if plan is None:
+        return _withheld(CASE_ERASED)
+    brief = reading.brief(db=db, keyring=keyring, case=case)
+    return OfferCheck(plan, brief, None, decision_id, consent_ids)
+
+
+def account(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    transfer: Transfer,
+    check: OfferCheck,
+    actor: str,
+    channel: str,
+) -> None:
+    """Record the disclosure of the offer `evaluate` released, once it has left by `channel`:
+    the plan and the brief, no data category (the case file leaves only on acceptance)."""
+    if check.withheld is not None:
+        return
+    disclosures.record(
+        db=db,
+        actor=actor,
+        case_id=transfer.case_id,
+        recipient_organization_id=transfer.to_organization_id,
+        categories=[],
+        consent_ids=check.consent_ids,
+        decision_id=check.decision_id,
+        channel=channel,
+        payload_sha256=disclosures.payload_sha256(check.payload()),
+        transfer_id=transfer.id,
+        keyring=keyring,
+    )
+
+
+def _as_recipient(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    organization_id: str,
+    actor: str,
+) -> OfferCheck:
+    """What the recipient's read carries of the offer, accounted for when anything left."""
+    if transfer.status not in reading.STILL_OFFERED:
+        return _withheld(TRANSFER_CLOSED)
+    case = db.get_one(Case, transfer.case_id)
+    if case.owner_organization_id == organization_id:
+        # the transfer completed: the case is the caller's own now, nothing is disclosed
+        key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
+        plan = reading.open_plan(key, transfer)
+        if plan is None:
+            return _withheld(CASE_ERASED)
+        return OfferCheck(plan, reading.brief(db=db, keyring=keyring, case=case), None)
+    # locked and read afresh: two reads that find a withdrawal cancel the transfer once
+    db.refresh(transfer, with_for_update=True)
+    if transfer.status not in reading.STILL_OFFERED:
+        return _withheld(TRANSFER_CLOSED)
+    check = evaluate(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, actor=actor, context="read"
+    )
+    account(
+        db=db,
+        keyring=keyring,
+        transfer=transfer,
+        check=check,
+        actor=actor,
+        channel=disclosures.CHANNEL_INBOX,
+    )
+    return check
+
+
+def read(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    organization_id: str,
+    actor: str,
+) -> TransferRead:
+    """The transfer as the caller sees it (resolve it with `moves.get` first).
+
+    The sender sees its plan and what the plan hands over. The recipient gets the plan and the
+    brief only as `evaluate` allows now, each read accounted for (`plan_withheld` says why not).
+    """
+    party = moves.party_of(transfer, organization_id)
+    if party is Party.sender:
+        key = cases.live_key(db=db, keyring=keyring, case_id=transfer.case_id)
+        categories, withheld = reading.planned(db, transfer)
+        return TransferRead(
+            **reading.summary_fields(transfer, party),
+            plan=reading.open_plan(key, transfer),
+            case=None,
+            categories=categories,
+            withheld_categories=withheld,
+            released_categories=_released(db, transfer),
+            review=latest_outcome(db=db, review_id=transfer.review_id),
+        )
+    check = _as_recipient(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        transfer=transfer,
+        organization_id=organization_id,
+        actor=actor,
+    )
+    # read after the check: a withdrawal it found has just cancelled the transfer
+    return TransferRead(
+        **reading.summary_fields(transfer, party),
+        plan=check.plan,
+        case=check.brief,
+        plan_withheld=check.withheld,
+        categories=None,
+        withheld_categories=None,
+        released_categories=_released(db, transfer),
+    )
+
+
+def _released(db: Session, transfer: Transfer) -> list[str] | None:
+    return reading.released(db, transfer) if transfer.status == COMPLETED else None
