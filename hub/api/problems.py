@@ -103,6 +103,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install(app: FastAPI) -> None:
+    """The API's error answers, and the one check of JSON bodies (`hub.api.json_body`)."""
+    from hub.api.json_body import StrictJsonBody  # it answers with this module's problems
+
+    # added first, so it runs innermost: under the body size limit and the request context
+    app.add_middleware(StrictJsonBody)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
