@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.settings import Settings
@@ -16,12 +20,15 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 # `Session.info` key: the transaction erased data; on SQLite the WAL is emptied after it commits
 PURGE_INFO = "hub.db.purge_after_commit"
+# the SQLite file (and so its -wal and -shm): the hub's own user only
+PRIVATE_FILE = 0o600
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_sqlite_file(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers it; take the write lock at BEGIN instead so
@@ -29,6 +36,24 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would follow the umask: 0644), and
+    take group and other rights off one an older hub left readable. SQLite gives its -wal and
+    -shm the database file's mode when it creates them; existing ones are tightened too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(mode & 0o700)
+            log.warning("database file was readable by others: now 0600", extra={"file": file.name})
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
