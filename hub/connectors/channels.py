@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
@@ -121,12 +122,26 @@ def set_channel(
         object_id=organization_id,
         details={
             "kind": row.kind,
-            "url": row.url,
+            "url": logged_url(row.url),
             "has_secret": sealed is not None,
             "encrypted": row.encryption_jwk is not None,
         },
     )
     return row
+
+
+def logged_url(url: str | None) -> str | None:
+    """The url as the append-only audit log keeps it: scheme, host, port and path. A query
+    string, a fragment or user info may hold a partner's token, which no log may keep for ever
+    (the channel row keeps the whole url, and it can be replaced)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    port = f":{parts.port}" if parts.port is not None else ""
+    return urlunsplit((parts.scheme, f"{host}{port}", parts.path, "", ""))
 
 
 def read(organization_id: str, row: DeliveryChannel | None) -> ChannelRead:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.api.problems import Unprocessable
+from hub.audit.models import AuditEntry
 from hub.connectors import channels
 from hub.connectors.models import DeliveryChannel
 from hub.connectors.schemas import ChannelKind, ChannelSet
@@ -146,3 +147,21 @@ def test_hub_channels_set_follows_the_command_line_contract(runtime: Runtime, wo
     )  # fmt: skip
     assert refused.returncode == 1
     assert "not one the hub may connect to" in refused.stderr
+
+
+def test_the_audit_log_keeps_the_url_without_its_query_string(world: World, admin: Partner) -> None:
+    """The audit log is append-only: a token in a webhook's query string (or fragment) would
+    stay in it for ever. It keeps the scheme, host, port and path; the channel keeps the url."""
+    url = "http://127.0.0.1:9/hooks/in?token=qs-secret-0001&x=1#frag-secret"
+    response = _put(world, admin, {"kind": "webhook", "url": url, "secret": SECRET})
+    assert response.status_code == 200, response.text
+    with world.runtime.sessions() as db:
+        entry = db.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "channel.set")
+            .order_by(AuditEntry.seq.desc())
+        ).first()
+        assert entry is not None
+        assert entry.details["url"] == "http://127.0.0.1:9/hooks/in"
+        assert "secret" not in json.dumps(entry.details).replace("has_secret", "")
+        assert db.get_one(DeliveryChannel, world.recipient.organization_id).url == url
