@@ -4,8 +4,9 @@ A review is opened (`hub.reviews.opening.open_review`) by the flow that asked th
 referral or a transfer) when the gate answered `review`. Consent officers of the requesting
 organisation or of an office above it in the IOM hierarchy decide it, once, with a
 justification: approve, deny, or return (send it back to the requester for correction; the
-requester resubmits or cancels: a person's act, `may_return`). Whoever asked for it or made
-the request cannot decide it (four eyes, by person: `may_decide`). The decision is audited and
+requester resubmits or cancels). Every decision is a consent officer's, a person's act
+(`check_decider`): never a bare machine client. Whoever asked for it or made the request
+cannot decide it (four eyes, by person: `may_decide`). The decision is audited and
 an outbox message `review.decided` tells the requesting flow to send (approved), to mark the
 request denied (denied: it never leaves) or returned (returned: nothing is sent). A request
 that leaves review another way closes its review undecided (`withdrawn`, no message:
@@ -43,6 +44,8 @@ from hub.reviews.schemas import (
     ReviewRead,
     ReviewStatus,
 )
+from hub.users.models import User
+from hub.users.roles import Role
 
 DECIDED_TOPIC = "review.decided"
 # deeper than any real office structure; stops the walk should the data ever hold a cycle
@@ -68,8 +71,18 @@ class PersonRequired(Problem):
         super().__init__(
             403,
             "person_required",
-            "Sending a request back is a person's act",
+            "Deciding a review is a person's act",
             "Decide it in the console, or send On-Behalf-Of: <user id> with the client's token.",
+        )
+
+
+class NotAConsentOfficer(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "not_a_consent_officer",
+            "Only a consent officer decides a review",
+            "The person this request is made for is not an enabled consent officer.",
         )
 
 
@@ -332,11 +345,18 @@ def may_decide(review: Review, actor: str) -> bool:
     }
 
 
-def may_return(actor: str) -> bool:
-    """Sending back for correction is a consent officer's act, by a person: the console's user,
-    or a client acting for one (`On-Behalf-Of`); never a client on its own. Approving and
-    denying stay open to clients with `reviews:decide` (the v1 contract)."""
-    return person_of(actor) is not None
+def check_decider(*, db: Session, actor: str) -> User:
+    """THE rule for who decides: a person (the console's user, or a client acting for one with
+    `On-Behalf-Of`), never a client on its own (403 `person_required`); and that person an
+    enabled consent officer (403 `not_a_consent_officer`: a case worker acting through a
+    client cannot decide). The same for approving, denying and returning."""
+    person = person_of(actor)
+    if person is None:
+        raise PersonRequired()
+    user = db.get(User, person)
+    if user is None or user.disabled_at is not None or user.role != Role.consent_officer:
+        raise NotAConsentOfficer()
+    return user
 
 
 def decide(
@@ -347,18 +367,18 @@ def decide(
     outcome: ReviewStatus | str,
     justification: str,
 ) -> Review:
-    """Approve, deny or return a pending review, once, by someone other than its requester
-    and maker (`may_decide`: 403 `four_eyes`); a return by a person only (`may_return`: 403
-    `person_required`, asked before anything else); 409 `review_decided` once decided (or
-    closed); 422 `justification_required` without a justification.
+    """Approve, deny or return a pending review, once, by a consent officer who is a person
+    (`check_decider`: 403 `person_required` or `not_a_consent_officer`, asked before anything
+    else) other than its requester and maker (`may_decide`: 403 `four_eyes`); 409
+    `review_decided` once decided (or closed); 422 `justification_required` without a
+    justification.
 
     Resolve the review with `get` first (that is the access check).
     """
     status = ReviewStatus(outcome)
     if status in (ReviewStatus.pending, ReviewStatus.withdrawn):
         raise ValueError("a decision approves, denies or returns")
-    if status is ReviewStatus.returned and not may_return(actor):
-        raise PersonRequired()
+    check_decider(db=db, actor=actor)
     # locked, and read afresh: of two officers deciding at once, the second sees the first's
     db.refresh(review, with_for_update=True)
     if review.status != ReviewStatus.pending:

@@ -199,7 +199,7 @@ def test_the_return_needs_a_justification_and_a_pending_review(world: World) -> 
     alone = world.api.post(
         f"/v1/reviews/{review_id}/return",
         json={"justification": WHY},
-        headers=world.officer.headers,
+        headers=world.officer.acting_for(None).headers,
     )
     assert alone.status_code == 403 and alone.json()["code"] == "person_required"
     send_back(world, review_id)

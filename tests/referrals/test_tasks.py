@@ -63,7 +63,7 @@ def test_approval_sends_it(world: World) -> None:
     assert body["sent_at"] is not None and body["acknowledge_by"] is not None
     events = world.api.get(f"/v1/referrals/{held['id']}/events", headers=world.sender.headers)
     steps = [(e["from_status"], e["to_status"], e["actor"]) for e in events.json()["items"]]
-    assert steps[1] == ("pending_review", "sent", f"client:{world.officer.client_id}")
+    assert steps[1] == ("pending_review", "sent", world.officer.actor)
 
     _run_again(world, DECIDED_TOPIC, {**_decided(held), "outcome": "approved"})
     assert _status(world, held["id"]) == ("delivered", None)

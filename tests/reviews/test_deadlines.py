@@ -18,7 +18,7 @@ from hub.reviews.schemas import ReviewStatus
 from hub.runtime import Runtime
 from tests.support import factories
 from tests.support.outbox_drain import drain
-from tests.support.reviews import held_request
+from tests.support.reviews import held_request, officer_actor
 from tests.support.workers import (  # noqa: F401 (fixtures)
     HubProcess,
     broker_prefix,
@@ -126,11 +126,12 @@ def test_with_no_office_above_the_escalation_is_flagged_and_stays_on_top(
 def test_a_decided_review_is_left_alone(runtime: Runtime) -> None:
     _, sub = _offices(runtime)
     review_id = held_request(runtime, sub, urgency="high")
+    officer = officer_actor(runtime, sub)
     with runtime.sessions.begin() as db:
         reviews.decide(
             db=db,
             review=db.get_one(Review, review_id),
-            actor="user:officer@x",
+            actor=officer,
             outcome=ReviewStatus.denied,
             justification="no",
         )

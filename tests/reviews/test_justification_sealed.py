@@ -9,7 +9,7 @@ from hub.reviews import service as reviews
 from hub.reviews.models import Review
 from hub.runtime import Runtime
 from tests.support import factories
-from tests.support.reviews import held_request
+from tests.support.reviews import held_request, officer_actor
 
 WHY = "Canary: Belisandre Quorrit's lawyer asked for the identity"
 
@@ -18,10 +18,15 @@ def test_the_justification_is_sealed_and_goes_with_the_case(runtime: Runtime) ->
     with runtime.sessions.begin() as db:
         office = factories.org(db, runtime.policy, "IOM Agadez", kind="iom_office").id
     review_id = held_request(runtime, office)
+    officer = officer_actor(runtime, office)
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)
         reviews.decide(
-            db=db, review=review, actor="user:officer-1", outcome="denied", justification=WHY
+            db=db,
+            review=review,
+            actor=officer,
+            outcome="denied",
+            justification=WHY,
         )
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from hub.api.problems import Problem
+from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.reviews import service as reviews
 from hub.reviews.models import Review
@@ -16,7 +18,7 @@ from hub.reviews.schemas import ReviewStatus
 from hub.runtime import Runtime
 from tests.support import factories
 from tests.support.api import partner
-from tests.support.reviews import held_request
+from tests.support.reviews import consent_officer, held_request, officer_actor
 
 
 def _offices(runtime: Runtime) -> tuple[str, str]:
@@ -79,11 +81,12 @@ def test_the_queue_puts_the_most_urgent_first(runtime: Runtime) -> None:
     escalated_normal = held_request(runtime, sub, urgency="normal")
     _escalate(runtime, escalated_normal, None)
     decided = held_request(runtime, sub, urgency="emergency")
+    officer = officer_actor(runtime, sub)
     with runtime.sessions.begin() as db:
         reviews.decide(
             db=db,
             review=db.get_one(Review, decided),
-            actor="user:officer@x",
+            actor=officer,
             outcome=ReviewStatus.approved,
             justification="fine",
         )
@@ -157,26 +160,33 @@ def test_four_eyes_by_person(
     runtime: Runtime, requested_by: str, made_by: str | None, decider: str, allowed: bool
 ) -> None:
     _, sub = _offices(runtime)
+    # u1..u4 stand for real consent officers of the office: deciders are checked by role
+    people = {f"u{i}": consent_officer(runtime, sub) for i in range(1, 5)}
+
+    def real(actor: str | None) -> str | None:
+        if actor is None:
+            return None
+        return re.sub(r"user:(u\d)@", lambda m: f"user:{people[m.group(1)]}@", actor)
+
+    requested_by, made_by, decider = real(requested_by), real(made_by), str(real(decider))
     review_id = held_request(runtime, sub, requested_by=requested_by, made_by=made_by)
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)
         assert reviews.may_decide(review, decider) is allowed
-        # sending back is a person's act (`may_return`); a client alone approves or denies
-        person = reviews.may_return(decider)
-        if allowed:
-            outcome = "returned" if person else "denied"
+        # every decision is a person's act: a client alone decides nothing
+        person = person_of(decider) is not None
+        if allowed and person:
             reviews.decide(
-                db=db, review=review, actor=decider, outcome=outcome, justification="fix it"
+                db=db, review=review, actor=decider, outcome="returned", justification="fix it"
             )
-            assert review.status == outcome
+            assert review.status == "returned"
             return
         for outcome in ReviewStatus.approved, ReviewStatus.denied, ReviewStatus.returned:
             with pytest.raises(Problem) as refused:
                 reviews.decide(
                     db=db, review=review, actor=decider, outcome=outcome, justification="x"
                 )
-            expected = "person_required" if outcome == "returned" and not person else "four_eyes"
-            assert refused.value.code == expected
+            assert refused.value.code == ("four_eyes" if person else "person_required")
     with runtime.sessions() as db:
         assert db.get_one(Review, review_id).status == "pending"
 
@@ -184,11 +194,12 @@ def test_four_eyes_by_person(
 def test_a_blank_justification_is_a_problem_not_a_crash(runtime: Runtime) -> None:
     _, sub = _offices(runtime)
     review_id = held_request(runtime, sub)
+    officer = officer_actor(runtime, sub)
     with runtime.sessions.begin() as db, pytest.raises(Problem) as refused:
         reviews.decide(
             db=db,
             review=db.get_one(Review, review_id),
-            actor="user:officer@x",
+            actor=officer,
             outcome=ReviewStatus.denied,
             justification="   ",
         )

@@ -29,14 +29,19 @@ class Offices:
 
 @pytest.fixture
 def offices(runtime: Runtime, api: TestClient) -> Offices:
-    country = partner(runtime, api, "IOM Niger", kind="iom_office")
+    def officer(name: str, **kw: str) -> Partner:
+        # each office's client acts for one of its consent officers: decisions are by people
+        office = partner(runtime, api, name, kind="iom_office", **kw)
+        return office.acting_for(consent_officer(runtime, office.organization_id))
+
+    country = officer("IOM Niger")
     parent = country.organization_id
     return Offices(
         country=country,
-        sub=partner(runtime, api, "IOM Agadez", kind="iom_office", parent_id=parent),
-        sibling=partner(runtime, api, "IOM Zinder", kind="iom_office", parent_id=parent),
+        sub=officer("IOM Agadez", parent_id=parent),
+        sibling=officer("IOM Zinder", parent_id=parent),
         unrelated=partner(runtime, api, "Partner NGO"),
-        other_country=partner(runtime, api, "IOM Mali", kind="iom_office"),
+        other_country=officer("IOM Mali"),
     )
 
 
@@ -118,7 +123,7 @@ def test_approval_is_recorded_audited_and_announced(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "approved"
-    assert body["decided_by"] == f"client:{offices.country.client_id}"
+    assert body["decided_by"] == offices.country.actor
     assert body["justification"] == JUSTIFIED["justification"]
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)
@@ -154,7 +159,7 @@ def test_denial_is_announced_so_the_request_never_leaves(
 
 
 def test_four_eyes(runtime: Runtime, api: TestClient, offices: Offices) -> None:
-    requester = f"client:{offices.sub.client_id}"
+    requester = offices.sub.actor
     review_id = held_request(runtime, offices.sub.organization_id, requested_by=requester)
     for decide in (approve, deny):
         refused = decide(api, offices.sub, review_id)
@@ -205,11 +210,13 @@ def test_a_justification_is_required(
 def test_a_client_acting_for_no_person_cannot_send_back(
     runtime: Runtime, api: TestClient, offices: Offices
 ) -> None:
-    """`/return` is a consent officer's act, by a person; approve and deny stay open to a
-    client with `reviews:decide` (the v1 contract)."""
+    """Every decision is a consent officer's act, by a person (tests/reviews/
+    test_people_decide.py: approve and deny too)."""
     review_id = held_request(runtime, offices.sub.organization_id)
     refused = api.post(
-        f"/v1/reviews/{review_id}/return", json=JUSTIFIED, headers=offices.sub.headers
+        f"/v1/reviews/{review_id}/return",
+        json=JUSTIFIED,
+        headers=offices.sub.acting_for(None).headers,
     )
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "person_required"

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from hub.clock import utcnow
 from hub.runtime import Runtime
 from tests.support import factories
-from tests.support.api import Partner, client_for, partner
+from tests.support.api import Partner, officer_for, partner
 
 # a beneficiary's name and a note that must never show outside the encrypted store and the
 # recipient's payload
@@ -36,8 +36,9 @@ class World:
 
     @cached_property
     def officer(self) -> Partner:
-        """A consent officer's client of the sender (made when a test needs one)."""
-        return client_for(self.runtime, self.api, self.sender.organization_id, "reviews:decide")
+        """A client of the sender acting for one of its consent officers (made when a test
+        needs one): reviews are decided by people."""
+        return officer_for(self.runtime, self.api, self.sender.organization_id)
 
     def case(self, data: dict[str, Any] | None = None, birth_date: str = "1990-04-02") -> str:
         body = {

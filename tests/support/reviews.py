@@ -111,11 +111,26 @@ def consent_officer(runtime: Runtime, organization_id: str) -> str:
         return user.id
 
 
+def officer_actor(runtime: Runtime, organization_id: str) -> str:
+    """A new consent officer of the organisation, as the actor that names them (decisions are
+    checked against the person's role, so the person must exist)."""
+    return f"user:{consent_officer(runtime, organization_id)}@{organization_id}"
+
+
+def _officer_actor(runtime: Runtime, review_id: str) -> str:
+    """A real consent officer of the review's requesting organisation, as an actor."""
+    with runtime.sessions() as db:
+        org = db.get_one(Review, review_id).requesting_organization_id
+    return officer_actor(runtime, org)
+
+
 def officer_returns(
-    runtime: Runtime, review_id: str, *, actor: str = OFFICER, justification: str = WHY
+    runtime: Runtime, review_id: str, *, actor: str | None = None, justification: str = WHY
 ) -> None:
-    """A consent officer, a person (`actor` names one: sending back is a person's act), returns
-    the review; the `review.decided` message is left for the outbox (drain it)."""
+    """A consent officer, a person (`actor` names one, by default a new officer of the
+    requesting office: deciding is a person's act), returns the review; the `review.decided`
+    message is left for the outbox (drain it)."""
+    actor = actor or _officer_actor(runtime, review_id)
     with runtime.sessions.begin() as db:
         reviews.decide(
             db=db,
@@ -126,9 +141,10 @@ def officer_returns(
         )
 
 
-def send_back(runtime: Runtime, review_id: str, *, actor: str = OFFICER) -> None:
+def send_back(runtime: Runtime, review_id: str, *, actor: str | None = None) -> None:
     """A consent officer returns the review, and the requesting flow acts on it (what the
     `review.decided` outbox message does), in one go."""
+    actor = actor or _officer_actor(runtime, review_id)
     from hub.referrals import resubmission as referral_resubmission
     from hub.transfers import resubmission as transfer_resubmission
 

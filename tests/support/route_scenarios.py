@@ -314,8 +314,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("GET", "/v1/cases/{case_id}/disclosures"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}), tenant=True
     ),
-    # reviews are decided by the requesting office or one above it: the owner decides its own
-    # organisation's (requested by a caseworker, so four eyes holds); an unrelated one gets 404
+    # reviews are decided by the requesting office or one above it, by a person: the owner's
+    # client acts for one of its consent officers (requested by a caseworker, so four eyes
+    # holds); acting for no one it gets 403 person_required, for a case worker 403
+    # not_a_consent_officer (tests/reviews/test_people_decide.py); an unrelated one gets 404
     ("GET", "/v1/reviews"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/reviews/{review_id}"): Scenario(
         lambda ctx: Call({"review_id": held_request(ctx.runtime, ctx.owner.organization_id)}),
@@ -325,6 +327,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         lambda ctx: Call(
             {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},
             {"justification": "checked with the caseworker"},
+            on_behalf_of=consent_officer(ctx.runtime, ctx.owner.organization_id),
         ),
         tenant=True,
     ),
@@ -332,11 +335,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         lambda ctx: Call(
             {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},
             {"justification": "not needed for the service"},
+            on_behalf_of=consent_officer(ctx.runtime, ctx.owner.organization_id),
         ),
         tenant=True,
     ),
-    # sending back is a person's act: the owner's client acts for one of its consent officers
-    # (acting for no one it gets 403 person_required: tests/reviews/test_routes.py)
     ("POST", "/v1/reviews/{review_id}/return"): Scenario(
         lambda ctx: Call(
             {"review_id": held_request(ctx.runtime, ctx.owner.organization_id)},

@@ -57,7 +57,7 @@ def test_approval_sends_it(world: World) -> None:
     steps = [(e["from_status"], e["to_status"], e["actor"]) for e in events]
     assert steps == [
         (None, "pending_review", f"client:{world.sender.client_id}"),
-        ("pending_review", "sent", f"client:{world.officer.client_id}"),
+        ("pending_review", "sent", world.officer.actor),
     ]
     # now the recipient sees it, and may accept it: the approved review covers the trigger
     assert world.get(held["id"], world.ngo).json()["status"] == "sent"
