@@ -48,7 +48,7 @@ ORGS = (
         "iom_country",
         "IOM Niger (demo)",
         "iom_office",
-        scope=PARTNER_SCOPES + " admin reviews:decide",
+        scope=PARTNER_SCOPES + " reviews:decide",  # never `admin`: it spans all tenants
     ),
     DemoOrg(
         "iom_sub",
