@@ -144,6 +144,21 @@ def apply(
     return rule
 
 
+def has_text_from(*, db: Session, object_type: str, object_id: str, organization_id: str) -> bool:
+    """True when an event of the object holds free text written for `organization_id`."""
+    found = db.scalar(
+        select(LifecycleEvent.id)
+        .where(
+            LifecycleEvent.object_type == object_type,
+            LifecycleEvent.object_id == object_id,
+            LifecycleEvent.organization_id == organization_id,
+            LifecycleEvent.text_ciphertext.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def history(
     *,
     db: Session,
@@ -151,9 +166,14 @@ def history(
     object_type: str,
     tracked: Tracked,
     viewer: str | None = None,
+    text_withheld_from: str | None = None,
 ) -> list[EventRead]:
     """The object's events, oldest first (resolve it for the caller first), as the
-    organisation `viewer` sees them: the other party's actors by organisation only."""
+    organisation `viewer` sees them: the other party's actors by organisation only.
+
+    The free text of the events recorded for organisation `text_withheld_from` is left out:
+    the domain withholds the case owner's words from a recipient the consent gate does not
+    permit now (`hub.referrals.inbox.events`, `hub.transfers.offering.events`)."""
     rows = db.scalars(
         select(LifecycleEvent)
         .where(LifecycleEvent.object_type == object_type, LifecycleEvent.object_id == tracked.id)
@@ -165,7 +185,8 @@ def history(
     out = []
     for row in rows:
         text = None
-        if key is not None and row.text_ciphertext is not None:
+        withheld = text_withheld_from is not None and row.organization_id == text_withheld_from
+        if key is not None and row.text_ciphertext is not None and not withheld:
             text = decrypt(
                 key, row.text_ciphertext, table=EVENTS, row=row.id, field=TEXT_FIELD
             ).decode("utf-8")

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub import moves
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import gate
-from hub.consent.gate import Outcome
+from hub.consent.gate import Decision, Outcome
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party
@@ -39,7 +40,7 @@ from hub.referrals.lifecycle import (
     WITHDRAWABLE,
 )
 from hub.referrals.models import Referral
-from hub.referrals.schemas import ReferralRead
+from hub.referrals.schemas import EventRead, ReferralRead
 from hub.reviews.models import Review
 from hub.reviews.service import latest_outcome
 
@@ -84,21 +85,18 @@ def _withdrawn(
     return _withheld(Reason.consent_withdrawn.value, **details)
 
 
-def evaluate(
-    *,
+def _consult(
     db: Session,
     keyring: KeyEncryptionKeys,
     policy: Policy,
     referral: Referral,
     actor: str,
-    context: str = "read",
-) -> Released:
-    """What the recipient may have of the referral's data at this moment (see the module),
-    without accounting for it: the caller records the disclosure once the data has left."""
-    if referral.status not in OPEN:
-        return _withheld("referral_closed")
+    context: str,
+) -> tuple[Decision | None, Released | None]:
+    """The gate's decision for the recipient now, or what is withheld and why (see the
+    module: a withdrawal found here cancels a referral not yet acknowledged)."""
     if sending.rests_on_withdrawn_consent(db, referral):
-        return _withdrawn(db, keyring, referral, None)
+        return None, _withdrawn(db, keyring, referral, None)
     case = db.get_one(Case, referral.case_id)
     decision = gate.decide(
         db=db,
@@ -113,14 +111,34 @@ def evaluate(
         context=context,
     )
     if Reason.consent_withdrawn.value in decision.codes:
-        return _withdrawn(db, keyring, referral, decision.id)
+        return None, _withdrawn(db, keyring, referral, decision.id)
     if decision.outcome is Outcome.deny:
-        return _withheld("consent_denied", decision_id=decision.id, codes=decision.codes)
+        return None, _withheld("consent_denied", decision_id=decision.id, codes=decision.codes)
     if decision.outcome is Outcome.review:
         review = db.get(Review, referral.review_id) if referral.review_id else None
         if not sending.review_covers(policy, review, decision):
-            return _withheld("review_required", decision_id=decision.id, codes=decision.codes)
-    key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
+            withheld = _withheld("review_required", decision_id=decision.id, codes=decision.codes)
+            return None, withheld
+    return decision, None
+
+
+def evaluate(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    actor: str,
+    context: str = "read",
+) -> Released:
+    """What the recipient may have of the referral's data at this moment (see the module),
+    without accounting for it: the caller records the disclosure once the data has left."""
+    if referral.status not in OPEN:
+        return _withheld("referral_closed")
+    decision, withheld = _consult(db, keyring, policy, referral, actor, context)
+    if withheld is not None or decision is None:
+        return withheld or _withheld("consent_denied")
+    key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
     if key is None:
         return _withheld("case_erased")
     snapshot = sending.open_snapshot(key, referral)
@@ -128,6 +146,67 @@ def evaluate(
     payload = {category: data for category, data in snapshot.items() if category in permitted}
     note = service.open_note(key, referral)
     return Released(payload, note, None, decision.id, tuple(decision.consent_ids))
+
+
+def events(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    organization_id: str,
+    actor: str,
+) -> list[EventRead]:
+    """The referral's history as the caller sees it (resolve it with `service.get` first).
+
+    The sender's free text in events (a cancellation's reason, say) is its words about the
+    case, like its note: the recipient gets it only while the gate permits the referral now
+    (as `evaluate` asks it, whatever the referral's status: a cancelled referral's reason
+    still comes with a valid consent), never once a consent it rests on is withdrawn, and each
+    time it does the release is accounted for (a Disclosure row, channel `inbox`, no
+    category). The recipient's own words, and everyone's codes, are always there.
+    """
+    sender = referral.from_organization_id
+
+    def history(text_withheld_from: str | None = None) -> list[EventRead]:
+        return service.events(
+            db=db,
+            keyring=keyring,
+            referral=referral,
+            viewer=organization_id,
+            text_withheld_from=text_withheld_from,
+        )
+
+    if (
+        service.party_of(referral, organization_id) is Party.sender
+        or not moves.has_text_from(
+            db=db, object_type=service.OBJECT_TYPE, object_id=referral.id, organization_id=sender
+        )
+        or db.get_one(Case, referral.case_id).erased_at is not None  # the words went with it
+    ):
+        return history()
+    # locked and read afresh: a withdrawal found here cancels the referral once
+    db.refresh(referral, with_for_update=True)
+    decision, _ = _consult(db, keyring, policy, referral, actor, "events")
+    if decision is None:
+        return history(text_withheld_from=sender)
+    items = history()
+    words = [item.text for item in items if item.organization_id == sender and item.text]
+    if words:
+        disclosures.record(
+            db=db,
+            actor=actor,
+            case_id=referral.case_id,
+            recipient_organization_id=referral.to_organization_id,
+            categories=[],
+            consent_ids=decision.consent_ids,
+            decision_id=decision.id,
+            channel=disclosures.CHANNEL_INBOX,
+            payload_sha256=disclosures.payload_sha256({"events": words}),
+            referral_id=referral.id,
+            keyring=keyring,
+        )
+    return items
 
 
 def account(

@@ -151,8 +151,13 @@ def list_events(
     referral = service.get(
         db=db, referral_id=referral_id, organization_id=principal.organization_id
     )
-    items = service.events(
-        db=db, keyring=runtime.keyring, referral=referral, viewer=principal.organization_id
+    items = inbox.events(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        referral=referral,
+        organization_id=principal.organization_id,
+        actor=principal.actor,
     )
     return EventList(items=items)
 

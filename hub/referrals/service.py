@@ -251,10 +251,21 @@ def get_page(
 
 
 def events(
-    *, db: Session, keyring: KeyEncryptionKeys, referral: Referral, viewer: str | None = None
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    referral: Referral,
+    viewer: str | None = None,
+    text_withheld_from: str | None = None,
 ) -> list[EventRead]:
     """The referral's history, oldest first, as the organisation `viewer` sees it (resolve
-    the referral with `get` first)."""
+    the referral with `get` first). A recipient reads it through `inbox.events`, which asks
+    the gate before the sender's free text reaches it."""
     return moves.history(
-        db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=referral, viewer=viewer
+        db=db,
+        keyring=keyring,
+        object_type=OBJECT_TYPE,
+        tracked=referral,
+        viewer=viewer,
+        text_withheld_from=text_withheld_from,
     )

@@ -128,10 +128,21 @@ def party_move(
 
 
 def events(
-    *, db: Session, keyring: KeyEncryptionKeys, transfer: Transfer, viewer: str | None = None
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    transfer: Transfer,
+    viewer: str | None = None,
+    text_withheld_from: str | None = None,
 ) -> list[EventRead]:
     """The transfer's history, oldest first, as the organisation `viewer` sees it (resolve
-    the transfer with `get` first)."""
+    the transfer with `get` first). A recipient reads it through `offering.events`, which
+    asks the gate before the sender's free text reaches it."""
     return moves.history(
-        db=db, keyring=keyring, object_type=OBJECT_TYPE, tracked=transfer, viewer=viewer
+        db=db,
+        keyring=keyring,
+        object_type=OBJECT_TYPE,
+        tracked=transfer,
+        viewer=viewer,
+        text_withheld_from=text_withheld_from,
     )

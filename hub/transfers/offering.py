@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub import moves as hub_moves
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent.gate import Outcome
@@ -30,6 +31,7 @@ from hub.disclosures import service as disclosures
 from hub.lifecycle import Party
 from hub.policy.loader import Policy
 from hub.policy.rules import Reason
+from hub.referrals.schemas import EventRead
 from hub.referrals.sending import review_covers
 from hub.reviews.models import Review
 from hub.reviews.service import latest_outcome
@@ -245,3 +247,67 @@ def read(
 
 def _released(db: Session, transfer: Transfer) -> list[str] | None:
     return reading.released(db, transfer) if transfer.status == COMPLETED else None
+
+
+def events(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    organization_id: str,
+    actor: str,
+) -> list[EventRead]:
+    """The transfer's history as the caller sees it (resolve it with `moves.get` first).
+
+    The sender's free text in events (why it cancelled, say) is its words about the case: the
+    recipient gets it as it gets the plan, only when `evaluate` releases the offer now (also once
+    the transfer is closed: a cancellation's reason comes with a consent still valid), never
+    once a consent the transfer rests on is withdrawn; each release is accounted for (channel
+    `inbox`, no category). The recipient's own words, and everyone's codes, are always there.
+    """
+    sender = transfer.from_organization_id
+
+    def history(text_withheld_from: str | None = None) -> list[EventRead]:
+        return moves.events(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            viewer=organization_id,
+            text_withheld_from=text_withheld_from,
+        )
+
+    case = db.get_one(Case, transfer.case_id)
+    if (
+        moves.party_of(transfer, organization_id) is Party.sender
+        or case.owner_organization_id == organization_id  # its own case now
+        or case.erased_at is not None  # the words went with the case's key
+        or not hub_moves.has_text_from(
+            db=db, object_type=moves.OBJECT_TYPE, object_id=transfer.id, organization_id=sender
+        )
+    ):
+        return history()
+    # locked and read afresh: a withdrawal found here cancels a sent transfer once
+    db.refresh(transfer, with_for_update=True)
+    check = evaluate(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, actor=actor, context="events"
+    )
+    if check.withheld is not None:
+        return history(text_withheld_from=sender)
+    items = history()
+    words = [item.text for item in items if item.organization_id == sender and item.text]
+    if words:
+        disclosures.record(
+            db=db,
+            actor=actor,
+            case_id=transfer.case_id,
+            recipient_organization_id=transfer.to_organization_id,
+            categories=[],
+            consent_ids=check.consent_ids,
+            decision_id=check.decision_id,
+            channel=disclosures.CHANNEL_INBOX,
+            payload_sha256=disclosures.payload_sha256({"events": words}),
+            transfer_id=transfer.id,
+            keyring=keyring,
+        )
+    return items

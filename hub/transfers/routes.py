@@ -152,8 +152,13 @@ def list_events(
     transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
 ) -> EventList:
     transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=principal.organization_id)
-    items = moves.events(
-        db=db, keyring=runtime.keyring, transfer=transfer, viewer=principal.organization_id
+    items = offering.events(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        transfer=transfer,
+        organization_id=principal.organization_id,
+        actor=principal.actor,
     )
     return EventList(items=items)
 

@@ -114,3 +114,24 @@ def test_once_completed_the_new_owner_reads_without_a_disclosure(world: World) -
     body = world.get(transfer_id, world.ngo).json()
     assert body["status"] == "completed" and body["plan"] == plan()
     assert len(_disclosures(world)) == before
+
+
+def test_the_senders_words_in_events_follow_the_gate(world: World) -> None:
+    words = "Canary: the family moved to Arlit"
+    case_id = world.case()
+    consent = world.consent(case_id)
+    transfer_id = world.propose(case_id).json()["id"]
+    response = world.act(transfer_id, "cancel", world.sender, {"reason": words})
+    assert response.status_code == 200, response.text
+
+    texts = [e["text"] for e in world.events(transfer_id, world.ngo) if e["text"]]
+    assert texts == [words]
+    [row] = _disclosures(world)
+    assert (row.channel, row.transfer_id, row.categories) == ("inbox", transfer_id, [])
+    assert row.decision_id is not None
+
+    world.withdraw(consent["id"])
+    events = world.events(transfer_id, world.ngo)
+    assert words not in str(events) and events[-1]["reason_code"] == "cancelled_by_sender"
+    assert len(_disclosures(world)) == 1
+    assert [e["text"] for e in world.events(transfer_id, world.sender) if e["text"]] == [words]
