@@ -29,6 +29,7 @@ from hub.settings import Settings
 from tests.cli.test_keys import hub_in_process, one_json
 from tests.support import at_rest
 from tests.support.referral_world import World, make_world
+from tests.support.reviews import officer_actor
 
 NAME = "Orsolinde Brakkewitz"
 PHONE = "+227 96 41 73 58"
@@ -55,12 +56,14 @@ def scenario(world: World) -> tuple[str, str]:
     assert read.json()["payload"] == {"contact": {"phone": PHONE}}
     held = world.refer(case_id, categories=["identity", "legal_status"])
     assert held.status_code == 202, held.text
+    # reviews are decided by a real consent officer of the office
+    officer = officer_actor(world.runtime, world.sender.organization_id)
     with world.runtime.sessions.begin() as db:
         review = db.scalars(select(Review).where(Review.object_id == held.json()["id"])).one()
         reviews.decide(
             db=db,
             review=review,
-            actor="user:officer-1",
+            actor=officer,
             outcome="denied",
             justification=JUSTIFICATION,
         )
