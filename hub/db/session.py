@@ -45,7 +45,10 @@ def _private_sqlite_file(database: str | None) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    except FileNotFoundError:
+        return  # no such folder: SQLite says so at the first connection (`/readyz`)
     for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
         try:
             mode = stat.S_IMODE(file.stat().st_mode)
