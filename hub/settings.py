@@ -119,8 +119,11 @@ class Settings(BaseSettings):
     token_rate_limit: str = Field(
         "30/minute",
         pattern=r"^\s*[1-9][0-9]*\s*/\s*(second|minute|hour)\s*$",
-        description="Token requests allowed per client: `N/second`, `N/minute` or `N/hour` "
-        "(a sliding window in each server process).",
+        description="Failed client authentications allowed per claimed client id and source "
+        "address (`N/second`, `N/minute` or `N/hour`); a source gets 4 times this across all "
+        "the ids it claims, a client 10 times this in successful requests (sliding windows in "
+        "each server process; behind a proxy, run uvicorn with `--forwarded-allow-ips` so the "
+        "source is the caller's address).",
     )
     console_session_idle_minutes: int = Field(
         30,
