@@ -62,7 +62,7 @@ MESSAGES: dict[str, str] = {
 def _language(request: Request) -> str:
     return i18n.choose(
         query=request.query_params.get("lang"),
-        cookie=request.cookies.get("hub_lang"),
+        cookie=request.cookies.get(i18n.LANGUAGE_COOKIE),
         preference=None,
         header=request.headers.get("accept-language"),
     )

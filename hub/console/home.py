@@ -11,7 +11,7 @@ from hub.cases import service as cases
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
 from hub.console.pages import CheckedForm, organization_names, page, text_field
-from hub.console.people import LANGUAGE_COOKIE, CurrentPerson
+from hub.console.people import CurrentPerson
 from hub.referrals import service as referrals
 from hub.referrals.schemas import Role as ReferralRole
 from hub.reviews import service as reviews
@@ -117,7 +117,7 @@ def save_language(
     users.set_language(db=db, actor=person.actor, user=person.user, language=language)
     response = RedirectResponse("/console/account?saved=1", status_code=303)
     # the saved preference now decides; the switch's cookie would override it
-    response.delete_cookie(LANGUAGE_COOKIE, path="/")
+    response.delete_cookie(i18n.LANGUAGE_COOKIE, path="/")
     return response
 
 

@@ -23,6 +23,8 @@ from babel.numbers import format_decimal
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
+# the language switch's choice, kept across pages (not personal: "en" or "fr")
+LANGUAGE_COOKIE = "hub_lang"
 # the same pattern in both languages: « 28 nov. 2026, 14:05 » and "28 Nov 2026, 14:05"
 DATETIME_PATTERN = "d MMM y, HH:mm"
 DATE_PATTERN = "d MMM y"

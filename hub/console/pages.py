@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from hub.console import i18n, security
 from hub.console.errors import CsrfRefused
-from hub.console.people import LANGUAGE_COOKIE, CurrentPerson, Person
+from hub.console.people import CurrentPerson, Person
 from hub.console.templating import render
 from hub.organizations import service as organizations
 from hub.reviews import service as reviews
@@ -21,7 +21,9 @@ from hub.reviews import service as reviews
 def remember_language(request: Request, response: Response) -> None:
     chosen = i18n.supported(request.query_params.get("lang"))
     if chosen:
-        response.set_cookie(LANGUAGE_COOKIE, chosen, samesite="lax", path="/", max_age=31536000)
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE, chosen, samesite="lax", path="/", max_age=31536000
+        )
 
 
 def frame(request: Request, person: Person | None, db: Session | None) -> dict[str, Any]:

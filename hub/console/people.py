@@ -25,7 +25,6 @@ from hub.users.roles import scopes_of
 
 COOKIE = "hub_session"
 SECURE_COOKIE = "__Host-hub_session"
-LANGUAGE_COOKIE = "hub_lang"
 
 
 def is_secure(request: Request) -> bool:
@@ -61,7 +60,7 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 def language_of(request: Request, user: User | None = None) -> str:
     return i18n.choose(
         query=request.query_params.get("lang"),
-        cookie=request.cookies.get(LANGUAGE_COOKIE),
+        cookie=request.cookies.get(i18n.LANGUAGE_COOKIE),
         preference=user.language if user is not None else None,
         header=request.headers.get("accept-language"),
     )

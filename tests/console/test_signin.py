@@ -118,3 +118,21 @@ def test_over_https_the_session_cookie_is_a_host_cookie(runtime: Runtime, api: T
     # over plain http (a local try-out) browsers refuse the prefix, so the bare name is used
     plain = api.get("/console/sign-in")
     assert "__Host-" not in "".join(plain.headers.get_list("set-cookie"))
+
+
+def test_a_persons_language_is_kept_and_wins_over_the_browser(
+    runtime: Runtime, api: TestClient
+) -> None:
+    worker = person(runtime, _office(runtime), "case_worker")
+    sign_in(api, worker, enrol=False)
+    english = {"Accept-Language": "en-GB"}
+    account = api.get("/console/account", headers=english)
+    saved = api.post(
+        "/console/account/language",
+        data={"csrf_token": csrf_of(account.text), "language": "fr"},
+        headers=english,
+    )
+    assert saved.status_code == 200 and '<html lang="fr">' in saved.text
+    assert '<html lang="fr">' in api.get("/console", headers=english).text
+    # the switch still changes the page at once
+    assert '<html lang="en">' in api.get("/console?lang=en", headers=english).text
