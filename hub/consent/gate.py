@@ -281,9 +281,16 @@ def _child_rules(
     child, the caregiver's consent is required; from `child_consent_from` the child's own
     consent too (before that age a consent given by the child counts as assent only); from
     `child_assent_from` the child's assent (on a caregiver's consent, or their own consent).
+    An adult speaks for themself: a caregiver's consent does not count for them.
     """
-    if age is None or age >= bands.caregiver_consent_under:
+    if age is None:
         return [covering]
+    if age >= bands.caregiver_consent_under:
+        given_for = [c for c in covering if c.given_by == CAREGIVER]
+        if given_for:
+            reasons.add(Reason.caregiver_consent_for_adult, consent_ids=_ids(given_for))
+        own = [c for c in covering if c.given_by != CAREGIVER]
+        return [own] if own else []
     caregivers = [c for c in covering if c.given_by == CAREGIVER]
     own = [c for c in covering if c.given_by == SUBJECT]
     groups: list[list[Consent]] = []

@@ -71,6 +71,9 @@ LABELS: dict[str, dict[str, str]] = {
         "caregiver_consent_missing": N_("A child: the caregiver's consent is missing"),
         "child_assent_missing": N_("A child: the child's assent is missing"),
         "child_consent_missing": N_("A child: the child's own consent is missing"),
+        "caregiver_consent_for_adult": N_(
+            "An adult: a consent given by a caregiver does not count"
+        ),
         "recipient_government": N_("The recipient is a government body"),
         "sensitive_category": N_("Sensitive data would be shared"),
         "verbal_without_witness": N_("Verbal consent recorded without a witness"),

@@ -34,6 +34,8 @@ class Reason(StrEnum):
     caregiver_consent_missing = "caregiver_consent_missing"
     child_assent_missing = "child_assent_missing"
     child_consent_missing = "child_consent_missing"
+    # an adult's data: a consent a caregiver gave does not count
+    caregiver_consent_for_adult = "caregiver_consent_for_adult"
     # review triggers
     recipient_government = "recipient_government"
     sensitive_category = "sensitive_category"

@@ -79,6 +79,16 @@ CASES = [
         ("identity",),
     ),
     (17, [caregiver(True), OWN], "review", {R.child_case, R.category_not_covered}, ("identity",)),
+    # an adult speaks for themself: a caregiver's consent is not counted, and says so
+    (30, [caregiver(None)], "deny", {R.caregiver_consent_for_adult} | NOT_CONSENTED, ()),
+    (
+        30,
+        [caregiver(None), OWN],
+        "permit",
+        {R.caregiver_consent_for_adult, R.category_not_covered},
+        ("identity",),
+    ),
+    (30, [OWN], "permit", {R.category_not_covered}, ("identity",)),
 ]
 
 

@@ -29,7 +29,7 @@ def refused(text: str) -> str:
 
 def test_the_shipped_policy_loads() -> None:
     policy = load_policy(SHIPPED)
-    assert policy.version == 3
+    assert policy.version == 4
     assert policy.sensitive_categories == ("gbv_incident", "health", "legal_status")
     assert set(policy.effects) == set(Reason)
     assert all(policy.effect(code) is Effect.deny for code in ALWAYS_DENY)
@@ -80,7 +80,7 @@ def test_the_shipped_policy_loads() -> None:
             "deadline_hours: soon",
             "number",
         ),
-        ("version: 3", "version: two", "version: two", "integer"),
+        ("version: 4", "version: two", "version: two", "integer"),
         # the cross-checks
         (
             "sensitive_categories: [gbv_incident, health, legal_status]",
