@@ -24,6 +24,7 @@ from hub.clock import utcnow
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.disclosures import service as disclosures
 from hub.disclosures.models import LifecycleEvent
 from hub.lifecycle import Move, Party
 from hub.referrals.schemas import EventRead
@@ -204,3 +205,38 @@ def history(
             )
         )
     return out
+
+
+def account_words(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    items: list[EventRead],
+    sender: str,
+    actor: str,
+    case_id: str,
+    recipient_organization_id: str,
+    consent_ids: list[str],
+    decision_id: str | None,
+    referral_id: str | None = None,
+    transfer_id: str | None = None,
+) -> None:
+    """Record the disclosure of the sender's free text a history releases to the recipient
+    (nothing when it holds none): the same for a referral's events and a transfer's."""
+    words = [item.text for item in items if item.organization_id == sender and item.text]
+    if not words:
+        return
+    disclosures.record(
+        db=db,
+        actor=actor,
+        case_id=case_id,
+        recipient_organization_id=recipient_organization_id,
+        categories=[],
+        consent_ids=consent_ids,
+        decision_id=decision_id,
+        channel=disclosures.CHANNEL_INBOX,
+        payload_sha256=disclosures.payload_sha256({"events": words}),
+        referral_id=referral_id,
+        transfer_id=transfer_id,
+        keyring=keyring,
+    )

@@ -191,21 +191,18 @@ def events(
     if decision is None:
         return history(text_withheld_from=sender)
     items = history()
-    words = [item.text for item in items if item.organization_id == sender and item.text]
-    if words:
-        disclosures.record(
-            db=db,
-            actor=actor,
-            case_id=referral.case_id,
-            recipient_organization_id=referral.to_organization_id,
-            categories=[],
-            consent_ids=decision.consent_ids,
-            decision_id=decision.id,
-            channel=disclosures.CHANNEL_INBOX,
-            payload_sha256=disclosures.payload_sha256({"events": words}),
-            referral_id=referral.id,
-            keyring=keyring,
-        )
+    moves.account_words(
+        db=db,
+        keyring=keyring,
+        items=items,
+        sender=sender,
+        actor=actor,
+        case_id=referral.case_id,
+        recipient_organization_id=referral.to_organization_id,
+        consent_ids=list(decision.consent_ids),
+        decision_id=decision.id,
+        referral_id=referral.id,
+    )
     return items
 
 

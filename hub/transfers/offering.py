@@ -295,19 +295,16 @@ def events(
     if check.withheld is not None:
         return history(text_withheld_from=sender)
     items = history()
-    words = [item.text for item in items if item.organization_id == sender and item.text]
-    if words:
-        disclosures.record(
-            db=db,
-            actor=actor,
-            case_id=transfer.case_id,
-            recipient_organization_id=transfer.to_organization_id,
-            categories=[],
-            consent_ids=check.consent_ids,
-            decision_id=check.decision_id,
-            channel=disclosures.CHANNEL_INBOX,
-            payload_sha256=disclosures.payload_sha256({"events": words}),
-            transfer_id=transfer.id,
-            keyring=keyring,
-        )
+    hub_moves.account_words(
+        db=db,
+        keyring=keyring,
+        items=items,
+        sender=sender,
+        actor=actor,
+        case_id=transfer.case_id,
+        recipient_organization_id=transfer.to_organization_id,
+        consent_ids=list(check.consent_ids),
+        decision_id=check.decision_id,
+        transfer_id=transfer.id,
+    )
     return items
