@@ -119,8 +119,18 @@ def create_client(
         ) from None
     if not names:
         raise Unprocessable("invalid_scope", "A client needs at least one scope")
-    if db.get(Organization, organization_id) is None:
+    organization = db.get(Organization, organization_id)
+    if organization is None:
         raise NotFound("organization")
+    refused = scope_names.refused_for(names, organization_kind=organization.kind)
+    if refused:
+        raise Unprocessable(
+            "scope_not_allowed",
+            "Scope not allowed for this organisation",
+            "Only the hub operator's clients hold `admin`, and they hold nothing else: "
+            "refused " + " ".join(refused),
+            field="scope",
+        )
     public_jwks = validate_jwks(jwks) if jwks is not None else None
     secret = None if public_jwks is not None else secrets.token_urlsafe(32)
     client = OAuthClient(
@@ -151,6 +161,23 @@ def create_client(
 
 def get(*, db: Session, client_id: str) -> OAuthClient | None:
     return db.get(OAuthClient, client_id)
+
+
+def held_scopes(client: OAuthClient, organization_kind: str) -> tuple[str, ...]:
+    """The scopes the client holds now: those on its row that its organisation may hold (a
+    partner's client registered with `admin` before the operator rule holds it no more)."""
+    names = scope_names.parse(client.scope)
+    return scope_names.held_by(names, organization_kind=organization_kind)
+
+
+def get_active_with_kind(*, db: Session, client_id: str) -> tuple[OAuthClient, str] | None:
+    """The active client and its organisation's kind, in one round trip."""
+    row = db.execute(
+        select(OAuthClient, Organization.kind)
+        .join(Organization, Organization.id == OAuthClient.organization_id)
+        .where(OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None))
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def get_active(*, db: Session, client_id: str) -> OAuthClient | None:

@@ -9,6 +9,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from sqlalchemy.orm import Session
 
+from hub.auth import scopes as scope_names
 from hub.auth import tokens
 from hub.auth.server import AUTH_METHODS, Authority, HubAuthorizationServer, HubClient
 from hub.auth.tokens import InvalidToken, Principal
@@ -70,7 +71,7 @@ class HubIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
     def check_permission(self, token: IssuedToken, client: HubClient, request: Any) -> bool:
         # a client introspects its own tokens; an `admin` client any token. Anything else is
         # answered active=false, so a token's existence does not leak across organisations
-        return token.check_client(client) or "admin" in client.scopes
+        return token.check_client(client) or scope_names.ADMIN in client.scopes
 
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
         claims = token.claims
@@ -104,7 +105,7 @@ class HubRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
         # RFC 7009 §2.2: a token the caller may not revoke is answered like an invalid one
         # (200, nothing done); an `admin` client may revoke any token
-        if token is None or not (token.check_client(client) or "admin" in client.scopes):
+        if token is None or not (token.check_client(client) or scope_names.ADMIN in client.scopes):
             return None
         return token
 

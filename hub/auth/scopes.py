@@ -1,6 +1,11 @@
 """The scopes a client may hold: the hub's own API scopes and SMART/FHIR system scopes.
 
 OAuth writes a scope as a space-separated string; inside the hub it is a tuple of names.
+
+`admin` spans every organisation, so it belongs to the hub's operator alone: the one
+organisation of kind `hub_operator` (made with `hub orgs add --operator`), which takes no part
+in the flow of personal data. Its clients and people hold `admin` and nothing else; a partner
+organisation's never hold `admin`, whatever was written on the client's row before this rule.
 """
 
 from __future__ import annotations
@@ -33,6 +38,22 @@ FHIR_SCOPES: dict[str, str] = {
 }
 
 KNOWN_SCOPES: dict[str, str] = {**API_SCOPES, **FHIR_SCOPES}
+
+ADMIN = "admin"
+# the organisation kind of the hub's operator; reserved, never in the policy's vocabulary
+OPERATOR_KIND = "hub_operator"
+
+
+def held_by(scopes: Iterable[str], *, organization_kind: str) -> tuple[str, ...]:
+    """The scopes an organisation of that kind may hold, of those given."""
+    operator = organization_kind == OPERATOR_KIND
+    return tuple(s for s in scopes if (s == ADMIN) == operator)
+
+
+def refused_for(scopes: Iterable[str], *, organization_kind: str) -> tuple[str, ...]:
+    """Those of the scopes an organisation of that kind may not hold."""
+    held = set(held_by(scopes, organization_kind=organization_kind))
+    return tuple(s for s in scopes if s not in held)
 
 
 class UnknownScope(ValueError):

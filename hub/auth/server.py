@@ -93,11 +93,11 @@ def get_authority(app: FastAPI) -> Authority:
 class HubClient(ClientMixin):  # type: ignore[misc]
     """authlib's view of an OAuthClient row."""
 
-    def __init__(self, row: OAuthClient) -> None:
+    def __init__(self, row: OAuthClient, scopes: tuple[str, ...]) -> None:
         self.row = row
         self.client_id = row.client_id
         self.organization_id = row.organization_id
-        self.scopes = scope_names.parse(row.scope)
+        self.scopes = scopes
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -299,8 +299,11 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             self._claimed.append(client_id)
         if not isinstance(client_id, str) or len(client_id) > 64:
             return None
-        row = client_service.get_active(db=self.db, client_id=client_id)
-        return HubClient(row) if row is not None else None
+        found = client_service.get_active_with_kind(db=self.db, client_id=client_id)
+        if found is None:
+            return None
+        row, kind = found
+        return HubClient(row, client_service.held_scopes(row, kind))
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         # access tokens are self-contained JWTs: nothing to store (revocation keeps its ledger)

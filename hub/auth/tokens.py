@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.auth import scopes as scope_names
+from hub.auth.clients import get_active_with_kind, held_scopes
 from hub.auth.keys import LEEWAY_SECONDS, SIGNING_ALGS, SigningKeys
 from hub.auth.models import OAuthClient, RevokedToken
 from hub.clock import utcnow
@@ -205,12 +206,13 @@ def principal_for(*, db: Session, claims: dict[str, Any]) -> Principal:
     Scopes are the token's, narrowed to what the client holds now, so taking a scope away
     from a client (or revoking it) takes effect on tokens already issued.
     """
-    client = db.get(OAuthClient, claims["client_id"])
-    if client is None or client.revoked_at is not None:
+    found = get_active_with_kind(db=db, client_id=claims["client_id"])
+    if found is None:
         raise InvalidToken("client revoked or unknown")
+    client, kind = found
     if client.organization_id != claims["org"]:
         raise InvalidToken("organisation does not match the client")
-    held = set(scope_names.parse(client.scope))
+    held = set(held_scopes(client, kind))
     granted = tuple(s for s in scope_names.parse(claims.get("scope", "")) if s in held)
     return Principal(
         client_id=client.client_id,

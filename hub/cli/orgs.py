@@ -21,25 +21,49 @@ def _split(value: str) -> list[str]:
 @orgs.command("add")
 def add_org(
     name: str = typer.Option(..., "--name"),
-    kind: str = typer.Option(..., "--kind", help="iom_office, government, un_agency or ngo"),
+    kind: str | None = typer.Option(
+        None, "--kind", help="iom_office, government, un_agency or ngo (not with --operator)"
+    ),
+    operator: bool = typer.Option(
+        False,
+        "--operator",
+        help="The hub's operator: its clients and people hold `admin` (every organisation) "
+        "and nothing else; it takes no part in data sharing",
+    ),
     parent: str | None = typer.Option(None, "--parent", help="Parent IOM office id"),
     services: str = typer.Option("", "--services", help="Service types offered, space separated"),
     country: str | None = typer.Option(None, "--country", help="ISO 3166 alpha-2 code"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Add an organisation."""
+    """Add an organisation (a partner with --kind, or the hub's operator with --operator)."""
+    if operator == (kind is not None) or (operator and (parent or services or country)):
+        typer.echo(
+            "error: give either --kind (a partner) or --operator alone (the hub's operator)",
+            err=True,
+        )
+        raise typer.Exit(2)
     rt = runtime()
-    data = parse(
-        OrganizationCreate,
-        name=name,
-        kind=kind,
-        parent_id=parent,
-        services=_split(services),
-        country=country,
-    )
-    with unit_of_work(rt) as db:
-        org = service.create(db=db, policy=rt.policy, actor=cli_actor(), data=data)
-        result = {"id": org.id, "name": org.name, "kind": org.kind, "parent_id": org.parent_id}
+    if operator:
+        with unit_of_work(rt) as db:
+            org = service.create_operator(db=db, actor=cli_actor(), name=name)
+            result = {"id": org.id, "name": org.name, "kind": org.kind, "parent_id": None}
+    else:
+        data = parse(
+            OrganizationCreate,
+            name=name,
+            kind=kind,
+            parent_id=parent,
+            services=_split(services),
+            country=country,
+        )
+        with unit_of_work(rt) as db:
+            org = service.create(db=db, policy=rt.policy, actor=cli_actor(), data=data)
+            result = {
+                "id": org.id,
+                "name": org.name,
+                "kind": org.kind,
+                "parent_id": org.parent_id,
+            }
     if as_json:
         emit_json(result)
     else:
@@ -53,7 +77,7 @@ def list_orgs(as_json: bool = typer.Option(False, "--json")) -> None:
     with unit_of_work(rt) as db:
         rows = [
             {"id": o.id, "name": o.name, "kind": o.kind, "parent_id": o.parent_id}
-            for o in service.get_all(db=db)
+            for o in service.get_all(db=db, with_operator=True)
         ]
     if as_json:
         emit_json({"items": rows})

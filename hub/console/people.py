@@ -20,8 +20,8 @@ from hub.auth.tokens import Principal
 from hub.console import i18n
 from hub.console.errors import Forbidden, SecondFactorNeeded, SignInNeeded
 from hub.users import second_factor, sessions
+from hub.users import service as users
 from hub.users.models import User, UserSession
-from hub.users.roles import scopes_of
 
 COOKIE = "hub_session"
 SECURE_COOKIE = "__Host-hub_session"
@@ -91,15 +91,6 @@ class Person:
             raise Forbidden()
 
 
-def principal_of(user: User) -> Principal:
-    return Principal(
-        client_id="",
-        organization_id=user.organization_id,
-        scopes=scopes_of(user.role),
-        user_id=user.id,
-    )
-
-
 def resolve(request: Request, db: Session, runtime: CurrentRuntime) -> UserSession | None:
     return sessions.resolve(db=db, settings=runtime.settings, token=session_token(request))
 
@@ -116,7 +107,7 @@ def current_person(request: Request, db: DbSession, runtime: CurrentRuntime) -> 
     person = Person(
         user=user,
         session=session,
-        principal=principal_of(user),
+        principal=users.principal_of(db=db, user=user),
         language=language_of(request, user),
     )
     request.state.principal = person.principal

@@ -22,11 +22,11 @@ from hub.console.people import (
     clear_session_cookie,
     is_secure,
     language_of,
-    principal_of,
     resolve,
     set_session_cookie,
 )
 from hub.users import second_factor, sessions, signin
+from hub.users import service as users
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -125,7 +125,7 @@ def _partial(request: Request, db: DbSession, runtime: CurrentRuntime) -> Person
     return Person(
         user=user,
         session=session,
-        principal=principal_of(user),
+        principal=users.principal_of(db=db, user=user),
         language=language_of(request, user),
     )
 

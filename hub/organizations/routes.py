@@ -1,4 +1,5 @@
-"""The directory of organisations (any partner) and its administration (`admin` scope)."""
+"""The directory of organisations (any partner) and its administration (`admin` scope, held
+only by the hub operator's clients: see `hub.auth.scopes`)."""
 
 from __future__ import annotations
 
@@ -31,15 +32,19 @@ Admin = Annotated[Principal, Depends(require_scope("admin"))]
 
 @router.get("/v1/organizations", response_model=OrganizationPage)
 def directory(principal: CurrentPrincipal, db: DbSession) -> OrganizationPage:
-    items = [OrganizationRead.model_validate(o) for o in service.get_all(db=db)]
-    return OrganizationPage(items=items)
+    # the hub's operator is not a partner: only its own administrators see it listed
+    rows = service.get_all(db=db, with_operator=principal.has_scope("admin"))
+    return OrganizationPage(items=[OrganizationRead.model_validate(o) for o in rows])
 
 
 @router.get("/v1/organizations/{organization_id}", response_model=OrganizationRead)
 def read_organization(
     organization_id: str, principal: CurrentPrincipal, db: DbSession
 ) -> OrganizationRead:
-    org = service.get(db=db, organization_id=organization_id)
+    if principal.has_scope("admin"):
+        org = service.get(db=db, organization_id=organization_id)
+    else:
+        org = service.get_partner(db=db, organization_id=organization_id)
     if org is None:
         raise NotFound("organization")
     return OrganizationRead.model_validate(org)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record
+from hub.auth.scopes import OPERATOR_KIND
 from hub.clock import utcnow
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.organizations.schemas import AgreementCreate, OrganizationCreate
@@ -40,8 +41,10 @@ def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str
             f"An organisation cannot {what} to itself",
             field="to_organization_id",
         )
-    if db.get(Organization, recipient_id) is None:
-        # the directory is public (GET /v1/organizations): an unknown id is a bad value
+    recipient = db.get(Organization, recipient_id)
+    if recipient is None or recipient.kind == OPERATOR_KIND:
+        # the directory is public (GET /v1/organizations): an unknown id is a bad value, and
+        # the hub's operator is not in it
         raise Unprocessable(
             "unknown_value",
             "Unknown organisation",
@@ -50,13 +53,40 @@ def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str
         )
 
 
-def get_all(*, db: Session) -> list[Organization]:
-    return list(db.scalars(select(Organization).order_by(Organization.name)))
+def get_all(*, db: Session, with_operator: bool = False) -> list[Organization]:
+    """The organisations by name; the hub's operator only when asked for (it is not a partner,
+    so the directory partners read leaves it out)."""
+    query = select(Organization).order_by(Organization.name)
+    if not with_operator:
+        query = query.where(Organization.kind != OPERATOR_KIND)
+    return list(db.scalars(query))
 
 
-def create(*, db: Session, policy: Policy, actor: str, data: OrganizationCreate) -> Organization:
-    vocabulary.check(policy, "organization_kinds", data.kind, field="kind")
-    vocabulary.check(policy, "service_types", data.services, field="services")
+def get_partner(*, db: Session, organization_id: str) -> Organization | None:
+    """An organisation of the directory: any but the hub's operator."""
+    org = get(db=db, organization_id=organization_id)
+    return org if org is not None and org.kind != OPERATOR_KIND else None
+
+
+def create_operator(*, db: Session, actor: str, name: str) -> Organization:
+    """The hub's operator: the organisation whose clients and people hold `admin`. It takes
+    no part in the flow of personal data: no cases, no agreements, never a recipient."""
+    return create(
+        db=db, policy=None, actor=actor, data=OrganizationCreate(name=name, kind=OPERATOR_KIND)
+    )
+
+
+def create(
+    *, db: Session, policy: Policy | None, actor: str, data: OrganizationCreate
+) -> Organization:
+    """An organisation of a kind in the policy's vocabulary (`policy` None: the operator only,
+    made by `create_operator`)."""
+    if policy is not None:
+        vocabulary.check(policy, "organization_kinds", data.kind, field="kind")
+    elif data.kind != OPERATOR_KIND:
+        raise ValueError("only the operator is made without the policy")
+    if policy is not None:
+        vocabulary.check(policy, "service_types", data.services, field="services")
     if data.parent_id is not None:
         parent = get_or_raise(db=db, organization_id=data.parent_id)
         if data.kind != IOM_OFFICE or parent.kind != IOM_OFFICE:
@@ -114,7 +144,10 @@ def create_agreement(
     if data.from_organization_id == data.to_organization_id:
         raise Unprocessable("invalid_agreement", "An agreement is between two organisations")
     for org_id in (data.from_organization_id, data.to_organization_id):
-        get_or_raise(db=db, organization_id=org_id)
+        if get_or_raise(db=db, organization_id=org_id).kind == OPERATOR_KIND:
+            raise Unprocessable(
+                "invalid_agreement", "The hub's operator is not party to data sharing"
+            )
     agreement = DataSharingAgreement(
         from_organization_id=data.from_organization_id,
         to_organization_id=data.to_organization_id,

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
+from hub.auth.scopes import OPERATOR_KIND
 from hub.policy.rules import (
     ALWAYS_DENY,
     Acknowledgement,
@@ -72,6 +73,12 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
             if value in seen:
                 yield ("vocabularies", name, i), f"{value!r} is listed twice"
             seen.add(value)
+    if OPERATOR_KIND in vocab.organization_kinds:
+        index = vocab.organization_kinds.index(OPERATOR_KIND)
+        yield (
+            ("vocabularies", "organization_kinds", index),
+            (f"{OPERATOR_KIND!r} is reserved for the hub's operator"),
+        )
     for i, category in enumerate(policy.sensitive_categories):
         if category not in vocab.data_categories:
             yield ("sensitive_categories", i), f"{category!r} is not in data_categories"

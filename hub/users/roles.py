@@ -1,9 +1,16 @@
 """What each role of a person may do: the same scopes a partner's client holds, so the console
-and the API are checked by the same rules."""
+and the API are checked by the same rules.
+
+An `admin` at a partner organisation administers that organisation (its people) and reads what
+it holds; the hub's cross-tenant `admin` scope is held only by the operator's people, whose
+only role is `admin` (the rule is the scopes' own: `hub.auth.scopes.held_by`).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from hub.auth.scopes import OPERATOR_KIND, held_by
 
 
 class Role(StrEnum):
@@ -35,9 +42,17 @@ ROLE_SCOPES: dict[Role, tuple[str, ...]] = {
 SECOND_FACTOR_REQUIRED: frozenset[Role] = frozenset({Role.consent_officer, Role.admin})
 
 
-def scopes_of(role: str) -> tuple[str, ...]:
-    """The scopes of a role; an unknown role (an old row, say) holds none."""
+def scopes_of(role: str, *, organization_kind: str) -> tuple[str, ...]:
+    """The scopes of a role at an organisation of that kind; an unknown role (an old row, say)
+    holds none."""
     try:
-        return ROLE_SCOPES[Role(role)]
+        scopes = ROLE_SCOPES[Role(role)]
     except ValueError:
         return ()
+    return held_by(scopes, organization_kind=organization_kind)
+
+
+def allowed_at(role: str, *, organization_kind: str) -> bool:
+    """Whether a person of that role may belong to an organisation of that kind: the
+    operator's people are administrators and nothing else."""
+    return organization_kind != OPERATOR_KIND or role == Role.admin

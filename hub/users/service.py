@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from hub.api.problems import Conflict, Unprocessable
 from hub.audit.service import record
+from hub.auth.tokens import Principal
 from hub.clock import utcnow
 from hub.organizations import service as organizations
+from hub.organizations.models import Organization
 from hub.users import sessions
 from hub.users.models import User
-from hub.users.roles import Role
+from hub.users.roles import Role, allowed_at, scopes_of
 
 MIN_PASSWORD_LENGTH = 12
 LANGUAGES = ("en", "fr")
@@ -45,7 +47,11 @@ def create(
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise Unprocessable("invalid_email", "Not an e-mail address")
-    organizations.get_or_raise(db=db, organization_id=organization_id)
+    organization = organizations.get_or_raise(db=db, organization_id=organization_id)
+    if not allowed_at(role, organization_kind=organization.kind):
+        raise Unprocessable(
+            "invalid_role", "The hub operator's people are administrators", field="role"
+        )
     if find_by_email(db=db, email=email):
         raise Conflict("email_taken", "A user with this e-mail exists")
     user = User(
@@ -66,6 +72,17 @@ def create(
         details={"organization_id": organization_id, "role": role},
     )
     return user
+
+
+def principal_of(*, db: Session, user: User) -> Principal:
+    """The person as a caller: their role's scopes at their organisation, in their name."""
+    kind = db.scalar(select(Organization.kind).where(Organization.id == user.organization_id))
+    return Principal(
+        client_id="",
+        organization_id=user.organization_id,
+        scopes=scopes_of(user.role, organization_kind=kind or ""),
+        user_id=user.id,
+    )
 
 
 def find_by_email(*, db: Session, email: str) -> User | None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from hub.auth import scopes as scope_names
 from hub.runtime import Runtime
-from tests.support.api import client_for, partner
+from tests.support.api import client_for, operator, partner
 from tests.support.route_scenarios import SCENARIOS, Ctx
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -47,7 +47,7 @@ def _fill(path: str, params: dict[str, str]) -> str:
 def ctx(runtime: Runtime, api: TestClient) -> Ctx:
     owner = partner(runtime, api, "IOM Agadez", kind="iom_office")
     other = partner(runtime, api, "Another NGO")
-    admin = partner(runtime, api, "Hub operator", kind="ngo", scope="admin")
+    admin = operator(runtime, api)
     return Ctx(runtime=runtime, api=api, owner=owner, other=other, admin=admin)
 
 

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from hub.app import create_app
 from hub.auth.clients import create_client
 from hub.auth.deps import CurrentPrincipal, Principal, require_scope
+from hub.auth.scopes import OPERATOR_KIND
 from hub.auth.server import Authority, get_authority
 from hub.clock import clock
+from hub.organizations import service as organizations
 from hub.runtime import Runtime
 from hub.settings import Settings
 from tests.support.factories import org
@@ -70,6 +72,15 @@ class Live:
         with self.runtime.sessions.begin() as db:
             return org(db, self.runtime.policy, name).id
 
+    def operator(self) -> str:
+        """The hub's operator organisation (made once per hub)."""
+        with self.runtime.sessions.begin() as db:
+            found = organizations.get_all(db=db, with_operator=True)
+            ops = [o.id for o in found if o.kind == OPERATOR_KIND]
+            if ops:
+                return ops[0]
+            return organizations.create_operator(db=db, actor="test", name="Hub operations").id
+
     def client(
         self,
         scope: str = "cases:read referrals:read",
@@ -78,6 +89,8 @@ class Live:
         jwks: dict[str, Any] | None = None,
     ) -> tuple[str, str | None, str]:
         """A registered client: (client_id, secret or None, organisation id)."""
+        if organization_id is None and scope == "admin":
+            organization_id = self.operator()
         org_id = organization_id or self.organization(f"Org {time.monotonic_ns()}")
         with self.runtime.sessions.begin() as db:
             client, secret = create_client(

@@ -142,3 +142,22 @@ def test_invalid_settings_name_the_variable(settings: Settings) -> None:
     result = run_hub(settings, "orgs", "list", HUB_KEK_PROVIDER="vault")
     assert result.returncode == 2
     assert "HUB_KEK_PROVIDER" in result.stderr
+
+
+def test_the_operator_from_the_command_line(settings: Settings, runtime: Runtime) -> None:
+    ops = _json(
+        run_hub(settings, "orgs", "add", "--name", "Hub operations", "--operator", "--json")
+    )
+    assert ops["kind"] == "hub_operator"
+    admin = _json(
+        run_hub(settings, "clients", "add", "--org", ops["id"], "--scopes", "admin", "--json")
+    )
+    assert admin["scope"] == "admin" and admin["client_secret"]
+    ngo = _json(run_hub(settings, "orgs", "add", "--name", "NGO", "--kind", "ngo", "--json"))
+    refused = run_hub(settings, "clients", "add", "--org", ngo["id"], "--scopes", "admin", "--json")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "admin" in refused.stderr
+    both = run_hub(settings, "orgs", "add", "--name", "X", "--operator", "--kind", "ngo")
+    assert both.returncode == 2 and "--operator" in both.stderr
+    listed = run_hub(settings, "orgs", "list", "--json")
+    assert {o["kind"] for o in json.loads(listed.stdout)["items"]} == {"hub_operator", "ngo"}

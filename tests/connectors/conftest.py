@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from hub.runtime import Runtime
 from hub.settings import Settings
-from tests.support.api import Partner, client_for
+from tests.support.api import Partner, operator
 from tests.support.fhir_server import FhirServer
 from tests.support.referral_world import World, make_world
 from tests.support.webhook_receiver import WebhookReceiver
@@ -28,8 +28,8 @@ def world(runtime: Runtime, api: TestClient) -> World:
 
 
 @pytest.fixture
-def admin(runtime: Runtime, api: TestClient, world: World) -> Partner:
-    return client_for(runtime, api, world.outsider.organization_id, "admin")
+def admin(runtime: Runtime, api: TestClient) -> Partner:
+    return operator(runtime, api)
 
 
 @pytest.fixture

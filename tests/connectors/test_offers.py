@@ -15,7 +15,7 @@ from hub.connectors.models import Delivery
 from hub.disclosures.models import Disclosure
 from hub.runtime import Runtime
 from tests.connectors.test_webhook import attempt
-from tests.support.api import Partner, client_for
+from tests.support.api import Partner, operator
 from tests.support.outbox_drain import drain
 from tests.support.transfer_world import CANARY_CONTACT, CANARY_NAME, CANARY_PLAN, World, make_world
 from tests.support.webhook_receiver import WebhookReceiver
@@ -23,7 +23,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 
 def _world(runtime: Runtime, api: TestClient) -> tuple[World, Partner]:
     world = make_world(runtime, api)
-    admin = client_for(runtime, api, world.outsider.organization_id, "admin")
+    admin = operator(runtime, api)
     return world, admin
 
 

@@ -89,6 +89,12 @@ def test_the_shipped_policy_loads() -> None:
             "'hobbies' is not in data_categories",
         ),
         (
+            "organization_kinds: [iom_office, government, un_agency, ngo]",
+            "organization_kinds: [iom_office, government, un_agency, ngo, hub_operator]",
+            "organization_kinds:",
+            "'hub_operator' is reserved for the hub's operator",
+        ),
+        (
             "    kinds: [government]",
             "    kinds: [governmint]",
             "kinds: [governmint]",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from fastapi.testclient import TestClient
 
 from hub.auth.clients import create_client
+from hub.organizations import service as organizations
 from hub.runtime import Runtime
 from hub.users import service as users
 from tests.support.factories import org
@@ -70,6 +71,16 @@ def partner(
             db, runtime.policy, name, kind=kind, parent_id=parent_id, services=services
         )
         client, secret = create_client(db=db, organization_id=organization.id, scope=scope)
+        org_id, client_id = organization.id, client.client_id
+    assert secret is not None
+    return Partner(org_id, client_id, token_for(api, client_id, secret))
+
+
+def operator(runtime: Runtime, api: TestClient, name: str = "Hub operations") -> Partner:
+    """The hub's operator organisation with a client holding `admin` (and nothing else)."""
+    with runtime.sessions.begin() as db:
+        organization = organizations.create_operator(db=db, actor="test", name=name)
+        client, secret = create_client(db=db, organization_id=organization.id, scope="admin")
         org_id, client_id = organization.id, client.client_id
     assert secret is not None
     return Partner(org_id, client_id, token_for(api, client_id, secret))
