@@ -35,10 +35,13 @@ class Move:
     target: str
     party: Party
     reason_required: bool = False
+    # what the party's words are called in the move's body (a referral's `complete` takes an
+    # `outcome`); the events keep them under that name
+    says: str = "reason"
 
 
-def move(*sources: str, to: str, by: Party, reason: bool = False) -> Move:
-    return Move(frozenset(sources), to, by, reason)
+def move(*sources: str, to: str, by: Party, reason: bool = False, says: str = "reason") -> Move:
+    return Move(frozenset(sources), to, by, reason, says)
 
 
 def check(

@@ -31,7 +31,7 @@ MOVES: dict[str, Move] = {
     "accept": move(ACKNOWLEDGED, to=ACCEPTED, by=Party.recipient),
     "decline": move(SENT, DELIVERED, ACKNOWLEDGED, to=DECLINED, by=Party.recipient, reason=True),
     "start": move(ACCEPTED, to=IN_PROGRESS, by=Party.recipient),
-    "complete": move(IN_PROGRESS, to=COMPLETED, by=Party.recipient, reason=True),
+    "complete": move(IN_PROGRESS, to=COMPLETED, by=Party.recipient, reason=True, says="outcome"),
     # the sender's
     "cancel": move(
         PENDING_REVIEW,

@@ -13,12 +13,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import Idempotency, IdempotencyKey
+from hub.api.idempotency import IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.lifecycle_routes import MoveRoutes, add_move_routes
 from hub.referrals import inbox, resubmission, sending, service
+from hub.referrals.lifecycle import MOVES
+from hub.referrals.models import Referral
 from hub.referrals.schemas import (
     ConsentDeniedProblem,
     EventList,
@@ -33,7 +37,6 @@ from hub.referrals.schemas import (
     ReferralSummary,
     Role,
 )
-from hub.runtime import Runtime
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
@@ -162,105 +165,42 @@ def list_events(
     return EventList(items=items)
 
 
-def _move(
-    action: str,
-    referral_id: str,
-    text: str | None,
-    principal: Principal,
+def _apply(
     db: Session,
-    runtime: Runtime,
-    idem: Idempotency,
-) -> Response:
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
-    org = principal.organization_id
-    referral = service.get(db=db, referral_id=referral_id, organization_id=org, lock=True)
+    keyring: KeyEncryptionKeys,
+    referral: Referral,
+    action: str,
+    principal: Principal,
+    text: str | None,
+) -> None:
     service.party_move(
         db=db,
-        keyring=runtime.keyring,
+        keyring=keyring,
         referral=referral,
         action=action,
         actor=principal.actor,
-        organization_id=org,
+        organization_id=principal.organization_id,
         text=text,
     )
-    answer = service.summary(referral, service.party_of(referral, org))
-    return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
 
 
-@router.post("/{referral_id}/acknowledge", response_model=ReferralSummary)
-def acknowledge(
-    referral_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: MoveBody | None = None,
-) -> Response:
-    return _move("acknowledge", referral_id, None, principal, db, runtime, idem)
-
-
-@router.post("/{referral_id}/accept", response_model=ReferralSummary)
-def accept(
-    referral_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: MoveBody | None = None,
-) -> Response:
-    return _move("accept", referral_id, None, principal, db, runtime, idem)
-
-
-@router.post("/{referral_id}/decline", response_model=ReferralSummary)
-def decline(
-    referral_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: ReasonBody | None = None,
-) -> Response:
-    text = body.reason if body else None
-    return _move("decline", referral_id, text, principal, db, runtime, idem)
-
-
-@router.post("/{referral_id}/start", response_model=ReferralSummary)
-def start(
-    referral_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: MoveBody | None = None,
-) -> Response:
-    return _move("start", referral_id, None, principal, db, runtime, idem)
-
-
-@router.post("/{referral_id}/complete", response_model=ReferralSummary)
-def complete(
-    referral_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: OutcomeBody | None = None,
-) -> Response:
-    text = body.outcome if body else None
-    return _move("complete", referral_id, text, principal, db, runtime, idem)
-
-
-@router.post("/{referral_id}/cancel", response_model=ReferralSummary)
-def cancel(
-    referral_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: ReasonBody | None = None,
-) -> Response:
-    text = body.reason if body else None
-    return _move("cancel", referral_id, text, principal, db, runtime, idem)
+# acknowledge, accept, decline, start, complete (the recipient's) and cancel (the sender's)
+add_move_routes(
+    router,
+    MoveRoutes(
+        table=MOVES,
+        id_name="referral_id",
+        caller=Writer,
+        load=lambda db, referral_id, org: service.get(
+            db=db, referral_id=referral_id, organization_id=org, lock=True
+        ),
+        apply=_apply,
+        answer=lambda referral, org: service.summary(referral, service.party_of(referral, org)),
+        response_model=ReferralSummary,
+        bodies={"": MoveBody, "reason": ReasonBody, "outcome": OutcomeBody},
+    ),
+    own_routes={"resubmit"},
+)
 
 
 @router.post(

@@ -14,14 +14,17 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import Idempotency, IdempotencyKey
+from hub.api.idempotency import IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.lifecycle_routes import MoveRoutes, add_move_routes
 from hub.referrals.schemas import EventList
-from hub.runtime import Runtime
 from hub.transfers import handover, moves, offering, reading, resubmission, service
+from hub.transfers.lifecycle import MOVES
+from hub.transfers.models import Transfer
 from hub.transfers.schemas import (
     AcceptanceProblem,
     GateProblem,
@@ -212,56 +215,42 @@ def accept(
     return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
 
 
-def _move(
-    action: str,
-    transfer_id: str,
-    text: str | None,
-    principal: Principal,
+def _apply(
     db: Session,
-    runtime: Runtime,
-    idem: Idempotency,
-) -> Response:
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
-    org = principal.organization_id
-    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
+    keyring: KeyEncryptionKeys,
+    transfer: Transfer,
+    action: str,
+    principal: Principal,
+    text: str | None,
+) -> None:
     moves.party_move(
         db=db,
-        keyring=runtime.keyring,
+        keyring=keyring,
         transfer=transfer,
         action=action,
         actor=principal.actor,
-        organization_id=org,
+        organization_id=principal.organization_id,
         text=text,
     )
-    answer = reading.summary(transfer, moves.party_of(transfer, org))
-    return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
 
 
-@router.post("/{transfer_id}/reject", response_model=TransferSummary)
-def reject(
-    transfer_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: ReasonBody | None = None,
-) -> Response:
-    text = body.reason if body else None
-    return _move("reject", transfer_id, text, principal, db, runtime, idem)
-
-
-@router.post("/{transfer_id}/cancel", response_model=TransferSummary)
-def cancel(
-    transfer_id: str,
-    principal: Writer,
-    db: DbSession,
-    runtime: CurrentRuntime,
-    idem: IdempotencyKey,
-    body: ReasonBody | None = None,
-) -> Response:
-    text = body.reason if body else None
-    return _move("cancel", transfer_id, text, principal, db, runtime, idem)
+# reject (the recipient's) and cancel (the sender's); accept and resubmit have their own
+add_move_routes(
+    router,
+    MoveRoutes(
+        table=MOVES,
+        id_name="transfer_id",
+        caller=Writer,
+        load=lambda db, transfer_id, org: moves.get(
+            db=db, transfer_id=transfer_id, organization_id=org, lock=True
+        ),
+        apply=_apply,
+        answer=lambda transfer, org: reading.summary(transfer, moves.party_of(transfer, org)),
+        response_model=TransferSummary,
+        bodies={"": MoveBody, "reason": ReasonBody},
+    ),
+    own_routes={"accept", "resubmit"},
+)
 
 
 @router.post(

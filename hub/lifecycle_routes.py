@@ -1,0 +1,112 @@
+"""The parties' move routes, made from a lifecycle table instead of written out one by one.
+
+Each sender's or recipient's move in a table becomes `POST {prefix}/{id}/{action}`: the object
+is loaded for the caller's organisation and locked, the domain's `apply` makes the move (the
+table decides whether it is legal, `hub.lifecycle.check`), and the answer is the object's
+summary for that party. Every route takes an `Idempotency-Key`. A move whose table entry asks
+for a reason takes a body with that one member (`reason`, or what the move calls it: a
+referral's `complete` takes an `outcome`); the others take an empty object or nothing.
+Moves with more to them than a status change (a transfer's `accept`, a `resubmit`) keep a route
+of their own: name them in `own_routes`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import IdempotencyKey
+from hub.auth.tokens import Principal
+from hub.crypto.keyring import KeyEncryptionKeys
+from hub.lifecycle import Move, Party
+from hub.runtime import Runtime
+
+T = TypeVar("T")
+
+PARTIES = (Party.sender, Party.recipient)
+
+
+@dataclass(frozen=True)
+class MoveRoutes(Generic[T]):
+    """How a domain's objects are found, moved and shown, for its generated move routes."""
+
+    table: dict[str, Move]
+    id_name: str  # the path parameter: "referral_id"
+    caller: Any  # the dependency giving the Principal (with the write scope)
+    load: Callable[[Session, str, str], T]  # (db, object id, organisation) → locked, or 404
+    apply: Callable[[Session, KeyEncryptionKeys, T, str, Principal, str | None], None]
+    answer: Callable[[T, str], BaseModel]  # (object, organisation) → the party's summary
+    response_model: type[BaseModel]
+    # the body of each kind of move: "" (nothing to say) and each member a move may ask for
+    # ("reason" → a model with one optional `reason`)
+    bodies: dict[str, type[BaseModel]]
+
+    def body_of(self, move: Move) -> type[BaseModel]:
+        return self.bodies[move.says if move.reason_required else ""]
+
+    def actions(self, own_routes: Iterable[str]) -> list[str]:
+        skip = set(own_routes)
+        return [a for a, m in self.table.items() if m.party in PARTIES and a not in skip]
+
+
+def add_move_routes(router: APIRouter, spec: MoveRoutes[T], *, own_routes: Iterable[str]) -> None:
+    for action in spec.actions(own_routes):
+        _add(router, spec, action)
+
+
+def _add(router: APIRouter, spec: MoveRoutes[T], action: str) -> None:
+    move = spec.table[action]
+    body_model = spec.body_of(move)
+
+    def endpoint(**kwargs: Any) -> Response:
+        principal: Principal = kwargs["principal"]
+        db: Session = kwargs["db"]
+        runtime: Runtime = kwargs["runtime"]
+        idem = kwargs["idem"]
+        body: BaseModel | None = kwargs["body"]
+        if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
+            return replay
+        org = principal.organization_id
+        obj = spec.load(db, kwargs[spec.id_name], org)
+        text = getattr(body, move.says, None) if body is not None else None
+        spec.apply(db, runtime.keyring, obj, action, principal, text)
+        answer = spec.answer(obj, org)
+        return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(spec.id_name, keyword, annotation=str),
+            inspect.Parameter("principal", keyword, annotation=spec.caller),
+            inspect.Parameter("db", keyword, annotation=DbSession),
+            inspect.Parameter("runtime", keyword, annotation=CurrentRuntime),
+            inspect.Parameter("idem", keyword, annotation=IdempotencyKey),
+            inspect.Parameter("body", keyword, annotation=body_model | None, default=None),
+        ],
+        return_annotation=Response,
+    )
+    endpoint.__name__ = action
+    endpoint.__doc__ = _describe(action, move)
+    router.add_api_route(
+        f"/{{{spec.id_name}}}/{action}",
+        endpoint,
+        methods=["POST"],
+        name=action,
+        response_model=spec.response_model,
+    )
+
+
+def _describe(action: str, move: Move) -> str:
+    sources = ", ".join(f"`{s}`" for s in sorted(move.sources))
+    words = f" It needs a `{move.says}`." if move.reason_required else ""
+    return (
+        f"The {move.party}'s move `{action}`: from {sources} to `{move.target}` "
+        f"(otherwise 409 `invalid_transition`).{words}"
+    )
