@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.connectors.models import Delivery
 from hub.connectors.package import OfferPackage, OrganizationRef
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
 from hub.transfers import moves, offering
 from hub.transfers.models import Transfer
@@ -43,7 +43,7 @@ def _cancel(db: Session, runtime: Runtime, transfer: Transfer, action: str, code
         transfer=transfer,
         action=action,
         party=Party.system,
-        actor=moves.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         organization_id=None,
         reason_code=code,
     )
@@ -57,12 +57,12 @@ def prepare(db: Session, runtime: Runtime, delivery: Delivery, transfer: Transfe
         keyring=runtime.keyring,
         policy=runtime.policy,
         transfer=transfer,
-        actor=moves.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         context="delivery",
     )
     if check.withheld is not None:
         code = check.code or "withheld"
-        if code in (moves.CONSENT_DENIED, moves.REVIEW_REQUIRED):
+        if code in (reasons.CONSENT_DENIED, reasons.REVIEW_REQUIRED):
             return _cancel(db, runtime, transfer, "block", code)
         return Offer(None, code)  # withdrawn (the check cancelled it), or erased
     released = check.payload()

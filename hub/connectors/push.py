@@ -47,7 +47,7 @@ from hub.connectors.schemas import ChannelKind, DeliveryStatus
 from hub.consent.models import Consent
 from hub.db.session import transaction
 from hub.disclosures import service as disclosures
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
 from hub.outbox.service import PermanentError, RetryableError, handler
 from hub.policy.rules import Reason
@@ -70,8 +70,8 @@ CONNECTORS: dict[ChannelKind, Connector] = {
 }
 # why the gate withheld the data, and the code the blocked referral is cancelled with
 BLOCK_CODES = {
-    "consent_denied": referrals.CONSENT_DENIED,
-    "review_required": referrals.REVIEW_REQUIRED,
+    "consent_denied": reasons.CONSENT_DENIED,
+    "review_required": reasons.REVIEW_REQUIRED,
 }
 
 
@@ -159,7 +159,7 @@ def _block(db: Session, runtime: Runtime, referral: Referral, withheld: Released
             referral=referral,
             action="block",
             party=Party.system,
-            actor=referrals.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
             reason_code=reason,
         )
@@ -228,7 +228,7 @@ def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
             keyring=runtime.keyring,
             policy=runtime.policy,
             referral=referral,
-            actor=referrals.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             context="delivery",
         )
         if released.withheld is not None:
@@ -339,7 +339,7 @@ def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult
             referral=referral,
             action="deliver",
             party=Party.system,
-            actor=referrals.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
         )
     if prepared.released is not None:

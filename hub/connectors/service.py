@@ -25,7 +25,7 @@ from hub.clock import utcnow
 from hub.connectors.models import Delivery, DeliveryChannel
 from hub.connectors.schemas import ChannelKind, DeliveryRead, DeliveryStatus
 from hub.db.base import new_id
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
 from hub.referrals import service as referrals
@@ -126,13 +126,13 @@ def on_dead(db: Session, runtime: Runtime, payload: dict[str, Any], error: str) 
             referral=referral,
             action="fail",
             party=Party.system,
-            actor=referrals.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
-            reason_code=referrals.UNDELIVERABLE,
+            reason_code=reasons.UNDELIVERABLE,
         )
     audit(
         db,
-        actor=referrals.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         action="delivery.dead",
         object_type=OBJECT_TYPE,
         object_id=delivery.id,
@@ -218,7 +218,7 @@ def _reopen_referral(
     )
     if referral is None:
         raise NotFound("delivery")
-    if referral.status == FAILED and referral.status_reason == referrals.UNDELIVERABLE:
+    if referral.status == FAILED and referral.status_reason == reasons.UNDELIVERABLE:
         referrals.move(
             db=db,
             keyring=keyring,

@@ -8,7 +8,8 @@ from hub.connectors.models import Delivery, DeliveryChannel
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
 from hub.crypto.models import DataKey, ShreddedKey
 from hub.db.base import Base
-from hub.disclosures.models import Disclosure, LifecycleEvent
+from hub.disclosures.models import Disclosure
+from hub.lifecycle.models import LifecycleEvent
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral, WithdrawalNotice

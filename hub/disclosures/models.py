@@ -1,10 +1,10 @@
-"""The accounting of disclosures, and the lifecycle events of referrals and transfers."""
+"""The accounting of disclosures."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -35,22 +35,3 @@ class Disclosure(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     audit_seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class LifecycleEvent(Base):
-    """A move of a referral or a transfer: who, when, from which status to which, and why."""
-
-    __tablename__ = "lifecycle_events"
-    __table_args__ = (Index("ix_lifecycle_events_object", "object_type", "object_id", "at"),)
-
-    id: Mapped[str] = id_column()
-    object_type: Mapped[str] = mapped_column(String(16))  # referral | transfer
-    object_id: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(200))
-    organization_id: Mapped[str | None] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    reason_code: Mapped[str | None] = mapped_column(String(64))
-    # free text (decline reason, outcome): may name people, so sealed with the case key
-    text_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,7 +1,7 @@
 """Applying a lifecycle move to a referral or a transfer, and reading their history back.
 
 `apply` is the one place either changes status: it asks the domain's table
-(`hub.lifecycle.check`), sets the status and its reason code, writes the event (free text
+(`hub.tables.check`), sets the status and its reason code, writes the event (free text
 sealed with the case's data key, dropped once the case is erased: it would be its personal
 data) and the audit entry `<object type>.<action>`. Each domain calls it with its own table.
 A move that takes the object out of review by any other route than the review's decision
@@ -16,7 +16,6 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import lifecycle
 from hub.audit.service import record as audit
 from hub.auth.tokens import actor_seen_by
 from hub.cases.service import live_key
@@ -25,9 +24,10 @@ from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures import service as disclosures
-from hub.disclosures.models import LifecycleEvent
-from hub.lifecycle import Move, Party
-from hub.referrals.schemas import EventRead
+from hub.lifecycle import tables
+from hub.lifecycle.models import LifecycleEvent
+from hub.lifecycle.schemas import EventRead
+from hub.lifecycle.tables import Move, Party
 from hub.reviews.closing import close_pending
 
 EVENTS = "lifecycle_events"
@@ -99,7 +99,7 @@ def apply(
     themselves in words (`text`); the hub's and reviewers' moves give a code (`reason_code`).
     """
     given = text if party in (Party.sender, Party.recipient) else reason_code
-    rule = lifecycle.check(table, action, status=tracked.status, party=party, reason=given)
+    rule = tables.check(table, action, status=tracked.status, party=party, reason=given)
     from_status = tracked.status
     tracked.status = rule.target
     tracked.status_reason = reason_code
@@ -131,7 +131,7 @@ def apply(
             "reason_code": reason_code,
         },
     )
-    if from_status in lifecycle.UNDER_REVIEW and rule.target != lifecycle.PENDING_REVIEW:
+    if from_status in tables.UNDER_REVIEW and rule.target != tables.PENDING_REVIEW:
         # a review's own decision has already decided it, so only another route finds one
         # pending here (the review kinds are the object types: referral, transfer)
         close_pending(

@@ -25,7 +25,7 @@ from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import IdempotencyKey
 from hub.auth.tokens import Principal
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle import Move, Party
+from hub.lifecycle.tables import Move, Party
 from hub.runtime import Runtime
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from hub.api.problems import Conflict, Unprocessable
 # Both lifecycles hold a request for a consent officer in `pending_review`, and a request the
 # officer sent back for correction waits for its sender in `returned`. A review waits only while
 # its request is held: a move out of either by any other route than the review's own decision
-# closes it (`hub.moves.apply`).
+# closes it (`hub.lifecycle.history.apply`).
 PENDING_REVIEW = "pending_review"
 RETURNED = "returned"
 UNDER_REVIEW = frozenset({PENDING_REVIEW, RETURNED})

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import moves
 from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.consent.models import Consent
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.session import transaction
 from hub.disclosures import service as disclosures
-from hub.lifecycle import Party
+from hub.lifecycle import Party, history, reasons
 from hub.outbox.service import enqueue
 from hub.referrals import service
 from hub.referrals.lifecycle import WITHDRAWABLE
@@ -62,9 +61,9 @@ def cancel_for_withdrawal(
                 referral=referral,
                 action="withdraw_consent",
                 party=Party.system,
-                actor=service.SYSTEM_ACTOR,
+                actor=reasons.SYSTEM_ACTOR,
                 organization_id=None,
-                reason_code=service.CONSENT_WITHDRAWN,
+                reason_code=reasons.CONSENT_WITHDRAWN,
             )
             cancelled.append(referral.id)
         received = [
@@ -110,12 +109,12 @@ def notify_withdrawal(*, db: Session, runtime: Runtime, referral_id: str, series
         return
     referral = db.get_one(Referral, referral_id)
     notice.notified_at = utcnow()
-    moves.record_event(
+    history.record_event(
         db=db,
         key=None,
         object_type=service.OBJECT_TYPE,
         object_id=referral.id,
-        actor=service.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         organization_id=None,
         from_status=referral.status,
         to_status=referral.status,
@@ -123,7 +122,7 @@ def notify_withdrawal(*, db: Session, runtime: Runtime, referral_id: str, series
     )
     audit(
         db,
-        actor=service.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         action="referral.withdrawal_notified",
         object_type=service.OBJECT_TYPE,
         object_id=referral.id,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.clock import utcnow
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.outbox.service import enqueue
 from hub.referrals import service
 from hub.referrals.lifecycle import AWAITING_ACKNOWLEDGEMENT
@@ -70,7 +70,7 @@ def _remind(db: Session, referral: Referral, now: datetime) -> bool:
     enqueue(db=db, topic=REMINDER_TOPIC, payload={"referral_id": referral.id})
     record(
         db,
-        actor=service.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         action="referral.reminded",
         object_type="referral",
         object_id=referral.id,
@@ -86,7 +86,7 @@ def _flag_overdue(db: Session, referral: Referral, now: datetime) -> bool:
     enqueue(db=db, topic=OVERDUE_TOPIC, payload={"referral_id": referral.id})
     record(
         db,
-        actor=service.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         action="referral.overdue",
         object_type="referral",
         object_id=referral.id,
@@ -104,7 +104,7 @@ def _fail(db: Session, runtime: Runtime, referral: Referral, now: datetime) -> b
         referral=referral,
         action="fail",
         party=Party.system,
-        actor=service.SYSTEM_ACTOR,
+        actor=reasons.SYSTEM_ACTOR,
         organization_id=None,
         reason_code=NOT_ACKNOWLEDGED,
     )

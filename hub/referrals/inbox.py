@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub import moves
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
@@ -26,7 +25,8 @@ from hub.consent import gate
 from hub.consent.gate import Decision, Outcome
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
-from hub.lifecycle import Party
+from hub.lifecycle import Party, history, reasons
+from hub.lifecycle.schemas import EventRead
 from hub.organizations.models import Organization
 from hub.policy.loader import Policy
 from hub.policy.rules import Reason
@@ -40,7 +40,7 @@ from hub.referrals.lifecycle import (
     WITHDRAWABLE,
 )
 from hub.referrals.models import Referral
-from hub.referrals.schemas import EventRead, ReferralRead
+from hub.referrals.schemas import ReferralRead
 from hub.reviews.models import Review
 from hub.reviews.service import latest_outcome
 
@@ -77,9 +77,9 @@ def _withdrawn(
             referral=referral,
             action="withdraw_consent",
             party=Party.system,
-            actor=service.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
-            reason_code=service.CONSENT_WITHDRAWN,
+            reason_code=reasons.CONSENT_WITHDRAWN,
         )
     details = {"decision_id": decision_id} if decision_id else {}
     return _withheld(Reason.consent_withdrawn.value, **details)
@@ -168,7 +168,7 @@ def events(
     """
     sender = referral.from_organization_id
 
-    def history(text_withheld_from: str | None = None) -> list[EventRead]:
+    def read(text_withheld_from: str | None = None) -> list[EventRead]:
         return service.events(
             db=db,
             keyring=keyring,
@@ -179,19 +179,19 @@ def events(
 
     if (
         service.party_of(referral, organization_id) is Party.sender
-        or not moves.has_text_from(
+        or not history.has_text_from(
             db=db, object_type=service.OBJECT_TYPE, object_id=referral.id, organization_id=sender
         )
         or db.get_one(Case, referral.case_id).erased_at is not None  # the words went with it
     ):
-        return history()
+        return read()
     # locked and read afresh: a withdrawal found here cancels the referral once
     db.refresh(referral, with_for_update=True)
     decision, _ = _consult(db, keyring, policy, referral, actor, "events")
     if decision is None:
-        return history(text_withheld_from=sender)
-    items = history()
-    moves.account_words(
+        return read(text_withheld_from=sender)
+    items = read()
+    history.account_words(
         db=db,
         keyring=keyring,
         items=items,

@@ -21,7 +21,7 @@ from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent.gate import Decision, Outcome
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
 from hub.policy import vocabulary
 from hub.policy.loader import Policy
@@ -52,7 +52,7 @@ def on_review_returned(*, db: Session, runtime: Runtime, review_id: str) -> None
         referral=referral,
         action="return",
         party=Party.reviewer,
-        actor=review.decided_by or service.SYSTEM_ACTOR,
+        actor=review.decided_by or reasons.SYSTEM_ACTOR,
         organization_id=None,
         reason_code=REVIEW_RETURNED,
     )
@@ -115,9 +115,9 @@ def resubmit(
             referral=referral,
             action="deny",
             party=Party.reviewer,
-            actor=service.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
-            reason_code=service.CONSENT_DENIED,
+            reason_code=reasons.CONSENT_DENIED,
         )
         return decision
     note = sending.current_note(db, keyring, referral)
@@ -136,7 +136,7 @@ def resubmit(
             referral=referral,
             action="release",
             party=Party.system,
-            actor=service.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
         )
         sending.send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)

@@ -19,13 +19,13 @@ from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle_routes import MoveRoutes, add_move_routes
+from hub.lifecycle.routes import MoveRoutes, add_move_routes
+from hub.lifecycle.schemas import EventList
 from hub.referrals import inbox, resubmission, sending, service
 from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
     ConsentDeniedProblem,
-    EventList,
     MoveBody,
     OutcomeBody,
     ReasonBody,

@@ -122,21 +122,6 @@ class ReferralPage(BaseModel):
     next: str | None
 
 
-class EventRead(BaseModel):
-    at: datetime
-    actor: str
-    organization_id: str | None
-    from_status: str | None
-    to_status: str
-    reason_code: str | None
-    # the decline reason, the outcome, the cancellation reason (sealed at rest)
-    text: str | None
-
-
-class EventList(BaseModel):
-    items: list[EventRead]
-
-
 class ConsentDeniedProblem(BaseModel):
     """The 422 answer when the consent gate denies a referral (RFC 9457)."""
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import moves
 from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -42,7 +41,7 @@ from hub.crypto.envelope import (
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures.service import canonical
-from hub.lifecycle import Party
+from hub.lifecycle import Party, history, reasons
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy import vocabulary
@@ -157,7 +156,7 @@ def create(
     ):
         referral.status = SENT
         send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
-    moves.record_event(
+    history.record_event(
         db=db,
         key=None,
         object_type=service.OBJECT_TYPE,
@@ -361,7 +360,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
     referral = locked(db, review.object_id)
     if referral is None or referral.status != PENDING_REVIEW or referral.review_id != review.id:
         return
-    actor = review.decided_by or service.SYSTEM_ACTOR
+    actor = review.decided_by or reasons.SYSTEM_ACTOR
     keyring, policy = runtime.keyring, runtime.policy
     if not approved:
         service.move(
@@ -372,7 +371,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
             party=Party.reviewer,
             actor=actor,
             organization_id=None,
-            reason_code=service.REVIEW_DENIED,
+            reason_code=reasons.REVIEW_DENIED,
         )
         return
     # asked again: a consent withdrawn (or an agreement ended) while the review waited still
@@ -396,7 +395,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
         action, party = (
             ("withdraw_consent", Party.system) if withdrawn else ("deny", Party.reviewer)
         )
-        code = service.CONSENT_WITHDRAWN if withdrawn else service.CONSENT_DENIED
+        code = reasons.CONSENT_WITHDRAWN if withdrawn else reasons.CONSENT_DENIED
         service.move(
             db=db,
             keyring=keyring,
@@ -404,7 +403,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
             action=action,
             party=party,
             # the gate's answer, not the officer's: the hub makes this move
-            actor=service.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
             reason_code=code,
         )

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from hub import lifecycle, moves
+from hub import lifecycle
 from hub.api import pagination
 from hub.api.problems import NotFound, Unprocessable
 from hub.clock import utcnow
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle import Party
+from hub.lifecycle import Party, history, reasons
+from hub.lifecycle.schemas import EventRead
 from hub.outbox.service import enqueue
 from hub.referrals.lifecycle import (
     AWAITING_ACKNOWLEDGEMENT,
@@ -33,25 +34,18 @@ from hub.referrals.lifecycle import (
     SENT,
 )
 from hub.referrals.models import Referral
-from hub.referrals.schemas import EventRead, ReferralSummary, Role
+from hub.referrals.schemas import ReferralSummary, Role
 
 OBJECT_TYPE = "referral"
-SYSTEM_ACTOR = "system:hub"
 REFERRALS = "referrals"
 NOTE_FIELD = "note"
-
-# status_reason codes (a code, never free text: the text is sealed in the event)
-CANCELLED_BY_SENDER = "cancelled_by_sender"
-DECLINED_BY_RECIPIENT = "declined_by_recipient"
-CONSENT_WITHDRAWN = "consent_withdrawn"
-REVIEW_DENIED = "review_denied"
-CONSENT_DENIED = "consent_denied"
-REVIEW_REQUIRED = "review_required"
-UNDELIVERABLE = "undeliverable"
 # the other party is told of a party's move (its webhook receives `referral.<status>`)
 PARTY_NOTICE_TOPIC = "referral.party_notice"
 # the parties' moves that close a referral, and the code each leaves as its status_reason
-PARTY_REASON_CODES = {"cancel": CANCELLED_BY_SENDER, "decline": DECLINED_BY_RECIPIENT}
+PARTY_REASON_CODES = {
+    "cancel": reasons.CANCELLED_BY_SENDER,
+    "decline": reasons.DECLINED_BY_RECIPIENT,
+}
 
 
 def visible_to(organization_id: str) -> ColumnElement[bool]:
@@ -118,8 +112,9 @@ def move(
     reason_code: str | None = None,
     text: str | None = None,
 ) -> None:
-    """Make `action` by the referral lifecycle table (`hub.moves.apply`: 409/422 otherwise)."""
-    moves.apply(
+    """Make `action` by the referral lifecycle table (`hub.lifecycle.history.apply`: 409/422
+    otherwise)."""
+    history.apply(
         db=db,
         keyring=keyring,
         table=MOVES,
@@ -261,7 +256,7 @@ def events(
     """The referral's history, oldest first, as the organisation `viewer` sees it (resolve
     the referral with `get` first). A recipient reads it through `inbox.events`, which asks
     the gate before the sender's free text reaches it."""
-    return moves.history(
+    return history.history(
         db=db,
         keyring=keyring,
         object_type=OBJECT_TYPE,

@@ -2,12 +2,12 @@
 
 A review waits only while its referral or transfer is held (`pending_review`). When the request
 leaves review by another route than the review's own decision (its sender cancels it, a consent
-withdrawal cancels it), `hub.moves.apply` closes the review here, in the same transaction: it
-goes `withdrawn`, decided by whoever made the move, at that moment, with no justification. It
-then leaves the officers' queue, the count of what waits and the time-limit pass (all read
-pending reviews only), and deciding it answers 409 `review_decided`. The closing is audited
-(`review.closed`, with the move's reason code); no `review.decided` message is sent: the request
-has already moved and there is nothing left to act on.
+withdrawal cancels it), `hub.lifecycle.history.apply` closes the review here, in the same
+transaction: it goes `withdrawn`, decided by whoever made the move, at that moment, with no
+justification. It then leaves the officers' queue, the count of what waits and the time-limit
+pass (all read pending reviews only), and deciding it answers 409 `review_decided`. The closing
+is audited (`review.closed`, with the move's reason code); no `review.decided` message is sent:
+the request has already moved and there is nothing left to act on.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from hub.consent.gate import Decision, Outcome
 from hub.consent.models import Consent, ConsentWithdrawal, GateDecision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.loader import Policy
@@ -158,9 +158,9 @@ def _external_release(
             transfer=transfer,
             action="withdraw_consent",
             party=Party.system,
-            actor=moves.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
-            reason_code=moves.CONSENT_WITHDRAWN,
+            reason_code=reasons.CONSENT_WITHDRAWN,
         )
         refusal = Refused(
             422, "consent_denied", "A consent this transfer rests on was withdrawn", decision
@@ -271,13 +271,13 @@ def accept(
             db=db,
             keyring=keyring,
             policy=policy,
-            actor=moves.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             case=case,
             data=dict.fromkeys(erased),
         )
         audit(
             db,
-            actor=moves.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             action="transfer.withheld_erased",
             object_type=moves.OBJECT_TYPE,
             object_id=transfer.id,
@@ -286,7 +286,7 @@ def accept(
     payload = cases.read_data(db=db, keyring=keyring, case=case, categories=release)
     for action, who, by, code in (
         ("accept", party, organization_id, None),
-        ("complete", Party.system, None, moves.OWNERSHIP_MOVED),
+        ("complete", Party.system, None, reasons.OWNERSHIP_MOVED),
     ):
         moves.move(
             db=db,
@@ -294,7 +294,7 @@ def accept(
             transfer=transfer,
             action=action,
             party=who,
-            actor=actor if who is party else moves.SYSTEM_ACTOR,
+            actor=actor if who is party else reasons.SYSTEM_ACTOR,
             organization_id=by,
             reason_code=code,
         )

@@ -11,27 +11,20 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from hub import moves
 from hub.api.problems import NotFound
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.disclosures.models import LifecycleEvent
-from hub.lifecycle import Party
-from hub.referrals.schemas import EventRead
-from hub.referrals.service import SYSTEM_ACTOR as SYSTEM_ACTOR
+from hub.lifecycle import Party, history, reasons
+from hub.lifecycle.models import LifecycleEvent
+from hub.lifecycle.schemas import EventRead
 from hub.transfers.lifecycle import MOVES, SENT
 from hub.transfers.models import Transfer
 
 OBJECT_TYPE = "transfer"
 
-# status_reason codes (a code, never free text: the text is sealed in the event)
-CANCELLED_BY_SENDER = "cancelled_by_sender"
-REJECTED_BY_RECIPIENT = "rejected_by_recipient"
-CONSENT_WITHDRAWN = "consent_withdrawn"
-REVIEW_DENIED = "review_denied"
-CONSENT_DENIED = "consent_denied"
-REVIEW_REQUIRED = "review_required"
-OWNERSHIP_MOVED = "ownership_moved"
-PARTY_REASON_CODES = {"cancel": CANCELLED_BY_SENDER, "reject": REJECTED_BY_RECIPIENT}
+PARTY_REASON_CODES = {
+    "cancel": reasons.CANCELLED_BY_SENDER,
+    "reject": reasons.REJECTED_BY_RECIPIENT,
+}
 
 
 def _was_sent() -> ColumnElement[bool]:
@@ -87,8 +80,9 @@ def move(
     reason_code: str | None = None,
     text: str | None = None,
 ) -> None:
-    """Make `action` by the transfer lifecycle table (`hub.moves.apply`: 409/422 otherwise)."""
-    moves.apply(
+    """Make `action` by the transfer lifecycle table (`hub.lifecycle.history.apply`: 409/422
+    otherwise)."""
+    history.apply(
         db=db,
         keyring=keyring,
         table=MOVES,
@@ -138,7 +132,7 @@ def events(
     """The transfer's history, oldest first, as the organisation `viewer` sees it (resolve
     the transfer with `get` first). A recipient reads it through `offering.events`, which
     asks the gate before the sender's free text reaches it."""
-    return moves.history(
+    return history.history(
         db=db,
         keyring=keyring,
         object_type=OBJECT_TYPE,

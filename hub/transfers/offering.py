@@ -22,16 +22,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub import moves as hub_moves
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent.gate import Outcome
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
-from hub.lifecycle import Party
+from hub.lifecycle import Party, history, reasons
+from hub.lifecycle.schemas import EventRead
 from hub.policy.loader import Policy
 from hub.policy.rules import Reason
-from hub.referrals.schemas import EventRead
 from hub.referrals.sending import review_covers
 from hub.reviews.models import Review
 from hub.reviews.service import latest_outcome
@@ -40,8 +39,6 @@ from hub.transfers.lifecycle import COMPLETED, SENT
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import CaseBrief, TransferPlan, TransferRead
 
-CONSENT_DENIED = moves.CONSENT_DENIED
-REVIEW_REQUIRED = moves.REVIEW_REQUIRED
 CASE_ERASED = "case_erased"
 # rejected or cancelled: the recipient keeps the history, not the plan
 TRANSFER_CLOSED = "transfer_closed"
@@ -84,12 +81,12 @@ def _withdrawn(
             transfer=transfer,
             action="withdraw_consent",
             party=Party.system,
-            actor=moves.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
-            reason_code=moves.CONSENT_WITHDRAWN,
+            reason_code=reasons.CONSENT_WITHDRAWN,
         )
     details = {"decision_id": decision_id} if decision_id else {}
-    return _withheld(moves.CONSENT_WITHDRAWN, **details)
+    return _withheld(reasons.CONSENT_WITHDRAWN, **details)
 
 
 def evaluate(
@@ -119,11 +116,13 @@ def evaluate(
         if Reason.consent_withdrawn.value in decision.codes:
             return _withdrawn(db, keyring, transfer, decision.id)
         if decision.outcome is Outcome.deny:
-            return _withheld(CONSENT_DENIED, decision_id=decision.id, codes=decision.codes)
+            return _withheld(reasons.CONSENT_DENIED, decision_id=decision.id, codes=decision.codes)
         if decision.outcome is Outcome.review:
             review = db.get(Review, transfer.review_id) if transfer.review_id else None
             if not review_covers(policy, review, decision):
-                return _withheld(REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes)
+                return _withheld(
+                    reasons.REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes
+                )
         decision_id, consent_ids = decision.id, tuple(decision.consent_ids)
     plan = reading.open_plan(cases.live_key(db=db, keyring=keyring, case_id=case.id), transfer)
     if plan is None:
@@ -268,7 +267,7 @@ def events(
     """
     sender = transfer.from_organization_id
 
-    def history(text_withheld_from: str | None = None) -> list[EventRead]:
+    def read(text_withheld_from: str | None = None) -> list[EventRead]:
         return moves.events(
             db=db,
             keyring=keyring,
@@ -282,20 +281,20 @@ def events(
         moves.party_of(transfer, organization_id) is Party.sender
         or case.owner_organization_id == organization_id  # its own case now
         or case.erased_at is not None  # the words went with the case's key
-        or not hub_moves.has_text_from(
+        or not history.has_text_from(
             db=db, object_type=moves.OBJECT_TYPE, object_id=transfer.id, organization_id=sender
         )
     ):
-        return history()
+        return read()
     # locked and read afresh: a withdrawal found here cancels a sent transfer once
     db.refresh(transfer, with_for_update=True)
     check = evaluate(
         db=db, keyring=keyring, policy=policy, transfer=transfer, actor=actor, context="events"
     )
     if check.withheld is not None:
-        return history(text_withheld_from=sender)
-    items = history()
-    hub_moves.account_words(
+        return read(text_withheld_from=sender)
+    items = read()
+    history.account_words(
         db=db,
         keyring=keyring,
         items=items,

@@ -21,7 +21,7 @@ from hub.cases.models import Case
 from hub.connectors import service as deliveries
 from hub.consent.gate import Decision, Outcome
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle import Party
+from hub.lifecycle import Party, reasons
 from hub.policy.loader import Policy
 from hub.reviews.models import Review
 from hub.transfers import handover, moves, reading, service
@@ -50,7 +50,7 @@ def on_review_returned(*, db: Session, runtime: Runtime, review_id: str) -> None
         transfer=transfer,
         action="return",
         party=Party.reviewer,
-        actor=review.decided_by or moves.SYSTEM_ACTOR,
+        actor=review.decided_by or reasons.SYSTEM_ACTOR,
         organization_id=None,
         reason_code=REVIEW_RETURNED,
     )
@@ -105,9 +105,9 @@ def resubmit(
             transfer=transfer,
             action="deny",
             party=Party.reviewer,
-            actor=moves.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
-            reason_code=moves.CONSENT_DENIED,
+            reason_code=reasons.CONSENT_DENIED,
         )
         return decision
     if not service.hold(
@@ -119,7 +119,7 @@ def resubmit(
             transfer=transfer,
             action="release",
             party=Party.system,
-            actor=moves.SYSTEM_ACTOR,
+            actor=reasons.SYSTEM_ACTOR,
             organization_id=None,
         )
         deliveries.start_transfer(db=db, transfer=transfer)

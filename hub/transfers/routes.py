@@ -20,8 +20,8 @@ from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle_routes import MoveRoutes, add_move_routes
-from hub.referrals.schemas import EventList
+from hub.lifecycle.routes import MoveRoutes, add_move_routes
+from hub.lifecycle.schemas import EventList
 from hub.transfers import handover, moves, offering, reading, resubmission, service
 from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer

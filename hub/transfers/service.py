@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import moves as history
 from hub.api.problems import Conflict
 from hub.audit.service import record as audit
 from hub.cases import service as cases
@@ -32,7 +31,7 @@ from hub.consent.gate import Decision, Outcome
 from hub.consent.models import Consent
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
-from hub.lifecycle import Party
+from hub.lifecycle import Party, history, reasons
 from hub.organizations import service as organizations
 from hub.policy.loader import Policy
 from hub.policy.rules import Reason
@@ -256,7 +255,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
     transfer = locked(db, review.object_id)
     if transfer is None or transfer.status != PENDING_REVIEW or transfer.review_id != review.id:
         return
-    actor = review.decided_by or moves.SYSTEM_ACTOR
+    actor = review.decided_by or reasons.SYSTEM_ACTOR
     keyring, policy = runtime.keyring, runtime.policy
 
     def settle(action: str, party: Party, code: str | None, by: str) -> None:
@@ -272,7 +271,7 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
         )
 
     if not approved:
-        settle("deny", Party.reviewer, moves.REVIEW_DENIED, actor)
+        settle("deny", Party.reviewer, reasons.REVIEW_DENIED, actor)
         return
     decision = handover.decide(
         db=db,
@@ -288,10 +287,10 @@ def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved
     )
     # the gate's answer, not the officer's: the hub makes these moves
     if withdrawn:
-        settle("withdraw_consent", Party.system, moves.CONSENT_WITHDRAWN, moves.SYSTEM_ACTOR)
+        settle("withdraw_consent", Party.system, reasons.CONSENT_WITHDRAWN, reasons.SYSTEM_ACTOR)
         return
     if decision.outcome is Outcome.deny:
-        settle("deny", Party.reviewer, moves.CONSENT_DENIED, moves.SYSTEM_ACTOR)
+        settle("deny", Party.reviewer, reasons.CONSENT_DENIED, reasons.SYSTEM_ACTOR)
         return
     transfer.decision_id = decision.id
     transfer.consent_ids = list(decision.consent_ids)
@@ -344,9 +343,9 @@ def cancel_for_withdrawal(
                 transfer=transfer,
                 action="withdraw_consent",
                 party=Party.system,
-                actor=moves.SYSTEM_ACTOR,
+                actor=reasons.SYSTEM_ACTOR,
                 organization_id=None,
-                reason_code=moves.CONSENT_WITHDRAWN,
+                reason_code=reasons.CONSENT_WITHDRAWN,
             )
             cancelled.append(transfer.id)
     return cancelled

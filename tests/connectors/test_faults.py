@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 
 from hub.connectors.models import Delivery
 from hub.connectors.schemas import DeliveryStatus
-from hub.disclosures.models import Disclosure, LifecycleEvent
+from hub.disclosures.models import Disclosure
+from hub.lifecycle.models import LifecycleEvent
 from hub.referrals.lifecycle import DELIVERED, SENT
 from hub.referrals.models import Referral
 from hub.runtime import Runtime

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from hub.app import create_app
 from hub.clock import clock, utcnow
-from hub.disclosures.models import LifecycleEvent
+from hub.lifecycle.models import LifecycleEvent
 from hub.outbox.models import OutboxMessage
 from hub.referrals import deadlines
 from hub.referrals.models import Referral

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.audit.models import AuditEntry
-from hub.disclosures.models import LifecycleEvent
+from hub.lifecycle.models import LifecycleEvent
 from tests.support.outbox_drain import drain
 from tests.support.referral_world import World
 
