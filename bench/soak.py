@@ -18,8 +18,11 @@ default postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_soak) migrated wi
 `hub db upgrade` and seeded with the hub's demo organisations, agreements, clients and people
 (`hub.demo.seed`); Redis database 12 under a key prefix of this run; webhook channels of every
 organisation pointing at a receiver run here that verifies the hub's signatures (HMAC or JWS)
-and answers like a partner (mostly 204, sometimes slowly, sometimes 500 or 503); `hub serve`,
-`hub beat` and `--workers` x `hub worker`, in a temporary HUB_DATA_DIR.
+and answers like a partner (mostly 204, sometimes slowly, sometimes 500 or 503 with
+Retry-After, now and then after the hub's read timeout, shortened to 3 s, so the hub retries
+what the partner already has); `hub serve`, `hub beat` and `--workers` x `hub worker`, in a
+temporary HUB_DATA_DIR, with the production defaults otherwise (outbox poll, back-off,
+attempts) but access tokens of 60 s, so clients refresh them during the run.
 
 Exit status 1 on any error, lost delivery, undrained outbox or memory growth above
 `--max-growth` (median RSS of the last quarter of the run over that of the second quarter).
@@ -73,6 +76,9 @@ BROKER_URL = "redis://127.0.0.1:6379/12"
 WORKERS_READY_SECONDS = 90.0
 # the shortest the hub allows, so tokens are really refreshed during a run
 TOKEN_SECONDS = 60
+# the hub's read timeout towards partners (20 s by default) shortened, so that a partner that
+# answers too late costs a worker seconds, not tens of seconds
+READ_TIMEOUT = 3.0
 PURPOSE = "psychosocial_support"
 PERMITTED = ["identity", "contact", "psychosocial"]
 SENSITIVE = [*PERMITTED, "health"]  # health is sensitive: the gate holds it for review
@@ -161,6 +167,9 @@ class Receiver:
             return 503, 0.0, {"Retry-After": "2"}
         if roll < 0.16:
             return 204, slow, {}
+        if roll < 0.17:
+            # past the hub's read timeout: the hub retries what the partner already has
+            return 204, READ_TIMEOUT + 1.0, {}
         if roll < 0.30:
             return 200, 0.0, {}
         return 204, 0.0, {}
@@ -326,7 +335,8 @@ class Driver:
         self.cases: list[CaseState] = []
         self.refs: dict[str, Ref] = {}
         self.reviews: list[tuple[str, str, str]] = []  # (review id, kind, object id)
-        self.transfers: list[str] = []
+        self.transfers: list[str] = []  # offers not answered yet
+        self.offered: list[str] = []  # every transfer this thread made
         self.made = 0
 
     # -- plumbing ------------------------------------------------------------------------
@@ -595,6 +605,7 @@ class Driver:
             self.reviews.append((str(doc["review_id"]), "transfer", str(doc["id"])))
         else:
             self.transfers.append(str(doc["id"]))
+        self.offered.append(str(doc["id"]))
 
     def answer_transfer(self) -> None:
         # the country office acts on the offers that reached its webhook
@@ -655,9 +666,22 @@ class Driver:
         elif roll < 0.8 and self.cases:
             case = self.rng.choice(self.cases)
             self.call("case.disclosures", "sub", "GET", f"/v1/cases/{case.id}/disclosures", (200,))
-        elif roll < 0.9:
+        elif roll < 0.86:
             ref = self.rng.choice(refs)
             self.call("referral.read.sender", "sub", "GET", f"/v1/referrals/{ref.id}", (200,))
+        elif roll < 0.9:
+            self.call(
+                "review.queue", "desk", "GET", "/v1/reviews", (200,), None, {"status": "pending"}
+            )
+        elif roll < 0.94 and self.offered:
+            transfer_id = self.rng.choice(self.offered)
+            self.call(
+                "transfer.events.sender",
+                "sub",
+                "GET",
+                f"/v1/transfers/{transfer_id}/events",
+                (200,),
+            )
         else:
             ref = self.rng.choice(refs)
             self.call(
@@ -991,6 +1015,7 @@ def main() -> None:
         "HUB_ACCESS_TOKEN_SECONDS": str(TOKEN_SECONDS),
         "HUB_CONNECTOR_ALLOWED_HOSTS": HOST,
         "HUB_CONNECTOR_REQUIRE_HTTPS": "false",
+        "HUB_CONNECTOR_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
     }
     env = {**os.environ, **hub_env}
     settings = {name.removeprefix("HUB_").lower(): v for name, v in hub_env.items()}
