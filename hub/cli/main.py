@@ -1,48 +1,70 @@
-"""The `hub` command."""
+"""The `hub` command.
+
+Nothing here imports a subcommand's code: each is loaded when it runs (hub.cli.lazy), so
+`hub --help` and `hub audit verify` do not pay for the web application or the worker.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from hub.cli import (
-    audit,
-    channels,
-    clients,
-    db,
-    deliveries,
-    demo,
-    keys,
-    orgs,
-    serve,
-    users,
-    worker,
+from hub.cli.lazy import PASSTHROUGH, Lazy, lazy_group
+
+COMMANDS = (
+    Lazy("audit", "hub.cli.audit:app", "The tamper-evident audit log."),
+    Lazy("channels", "hub.cli.channels:app", "Delivery channels of organisations."),
+    Lazy("clients", "hub.cli.clients:app", "OAuth clients of partner systems."),
+    Lazy("db", "hub.cli.db:app", "Database schema."),
+    Lazy("deliveries", "hub.cli.deliveries:app", "Deliveries of referrals to their recipients."),
+    Lazy("keys", "hub.cli.keys:app", "Key-encryption keys."),
+    Lazy("orgs", "hub.cli.orgs:orgs", "Organisations."),
+    Lazy("agreements", "hub.cli.orgs:agreements", "Data sharing agreements."),
+    Lazy("users", "hub.cli.users:app", "Console users."),
+    Lazy("serve", "hub.cli.serve:serve", "Run the hub."),
+    Lazy(
+        "demo",
+        "hub.cli.demo:demo",
+        "Seed the demo organisations and tell the hub's story through its API, step by step: "
+        "registration with consent, a referral to an NGO and its answer, a case transfer.",
+    ),
+    Lazy(
+        "worker",
+        "hub.cli.worker:worker",
+        "Run a Celery worker: outbox messages, and with --beat the schedule too.",
+        PASSTHROUGH,
+    ),
+    Lazy(
+        "beat",
+        "hub.cli.worker:beat",
+        "Run the Celery scheduler: outbox dispatch and audit checkpoints (one per deployment).",
+        PASSTHROUGH,
+    ),
 )
-from hub.policy.loader import PolicyError
 
 app = typer.Typer(
+    cls=lazy_group(*COMMANDS),
     help="Interagency referral and data-sharing hub.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(audit.app, name="audit")
-app.add_typer(channels.app, name="channels")
-app.add_typer(clients.app, name="clients")
-app.add_typer(db.app, name="db")
-app.add_typer(deliveries.app, name="deliveries")
-app.add_typer(keys.app, name="keys")
-app.add_typer(orgs.orgs, name="orgs")
-app.add_typer(orgs.agreements, name="agreements")
-app.add_typer(users.app, name="users")
-app.command()(serve.serve)
-app.command()(demo.demo)
-app.command(context_settings=worker.PASSTHROUGH)(worker.worker)
-app.command(context_settings=worker.PASSTHROUGH)(worker.beat)
+
+
+@app.callback()
+def _hub() -> None:
+    # a callback makes `app` a group even though no command is registered on it directly
+    pass
 
 
 def main() -> None:
     try:
         app()
-    except PolicyError as exc:
-        # a malformed policy file stops any command that needs it; the message names the line
+    except Exception as exc:
+        # a malformed policy file stops any command that needs it; the message names the line.
+        # Only a command that loaded the policy can raise PolicyError, so its module is there.
+        loader = sys.modules.get("hub.policy.loader")
+        if loader is None or not isinstance(exc, loader.PolicyError):
+            raise
         typer.echo(str(exc), err=True)
         raise SystemExit(2) from None

@@ -9,19 +9,18 @@ import importlib
 import logging
 import os
 from enum import StrEnum
-from typing import Any
 
 import typer
 from celery.signals import setup_logging
 
 from hub.cli.context import runtime
+from hub.cli.lazy import PASSTHROUGH
 from hub.db import migrate
 from hub.ops.logging import configure_logging
 from hub.worker import process
 from hub.worker.embedded import stop_with_parent
 
-# lets `hub worker --max-tasks-per-child 100` reach Celery untouched
-PASSTHROUGH: dict[str, Any] = {"allow_extra_args": True, "ignore_unknown_options": True}
+__all__ = ["PASSTHROUGH", "beat", "worker"]
 
 
 class Pool(StrEnum):

@@ -10,12 +10,15 @@ real tokens, so the story shows exactly what a partner system would do and see.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from hub.app import create_app
 from hub.clock import utcnow
@@ -23,6 +26,8 @@ from hub.demo.seed import DemoCredentials
 from hub.runtime import Runtime
 
 Say = Callable[[str], None]
+# never resolved: ASGITransport hands every request straight to the application
+BASE_URL = "http://hub.demo"
 
 
 class StoryError(RuntimeError):
@@ -30,8 +35,34 @@ class StoryError(RuntimeError):
 
 
 @dataclass
+class _Api:
+    """The application called in process, one request at a time, from plain code.
+
+    httpx's ASGI transport is asynchronous; a blocking portal runs it on an event loop of its
+    own (Starlette's TestClient does the same, but importing it warns of its deprecation).
+    """
+
+    portal: BlockingPortal
+    client: httpx.AsyncClient
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.portal.call(partial(self.client.request, method, path, **kwargs))
+
+
+@contextmanager
+def _in_process(runtime: Runtime) -> Iterator[_Api]:
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    with start_blocking_portal() as portal:
+        client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+        try:
+            yield _Api(portal, client)
+        finally:
+            portal.call(client.aclose)
+
+
+@dataclass
 class _Caller:
-    api: TestClient
+    api: _Api
     name: str
     token: str
 
@@ -44,9 +75,12 @@ class _Caller:
         return dict(response.json()) if response.content else {}
 
 
-def _login(api: TestClient, name: str, client_id: str, secret: str) -> _Caller:
-    response = api.post(
-        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+def _login(api: _Api, name: str, client_id: str, secret: str) -> _Caller:
+    response = api.request(
+        "POST",
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
     )
     if response.status_code != 200:
         raise StoryError(f"{name}: no access token ({response.status_code})")
@@ -55,7 +89,7 @@ def _login(api: TestClient, name: str, client_id: str, secret: str) -> _Caller:
 
 def tell(runtime: Runtime, creds: DemoCredentials, say: Say) -> dict[str, str]:
     """Run the story; returns the ids it made (case, consent, referral, transfer)."""
-    with TestClient(create_app(runtime)) as api:
+    with _in_process(runtime) as api:
         sub = _login(api, creds.names["iom_sub"], *creds.clients["iom_sub"])
         ngo = _login(api, creds.names["ngo"], *creds.clients["ngo"])
         country = _login(api, creds.names["iom_country"], *creds.clients["iom_country"])

@@ -1,0 +1,91 @@
+"""The `hub` command starts fast, loads a subcommand's code only to run it, and never warns
+about its own imports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.cli.lazy import first_paragraph
+from hub.cli.main import COMMANDS
+from tests.support.cli import HUB
+
+# what the web application, the worker and the database layer bring in
+HEAVY = ("hub.app", "fastapi", "starlette", "uvicorn", "celery", "sqlalchemy", "pydantic")
+PROBE = """
+import sys
+from hub.cli.main import app
+try:
+    app(sys.argv[1:], prog_name="hub")
+except SystemExit:
+    pass
+sys.stderr.write(" ".join(m for m in {heavy!r} if m in sys.modules))
+"""
+STARTUP_BOUND_SECONDS = 0.5
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "PYTHON"))}
+    return {**env, "HUB_DATA_DIR": str(tmp_path), **extra}
+
+
+def _loaded_by(tmp_path: Path, *args: str) -> set[str]:
+    probe = PROBE.format(heavy=HEAVY)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        check=True,
+    )
+    return set(done.stderr.split())
+
+
+def test_help_imports_no_subcommand_code(tmp_path: Path) -> None:
+    assert _loaded_by(tmp_path, "--help") == set()
+    # the probe sees a subcommand's imports when it is shown: it can fail
+    assert "hub.app" in _loaded_by(tmp_path, "serve", "--help")
+
+
+def _cpu_seconds(args: list[str], env: dict[str, str]) -> float:
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_help_starts_fast(tmp_path: Path) -> None:
+    # processor time, not wall time: the machine is shared, and waiting for a core is not
+    # start-up; and the best of a few runs, as contention only ever adds to it
+    best = min(_cpu_seconds([HUB, "--help"], _env(tmp_path)) for _ in range(5))
+    assert best < STARTUP_BOUND_SECONDS, f"`hub --help` took {best:.2f} s at best"
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_the_listing_says_what_each_command_says(command: str) -> None:
+    spec = next(c for c in COMMANDS if c.name == command)
+    loaded = spec.load()
+    assert loaded.name == command
+    assert first_paragraph(loaded.help) == first_paragraph(spec.help)
+
+
+@pytest.mark.parametrize("args", [[], *([c.name] for c in COMMANDS)], ids=lambda a: " ".join(a))
+def test_no_command_warns(tmp_path: Path, args: list[str]) -> None:
+    # every subcommand's module is imported to show its help
+    done = subprocess.run(
+        [HUB, *args, "--help"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, PYTHONWARNINGS="error"),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: hub" in done.stdout
+    assert done.stderr == ""
