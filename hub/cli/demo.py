@@ -1,27 +1,34 @@
-"""`hub demo`: demo organisations, clients and users, their credentials, and the story."""
+"""`hub demo`: demo organisations, clients and users, their credentials, and the story.
+
+Credentials are printed one labelled value to a line and never wrapped by the program, so each
+can be copied whole however narrow the terminal (a terminal that folds a long line still
+copies it as one).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from hub.cli.context import emit_json, runtime, unit_of_work
+from hub.cli.listen import base_url
 from hub.db import migrate
 from hub.demo import story
 from hub.demo.seed import DemoCredentials, seed
 from hub.runtime import Runtime
 
+_LABEL = 16  # "client_secret: " and a space: the values start in one column
 
-def seed_and_print(rt: Runtime, *, as_json: bool = False) -> DemoCredentials:
+
+def seed_and_print(rt: Runtime, *, url: str, as_json: bool = False) -> DemoCredentials:
+    """Seed, then print the credentials for a hub about to listen at `url`."""
     with unit_of_work(rt) as db:
         creds = seed(db=db, policy=rt.policy, keyring=rt.keyring)
     if as_json:
         emit_json(credentials_json(creds))
     else:
-        print_credentials(creds, rt.settings.public_url)
+        print_credentials(creds, url, running=True)
     return creds
 
 
@@ -41,32 +48,53 @@ def credentials_json(creds: DemoCredentials) -> dict[str, Any]:
     }
 
 
-def print_credentials(creds: DemoCredentials, public_url: str) -> None:
-    console = Console(stderr=False, highlight=False)
-    table = Table(title="Demo organisations (secrets are new on every run)")
-    for column in ("organisation", "id", "client_id", "client_secret"):
-        table.add_column(column, overflow="fold")
+def credentials_lines(creds: DemoCredentials, url: str, *, running: bool) -> list[str]:
+    """What `print_credentials` prints, line by line; `url` is where the hub answers."""
+
+    def field(name: str, value: str, indent: str = "  ") -> str:
+        return f"{indent}{name + ':':{_LABEL}}{value}"
+
+    lines = ["Demo organisations (their client secrets are new on every run)"]
     for key, org_id in creds.organizations.items():
         client_id, secret = creds.clients[key]
-        table.add_row(creds.names[key], org_id, client_id, secret)
-    console.print(table)
-    users = Table(title="Demo console users")
-    for column in ("email", "role", "password"):
-        users.add_column(column)
+        lines += [
+            "",
+            creds.names[key],
+            field("id", org_id),
+            field("client_id", client_id),
+            field("client_secret", secret),
+        ]
+    lines += ["", f"Demo console users, at {creds.names['iom_sub']}"]
     for email, role, password in creds.users:
-        users.add_row(email, role, password)
-    console.print(users)
+        lines += [
+            "",
+            f"  {role}",
+            field("email", email, "    "),
+            field("password", password, "    "),
+        ]
     client_id, secret = creds.clients["iom_sub"]
-    console.print(
-        "Try it:\n"
-        f"  curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials "
-        f"{public_url}/oauth/token\n"
-        f"  curl -s -H 'Authorization: Bearer <access_token>' {public_url}/v1/organizations\n"
-        f"API documentation: {public_url}/docs\n"
-        f"Console for people: {public_url}/console (a consent officer sets up a second "
-        "factor, an authenticator app, at the first sign-in; a referral waits for review)",
-        soft_wrap=True,
-    )
+    when = "" if running else f" (once `hub serve` runs; by default it answers at {url})"
+    lines += [
+        "",
+        f"Try it, as the sub-office's partner system{when}:",
+        f"  CLIENT_ID='{client_id}'",
+        f"  CLIENT_SECRET='{secret}'",
+        '  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials \\',
+        f"    {url}/oauth/token",
+        "  curl -s -H 'Authorization: Bearer <access_token>' \\",
+        f"    {url}/v1/organizations",
+        f"API documentation:  {url}/docs",
+        f"Console for people: {url}/console",
+        "  (a consent officer sets up a second factor, an authenticator app, at the first",
+        "  sign-in; a referral waits for review)",
+    ]
+    return lines
+
+
+def print_credentials(creds: DemoCredentials, url: str, *, running: bool) -> None:
+    # plain lines on purpose: a rich table folds long values to the terminal's width
+    for line in credentials_lines(creds, url, running=running):
+        typer.echo(line)
 
 
 def demo(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -85,7 +113,7 @@ def demo(as_json: bool = typer.Option(False, "--json")) -> None:
             typer.echo(line)
 
     if not as_json:
-        print_credentials(creds, rt.settings.public_url)
+        print_credentials(creds, base_url(), running=False)
         typer.echo("\nThe story, through the API:")
     try:
         ids = story.tell(rt, creds, say)

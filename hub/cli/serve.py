@@ -11,14 +11,15 @@ import uvicorn
 from hub.app import create_app
 from hub.cli.context import runtime
 from hub.cli.demo import seed_and_print
+from hub.cli.listen import DEFAULT_HOST, DEFAULT_PORT, base_url
 from hub.db import migrate
 from hub.ops.logging import configure_logging
 from hub.worker.embedded import EmbeddedWorker
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    host: str = typer.Option(DEFAULT_HOST, help="Address to listen on."),
+    port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     demo: bool = typer.Option(False, help="Seed demo organisations and print credentials."),
 ) -> None:
     """Run the hub."""
@@ -32,7 +33,7 @@ def serve(
         typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
         raise typer.Exit(1)
     if demo:
-        seed_and_print(rt)
+        seed_and_print(rt, url=base_url(host, port))
     app = create_app(rt)
     # a real broker means production: `hub worker` and `hub beat` run as their own services
     worker = EmbeddedWorker() if rt.settings.is_embedded_broker else None
