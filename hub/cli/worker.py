@@ -64,6 +64,7 @@ def worker(
     app.set_current()
     process.bind(rt)
     argv = [
+        *_QUIET,
         "worker",
         f"--loglevel={rt.settings.log_level}",
         # nothing in the hub uses worker-to-worker chatter, and mingling slows every start
@@ -92,12 +93,17 @@ def beat(ctx: typer.Context) -> None:
     app = rt.celery
     app.set_current()
     argv = [
+        *_QUIET,
         "beat",
         f"--loglevel={rt.settings.log_level}",
         f"--schedule={app.conf.beat_schedule_filename}",
     ]
     app.start([*argv, *ctx.args])
 
+
+# Celery's banner (its configuration in ASCII art, on stdout) is not a log line: the hub's
+# output is JSON lines only, and what the banner shows is in the settings
+_QUIET = ("--quiet",)
 
 # a line per message received and per task run, and the scheduler's tick every few seconds:
 # the hub's own tasks log what matters
@@ -111,5 +117,8 @@ def _use_hub_logging(level: str) -> None:
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
     configure()
+    # warnings are log records too: Celery warns through `warnings` (a worker running as root,
+    # from celery.platforms), which would print several plain lines among the JSON ones
+    logging.captureWarnings(True)
     # a receiver on setup_logging tells Celery to leave logging alone (JSON, no data)
     setup_logging.connect(configure, weak=False)

@@ -5,6 +5,11 @@ process group, with the server's environment and so the same `HUB_` settings. It
 if it dies, and stopped with the server: the whole group gets SIGTERM (a warm shutdown), then
 SIGKILL if it lingers. Should the server itself be killed, the worker notices its parent is
 gone and stops.
+
+Its output is the hub's JSON log lines: the worker logs to stderr through the hub's handler,
+and the few notices Celery writes straight to stdout (a shutdown's "worker: Warm shutdown",
+written to sys.__stdout__ by a signal handler no setting silences) are read here and logged as
+records of the server's.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 log = logging.getLogger("hub.worker")
+# what the worker wrote to its stdout, as the server logs it
+stdout_log = logging.getLogger("hub.worker.stdout")
 
 STOP_TIMEOUT_SECONDS = 15.0
 RESTART_DELAY_SECONDS = 1.0
@@ -70,8 +78,19 @@ class EmbeddedWorker:
         # a session of its own: the terminal's Ctrl-C reaches the server only (which then
         # stops the worker), and the worker's own children can be signalled as one group
         self._proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            worker_command(), env=self._env, cwd=self._cwd, start_new_session=True
+            worker_command(),
+            env=self._env,
+            cwd=self._cwd,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
         )
+        assert self._proc.stdout is not None  # asked for above
+        threading.Thread(
+            target=_log_lines,
+            args=(self._proc.stdout,),
+            name=f"embedded-worker-stdout-{self._proc.pid}",
+            daemon=True,
+        ).start()
         log.info("embedded worker started (pid %d)", self._proc.pid)
 
     def _watch(self) -> None:
@@ -107,6 +126,16 @@ class EmbeddedWorker:
             proc.wait()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=WATCH_SECONDS * 2)
+
+
+def _log_lines(stream: IO[bytes]) -> None:
+    # read until the worker and its children are gone (end of file), so a full pipe never
+    # blocks a worker that writes
+    with stream:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                stdout_log.info(line)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
