@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub.api.wording import plain_message
+
 log = logging.getLogger("hub.api")
 
 PROBLEM_TYPE_BASE = "https://referral-hub.org/problems/"
@@ -95,11 +97,19 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
             "loc": [str(p) for p in err.get("loc", ())],
-            "msg": err.get("msg", ""),
+            "msg": plain_message(err),
             "type": err.get("type", ""),
         }
         for err in exc.errors()
     ]
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    # the first error in a sentence, for a person reading the problem rather than a program
+    first = errors[0]
+    where = ".".join(first["loc"][1:] if len(first["loc"]) > 1 else first["loc"])
+    more = f" (and {len(errors) - 1} more: see errors)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
 
 
 def install(app: FastAPI) -> None:
@@ -119,7 +129,13 @@ def install(app: FastAPI) -> None:
         if any(e["type"] == "json_invalid" for e in errors):
             problem = Problem(400, "malformed_json", "The request body is not valid JSON")
         else:
-            problem = Problem(422, "validation_error", "The request is not valid", errors=errors)
+            problem = Problem(
+                422,
+                "validation_error",
+                "The request is not valid",
+                _summary(errors) if errors else None,
+                errors=errors,
+            )
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from hub.api.problems import Problem
+from hub.api.wording import plain_message
 from hub.runtime import Runtime
 from hub.settings import InvalidSettings, load_settings
 
@@ -60,5 +61,5 @@ def parse(schema: type[ModelT], **values: Any) -> ModelT:
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "input"
-            typer.echo(f"error: {field}: {err['msg']}", err=True)
+            typer.echo(f"error: {field}: {plain_message(err)}", err=True)
         raise typer.Exit(1) from None
