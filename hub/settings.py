@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hub.api.wording import plain_message
+
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "referral-hub"
 REPO_SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -242,5 +244,5 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) if err["loc"] else ""
             name = f"HUB_{field.upper()}" if field else "settings"
-            lines.append(f"{name}: {err['msg']}")
+            lines.append(f"{name}: {plain_message(err)}")
         raise InvalidSettings("invalid settings:\n  " + "\n  ".join(lines)) from None
