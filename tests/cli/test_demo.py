@@ -3,6 +3,8 @@
 import json
 
 from hub.cases.models import Case
+from hub.cli.demo import credentials_lines
+from hub.demo.seed import ORGS, DemoCredentials
 from hub.disclosures.models import Disclosure
 from hub.referrals.models import Referral
 from hub.runtime import Runtime
@@ -14,8 +16,10 @@ from tests.support.cli import run_hub
 def test_the_demo_tells_the_whole_story_and_can_run_again(
     settings: Settings, runtime: Runtime
 ) -> None:
-    first = run_hub(settings, "demo", "--json", timeout=180)
+    # warnings as errors: the story calls the API in process, and nothing it imports may warn
+    first = run_hub(settings, "demo", "--json", timeout=180, PYTHONWARNINGS="error")
     assert first.returncode == 0, first.stderr
+    assert "Warning" not in first.stderr
     lines = first.stdout.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
@@ -47,3 +51,30 @@ def test_the_demo_tells_the_whole_story_and_can_run_again(
 
     verify = run_hub(settings, "audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _creds() -> DemoCredentials:
+    creds = DemoCredentials()
+    for n, spec in enumerate(ORGS):
+        creds.organizations[spec.key] = f"org{n:029d}"
+        creds.names[spec.key] = spec.name
+        creds.clients[spec.key] = (f"client-{n}-" + "i" * 16, f"secret-{n}-" + "s" * 34)
+    creds.users.append(("officer@iom-agadez.demo", "consent_officer", "p" * 16))
+    return creds
+
+
+def test_each_credential_is_printed_whole_on_a_labelled_line() -> None:
+    creds = _creds()
+    lines = credentials_lines(creds, "http://127.0.0.1:8123", running=True)
+    for key, (client_id, secret) in creds.clients.items():
+        assert f"  id:             {creds.organizations[key]}" in lines
+        assert f"  client_id:      {client_id}" in lines
+        assert f"  client_secret:  {secret}" in lines
+    assert "    password:       " + "p" * 16 in lines
+    urls = [word for line in lines for word in line.split() if "://" in word]
+    assert urls and all(url.startswith("http://127.0.0.1:8123/") for url in urls)
+
+
+def test_hub_demo_says_where_hub_serve_will_answer() -> None:
+    lines = credentials_lines(_creds(), "http://127.0.0.1:8000", running=False)
+    assert any("once `hub serve` runs" in line and "127.0.0.1:8000" in line for line in lines)
