@@ -3,6 +3,7 @@ it down when the server stops; with a real broker it leaves the work to `hub wor
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -100,6 +101,12 @@ def test_serve_runs_restarts_and_stops_its_embedded_worker(
         serve.proc.send_signal(signal.SIGTERM)
         assert serve.proc.wait(timeout=60) == 0
         wait_for(lambda: not running(sorted(everything)), "no worker process left", timeout=30)
+
+        # the server's output, with both workers' (no banner, no plain warning), is JSON lines
+        records = [json.loads(line) for line in serve.logs().splitlines()]
+        assert sum(r["message"].endswith(" ready.") for r in records) == 2
+        # what Celery writes straight to stdout on a warm shutdown is logged, not printed
+        assert any(r["logger"] == "hub.worker.stdout" for r in records)
     finally:
         rt.dispose()
 
