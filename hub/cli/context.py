@@ -13,7 +13,6 @@ import typer
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from hub.api.problems import Problem
 from hub.api.wording import plain_message
 from hub.runtime import Runtime
 from hub.settings import InvalidSettings, load_settings
@@ -38,6 +37,10 @@ def emit_json(obj: dict[str, Any]) -> None:
 @contextmanager
 def unit_of_work(rt: Runtime) -> Iterator[Session]:
     """A transaction for one command; a refused request exits 1 with the problem on stderr."""
+    # imported here: it brings FastAPI, which commands that never open a unit of work (hub
+    # audit verify, hub keys) need not load
+    from hub.api.problems import Problem
+
     try:
         with rt.sessions.begin() as db:
             yield db

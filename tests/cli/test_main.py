@@ -52,6 +52,12 @@ def test_help_imports_no_subcommand_code(tmp_path: Path) -> None:
     assert "hub.app" in _loaded_by(tmp_path, "serve", "--help")
 
 
+def test_a_command_loads_its_own_code_not_the_web_application(tmp_path: Path) -> None:
+    loaded = _loaded_by(tmp_path, "audit", "--help")
+    assert "sqlalchemy" in loaded
+    assert not loaded & {"hub.app", "fastapi", "uvicorn"}
+
+
 def _cpu_seconds(args: list[str], env: dict[str, str]) -> float:
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
