@@ -22,7 +22,8 @@ from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import gate
-from hub.consent.gate import Decision, Outcome
+from hub.consent.answers import Answer, any_withdrawn, meaning
+from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, history, reasons
@@ -41,7 +42,7 @@ from hub.referrals.lifecycle import (
 )
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralRead
-from hub.reviews.models import Review
+from hub.reviews.coverage import approved_for
 from hub.reviews.service import latest_outcome
 
 # while the service is being arranged or given; closed referrals keep their history only
@@ -95,7 +96,7 @@ def _consult(
 ) -> tuple[Decision | None, Released | None]:
     """The gate's decision for the recipient now, or what is withheld and why (see the
     module: a withdrawal found here cancels a referral not yet acknowledged)."""
-    if sending.rests_on_withdrawn_consent(db, referral):
+    if any_withdrawn(db, referral.consent_ids):
         return None, _withdrawn(db, keyring, referral, None)
     case = db.get_one(Case, referral.case_id)
     decision = gate.decide(
@@ -110,15 +111,13 @@ def _consult(
         actor=actor,
         context=context,
     )
-    if Reason.consent_withdrawn.value in decision.codes:
+    answer = meaning(policy, decision, approved=approved_for(db, referral.review_id))
+    if answer is Answer.withdrawn:
         return None, _withdrawn(db, keyring, referral, decision.id)
-    if decision.outcome is Outcome.deny:
+    if answer is Answer.denied:
         return None, _withheld("consent_denied", decision_id=decision.id, codes=decision.codes)
-    if decision.outcome is Outcome.review:
-        review = db.get(Review, referral.review_id) if referral.review_id else None
-        if not sending.review_covers(policy, review, decision):
-            withheld = _withheld("review_required", decision_id=decision.id, codes=decision.codes)
-            return None, withheld
+    if answer is Answer.review:
+        return None, _withheld("review_required", decision_id=decision.id, codes=decision.codes)
     return decision, None
 
 

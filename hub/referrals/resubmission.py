@@ -26,36 +26,12 @@ from hub.organizations.models import Organization
 from hub.policy import vocabulary
 from hub.policy.loader import Policy
 from hub.referrals import sending, service
-from hub.referrals.lifecycle import MOVES, PENDING_REVIEW
+from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralResubmit
-from hub.reviews.models import Review
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
-
-REVIEW_RETURNED = "review_returned"
-
-
-def on_review_returned(*, db: Session, runtime: Runtime, review_id: str) -> None:
-    """The officer sent the held referral back (once: a referral no longer held under this
-    review is left alone). The justification stays on the review, where the sender reads it."""
-    review = db.get(Review, review_id)
-    if review is None or review.kind != "referral":
-        return
-    referral = sending.locked(db, review.object_id)
-    if referral is None or referral.status != PENDING_REVIEW or referral.review_id != review.id:
-        return
-    service.move(
-        db=db,
-        keyring=runtime.keyring,
-        referral=referral,
-        action="return",
-        party=Party.reviewer,
-        actor=review.decided_by or reasons.SYSTEM_ACTOR,
-        organization_id=None,
-        reason_code=REVIEW_RETURNED,
-    )
+    pass
 
 
 def resubmit(

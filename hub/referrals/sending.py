@@ -1,9 +1,9 @@
 """Making a referral and sending it, through the consent gate.
 
 `create` asks the gate: permit → the referral is sent now; review → it is held (a review is
-opened) until a consent officer decides (`on_review_decided`, from the `review.decided` outbox
-message), and the gate is asked again then; deny → nothing is stored but the gate's decision and
-an audit entry `referral.refused`, and nothing leaves.
+opened) until a consent officer decides (`hub.reviews.decided`, from the `review.decided`
+outbox message, with this module's `FLOW`), and the gate is asked again then; deny → nothing
+is stored but the gate's decision and an audit entry `referral.refused`, and nothing leaves.
 
 Sending takes a snapshot of exactly the permitted categories of the case, seals it with the
 case's data key (erasing the case erases it) with its keyed digest (HMAC-SHA256 under the
@@ -29,7 +29,6 @@ from hub.clock import utcnow
 from hub.connectors import service as deliveries
 from hub.consent import gate
 from hub.consent.gate import Decision, Outcome
-from hub.consent.models import Consent, ConsentWithdrawal
 from hub.crypto.envelope import (
     CiphertextInvalid,
     decrypt,
@@ -41,22 +40,19 @@ from hub.crypto.envelope import (
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures.service import canonical
-from hub.lifecycle import Party, history, reasons
+from hub.lifecycle import Party, history
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy import vocabulary
 from hub.policy.loader import Policy
-from hub.policy.rules import Effect, Reason
 from hub.referrals import service
 from hub.referrals.lifecycle import PENDING_REVIEW, SENT
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralCreate, ReferralCreated
-from hub.reviews.models import Review
 from hub.reviews.opening import open_review
-from hub.reviews.schemas import ReviewStatus
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    pass
 
 DELIVER_TOPIC = deliveries.DELIVER_TOPIC
 SNAPSHOT_FIELD = "snapshot"
@@ -324,117 +320,78 @@ def open_snapshot(key: bytes, referral: Referral) -> dict[str, Any]:
     return value
 
 
-def rests_on_withdrawn_consent(db: Session, referral: Referral) -> bool:
-    """True once any consent series the referral relies on has been withdrawn."""
-    if not referral.consent_ids:
-        return False
-    withdrawn = db.scalar(
-        select(ConsentWithdrawal.series_id)
-        .join(Consent, Consent.series_id == ConsentWithdrawal.series_id)
-        .where(Consent.id.in_(list(referral.consent_ids)))
-        .limit(1)
-    )
-    return withdrawn is not None
-
-
-def review_covers(policy: Policy, review: Review | None, decision: Decision) -> bool:
-    """True when an approved review already covered everything this decision holds for review
-    (the same triggers, for at most the same categories): a consent officer said yes to it."""
-    if review is None or review.status != ReviewStatus.approved:
-        return False
-    approved = {reason["code"] for reason in review.reasons}
-    held = {code for code in decision.codes if policy.effect(Reason(code)) is Effect.review}
-    return held <= approved
-
-
 def locked(db: Session, referral_id: str) -> Referral | None:
     return db.scalar(select(Referral).where(Referral.id == referral_id).with_for_update())
 
 
-def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved: bool) -> None:
-    """Act on a consent officer's decision about a held referral (once: a referral no longer
-    held under this review is left alone, so running it twice changes nothing)."""
-    review = db.get(Review, review_id)
-    if review is None or review.kind != "referral":
-        return
-    referral = locked(db, review.object_id)
-    if referral is None or referral.status != PENDING_REVIEW or referral.review_id != review.id:
-        return
-    actor = review.decided_by or reasons.SYSTEM_ACTOR
-    keyring, policy = runtime.keyring, runtime.policy
-    if not approved:
-        service.move(
-            db=db,
-            keyring=keyring,
-            referral=referral,
-            action="deny",
-            party=Party.reviewer,
-            actor=actor,
-            organization_id=None,
-            reason_code=reasons.REVIEW_DENIED,
-        )
-        return
-    # asked again: a consent withdrawn (or an agreement ended) while the review waited still
-    # stops the referral
-    decision = gate.decide(
-        db=db,
-        keyring=keyring,
-        policy=policy,
-        case=db.get_one(Case, referral.case_id),
-        recipient=db.get_one(Organization, referral.to_organization_id),
-        purpose=referral.purpose,
-        categories=referral.categories,
-        at=utcnow(),
-        actor=actor,
-        context="review_approved",
-    )
-    withdrawn = rests_on_withdrawn_consent(db, referral) or (
-        Reason.consent_withdrawn.value in decision.codes
-    )
-    if withdrawn or decision.outcome is Outcome.deny:
-        action, party = (
-            ("withdraw_consent", Party.system) if withdrawn else ("deny", Party.reviewer)
-        )
-        code = reasons.CONSENT_WITHDRAWN if withdrawn else reasons.CONSENT_DENIED
-        service.move(
-            db=db,
-            keyring=keyring,
-            referral=referral,
-            action=action,
-            party=party,
-            # the gate's answer, not the officer's: the hub makes this move
-            actor=reasons.SYSTEM_ACTOR,
-            organization_id=None,
-            reason_code=code,
-        )
-        return
-    if decision.outcome is Outcome.review and not review_covers(policy, review, decision):
-        # something new needs a consent officer (a consent went stale meanwhile, say)
-        again = open_review(
+class ReferralFlow:
+    """Referrals as a consent officer's decision moves them (`hub.reviews.decided`)."""
+
+    kind = "referral"
+
+    def locked(self, db: Session, object_id: str) -> Referral | None:
+        return locked(db, object_id)
+
+    def ask_again(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        policy: Policy,
+        held: Referral,
+        actor: str,
+        context: str,
+    ) -> Decision:
+        return ask_gate(
             db=db,
             keyring=keyring,
             policy=policy,
-            kind="referral",
-            object_id=referral.id,
-            case_id=referral.case_id,
-            requesting_organization_id=referral.from_organization_id,
-            requested_by=review.requested_by,
-            made_by=referral.created_by,
-            decision=decision,
-            urgency=referral.urgency,
-            note=current_note(db, keyring, referral),
+            case=db.get_one(Case, held.case_id),
+            recipient=db.get_one(Organization, held.to_organization_id),
+            purpose=held.purpose,
+            categories=held.categories,
+            actor=actor,
+            context=context,
         )
-        referral.review_id = again.id
-        referral.decision_id = decision.id
-        referral.updated_at = utcnow()
-        return
-    service.move(
-        db=db,
-        keyring=keyring,
-        referral=referral,
-        action="approve",
-        party=Party.reviewer,
-        actor=actor,
-        organization_id=None,
-    )
-    send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
+
+    def move(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        held: Referral,
+        action: str,
+        party: Party,
+        actor: str,
+        reason_code: str | None,
+    ) -> None:
+        service.move(
+            db=db,
+            keyring=keyring,
+            referral=held,
+            action=action,
+            party=party,
+            actor=actor,
+            organization_id=None,
+            reason_code=reason_code,
+        )
+
+    def record(self, held: Referral, decision: Decision) -> None:
+        # what goes with it is set when it is sent (`send`)
+        held.decision_id = decision.id
+
+    def review_details(
+        self, db: Session, keyring: KeyEncryptionKeys, held: Referral
+    ) -> dict[str, Any]:
+        return {"urgency": held.urgency, "note": current_note(db, keyring, held)}
+
+    def release(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        policy: Policy,
+        held: Referral,
+        decision: Decision,
+    ) -> None:
+        send(db=db, keyring=keyring, policy=policy, referral=held, decision=decision)
+
+
+FLOW = ReferralFlow()

@@ -1,9 +1,9 @@
 """Outbox handlers of the referral flow. Each is a thin call into a service, idempotent, and
 runs in the transaction that marks its message done (`hub.outbox.service.handler`).
 
-Delivery (`referral.deliver`) is the connectors' (`hub.connectors.push`).
-`review.decided` and `consent.withdrawn` concern case transfers too, and a topic has one
-handler: the transfer flow (`hub.transfers.service`) is dispatched from here.
+Delivery (`referral.deliver`) is the connectors' (`hub.connectors.push`). A consent officer's
+decision reaches referrals through their flow (`hub.reviews.tasks`), a consent withdrawal
+through the consent's listeners (`hub.consent.tasks`): both are registered here.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from hub.connectors import notices
-from hub.consent.service import WITHDRAWN_TOPIC
+from hub.consent.tasks import on_withdrawal
 from hub.lifecycle import Party
-from hub.outbox.service import PermanentError, handler
-from hub.referrals import cascade, resubmission, sending, service
-from hub.reviews.schemas import ReviewKind, ReviewStatus
-from hub.reviews.service import DECIDED_TOPIC
-from hub.transfers import resubmission as transfer_resubmission
-from hub.transfers import service as transfers
+from hub.outbox.service import handler
+from hub.referrals import cascade, sending, service
+from hub.reviews import decided
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -28,33 +25,16 @@ if TYPE_CHECKING:
 WITHDRAWAL_EVENT = "referral.consent_withdrawn"
 
 
-@handler(DECIDED_TOPIC)
-def review_decided(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
-    review_id = payload["review_id"]
-    outcome = ReviewStatus(payload["outcome"])
-    approved = outcome is ReviewStatus.approved
-    kind = payload["kind"]
-    if outcome is ReviewStatus.returned:
-        # sent back for correction: the request waits for its sender; nothing is sent
-        if kind == ReviewKind.referral:
-            resubmission.on_review_returned(db=db, runtime=runtime, review_id=review_id)
-        elif kind == ReviewKind.transfer:
-            transfer_resubmission.on_review_returned(db=db, runtime=runtime, review_id=review_id)
-        else:
-            raise PermanentError(f"unknown review kind {kind}")
-    elif kind == ReviewKind.referral:
-        sending.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)
-    elif kind == ReviewKind.transfer:
-        transfers.on_review_decided(db=db, runtime=runtime, review_id=review_id, approved=approved)
-    else:
-        raise PermanentError(f"unknown review kind {kind}")
+decided.register(sending.FLOW)
 
 
-@handler(WITHDRAWN_TOPIC)
-def consent_withdrawn(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
-    ids = {k: payload[k] for k in ("consent_id", "series_id", "case_id")}
-    cascade.cancel_for_withdrawal(db=db, keyring=runtime.keyring, **ids)
-    transfers.cancel_for_withdrawal(db=db, runtime=runtime, **ids)
+@on_withdrawal
+def consent_withdrawn(
+    db: Session, runtime: Runtime, consent_id: str, series_id: str, case_id: str
+) -> None:
+    cascade.cancel_for_withdrawal(
+        db=db, keyring=runtime.keyring, consent_id=consent_id, series_id=series_id, case_id=case_id
+    )
 
 
 @handler(service.PARTY_NOTICE_TOPIC)

@@ -38,17 +38,16 @@ from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import gate
-from hub.consent.gate import Decision, Outcome
-from hub.consent.models import Consent, ConsentWithdrawal, GateDecision
+from hub.consent.answers import Answer, any_withdrawn, meaning
+from hub.consent.gate import Decision
+from hub.consent.models import GateDecision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, reasons
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.loader import Policy
-from hub.policy.rules import Reason
-from hub.referrals.sending import review_covers
-from hub.reviews.models import Review
+from hub.reviews.coverage import approved_for
 from hub.transfers import moves
 from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
@@ -70,19 +69,6 @@ class Refused:
 @dataclass(frozen=True)
 class Accepted:
     released_categories: list[str]
-
-
-def rests_on_withdrawn_consent(db: Session, consent_ids: list[str]) -> bool:
-    """True once any consent series in `consent_ids` has been withdrawn."""
-    if not consent_ids:
-        return False
-    withdrawn = db.scalar(
-        select(ConsentWithdrawal.series_id)
-        .join(Consent, Consent.series_id == ConsentWithdrawal.series_id)
-        .where(Consent.id.in_(consent_ids))
-        .limit(1)
-    )
-    return withdrawn is not None
 
 
 def decide(
@@ -150,8 +136,13 @@ def _external_release(
         actor=actor,
         context="transfer_accept",
     )
-    withdrawn = rests_on_withdrawn_consent(db, list(transfer.consent_ids))
-    if withdrawn or Reason.consent_withdrawn.value in decision.codes:
+    answer = meaning(
+        policy,
+        decision,
+        withdrawn_before=any_withdrawn(db, transfer.consent_ids),
+        approved=approved_for(db, transfer.review_id),
+    )
+    if answer is Answer.withdrawn:
         moves.move(
             db=db,
             keyring=keyring,
@@ -166,21 +157,19 @@ def _external_release(
             422, "consent_denied", "A consent this transfer rests on was withdrawn", decision
         )
         return _refused(db, transfer, actor, decision, refusal)
-    if decision.outcome is Outcome.deny:
+    if answer is Answer.denied:
         refusal = Refused(422, "consent_denied", "The consent gate denied this transfer", decision)
         return _refused(db, transfer, actor, decision, refusal)
-    if decision.outcome is Outcome.review:
-        review = db.get(Review, transfer.review_id) if transfer.review_id else None
-        if not review_covers(policy, review, decision):
-            # the lifecycle has no way back to review from `sent`: the sender cancels and
-            # proposes again, which opens a review
-            refusal = Refused(
-                409,
-                "review_required",
-                "The transfer now needs a consent officer's review",
-                decision,
-            )
-            return _refused(db, transfer, actor, decision, refusal)
+    if answer is Answer.review:
+        # the lifecycle has no way back to review from `sent`: the sender cancels and
+        # proposes again, which opens a review
+        refusal = Refused(
+            409,
+            "review_required",
+            "The transfer now needs a consent officer's review",
+            decision,
+        )
+        return _refused(db, transfer, actor, decision, refusal)
     sent_with = set(held)
     if transfer.decision_id is not None:
         sent_with = set(db.get_one(GateDecision, transfer.decision_id).permitted_categories)

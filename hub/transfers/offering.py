@@ -24,15 +24,13 @@ from sqlalchemy.orm import Session
 
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.consent.gate import Outcome
+from hub.consent.answers import Answer, any_withdrawn, meaning
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.schemas import EventRead
 from hub.policy.loader import Policy
-from hub.policy.rules import Reason
-from hub.referrals.sending import review_covers
-from hub.reviews.models import Review
+from hub.reviews.coverage import approved_for
 from hub.reviews.service import latest_outcome
 from hub.transfers import handover, moves, reading
 from hub.transfers.lifecycle import COMPLETED, SENT
@@ -102,7 +100,7 @@ def evaluate(
     case = db.get_one(Case, transfer.case_id)
     decision_id, consent_ids = transfer.decision_id, tuple(transfer.consent_ids)
     if not transfer.within_hierarchy:
-        if handover.rests_on_withdrawn_consent(db, list(transfer.consent_ids)):
+        if any_withdrawn(db, transfer.consent_ids):
             return _withdrawn(db, keyring, transfer, None)
         decision = handover.decide(
             db=db,
@@ -113,16 +111,13 @@ def evaluate(
             actor=actor,
             context=context,
         )
-        if Reason.consent_withdrawn.value in decision.codes:
+        answer = meaning(policy, decision, approved=approved_for(db, transfer.review_id))
+        if answer is Answer.withdrawn:
             return _withdrawn(db, keyring, transfer, decision.id)
-        if decision.outcome is Outcome.deny:
+        if answer is Answer.denied:
             return _withheld(reasons.CONSENT_DENIED, decision_id=decision.id, codes=decision.codes)
-        if decision.outcome is Outcome.review:
-            review = db.get(Review, transfer.review_id) if transfer.review_id else None
-            if not review_covers(policy, review, decision):
-                return _withheld(
-                    reasons.REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes
-                )
+        if answer is Answer.review:
+            return _withheld(reasons.REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes)
         decision_id, consent_ids = decision.id, tuple(decision.consent_ids)
     plan = reading.open_plan(cases.live_key(db=db, keyring=keyring, case_id=case.id), transfer)
     if plan is None:

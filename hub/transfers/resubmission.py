@@ -23,37 +23,13 @@ from hub.consent.gate import Decision, Outcome
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import Party, reasons
 from hub.policy.loader import Policy
-from hub.reviews.models import Review
 from hub.transfers import handover, moves, reading, service
-from hub.transfers.lifecycle import MOVES, PENDING_REVIEW
+from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import TransferResubmit
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
-
-REVIEW_RETURNED = "review_returned"
-
-
-def on_review_returned(*, db: Session, runtime: Runtime, review_id: str) -> None:
-    """The officer sent the held transfer back (once: a transfer no longer held under this
-    review is left alone). The justification stays on the review, where the sender reads it."""
-    review = db.get(Review, review_id)
-    if review is None or review.kind != service.REVIEW_KIND:
-        return
-    transfer = service.locked(db, review.object_id)
-    if transfer is None or transfer.status != PENDING_REVIEW or transfer.review_id != review.id:
-        return
-    moves.move(
-        db=db,
-        keyring=runtime.keyring,
-        transfer=transfer,
-        action="return",
-        party=Party.reviewer,
-        actor=review.decided_by or reasons.SYSTEM_ACTOR,
-        organization_id=None,
-        reason_code=REVIEW_RETURNED,
-    )
+    pass
 
 
 def resubmit(

@@ -4,7 +4,7 @@
 needed (one data controller), but the transfer is audited like any other. To any other
 organisation (a government, another UN agency, an NGO) the consent gate decides, with purpose
 `case_transfer` and every category the case holds: permit → `sent`; review → `pending_review`
-until a consent officer decides (`on_review_decided`, from the `review.decided` outbox message);
+until a consent officer decides (`hub.reviews.decided` with this module's `FLOW`);
 deny → nothing is stored but the gate's decision and an audit entry `transfer.refused`.
 
 The recipient accepts (`hub.transfers.handover`: ownership moves in one transaction) or
@@ -16,7 +16,7 @@ Access, moves and history are `hub.transfers.moves`; what each party sees is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,9 +34,6 @@ from hub.db.base import new_id
 from hub.lifecycle import Party, history, reasons
 from hub.organizations import service as organizations
 from hub.policy.loader import Policy
-from hub.policy.rules import Reason
-from hub.referrals.sending import review_covers
-from hub.reviews.models import Review
 from hub.reviews.opening import open_review
 from hub.transfers import handover, moves, reading
 from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, RETURNED, SENT, WITHDRAWABLE
@@ -242,77 +239,76 @@ def locked(db: Session, transfer_id: str) -> Transfer | None:
     return db.scalar(select(Transfer).where(Transfer.id == transfer_id).with_for_update())
 
 
-def on_review_decided(*, db: Session, runtime: Runtime, review_id: str, approved: bool) -> None:
-    """Act on a consent officer's decision about a held transfer (once: a transfer no longer
-    held under this review is left alone, so running it twice changes nothing).
+class TransferFlow:
+    """Transfers as a consent officer's decision moves them (`hub.reviews.decided`)."""
 
-    Approved → the gate is asked again (a consent withdrawn or an agreement ended while the
-    review waited still stops it), then `sent`. Denied → `cancelled`, reason `review_denied`.
-    """
-    review = db.get(Review, review_id)
-    if review is None or review.kind != REVIEW_KIND:
-        return
-    transfer = locked(db, review.object_id)
-    if transfer is None or transfer.status != PENDING_REVIEW or transfer.review_id != review.id:
-        return
-    actor = review.decided_by or reasons.SYSTEM_ACTOR
-    keyring, policy = runtime.keyring, runtime.policy
+    kind = REVIEW_KIND
 
-    def settle(action: str, party: Party, code: str | None, by: str) -> None:
-        moves.move(
-            db=db,
-            keyring=keyring,
-            transfer=transfer,
-            action=action,
-            party=party,
-            actor=by,
-            organization_id=None,
-            reason_code=code,
-        )
+    def locked(self, db: Session, object_id: str) -> Transfer | None:
+        return locked(db, object_id)
 
-    if not approved:
-        settle("deny", Party.reviewer, reasons.REVIEW_DENIED, actor)
-        return
-    decision = handover.decide(
-        db=db,
-        keyring=keyring,
-        policy=policy,
-        case=db.get_one(Case, transfer.case_id),
-        to=transfer.to_organization_id,
-        actor=actor,
-        context="review_approved",
-    )
-    withdrawn = handover.rests_on_withdrawn_consent(db, list(transfer.consent_ids)) or (
-        Reason.consent_withdrawn.value in decision.codes
-    )
-    # the gate's answer, not the officer's: the hub makes these moves
-    if withdrawn:
-        settle("withdraw_consent", Party.system, reasons.CONSENT_WITHDRAWN, reasons.SYSTEM_ACTOR)
-        return
-    if decision.outcome is Outcome.deny:
-        settle("deny", Party.reviewer, reasons.CONSENT_DENIED, reasons.SYSTEM_ACTOR)
-        return
-    transfer.decision_id = decision.id
-    transfer.consent_ids = list(decision.consent_ids)
-    if decision.outcome is Outcome.review and not review_covers(policy, review, decision):
-        # something new needs a consent officer (a consent went stale meanwhile, say)
-        again = open_review(
+    def ask_again(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        policy: Policy,
+        held: Transfer,
+        actor: str,
+        context: str,
+    ) -> Decision:
+        return handover.decide(
             db=db,
             keyring=keyring,
             policy=policy,
-            kind=REVIEW_KIND,
-            object_id=transfer.id,
-            case_id=transfer.case_id,
-            requesting_organization_id=transfer.from_organization_id,
-            requested_by=review.requested_by,
-            made_by=transfer.created_by,
-            decision=decision,
+            case=db.get_one(Case, held.case_id),
+            to=held.to_organization_id,
+            actor=actor,
+            context=context,
         )
-        transfer.review_id = again.id
-        transfer.updated_at = utcnow()
-        return
-    settle("approve", Party.reviewer, None, actor)
-    deliveries.start_transfer(db=db, transfer=transfer)
+
+    def move(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        held: Transfer,
+        action: str,
+        party: Party,
+        actor: str,
+        reason_code: str | None,
+    ) -> None:
+        moves.move(
+            db=db,
+            keyring=keyring,
+            transfer=held,
+            action=action,
+            party=party,
+            actor=actor,
+            organization_id=None,
+            reason_code=reason_code,
+        )
+
+    def record(self, held: Transfer, decision: Decision) -> None:
+        held.decision_id = decision.id
+        held.consent_ids = list(decision.consent_ids)
+
+    def review_details(
+        self, db: Session, keyring: KeyEncryptionKeys, held: Transfer
+    ) -> dict[str, Any]:
+        return {}
+
+    def release(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        policy: Policy,
+        held: Transfer,
+        decision: Decision,
+    ) -> None:
+        # offered now: pushed to the recipient's webhook if it has one
+        deliveries.start_transfer(db=db, transfer=held)
+
+
+FLOW = TransferFlow()
 
 
 def cancel_for_withdrawal(

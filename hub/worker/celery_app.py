@@ -39,7 +39,10 @@ SCHEDULE_QUEUE = "hub.schedule"
 TASK_MODULES: tuple[str, ...] = (
     "hub.outbox.tasks",
     "hub.worker.tasks",
+    "hub.consent.tasks",
+    "hub.reviews.tasks",
     "hub.referrals.tasks",
+    "hub.transfers.tasks",
     "hub.referrals.scheduled",
     "hub.reviews.scheduled",
     "hub.connectors.tasks",

@@ -145,8 +145,9 @@ def send_back(runtime: Runtime, review_id: str, *, actor: str | None = None) -> 
     """A consent officer returns the review, and the requesting flow acts on it (what the
     `review.decided` outbox message does), in one go."""
     actor = actor or _officer_actor(runtime, review_id)
-    from hub.referrals import resubmission as referral_resubmission
-    from hub.transfers import resubmission as transfer_resubmission
+    from hub.referrals.sending import FLOW as REFERRALS
+    from hub.reviews.decided import on_review_returned
+    from hub.transfers.service import FLOW as TRANSFERS
 
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)
@@ -157,5 +158,5 @@ def send_back(runtime: Runtime, review_id: str, *, actor: str | None = None) -> 
             outcome=ReviewStatus.returned,
             justification=WHY,
         )
-        flow = referral_resubmission if review.kind == "referral" else transfer_resubmission
-        flow.on_review_returned(db=db, runtime=runtime, review_id=review_id)
+        flow = REFERRALS if review.kind == "referral" else TRANSFERS
+        on_review_returned(db=db, keyring=runtime.keyring, flow=flow, review_id=review_id)

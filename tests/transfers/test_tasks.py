@@ -1,6 +1,6 @@
-"""The transfer flow's hooks, run by the outbox handlers of `hub.referrals.tasks`: a consent
-officer's decision on a held transfer (`review.decided`) and a consent withdrawal
-(`consent.withdrawn`); each safe to run twice."""
+"""The transfer flow's hooks, run by the outbox handlers of `hub.reviews.tasks` and
+`hub.consent.tasks`: a consent officer's decision on a held transfer (`review.decided`) and a
+consent withdrawal (`consent.withdrawn`); each safe to run twice."""
 
 from __future__ import annotations
 

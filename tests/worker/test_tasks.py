@@ -22,8 +22,10 @@ pytestmark = pytest.mark.worker
 def test_the_scheduler_signs_audit_checkpoints(
     worker_settings: Settings, hub_processes: Callable[..., HubProcess]
 ) -> None:
+    # entries unsigned for three intervals are refused as stale: the interval leaves a worker
+    # slow to start on a loaded machine the time to sign the entry written before it
     settings = load_settings(
-        **{**worker_settings.model_dump(exclude_defaults=True), "audit_checkpoint_seconds": 2}
+        **{**worker_settings.model_dump(exclude_defaults=True), "audit_checkpoint_seconds": 10}
     )
     rt = Runtime(settings)
     try:

@@ -1,0 +1,12 @@
+"""The transfer flow's part in the outbox handlers: a consent officer's decision reaches
+transfers through their flow (`hub.reviews.tasks`), a consent withdrawal through the consent's
+listeners (`hub.consent.tasks`). Registered as the worker imports this module."""
+
+from __future__ import annotations
+
+from hub.consent.tasks import on_withdrawal
+from hub.reviews import decided
+from hub.transfers import service
+
+decided.register(service.FLOW)
+on_withdrawal(service.cancel_for_withdrawal)
