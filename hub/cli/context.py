@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from hub.api.wording import plain_message
@@ -46,6 +47,16 @@ def unit_of_work(rt: Runtime) -> Iterator[Session]:
             yield db
     except Problem as exc:
         typer.echo(f"error: {exc.title}" + (f": {exc.detail}" if exc.detail else ""), err=True)
+        raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError):
+        # a fresh data folder (no `hub serve` or `hub db upgrade` yet) has no tables: say so
+        # rather than print a traceback; any other database error is raised as it is. Alembic
+        # is imported only then: it costs every command a good part of its start-up
+        from hub.db import migrate
+
+        if migrate.is_current(rt.engine):
+            raise
+        typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
         raise typer.Exit(1) from None
 
 
