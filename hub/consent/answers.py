@@ -33,6 +33,10 @@ class Answer(StrEnum):
     proceed = "proceed"
 
 
+# the answers after which nothing leaves (a request being made is refused)
+STOPPED = frozenset({Answer.withdrawn, Answer.denied})
+
+
 def any_withdrawn(db: Session, consent_ids: Sequence[str]) -> bool:
     """True once any consent series among these consent versions has been withdrawn."""
     if not consent_ids:

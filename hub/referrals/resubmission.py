@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from hub import lifecycle
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.consent.gate import Decision, Outcome
+from hub.consent.answers import STOPPED, meaning
+from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
@@ -82,7 +83,7 @@ def resubmit(
         actor=actor,
         context="resubmitted",
     )
-    if decision.outcome is Outcome.deny:
+    if meaning(policy, decision) in STOPPED:
         referral.decision_id = decision.id
         # the gate's answer, not an officer's: the hub makes this move
         service.move(

@@ -28,7 +28,8 @@ from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.connectors import service as deliveries
 from hub.consent import gate
-from hub.consent.gate import Decision, Outcome
+from hub.consent.answers import STOPPED, Answer, meaning
+from hub.consent.gate import Decision
 from hub.crypto.envelope import (
     CiphertextInvalid,
     decrypt,
@@ -95,7 +96,7 @@ def create(
         actor=actor,
         context="referral",
     )
-    if decision.outcome is Outcome.deny:
+    if meaning(policy, decision) in STOPPED:
         audit(
             db,
             actor=actor,
@@ -223,13 +224,13 @@ def hold(
     `pending_review`): records what the gate decided, and on `review` opens a review (by
     `actor`, with the `note` as it stands) and answers True: the referral stays held. On
     `permit` answers False: the caller moves it to `sent` and calls `send`."""
-    if decision.outcome is Outcome.deny:
+    if meaning(policy, decision) in STOPPED:
         raise ValueError("a denied referral is neither held nor sent")
     referral.categories = list(decision.permitted_categories)
     referral.withheld_categories = list(decision.withheld_categories)
     referral.consent_ids = list(decision.consent_ids)
     referral.decision_id = decision.id
-    if decision.outcome is not Outcome.review:
+    if meaning(policy, decision) is not Answer.review:
         return False
     review = open_review(
         db=db,

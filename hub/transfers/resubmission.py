@@ -19,7 +19,8 @@ from hub import lifecycle
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.connectors import service as deliveries
-from hub.consent.gate import Decision, Outcome
+from hub.consent.answers import STOPPED, meaning
+from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import Party, reasons
 from hub.policy.loader import Policy
@@ -72,7 +73,7 @@ def resubmit(
         actor=actor,
         context="resubmitted",
     )
-    if decision.outcome is Outcome.deny:
+    if meaning(policy, decision) in STOPPED:
         transfer.decision_id = decision.id
         # the gate's answer, not an officer's: the hub makes this move
         moves.move(

@@ -27,7 +27,8 @@ from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.connectors import service as deliveries
-from hub.consent.gate import Decision, Outcome
+from hub.consent.answers import STOPPED, Answer, meaning
+from hub.consent.gate import Decision
 from hub.consent.models import Consent
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
@@ -103,7 +104,7 @@ def create(
             actor=actor,
             context="transfer",
         )
-        if decision.outcome is Outcome.deny:
+        if meaning(policy, decision) in STOPPED:
             audit(
                 db,
                 actor=actor,
@@ -196,11 +197,11 @@ def hold(
     """Act on the gate's permit or review for a transfer being proposed or resubmitted: records
     what the gate decided, and on `review` opens a review (by `actor`) and answers True: the
     transfer is held. On `permit` answers False: the caller offers it."""
-    if decision.outcome is Outcome.deny:
+    if meaning(policy, decision) in STOPPED:
         raise ValueError("a denied transfer is neither held nor offered")
     transfer.decision_id = decision.id
     transfer.consent_ids = list(decision.consent_ids)
-    if decision.outcome is not Outcome.review:
+    if meaning(policy, decision) is not Answer.review:
         return False
     review = open_review(
         db=db,
