@@ -25,7 +25,7 @@ def runtime() -> Runtime:
     # every model, whichever command runs: a model's foreign keys and relationships name
     # tables of other domains, which the mapper must know before the first query. Imported
     # here, with the database, so that a command's --help does not pay for them
-    import hub.db.models  # noqa: F401
+    import hub.models  # noqa: F401
 
     try:
         return Runtime(load_settings())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from hub.db.models import Base
+from hub.models import Base
 
 config = context.config
 

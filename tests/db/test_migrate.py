@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import inspect
 
 from hub.db import migrate
-from hub.db.models import Base
+from hub.models import Base
 from hub.runtime import Runtime
 
 

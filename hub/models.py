@@ -1,4 +1,8 @@
-"""Every model, imported once so the metadata (and Alembic) sees the whole schema."""
+"""Every model, imported once so the metadata (and Alembic) sees the whole schema.
+
+It sits at the top of the package, beside the app and the runtime, because it names every
+domain: `hub.db` itself (engines, sessions, the declarative base) knows none of them.
+"""
 
 from hub.api.models import IdempotencyRecord
 from hub.audit.models import AuditCheckpoint, AuditEntry, AuditHead
