@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hub.policy.loader import OPERATOR_KIND
+
 API_SCOPES: dict[str, str] = {
     "cases:read": "Read the organisation's own cases and their disclosures",
     "cases:write": "Create and update the organisation's own cases",
@@ -40,8 +42,6 @@ FHIR_SCOPES: dict[str, str] = {
 KNOWN_SCOPES: dict[str, str] = {**API_SCOPES, **FHIR_SCOPES}
 
 ADMIN = "admin"
-# the organisation kind of the hub's operator; reserved, never in the policy's vocabulary
-OPERATOR_KIND = "hub_operator"
 
 
 def held_by(scopes: Iterable[str], *, organization_kind: str) -> tuple[str, ...]:

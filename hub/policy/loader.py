@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
-from hub.auth.scopes import OPERATOR_KIND
 from hub.policy.rules import (
     ALWAYS_DENY,
     Acknowledgement,
@@ -29,6 +28,11 @@ from hub.policy.rules import (
 
 # more than this many problems at once is noise: the first ones are enough to start fixing
 MAX_REPORTED = 10
+
+
+# the organisation kind of the hub's operator (`hub.auth.scopes`): reserved, so no policy may
+# list it among the kinds partners are
+OPERATOR_KIND = "hub_operator"
 
 
 class PolicyError(Exception):
