@@ -17,3 +17,5 @@ REVIEW_REQUIRED = "review_required"
 UNDELIVERABLE = "undeliverable"
 OWNERSHIP_MOVED = "ownership_moved"
 REVIEW_RETURNED = "review_returned"
+# the case was erased while the request waited: it is cancelled, and its review closed
+CASE_ERASED = "case_erased"

@@ -8,17 +8,23 @@ justification. It then leaves the officers' queue, the count of what waits and t
 pass (all read pending reviews only), and deciding it answers 409 `review_decided`. The closing
 is audited (`review.closed`, with the move's reason code); no `review.decided` message is sent:
 the request has already moved and there is nothing left to act on.
+
+Erasing a case closes its reviews the same way (the request moves `erase_case`, reason
+`case_erased`), and `forget_case` then drops what a review kept of the case in clear.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.clock import utcnow
 from hub.reviews.models import Review
 from hub.reviews.schemas import ReviewStatus
+
+# `hub.policy.rules.age_band` for a subject of no known age, whatever the policy's child ages
+UNKNOWN_AGE_BAND = "unknown"
 
 
 def close_pending(
@@ -68,3 +74,19 @@ def close_pending(
             },
         )
     return list(pending)
+
+
+def forget_case(*, db: Session, case_id: str) -> int:
+    """Drop what the case's reviews hold in clear about its subject, once the case is erased:
+    a justification written before justifications were sealed (migration 0009), and the age
+    band read from the erased birth date (it becomes `unknown`, as for a request held after
+    the erasure). What is sealed (the note, later justifications) went with the case's key;
+    the gate's reason codes and category names stay, as they do in its decision. Returns how
+    many reviews the case had."""
+    result = db.execute(
+        update(Review)
+        .where(Review.case_id == case_id)
+        .values(justification=None, age_band=UNKNOWN_AGE_BAND)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
