@@ -26,7 +26,6 @@ from hub.api.idempotency import IdempotencyKey
 from hub.auth.tokens import Principal
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.tables import Move, Party
-from hub.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -68,7 +67,7 @@ def _add(router: APIRouter, spec: MoveRoutes[T], action: str) -> None:
     def endpoint(**kwargs: Any) -> Response:
         principal: Principal = kwargs["principal"]
         db: Session = kwargs["db"]
-        runtime: Runtime = kwargs["runtime"]
+        runtime = kwargs["runtime"]
         idem = kwargs["idem"]
         body: BaseModel | None = kwargs["body"]
         if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:

@@ -9,12 +9,11 @@ from sqlalchemy.orm import Session
 
 from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record
-from hub.auth.scopes import OPERATOR_KIND
 from hub.clock import utcnow
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.organizations.schemas import AgreementCreate, OrganizationCreate
 from hub.policy import vocabulary
-from hub.policy.loader import Policy
+from hub.policy.loader import OPERATOR_KIND, Policy
 
 IOM_OFFICE = "iom_office"
 # a hierarchy deeper than this is a data error, not a real office structure

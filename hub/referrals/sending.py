@@ -1,7 +1,7 @@
 """Making a referral and sending it, through the consent gate.
 
 `create` asks the gate: permit → the referral is sent now; review → it is held (a review is
-opened) until a consent officer decides (`hub.reviews.decided`, from the `review.decided`
+opened) until a consent officer decides (`hub.lifecycle.decisions`, from the `review.decided`
 outbox message, with this module's `FLOW`), and the gate is asked again then; deny → nothing
 is stored but the gate's decision and an audit entry `referral.refused`, and nothing leaves.
 
@@ -326,7 +326,7 @@ def locked(db: Session, referral_id: str) -> Referral | None:
 
 
 class ReferralFlow:
-    """Referrals as a consent officer's decision moves them (`hub.reviews.decided`)."""
+    """Referrals as a consent officer's decision moves them (`hub.lifecycle.decisions`)."""
 
     kind = "referral"
 

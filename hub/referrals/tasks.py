@@ -2,7 +2,7 @@
 runs in the transaction that marks its message done (`hub.outbox.service.handler`).
 
 Delivery (`referral.deliver`) is the connectors' (`hub.connectors.push`). A consent officer's
-decision reaches referrals through their flow (`hub.reviews.tasks`), a consent withdrawal
+decision reaches referrals through their flow (`hub.lifecycle.tasks`), a consent withdrawal
 through the consent's listeners (`hub.consent.tasks`): both are registered here.
 """
 
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from hub.connectors import notices
 from hub.consent.tasks import on_withdrawal
 from hub.lifecycle import Party
+from hub.lifecycle import decisions as decided
 from hub.outbox.service import handler
 from hub.referrals import cascade, sending, service
-from hub.reviews import decided
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime

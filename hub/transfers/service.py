@@ -4,7 +4,7 @@
 needed (one data controller), but the transfer is audited like any other. To any other
 organisation (a government, another UN agency, an NGO) the consent gate decides, with purpose
 `case_transfer` and every category the case holds: permit → `sent`; review → `pending_review`
-until a consent officer decides (`hub.reviews.decided` with this module's `FLOW`);
+until a consent officer decides (`hub.lifecycle.decisions` with this module's `FLOW`);
 deny → nothing is stored but the gate's decision and an audit entry `transfer.refused`.
 
 The recipient accepts (`hub.transfers.handover`: ownership moves in one transaction) or
@@ -241,7 +241,7 @@ def locked(db: Session, transfer_id: str) -> Transfer | None:
 
 
 class TransferFlow:
-    """Transfers as a consent officer's decision moves them (`hub.reviews.decided`)."""
+    """Transfers as a consent officer's decision moves them (`hub.lifecycle.decisions`)."""
 
     kind = REVIEW_KIND
 

@@ -1,11 +1,11 @@
 """The transfer flow's part in the outbox handlers: a consent officer's decision reaches
-transfers through their flow (`hub.reviews.tasks`), a consent withdrawal through the consent's
+transfers through their flow (`hub.lifecycle.tasks`), a consent withdrawal through the consent's
 listeners (`hub.consent.tasks`). Registered as the worker imports this module."""
 
 from __future__ import annotations
 
 from hub.consent.tasks import on_withdrawal
-from hub.reviews import decided
+from hub.lifecycle import decisions as decided
 from hub.transfers import service
 
 decided.register(service.FLOW)

@@ -40,7 +40,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.outbox.tasks",
     "hub.worker.tasks",
     "hub.consent.tasks",
-    "hub.reviews.tasks",
+    "hub.lifecycle.tasks",
     "hub.referrals.tasks",
     "hub.transfers.tasks",
     "hub.referrals.scheduled",

@@ -145,8 +145,8 @@ def send_back(runtime: Runtime, review_id: str, *, actor: str | None = None) -> 
     """A consent officer returns the review, and the requesting flow acts on it (what the
     `review.decided` outbox message does), in one go."""
     actor = actor or _officer_actor(runtime, review_id)
+    from hub.lifecycle.decisions import on_review_returned
     from hub.referrals.sending import FLOW as REFERRALS
-    from hub.reviews.decided import on_review_returned
     from hub.transfers.service import FLOW as TRANSFERS
 
     with runtime.sessions.begin() as db:

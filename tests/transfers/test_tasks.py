@@ -1,4 +1,4 @@
-"""The transfer flow's hooks, run by the outbox handlers of `hub.reviews.tasks` and
+"""The transfer flow's hooks, run by the outbox handlers of `hub.lifecycle.tasks` and
 `hub.consent.tasks`: a consent officer's decision on a held transfer (`review.decided`) and a
 consent withdrawal (`consent.withdrawn`); each safe to run twice."""
 

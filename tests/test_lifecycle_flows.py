@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 
 from hub.consent.tasks import LISTENERS
-from hub.reviews.decided import FLOWS
+from hub.lifecycle.decisions import FLOWS
 from hub.reviews.schemas import ReviewKind
 from hub.worker.celery_app import TASK_MODULES
 

@@ -1,5 +1,5 @@
 """The outbox handler of a consent officer's decision: the request's own flow acts on it
-(`hub.reviews.decided`), whichever domain the request belongs to."""
+(`hub.lifecycle.decisions`), whichever domain the request belongs to."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from hub.lifecycle import decisions as decided
 from hub.outbox.service import PermanentError, handler
-from hub.reviews import decided
 from hub.reviews.schemas import ReviewStatus
 from hub.reviews.service import DECIDED_TOPIC
 

@@ -14,7 +14,7 @@ delivered more than once).
   stale meanwhile) → a new review is opened; `proceed` → `approve`, then released.
 
 Each domain says how its requests are found, asked about, moved and released: a `Flow`,
-registered for its review kind (`register`); `hub.reviews.tasks` dispatches to it.
+registered for its review kind (`register`); `hub.lifecycle.tasks` dispatches to it.
 """
 
 from __future__ import annotations
