@@ -58,6 +58,7 @@ from referrals import HOST, free_port, start, stop, wait_ready
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+import hub
 from hub.auth.clients import create_client
 from hub.connectors import signing
 from hub.connectors.models import Delivery
@@ -1050,7 +1051,8 @@ def main() -> None:
             f"hub serve + hub beat + {args.workers} x hub worker (prefork, concurrency "
             f"{args.concurrency}); webhooks {hook_base}/<org> (HMAC: {', '.join(HMAC_ORGS)}; "
             f"JWS: the others); {args.clients} clients for {args.duration:.0f} s; "
-            f"access tokens live {TOKEN_SECONDS} s"
+            f"access tokens live {TOKEN_SECONDS} s; the hub's code from "
+            f"{Path(hub.__file__).parent.parent}"
         )
 
         stats = Stats()
