@@ -73,10 +73,16 @@ def credentials_lines(creds: DemoCredentials, url: str, *, running: bool) -> lis
             field("password", password, "    "),
         ]
     client_id, secret = creds.clients["iom_sub"]
-    when = "" if running else f" (once `hub serve` runs; by default it answers at {url})"
+    if running:
+        heading = ["Try it, as the sub-office's partner system:"]
+    else:
+        heading = [
+            "Try it, as the sub-office's partner system, once `hub serve` runs",
+            f"(without --demo, which makes new secrets; it answers at {url} by default):",
+        ]
     lines += [
         "",
-        f"Try it, as the sub-office's partner system{when}:",
+        *heading,
         f"  CLIENT_ID='{client_id}'",
         f"  CLIENT_SECRET='{secret}'",
         '  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials \\',

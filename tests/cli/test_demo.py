@@ -76,5 +76,6 @@ def test_each_credential_is_printed_whole_on_a_labelled_line() -> None:
 
 
 def test_hub_demo_says_where_hub_serve_will_answer() -> None:
-    lines = credentials_lines(_creds(), "http://127.0.0.1:8000", running=False)
-    assert any("once `hub serve` runs" in line and "127.0.0.1:8000" in line for line in lines)
+    text = "\n".join(credentials_lines(_creds(), "http://127.0.0.1:8000", running=False))
+    assert "once `hub serve` runs\n(without --demo, which makes new secrets" in text
+    assert "it answers at http://127.0.0.1:8000 by default" in text
