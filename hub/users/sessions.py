@@ -5,6 +5,10 @@ The browser's cookie carries a random token (256 bits); the database keeps only 
 so a copy of the table opens no session. A session ends when it is revoked, when it has not
 been used for `console_session_idle_minutes`, `console_session_absolute_minutes` after it
 began whatever the activity, and as soon as its person is disabled.
+
+An ended session's row is of no use to anyone (the audit log says who signed in and out), so
+it goes: a few with every new session (`PURGE_ON_SIGNIN`, so a sign-in never waits on a
+large purge), and all of them on the scheduler's pass (`hub.users.scheduled`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
@@ -27,6 +31,9 @@ from hub.users.roles import SECOND_FACTOR_REQUIRED
 TOUCH_INTERVAL = timedelta(minutes=1)
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours
 MAX_TOKEN_LENGTH = 128
+# ended sessions removed with each new one: bounded, so a sign-in's cost does not depend on
+# how long the scheduler has been away
+PURGE_ON_SIGNIN = 50
 
 
 def token_id(token: str) -> str:
@@ -57,7 +64,35 @@ def create(
         second_factor_at=now if second_factor else None,
     )
     db.add(session)
+    purge_ended(db=db, settings=settings, limit=PURGE_ON_SIGNIN)
     return token, session
+
+
+def ended(settings: Settings) -> ColumnElement[bool]:
+    """THE rule for a session that can no longer open, as SQL (what `resolve` refuses for its
+    row alone: revoked, past its absolute end, or idle too long)."""
+    now = utcnow()
+    idle = timedelta(minutes=settings.console_session_idle_minutes)
+    return or_(
+        UserSession.revoked_at.is_not(None),
+        UserSession.expires_at <= now,
+        UserSession.last_seen_at < now - idle,
+    )
+
+
+def purge_ended(*, db: Session, settings: Settings, limit: int) -> int:
+    """Delete up to `limit` ended sessions; returns how many. Rows another transaction is
+    purging at the same moment are skipped (PostgreSQL), not waited for."""
+    found = db.scalars(
+        select(UserSession.id)
+        .where(ended(settings))
+        .order_by(UserSession.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if found:
+        db.execute(delete(UserSession).where(UserSession.id.in_(found)))
+    return len(found)
 
 
 def resolve(*, db: Session, settings: Settings, token: str | None) -> UserSession | None:

@@ -22,12 +22,16 @@ AUDIT_CHECKPOINT_TASK = "hub.audit.checkpoint"
 DEADLINES_TASK = "hub.referrals.deadlines"
 REVIEW_DEADLINES_TASK = "hub.reviews.deadlines"
 FHIR_POLL_TASK = "hub.connectors.fhir_poll"
+SESSION_PURGE_TASK = "hub.users.purge_sessions"
+# ended console sessions are purged this often (sign-ins also purge a few as they go)
+SESSION_PURGE_SECONDS = 3600.0
 SCHEDULED_TASKS = (
     DISPATCH_OUTBOX_TASK,
     AUDIT_CHECKPOINT_TASK,
     DEADLINES_TASK,
     REVIEW_DEADLINES_TASK,
     FHIR_POLL_TASK,
+    SESSION_PURGE_TASK,
 )
 DEFAULT_QUEUE = "hub"
 # the scheduler's ticks have a queue of their own, which workers consume in turn with the
@@ -46,6 +50,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.referrals.scheduled",
     "hub.reviews.scheduled",
     "hub.connectors.tasks",
+    "hub.users.scheduled",
 )
 
 # The filesystem transport has no server to push messages: consumers poll the folder.
@@ -156,5 +161,10 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": AUDIT_CHECKPOINT_TASK,
             "schedule": float(settings.audit_checkpoint_seconds),
             "options": {"expires": float(settings.audit_checkpoint_seconds)},
+        },
+        "session-purge": {
+            "task": SESSION_PURGE_TASK,
+            "schedule": SESSION_PURGE_SECONDS,
+            "options": {"expires": SESSION_PURGE_SECONDS},
         },
     }
