@@ -9,9 +9,10 @@ import typer
 import uvicorn
 
 from hub.app import create_app
-from hub.cli.context import runtime
+from hub.cli.context import cli_actor, runtime
 from hub.cli.demo import seed_and_print
 from hub.cli.listen import DEFAULT_HOST, DEFAULT_PORT, base_url
+from hub.cli.reviews import seal_justifications_step
 from hub.db import migrate
 from hub.ops.logging import configure_logging
 from hub.worker.embedded import EmbeddedWorker
@@ -32,6 +33,7 @@ def serve(
     elif not migrate.is_current(rt.engine):
         typer.echo("the database is not at the current schema: run `hub db upgrade`", err=True)
         raise typer.Exit(1)
+    seal_justifications_step(rt, actor=cli_actor())
     if demo:
         seed_and_print(rt, url=base_url(host, port))
     app = create_app(rt)
