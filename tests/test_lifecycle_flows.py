@@ -19,4 +19,4 @@ def test_each_review_kind_has_a_flow_and_each_domain_listens_to_withdrawals() ->
     for kind, flow in FLOWS.items():
         assert flow.kind == kind
     owners = {listener.__module__ for listener in LISTENERS}
-    assert owners == {"hub.referrals.tasks", "hub.transfers.service"}
+    assert owners == {"hub.referrals.tasks", "hub.transfers.sending"}

@@ -1,6 +1,6 @@
 """Preparing the push of a case transfer offer (see `hub.connectors.push`).
 
-What may go is `hub.transfers.offering.evaluate`'s to say (the same rule as the recipient's read
+What may go is `hub.transfers.reading.evaluate`'s to say (the same rule as the recipient's read
 through the API): a consent withdrawn since cancels the transfer (`consent_withdrawn`); at the
 push, a denial or a new review trigger not covered by the approved review cancels it too
 (`consent_denied`, `review_required`); nothing is sent.
@@ -17,7 +17,7 @@ from hub.connectors.models import Delivery
 from hub.connectors.package import OfferPackage, OrganizationRef
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
-from hub.transfers import moves, offering
+from hub.transfers import reading, service
 from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _org(row: Organization) -> OrganizationRef:
 
 
 def _cancel(db: Session, runtime: Runtime, transfer: Transfer, action: str, code: str) -> Offer:
-    moves.move(
+    service.move(
         db=db,
         keyring=runtime.keyring,
         transfer=transfer,
@@ -52,7 +52,7 @@ def _cancel(db: Session, runtime: Runtime, transfer: Transfer, action: str, code
 
 def prepare(db: Session, runtime: Runtime, delivery: Delivery, transfer: Transfer) -> Offer:
     """The offer to push, or why not (the transfer is then cancelled by the hub)."""
-    check = offering.evaluate(
+    check = reading.evaluate(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,

@@ -67,7 +67,7 @@ class DeliveryPackage:
 @dataclass(frozen=True)
 class OfferPackage:
     """A case transfer offered to its recipient: the plan and the minimal summary the
-    recipient may see before it accepts (`hub.transfers.reading`), never the case file, which
+    recipient may see before it accepts (`hub.transfers.service`), never the case file, which
     it receives through the API once it has accepted."""
 
     delivery_id: str

@@ -51,11 +51,11 @@ from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
 from hub.outbox.service import PermanentError, RetryableError, handler
 from hub.policy.rules import Reason
-from hub.referrals import inbox
+from hub.referrals import reading
 from hub.referrals import service as referrals
-from hub.referrals.inbox import Released
 from hub.referrals.lifecycle import SENT
 from hub.referrals.models import Referral
+from hub.referrals.reading import Released
 from hub.transfers import lifecycle as transfer_lifecycle
 from hub.transfers.models import Transfer
 
@@ -150,7 +150,7 @@ def _block(db: Session, runtime: Runtime, referral: Referral, withheld: Released
     """Act on a gate that no longer permits the push; returns the code to stop with."""
     code = str((withheld.withheld or [{"code": "withheld"}])[0]["code"])
     if code == Reason.consent_withdrawn.value:
-        return code  # `inbox.evaluate` has already cancelled the referral
+        return code  # `reading.evaluate` has already cancelled the referral
     reason = BLOCK_CODES.get(code)
     if reason is not None and referral.status == SENT:
         referrals.move(
@@ -223,7 +223,7 @@ def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
         delivery.last_attempt_at = utcnow()
         if channel.kind is ChannelKind.inbox:
             return Prepared(delivery.id, referral.id, channel)
-        released = inbox.evaluate(
+        released = reading.evaluate(
             db=db,
             keyring=runtime.keyring,
             policy=runtime.policy,
@@ -344,7 +344,7 @@ def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult
         )
     if prepared.released is not None:
         # the data left even if the referral was cancelled while it travelled: accounted for
-        inbox.account(
+        reading.account(
             db=db,
             referral=referral,
             released=prepared.released,

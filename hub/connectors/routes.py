@@ -27,7 +27,7 @@ from hub.connectors.schemas import (
 from hub.lifecycle import Party
 from hub.referrals import service as referrals
 from hub.runtime import Runtime
-from hub.transfers import moves as transfers
+from hub.transfers import service as transfers
 
 router = APIRouter(tags=["deliveries"])
 

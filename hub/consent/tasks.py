@@ -3,7 +3,7 @@ transaction that marks the message done.
 
 A domain listens with `on_withdrawal(fn)`, `fn(db=, runtime=, consent_id=, series_id=,
 case_id=)`, from its task module as the worker starts (`hub.worker.celery_app.TASK_MODULES`):
-referrals (`hub.referrals.cascade`) and transfers (`hub.transfers.service`) cancel what rested
+referrals (`hub.referrals.cascade`) and transfers (`hub.transfers.sending`) cancel what rested
 on the consent.
 """
 

@@ -15,7 +15,7 @@ from hub.console.people import CurrentPerson
 from hub.referrals import service as referrals
 from hub.referrals.schemas import Role as ReferralRole
 from hub.reviews import service as reviews
-from hub.transfers import reading as transfers
+from hub.transfers import service as transfers
 from hub.transfers.schemas import Role as TransferRole
 from hub.users import second_factor
 from hub.users import service as users

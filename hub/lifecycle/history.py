@@ -174,7 +174,7 @@ def history(
 
     The free text of the events recorded for organisation `text_withheld_from` is left out:
     the domain withholds the case owner's words from a recipient the consent gate does not
-    permit now (`hub.referrals.inbox.events`, `hub.transfers.offering.events`)."""
+    permit now (`hub.referrals.reading.events`, `hub.transfers.reading.events`)."""
     rows = db.scalars(
         select(LifecycleEvent)
         .where(LifecycleEvent.object_type == object_type, LifecycleEvent.object_id == tracked.id)

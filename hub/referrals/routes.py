@@ -21,7 +21,7 @@ from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
 from hub.lifecycle.schemas import EventList
-from hub.referrals import inbox, resubmission, sending, service
+from hub.referrals import reading, resubmission, sending, service
 from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
@@ -136,7 +136,7 @@ def read_referral(
         db=db, referral_id=referral_id, organization_id=principal.organization_id
     )
     # may write (a disclosure, a cancellation): the request's transaction commits it
-    return inbox.read(
+    return reading.read(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
@@ -154,7 +154,7 @@ def list_events(
     referral = service.get(
         db=db, referral_id=referral_id, organization_id=principal.organization_id
     )
-    items = inbox.events(
+    items = reading.events(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,

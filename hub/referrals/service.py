@@ -6,7 +6,7 @@ Every change of status goes through `move`, which asks `hub.lifecycle.check` and
 lifecycle event and an audit entry; nothing else changes a referral's status.
 
 Creating and sending (with the consent gate) is `hub.referrals.sending`; the recipient's read of
-the data is `hub.referrals.inbox`; the consent-withdrawal cascade is `hub.referrals.cascade`.
+the data is `hub.referrals.reading`; the consent-withdrawal cascade is `hub.referrals.cascade`.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def events(
     text_withheld_from: str | None = None,
 ) -> list[EventRead]:
     """The referral's history, oldest first, as the organisation `viewer` sees it (resolve
-    the referral with `get` first). A recipient reads it through `inbox.events`, which asks
+    the referral with `get` first). A recipient reads it through `reading.events`, which asks
     the gate before the sender's free text reaches it."""
     return history.history(
         db=db,

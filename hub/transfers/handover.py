@@ -48,7 +48,7 @@ from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.loader import Policy
 from hub.reviews.coverage import approved_for
-from hub.transfers import moves
+from hub.transfers import service
 from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
 
@@ -103,7 +103,7 @@ def _refused(
         db,
         actor=actor,
         action="transfer.acceptance_refused",
-        object_type=moves.OBJECT_TYPE,
+        object_type=service.OBJECT_TYPE,
         object_id=transfer.id,
         details={
             "case_id": transfer.case_id,
@@ -143,7 +143,7 @@ def _external_release(
         approved=approved_for(db, transfer.review_id),
     )
     if answer is Answer.withdrawn:
-        moves.move(
+        service.move(
             db=db,
             keyring=keyring,
             transfer=transfer,
@@ -224,9 +224,9 @@ def accept(
     actor: str,
     organization_id: str,
 ) -> Accepted | Refused:
-    """The recipient accepts (resolve the transfer with `moves.get(..., lock=True)` first)."""
+    """The recipient accepts (resolve the transfer with `service.get(..., lock=True)` first)."""
     # the party and the status first: a wrong caller is refused before the gate is asked
-    party = moves.party_of(transfer, organization_id)
+    party = service.party_of(transfer, organization_id)
     lifecycle.check(MOVES, "accept", status=transfer.status, party=party, reason=None)
     case = db.get_one(Case, transfer.case_id)
     # locked: a data update, an erasure or another transfer of the case waits for this one
@@ -268,7 +268,7 @@ def accept(
             db,
             actor=reasons.SYSTEM_ACTOR,
             action="transfer.withheld_erased",
-            object_type=moves.OBJECT_TYPE,
+            object_type=service.OBJECT_TYPE,
             object_id=transfer.id,
             details={"case_id": case.id, "categories": erased},
         )
@@ -277,7 +277,7 @@ def accept(
         ("accept", party, organization_id, None),
         ("complete", Party.system, None, reasons.OWNERSHIP_MOVED),
     ):
-        moves.move(
+        service.move(
             db=db,
             keyring=keyring,
             transfer=transfer,

@@ -1,156 +1,304 @@
-"""What each party sees of a case transfer.
+"""What the recipient of a case transfer may have of its offer (the plan and the case's brief)
+at this moment: one rule, for the push of the offer to a webhook (`hub.connectors.offers`) and
+for the recipient's read through the API (`read`, which each time asks the gate and accounts
+for what it released, channel `inbox`).
 
-The sender sees its plan and what the plan hands over (and what consent did not cover). Before
-acceptance the recipient sees the plan and a minimal summary of the case only (its id, the
-sender's reference, the subject's age band and sex): no names, no data, not even the names of
-the data categories the case holds. Once the transfer is rejected or cancelled the recipient
-keeps its history (ids, statuses, events) but no longer the plan or the summary.
+Within one IOM hierarchy the gate is not asked (one controller), as when the transfer was made.
+Otherwise it is asked again, for the whole case to the recipient (purpose `case_transfer`):
+- a consent the transfer rests on withdrawn since → nothing; a transfer still `sent` is
+  cancelled (`consent_withdrawn`), as the withdrawal cascade would have done;
+- deny → nothing (`consent_denied`, with the gate's codes);
+- review → nothing unless the approved review of this transfer covered every trigger raised now
+  (`review_required` otherwise);
+- permit → the plan and the brief, unless the case was erased (`case_erased`).
+The caller accounts for what left (a Disclosure row, no data category: the case file is released
+only on acceptance) and, for the push, decides what a refusal does to the transfer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import lifecycle
-from hub.api import pagination
-from hub.api.problems import Unprocessable
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.clock import utcnow
-from hub.consent.gate import age_on
-from hub.consent.models import GateDecision
-from hub.crypto.envelope import decrypt_json, encrypt_json
+from hub.consent.answers import Answer, any_withdrawn, meaning
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.disclosures.models import Disclosure
-from hub.lifecycle import Party
-from hub.transfers import moves
-from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
+from hub.disclosures import service as disclosures
+from hub.lifecycle import Party, history, reasons
+from hub.lifecycle.schemas import EventRead
+from hub.policy.loader import Policy
+from hub.reviews.coverage import approved_for
+from hub.reviews.service import latest_outcome
+from hub.transfers import handover, service
+from hub.transfers.lifecycle import COMPLETED, SENT
 from hub.transfers.models import Transfer
-from hub.transfers.schemas import (
-    CaseBrief,
-    Role,
-    TransferPlan,
-    TransferSummary,
-)
+from hub.transfers.schemas import CaseBrief, TransferPlan, TransferRead
 
-TRANSFERS = "transfers"
-# the disclosure of the case file on acceptance (an offer pushed to a webhook is another one)
-TRANSFER_CHANNEL = "transfer"
-PLAN_FIELD = "plan"
-STATUSES = ("pending_review", "returned", SENT, ACCEPTED, "rejected", COMPLETED, "cancelled")
-# the recipient sees the plan and the summary while the transfer is offered to it, and after
-STILL_OFFERED = frozenset({SENT, ACCEPTED, COMPLETED})
-# age bands as humanitarian data is commonly disaggregated (lower bound, label)
-AGE_BANDS = ((60, "60+"), (18, "18-59"), (12, "12-17"), (5, "5-11"), (0, "0-4"))
+CASE_ERASED = "case_erased"
+# rejected or cancelled: the recipient keeps the history, not the plan
+TRANSFER_CLOSED = "transfer_closed"
 
 
-def seal_plan(key: bytes, transfer_id: str, plan: TransferPlan) -> bytes:
-    return encrypt_json(
-        key, plan.model_dump(mode="json"), table=TRANSFERS, row=transfer_id, field=PLAN_FIELD
-    )
+@dataclass(frozen=True)
+class OfferCheck:
+    """The plan and brief the recipient may have now, or why not (`withheld`)."""
+
+    plan: TransferPlan | None
+    brief: CaseBrief | None
+    # None when released; otherwise [{"code": ..., "decision_id"?, "codes"?}]
+    withheld: list[dict[str, Any]] | None
+    decision_id: str | None = None
+    consent_ids: tuple[str, ...] = ()
+
+    @property
+    def code(self) -> str | None:
+        return str(self.withheld[0]["code"]) if self.withheld else None
+
+    def payload(self) -> dict[str, Any]:
+        """What leaves, in the one form that is hashed for the accounting."""
+        if self.plan is None or self.brief is None:
+            raise ValueError("nothing was released")
+        brief, plan = self.brief.model_dump(mode="json"), self.plan.model_dump(mode="json")
+        return {"case": brief, "plan": plan}
 
 
-def open_plan(key: bytes | None, transfer: Transfer) -> TransferPlan | None:
-    """The plan, or None once the case is erased (the plan went with the case's key)."""
-    if key is None:
-        return None
-    value = decrypt_json(
-        key, transfer.plan_ciphertext, table=TRANSFERS, row=transfer.id, field=PLAN_FIELD
-    )
-    return TransferPlan.model_validate(value)
+def _withheld(code: str, **details: Any) -> OfferCheck:
+    return OfferCheck(None, None, [{"code": code, **details}])
 
 
-def age_band(age: int) -> str:
-    return next(label for lower, label in AGE_BANDS if age >= lower)
+def _withdrawn(
+    db: Session, keyring: KeyEncryptionKeys, transfer: Transfer, decision_id: str | None
+) -> OfferCheck:
+    if transfer.status == SENT:
+        service.move(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            action="withdraw_consent",
+            party=Party.system,
+            actor=reasons.SYSTEM_ACTOR,
+            organization_id=None,
+            reason_code=reasons.CONSENT_WITHDRAWN,
+        )
+    details = {"decision_id": decision_id} if decision_id else {}
+    return _withheld(reasons.CONSENT_WITHDRAWN, **details)
 
 
-def brief(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> CaseBrief:
-    if case.erased_at is not None:
-        return CaseBrief(case_id=case.id, external_ref=case.external_ref, age_band=None, sex=None)
-    subject = cases.read_subject(db=db, keyring=keyring, case=case)
-    band = age_band(age_on(subject.birth_date, utcnow().date()))
-    return CaseBrief(
-        case_id=case.id,
-        external_ref=case.external_ref,
-        age_band=band,  # type: ignore[arg-type]
-        sex=subject.sex,
-    )
-
-
-def summary_fields(transfer: Transfer, party: Party) -> dict[str, Any]:
-    sender = party is Party.sender
-    return {
-        "id": transfer.id,
-        "case_id": transfer.case_id,
-        "from_organization_id": transfer.from_organization_id,
-        "to_organization_id": transfer.to_organization_id,
-        "within_hierarchy": transfer.within_hierarchy,
-        "status": transfer.status,
-        "status_reason": transfer.status_reason,
-        "consent_ids": list(transfer.consent_ids) if sender else None,
-        "decision_id": transfer.decision_id if sender else None,
-        "review_id": transfer.review_id if sender else None,
-        "created_at": transfer.created_at,
-        "updated_at": transfer.updated_at,
-        "allowed_actions": lifecycle.allowed_actions(MOVES, status=transfer.status, party=party),
-    }
-
-
-def summary(transfer: Transfer, party: Party) -> TransferSummary:
-    return TransferSummary(**summary_fields(transfer, party))
-
-
-def planned(db: Session, transfer: Transfer) -> tuple[list[str] | None, list[str]]:
-    """What the consent gate let the plan hand over, and what it withheld; (None, []) within a
-    hierarchy, where the whole case moves."""
-    if transfer.decision_id is None:
-        return None, []
-    decision = db.get_one(GateDecision, transfer.decision_id)
-    permitted = list(decision.permitted_categories)
-    return permitted, [c for c in decision.requested_categories if c not in permitted]
-
-
-def released(db: Session, transfer: Transfer) -> list[str] | None:
-    """The categories handed over on acceptance (from the accounting of disclosures)."""
-    row = db.scalar(
-        select(Disclosure)
-        .where(Disclosure.transfer_id == transfer.id, Disclosure.channel == TRANSFER_CHANNEL)
-        .limit(1)
-    )
-    return list(row.categories) if row is not None else None
-
-
-def get_page(
+def evaluate(
     *,
     db: Session,
-    organization_id: str,
-    role: Role | None,
-    statuses: list[str] | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[TransferSummary], str | None]:
-    """The organisation's transfers, newest first; the access rule is part of the query."""
-    if any(s not in STATUSES for s in statuses or ()):
-        # not echoed: whatever a client puts in a query string stays out of answers
-        raise Unprocessable(
-            "unknown_value", "Unknown transfer status", field="status", allowed=list(STATUSES)
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    actor: str,
+    context: str,
+) -> OfferCheck:
+    """See the module. Lock the transfer first: a withdrawal found here cancels it."""
+    case = db.get_one(Case, transfer.case_id)
+    decision_id, consent_ids = transfer.decision_id, tuple(transfer.consent_ids)
+    if not transfer.within_hierarchy:
+        if any_withdrawn(db, transfer.consent_ids):
+            return _withdrawn(db, keyring, transfer, None)
+        decision = handover.decide(
+            db=db,
+            keyring=keyring,
+            policy=policy,
+            case=case,
+            to=transfer.to_organization_id,
+            actor=actor,
+            context=context,
         )
-    if role is Role.sent:
-        condition = Transfer.from_organization_id == organization_id
-    elif role is Role.received:
-        condition = moves.received_by(organization_id)
-    else:
-        condition = moves.visible_to(organization_id)
-    query = select(Transfer).where(condition)
-    if statuses:
-        query = query.where(Transfer.status.in_(statuses))
-    query = pagination.page(
-        query, time_column=Transfer.created_at, id_column=Transfer.id, cursor=cursor, limit=limit
+        answer = meaning(policy, decision, approved=approved_for(db, transfer.review_id))
+        if answer is Answer.withdrawn:
+            return _withdrawn(db, keyring, transfer, decision.id)
+        if answer is Answer.denied:
+            return _withheld(reasons.CONSENT_DENIED, decision_id=decision.id, codes=decision.codes)
+        if answer is Answer.review:
+            return _withheld(reasons.REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes)
+        decision_id, consent_ids = decision.id, tuple(decision.consent_ids)
+    plan = service.open_plan(cases.live_key(db=db, keyring=keyring, case_id=case.id), transfer)
+    if plan is None:
+        return _withheld(CASE_ERASED)
+    brief = service.brief(db=db, keyring=keyring, case=case)
+    return OfferCheck(plan, brief, None, decision_id, consent_ids)
+
+
+def account(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    transfer: Transfer,
+    check: OfferCheck,
+    actor: str,
+    channel: str,
+) -> None:
+    """Record the disclosure of the offer `evaluate` released, once it has left by `channel`:
+    the plan and the brief, no data category (the case file leaves only on acceptance)."""
+    if check.withheld is not None:
+        return
+    disclosures.record(
+        db=db,
+        actor=actor,
+        case_id=transfer.case_id,
+        recipient_organization_id=transfer.to_organization_id,
+        categories=[],
+        consent_ids=check.consent_ids,
+        decision_id=check.decision_id,
+        channel=channel,
+        payload_sha256=disclosures.payload_sha256(check.payload()),
+        transfer_id=transfer.id,
+        keyring=keyring,
     )
-    rows = list(db.scalars(query))
-    cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
-    items = [summary(t, moves.party_of(t, organization_id)) for t in rows[:limit]]
-    return items, cursor_next
+
+
+def _as_recipient(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    organization_id: str,
+    actor: str,
+) -> OfferCheck:
+    """What the recipient's read carries of the offer, accounted for when anything left."""
+    if transfer.status not in service.STILL_OFFERED:
+        return _withheld(TRANSFER_CLOSED)
+    case = db.get_one(Case, transfer.case_id)
+    if case.owner_organization_id == organization_id:
+        # the transfer completed: the case is the caller's own now, nothing is disclosed
+        key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
+        plan = service.open_plan(key, transfer)
+        if plan is None:
+            return _withheld(CASE_ERASED)
+        return OfferCheck(plan, service.brief(db=db, keyring=keyring, case=case), None)
+    # locked and read afresh: two reads that find a withdrawal cancel the transfer once
+    db.refresh(transfer, with_for_update=True)
+    if transfer.status not in service.STILL_OFFERED:
+        return _withheld(TRANSFER_CLOSED)
+    check = evaluate(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, actor=actor, context="read"
+    )
+    account(
+        db=db,
+        keyring=keyring,
+        transfer=transfer,
+        check=check,
+        actor=actor,
+        channel=disclosures.CHANNEL_INBOX,
+    )
+    return check
+
+
+def read(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    organization_id: str,
+    actor: str,
+) -> TransferRead:
+    """The transfer as the caller sees it (resolve it with `service.get` first).
+
+    The sender sees its plan and what the plan hands over. The recipient gets the plan and the
+    brief only as `evaluate` allows now, each read accounted for (`plan_withheld` says why not).
+    """
+    party = service.party_of(transfer, organization_id)
+    if party is Party.sender:
+        key = cases.live_key(db=db, keyring=keyring, case_id=transfer.case_id)
+        categories, withheld = service.planned(db, transfer)
+        return TransferRead(
+            **service.summary_fields(transfer, party),
+            plan=service.open_plan(key, transfer),
+            case=None,
+            categories=categories,
+            withheld_categories=withheld,
+            released_categories=_released(db, transfer),
+            review=latest_outcome(db=db, review_id=transfer.review_id),
+        )
+    check = _as_recipient(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        transfer=transfer,
+        organization_id=organization_id,
+        actor=actor,
+    )
+    # read after the check: a withdrawal it found has just cancelled the transfer
+    return TransferRead(
+        **service.summary_fields(transfer, party),
+        plan=check.plan,
+        case=check.brief,
+        plan_withheld=check.withheld,
+        categories=None,
+        withheld_categories=None,
+        released_categories=_released(db, transfer),
+    )
+
+
+def _released(db: Session, transfer: Transfer) -> list[str] | None:
+    return service.released(db, transfer) if transfer.status == COMPLETED else None
+
+
+def events(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    transfer: Transfer,
+    organization_id: str,
+    actor: str,
+) -> list[EventRead]:
+    """The transfer's history as the caller sees it (resolve it with `service.get` first).
+
+    The sender's free text in events (why it cancelled, say) is its words about the case: the
+    recipient gets it as it gets the plan, only when `evaluate` releases the offer now (also once
+    the transfer is closed: a cancellation's reason comes with a consent still valid), never
+    once a consent the transfer rests on is withdrawn; each release is accounted for (channel
+    `inbox`, no category). The recipient's own words, and everyone's codes, are always there.
+    """
+    sender = transfer.from_organization_id
+
+    def read(text_withheld_from: str | None = None) -> list[EventRead]:
+        return service.events(
+            db=db,
+            keyring=keyring,
+            transfer=transfer,
+            viewer=organization_id,
+            text_withheld_from=text_withheld_from,
+        )
+
+    case = db.get_one(Case, transfer.case_id)
+    if (
+        service.party_of(transfer, organization_id) is Party.sender
+        or case.owner_organization_id == organization_id  # its own case now
+        or case.erased_at is not None  # the words went with the case's key
+        or not history.has_text_from(
+            db=db, object_type=service.OBJECT_TYPE, object_id=transfer.id, organization_id=sender
+        )
+    ):
+        return read()
+    # locked and read afresh: a withdrawal found here cancels a sent transfer once
+    db.refresh(transfer, with_for_update=True)
+    check = evaluate(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, actor=actor, context="events"
+    )
+    if check.withheld is not None:
+        return read(text_withheld_from=sender)
+    items = read()
+    history.account_words(
+        db=db,
+        keyring=keyring,
+        items=items,
+        sender=sender,
+        actor=actor,
+        case_id=transfer.case_id,
+        recipient_organization_id=transfer.to_organization_id,
+        consent_ids=list(check.consent_ids),
+        decision_id=check.decision_id,
+        transfer_id=transfer.id,
+    )
+    return items

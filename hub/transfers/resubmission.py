@@ -5,7 +5,7 @@ moves the held transfer to `returned`; nothing is offered. The sender reads why 
 transfer (`review`), then resubmits it (with an amended plan if it likes) or cancels it.
 
 Resubmitted: the gate is asked again exactly as when the transfer was proposed
-(`handover.decide` and `service.hold`): permit → `sent` (offered); review → a new review is
+(`handover.decide` and `sending.hold`): permit → `sent` (offered); review → a new review is
 opened, requested by whoever resubmitted it; deny → `cancelled` with reason `consent_denied`.
 """
 
@@ -24,7 +24,7 @@ from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import Party, reasons
 from hub.policy.loader import Policy
-from hub.transfers import handover, moves, reading, service
+from hub.transfers import handover, sending, service
 from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import TransferResubmit
@@ -43,10 +43,10 @@ def resubmit(
     organization_id: str,
     data: TransferResubmit,
 ) -> Decision:
-    """Resubmit a returned transfer (resolve and lock it with `moves.get` first): 409
+    """Resubmit a returned transfer (resolve and lock it with `service.get` first): 409
     `invalid_transition` unless it is `returned` and the caller its sender. Returns the gate's
     decision; the transfer is then `sent`, `pending_review` or `cancelled`."""
-    party = moves.party_of(transfer, organization_id)
+    party = service.party_of(transfer, organization_id)
     # before anything changes: only the sender, only a returned transfer
     lifecycle.check(MOVES, "resubmit", status=transfer.status, party=party, reason=None)
     case = db.get_one(Case, transfer.case_id)
@@ -54,8 +54,8 @@ def resubmit(
         key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
         if key is None:
             raise cases.CaseErased()
-        transfer.plan_ciphertext = reading.seal_plan(key, transfer.id, data.plan)
-    moves.move(
+        transfer.plan_ciphertext = service.seal_plan(key, transfer.id, data.plan)
+    service.move(
         db=db,
         keyring=keyring,
         transfer=transfer,
@@ -76,7 +76,7 @@ def resubmit(
     if meaning(policy, decision) in STOPPED:
         transfer.decision_id = decision.id
         # the gate's answer, not an officer's: the hub makes this move
-        moves.move(
+        service.move(
             db=db,
             keyring=keyring,
             transfer=transfer,
@@ -87,10 +87,10 @@ def resubmit(
             reason_code=reasons.CONSENT_DENIED,
         )
         return decision
-    if not service.hold(
+    if not sending.hold(
         db=db, keyring=keyring, policy=policy, transfer=transfer, decision=decision, actor=actor
     ):
-        moves.move(
+        service.move(
             db=db,
             keyring=keyring,
             transfer=transfer,

@@ -22,7 +22,7 @@ from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
 from hub.lifecycle.schemas import EventList
-from hub.transfers import handover, moves, offering, reading, resubmission, service
+from hub.transfers import handover, reading, resubmission, sending, service
 from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import (
@@ -86,7 +86,7 @@ def create_transfer(
 ) -> Response:
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
         return replay
-    transfer, decision = service.create(
+    transfer, decision = sending.create(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
@@ -110,7 +110,7 @@ def create_transfer(
         db=db,
         client_id=principal.client_id,
         status_code=202 if transfer.status == "pending_review" else 201,
-        body=service.created(db=db, transfer=transfer, decision=decision),
+        body=sending.created(db=db, transfer=transfer, decision=decision),
     )
 
 
@@ -123,7 +123,7 @@ def list_transfers(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> TransferPage:
-    items, cursor_next = reading.get_page(
+    items, cursor_next = service.get_page(
         db=db,
         organization_id=principal.organization_id,
         role=role,
@@ -139,8 +139,8 @@ def read_transfer(
     transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
 ) -> TransferRead:
     org = principal.organization_id
-    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org)
-    return offering.read(
+    transfer = service.get(db=db, transfer_id=transfer_id, organization_id=org)
+    return reading.read(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
@@ -154,8 +154,10 @@ def read_transfer(
 def list_events(
     transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
 ) -> EventList:
-    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=principal.organization_id)
-    items = offering.events(
+    transfer = service.get(
+        db=db, transfer_id=transfer_id, organization_id=principal.organization_id
+    )
+    items = reading.events(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
@@ -186,7 +188,7 @@ def accept(
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
         return replay
     org = principal.organization_id
-    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
+    transfer = service.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
     outcome = handover.accept(
         db=db,
         keyring=runtime.keyring,
@@ -209,7 +211,7 @@ def accept(
             db=db, client_id=principal.client_id, status_code=outcome.status, body=refused
         )
     answer = TransferAccepted(
-        **reading.summary_fields(transfer, moves.party_of(transfer, org)),
+        **service.summary_fields(transfer, service.party_of(transfer, org)),
         released_categories=outcome.released_categories,
     )
     return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
@@ -223,7 +225,7 @@ def _apply(
     principal: Principal,
     text: str | None,
 ) -> None:
-    moves.party_move(
+    service.party_move(
         db=db,
         keyring=keyring,
         transfer=transfer,
@@ -241,11 +243,11 @@ add_move_routes(
         table=MOVES,
         id_name="transfer_id",
         caller=Writer,
-        load=lambda db, transfer_id, org: moves.get(
+        load=lambda db, transfer_id, org: service.get(
             db=db, transfer_id=transfer_id, organization_id=org, lock=True
         ),
         apply=_apply,
-        answer=lambda transfer, org: reading.summary(transfer, moves.party_of(transfer, org)),
+        answer=lambda transfer, org: service.summary(transfer, service.party_of(transfer, org)),
         response_model=TransferSummary,
         bodies={"": MoveBody, "reason": ReasonBody},
     ),
@@ -279,7 +281,7 @@ def resubmit(
     if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
         return replay
     org = principal.organization_id
-    transfer = moves.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
+    transfer = service.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
     decision = resubmission.resubmit(
         db=db,
         keyring=runtime.keyring,
@@ -303,5 +305,5 @@ def resubmit(
         db=db,
         client_id=principal.client_id,
         status_code=202 if transfer.status == "pending_review" else 200,
-        body=service.created(db=db, transfer=transfer, decision=decision),
+        body=sending.created(db=db, transfer=transfer, decision=decision),
     )

@@ -1,348 +1,285 @@
-"""Case transfers (transferts de cas): responsibility for a case moves to another organisation.
+"""Who may see a case transfer, how it moves, its history, and what each party sees of it.
 
-`create` proposes a transfer with its plan. Between offices of one IOM hierarchy no consent is
-needed (one data controller), but the transfer is audited like any other. To any other
-organisation (a government, another UN agency, an NGO) the consent gate decides, with purpose
-`case_transfer` and every category the case holds: permit → `sent`; review → `pending_review`
-until a consent officer decides (`hub.lifecycle.decisions` with this module's `FLOW`);
-deny → nothing is stored but the gate's decision and an audit entry `transfer.refused`.
+One access rule (`visible_to`) serves single reads and lists: the sender sees its transfers,
+the recipient those that were sent to it (never one held for review, or cancelled before it
+left). Every change of status goes through `move`, which asks `hub.lifecycle.check` and writes
+a lifecycle event and an audit entry; nothing else changes a transfer's status.
 
-The recipient accepts (`hub.transfers.handover`: ownership moves in one transaction) or
-rejects; the sender may cancel while the transfer is open. A consent withdrawn while a
-transfer waits cancels it (`cancel_for_withdrawal`, from the `consent.withdrawn` message).
-Access, moves and history are `hub.transfers.moves`; what each party sees is
-`hub.transfers.reading`.
+The sender sees its plan and what the plan hands over (and what consent did not cover). Before
+acceptance the recipient sees the plan and a minimal summary of the case only (its id, the
+sender's reference, the subject's age band and sex): no names, no data, not even the names of
+the data categories the case holds. Once the transfer is rejected or cancelled the recipient
+keeps its history (ids, statuses, events) but no longer the plan or the summary.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from hub.api.problems import Conflict
-from hub.audit.service import record as audit
+from hub import lifecycle
+from hub.api import pagination
+from hub.api.problems import NotFound, Unprocessable
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.connectors import service as deliveries
-from hub.consent.answers import STOPPED, Answer, meaning
-from hub.consent.gate import Decision
-from hub.consent.models import Consent
+from hub.consent.gate import age_on
+from hub.consent.models import GateDecision
+from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.db.base import new_id
+from hub.disclosures.models import Disclosure
 from hub.lifecycle import Party, history, reasons
-from hub.organizations import service as organizations
-from hub.policy.loader import Policy
-from hub.reviews.opening import open_review
-from hub.transfers import handover, moves, reading
-from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, RETURNED, SENT, WITHDRAWABLE
+from hub.lifecycle.models import LifecycleEvent
+from hub.lifecycle.schemas import EventRead
+from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
-from hub.transfers.schemas import TransferCreate, TransferCreated
+from hub.transfers.schemas import (
+    CaseBrief,
+    Role,
+    TransferPlan,
+    TransferSummary,
+)
 
-if TYPE_CHECKING:
-    from hub.runtime import Runtime
+OBJECT_TYPE = "transfer"
 
-# one open transfer per case at a time (one sent back waits for its sender's answer)
-OPEN = (PENDING_REVIEW, RETURNED, SENT, ACCEPTED)
-REVIEW_KIND = "transfer"
-
-
-def _locked_case(db: Session, case_id: str, organization_id: str) -> Case:
-    case = cases.get(db=db, case_id=case_id, organization_id=organization_id)
-    # locked: two proposals for one case at once, the second sees the first (one open at a time)
-    db.refresh(case, with_for_update=True)
-    if case.erased_at is not None:
-        raise cases.CaseErased()
-    return case
+PARTY_REASON_CODES = {
+    "cancel": reasons.CANCELLED_BY_SENDER,
+    "reject": reasons.REJECTED_BY_RECIPIENT,
+}
 
 
-def _check_none_open(db: Session, case: Case) -> None:
-    open_id = db.scalar(
-        select(Transfer.id).where(Transfer.case_id == case.id, Transfer.status.in_(OPEN))
+TRANSFERS = "transfers"
+# the disclosure of the case file on acceptance (an offer pushed to a webhook is another one)
+TRANSFER_CHANNEL = "transfer"
+PLAN_FIELD = "plan"
+STATUSES = ("pending_review", "returned", SENT, ACCEPTED, "rejected", COMPLETED, "cancelled")
+# the recipient sees the plan and the summary while the transfer is offered to it, and after
+STILL_OFFERED = frozenset({SENT, ACCEPTED, COMPLETED})
+# age bands as humanitarian data is commonly disaggregated (lower bound, label)
+AGE_BANDS = ((60, "60+"), (18, "18-59"), (12, "12-17"), (5, "5-11"), (0, "0-4"))
+
+
+def _was_sent() -> ColumnElement[bool]:
+    # every way to `sent` (at creation, or on a review's approval) writes an event to `sent`;
+    # the events' (object_type, object_id) index answers this without a scan
+    return exists().where(
+        LifecycleEvent.object_type == OBJECT_TYPE,
+        LifecycleEvent.object_id == Transfer.id,
+        LifecycleEvent.to_status == SENT,
     )
-    if open_id is not None:
-        raise Conflict(
-            "transfer_open",
-            "The case already has an open transfer",
-            "Cancel it, or wait for the recipient's answer, before proposing another.",
-            transfer_id=open_id,
-        )
 
 
-def create(
+def received_by(organization_id: str) -> ColumnElement[bool]:
+    return and_(Transfer.to_organization_id == organization_id, _was_sent())
+
+
+def visible_to(organization_id: str) -> ColumnElement[bool]:
+    """THE access rule, for single reads and lists alike: the sender's transfers, and those
+    that were sent to the recipient."""
+    return or_(Transfer.from_organization_id == organization_id, received_by(organization_id))
+
+
+def get(*, db: Session, transfer_id: str, organization_id: str, lock: bool = False) -> Transfer:
+    """The transfer if the caller's organisation is a party to it; otherwise 404."""
+    query = select(Transfer).where(Transfer.id == transfer_id, visible_to(organization_id))
+    if lock:
+        # two moves of one transfer at once: the second waits and sees the first's status
+        query = query.with_for_update(of=Transfer)
+    transfer = db.scalar(query)
+    if transfer is None:
+        raise NotFound("transfer")
+    return transfer
+
+
+def party_of(transfer: Transfer, organization_id: str) -> Party:
+    """The caller's side (resolve the transfer with `get` first, so it is one of the two)."""
+    if transfer.from_organization_id == organization_id:
+        return Party.sender
+    if transfer.to_organization_id == organization_id:
+        return Party.recipient
+    raise NotFound("transfer")
+
+
+def move(
     *,
     db: Session,
     keyring: KeyEncryptionKeys,
-    policy: Policy,
-    actor: str,
-    organization_id: str,
-    data: TransferCreate,
-) -> tuple[Transfer | None, Decision | None]:
-    """Propose a transfer (see the module). The transfer is None when the gate denied it; the
-    decision is None within a hierarchy, where the gate is not asked."""
-    organizations.check_recipient(
-        db=db,
-        recipient_id=data.to_organization_id,
-        sender_id=organization_id,
-        what="transfer a case",
-    )
-    case = _locked_case(db, data.case_id, organization_id)
-    _check_none_open(db, case)
-    held = cases.categories(db=db, case=case)
-    to = data.to_organization_id
-    within = organizations.same_hierarchy(db=db, a=organization_id, b=to)
-    decision = None
-    if not within:
-        decision = handover.decide(
-            db=db,
-            keyring=keyring,
-            policy=policy,
-            case=case,
-            to=to,
-            actor=actor,
-            context="transfer",
-        )
-        if meaning(policy, decision) in STOPPED:
-            audit(
-                db,
-                actor=actor,
-                action="transfer.refused",
-                object_type="case",
-                object_id=case.id,
-                details={
-                    "decision_id": decision.id,
-                    "from_organization_id": organization_id,
-                    "recipient_organization_id": to,
-                    "codes": decision.codes,
-                },
-            )
-            return None, decision
-    key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
-    if key is None:
-        raise cases.CaseErased()
-    transfer_id = new_id()
-    now = utcnow()
-    transfer = Transfer(
-        id=transfer_id,
-        case_id=case.id,
-        from_organization_id=organization_id,
-        to_organization_id=to,
-        within_hierarchy=within,
-        plan_ciphertext=reading.seal_plan(key, transfer_id, data.plan),
-        consent_ids=list(decision.consent_ids) if decision else [],
-        decision_id=decision.id if decision else None,
-        status=SENT,
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(transfer)
-    # flushed before the review or the delivery that refer to it by id
-    db.flush()
-    if decision is not None and hold(
-        db=db, keyring=keyring, policy=policy, transfer=transfer, decision=decision, actor=actor
-    ):
-        transfer.status = PENDING_REVIEW
-    else:
-        # offered now: pushed to the recipient's webhook if it has one (`hub.connectors`)
-        deliveries.start_transfer(db=db, transfer=transfer)
-    history.record_event(
-        db=db,
-        key=None,
-        object_type=moves.OBJECT_TYPE,
-        object_id=transfer.id,
-        actor=actor,
-        organization_id=organization_id,
-        from_status=None,
-        to_status=transfer.status,
-    )
-    categories, withheld = (
-        (list(decision.permitted_categories), list(decision.withheld_categories))
-        if decision
-        else (held, [])
-    )
-    audit(
-        db,
-        actor=actor,
-        action="transfer.created",
-        object_type=moves.OBJECT_TYPE,
-        object_id=transfer.id,
-        details={
-            "case_id": case.id,
-            "recipient_organization_id": to,
-            "within_hierarchy": within,
-            # within one IOM hierarchy: one data controller, so the gate is not asked
-            "consent_required": not within,
-            "status": transfer.status,
-            "decision_id": transfer.decision_id,
-            "review_id": transfer.review_id,
-            "categories": categories,
-            "withheld_categories": withheld,
-        },
-    )
-    return transfer, decision
-
-
-def hold(
-    *,
-    db: Session,
-    keyring: KeyEncryptionKeys,
-    policy: Policy,
     transfer: Transfer,
-    decision: Decision,
+    action: str,
+    party: Party,
     actor: str,
-) -> bool:
-    """Act on the gate's permit or review for a transfer being proposed or resubmitted: records
-    what the gate decided, and on `review` opens a review (by `actor`) and answers True: the
-    transfer is held. On `permit` answers False: the caller offers it."""
-    if meaning(policy, decision) in STOPPED:
-        raise ValueError("a denied transfer is neither held nor offered")
-    transfer.decision_id = decision.id
-    transfer.consent_ids = list(decision.consent_ids)
-    if meaning(policy, decision) is not Answer.review:
-        return False
-    review = open_review(
+    organization_id: str | None,
+    reason_code: str | None = None,
+    text: str | None = None,
+) -> None:
+    """Make `action` by the transfer lifecycle table (`hub.lifecycle.history.apply`: 409/422
+    otherwise)."""
+    history.apply(
         db=db,
         keyring=keyring,
-        policy=policy,
-        kind=REVIEW_KIND,
-        object_id=transfer.id,
-        case_id=transfer.case_id,
-        requesting_organization_id=transfer.from_organization_id,
-        requested_by=actor,
-        made_by=transfer.created_by,
-        decision=decision,
+        table=MOVES,
+        object_type=OBJECT_TYPE,
+        tracked=transfer,
+        action=action,
+        party=party,
+        actor=actor,
+        organization_id=organization_id,
+        reason_code=reason_code,
+        text=text,
     )
-    transfer.review_id = review.id
-    transfer.updated_at = utcnow()
-    return True
 
 
-def created(*, db: Session, transfer: Transfer, decision: Decision | None) -> TransferCreated:
-    """The answer to POST /v1/transfers (the sender's view; ids, codes and category names)."""
-    if decision is not None:
-        categories = list(decision.permitted_categories)
-        withheld = list(decision.withheld_categories)
+def party_move(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    transfer: Transfer,
+    action: str,
+    actor: str,
+    organization_id: str,
+    text: str | None,
+) -> None:
+    """reject or cancel, asked for through the API by one of the parties."""
+    move(
+        db=db,
+        keyring=keyring,
+        transfer=transfer,
+        action=action,
+        party=party_of(transfer, organization_id),
+        actor=actor,
+        organization_id=organization_id,
+        reason_code=PARTY_REASON_CODES.get(action),
+        text=text.strip() if text else None,
+    )
+
+
+def events(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    transfer: Transfer,
+    viewer: str | None = None,
+    text_withheld_from: str | None = None,
+) -> list[EventRead]:
+    """The transfer's history, oldest first, as the organisation `viewer` sees it (resolve
+    the transfer with `get` first). A recipient reads it through `offering.events`, which
+    asks the gate before the sender's free text reaches it."""
+    return history.history(
+        db=db,
+        keyring=keyring,
+        object_type=OBJECT_TYPE,
+        tracked=transfer,
+        viewer=viewer,
+        text_withheld_from=text_withheld_from,
+    )
+
+
+def seal_plan(key: bytes, transfer_id: str, plan: TransferPlan) -> bytes:
+    return encrypt_json(
+        key, plan.model_dump(mode="json"), table=TRANSFERS, row=transfer_id, field=PLAN_FIELD
+    )
+
+
+def open_plan(key: bytes | None, transfer: Transfer) -> TransferPlan | None:
+    """The plan, or None once the case is erased (the plan went with the case's key)."""
+    if key is None:
+        return None
+    value = decrypt_json(
+        key, transfer.plan_ciphertext, table=TRANSFERS, row=transfer.id, field=PLAN_FIELD
+    )
+    return TransferPlan.model_validate(value)
+
+
+def age_band(age: int) -> str:
+    return next(label for lower, label in AGE_BANDS if age >= lower)
+
+
+def brief(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> CaseBrief:
+    if case.erased_at is not None:
+        return CaseBrief(case_id=case.id, external_ref=case.external_ref, age_band=None, sex=None)
+    subject = cases.read_subject(db=db, keyring=keyring, case=case)
+    band = age_band(age_on(subject.birth_date, utcnow().date()))
+    return CaseBrief(
+        case_id=case.id,
+        external_ref=case.external_ref,
+        age_band=band,  # type: ignore[arg-type]
+        sex=subject.sex,
+    )
+
+
+def summary_fields(transfer: Transfer, party: Party) -> dict[str, Any]:
+    sender = party is Party.sender
+    return {
+        "id": transfer.id,
+        "case_id": transfer.case_id,
+        "from_organization_id": transfer.from_organization_id,
+        "to_organization_id": transfer.to_organization_id,
+        "within_hierarchy": transfer.within_hierarchy,
+        "status": transfer.status,
+        "status_reason": transfer.status_reason,
+        "consent_ids": list(transfer.consent_ids) if sender else None,
+        "decision_id": transfer.decision_id if sender else None,
+        "review_id": transfer.review_id if sender else None,
+        "created_at": transfer.created_at,
+        "updated_at": transfer.updated_at,
+        "allowed_actions": lifecycle.allowed_actions(MOVES, status=transfer.status, party=party),
+    }
+
+
+def summary(transfer: Transfer, party: Party) -> TransferSummary:
+    return TransferSummary(**summary_fields(transfer, party))
+
+
+def planned(db: Session, transfer: Transfer) -> tuple[list[str] | None, list[str]]:
+    """What the consent gate let the plan hand over, and what it withheld; (None, []) within a
+    hierarchy, where the whole case"""
+    if transfer.decision_id is None:
+        return None, []
+    decision = db.get_one(GateDecision, transfer.decision_id)
+    permitted = list(decision.permitted_categories)
+    return permitted, [c for c in decision.requested_categories if c not in permitted]
+
+
+def released(db: Session, transfer: Transfer) -> list[str] | None:
+    """The categories handed over on acceptance (from the accounting of disclosures)."""
+    row = db.scalar(
+        select(Disclosure)
+        .where(Disclosure.transfer_id == transfer.id, Disclosure.channel == TRANSFER_CHANNEL)
+        .limit(1)
+    )
+    return list(row.categories) if row is not None else None
+
+
+def get_page(
+    *,
+    db: Session,
+    organization_id: str,
+    role: Role | None,
+    statuses: list[str] | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[TransferSummary], str | None]:
+    """The organisation's transfers, newest first; the access rule is part of the query."""
+    if any(s not in STATUSES for s in statuses or ()):
+        # not echoed: whatever a client puts in a query string stays out of answers
+        raise Unprocessable(
+            "unknown_value", "Unknown transfer status", field="status", allowed=list(STATUSES)
+        )
+    if role is Role.sent:
+        condition = Transfer.from_organization_id == organization_id
+    elif role is Role.received:
+        condition = received_by(organization_id)
     else:
-        categories = cases.categories(db=db, case=db.get_one(Case, transfer.case_id))
-        withheld = []
-    return TransferCreated(
-        **reading.summary_fields(transfer, Party.sender),
-        categories=categories,
-        withheld_categories=withheld,
-        reasons=list(decision.reasons) if decision else [],
+        condition = visible_to(organization_id)
+    query = select(Transfer).where(condition)
+    if statuses:
+        query = query.where(Transfer.status.in_(statuses))
+    query = pagination.page(
+        query, time_column=Transfer.created_at, id_column=Transfer.id, cursor=cursor, limit=limit
     )
-
-
-def locked(db: Session, transfer_id: str) -> Transfer | None:
-    return db.scalar(select(Transfer).where(Transfer.id == transfer_id).with_for_update())
-
-
-class TransferFlow:
-    """Transfers as a consent officer's decision moves them (`hub.lifecycle.decisions`)."""
-
-    kind = REVIEW_KIND
-
-    def locked(self, db: Session, object_id: str) -> Transfer | None:
-        return locked(db, object_id)
-
-    def ask_again(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Transfer,
-        actor: str,
-        context: str,
-    ) -> Decision:
-        return handover.decide(
-            db=db,
-            keyring=keyring,
-            policy=policy,
-            case=db.get_one(Case, held.case_id),
-            to=held.to_organization_id,
-            actor=actor,
-            context=context,
-        )
-
-    def move(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        held: Transfer,
-        action: str,
-        party: Party,
-        actor: str,
-        reason_code: str | None,
-    ) -> None:
-        moves.move(
-            db=db,
-            keyring=keyring,
-            transfer=held,
-            action=action,
-            party=party,
-            actor=actor,
-            organization_id=None,
-            reason_code=reason_code,
-        )
-
-    def record(self, held: Transfer, decision: Decision) -> None:
-        held.decision_id = decision.id
-        held.consent_ids = list(decision.consent_ids)
-
-    def review_details(
-        self, db: Session, keyring: KeyEncryptionKeys, held: Transfer
-    ) -> dict[str, Any]:
-        return {}
-
-    def release(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Transfer,
-        decision: Decision,
-    ) -> None:
-        # offered now: pushed to the recipient's webhook if it has one
-        deliveries.start_transfer(db=db, transfer=held)
-
-
-FLOW = TransferFlow()
-
-
-def cancel_for_withdrawal(
-    *, db: Session, runtime: Runtime, consent_id: str, series_id: str, case_id: str
-) -> list[str]:
-    """Cancel the case's transfers still waiting (`pending_review`, `sent`) that rest on any
-    version of the withdrawn series (reason `consent_withdrawn`); returns their ids. A transfer
-    within a hierarchy rests on no consent and is left alone; so is one already answered."""
-    versions = set(
-        db.scalars(
-            select(Consent.id).where(Consent.series_id == series_id, Consent.case_id == case_id)
-        )
-    )
-    if not versions:
-        return []
-    waiting = db.scalars(
-        select(Transfer)
-        .where(Transfer.case_id == case_id, Transfer.status.in_(sorted(WITHDRAWABLE)))
-        .order_by(Transfer.created_at, Transfer.id)
-        .with_for_update()
-    ).all()
-    cancelled = []
-    for transfer in waiting:
-        if versions.intersection(transfer.consent_ids):
-            moves.move(
-                db=db,
-                keyring=runtime.keyring,
-                transfer=transfer,
-                action="withdraw_consent",
-                party=Party.system,
-                actor=reasons.SYSTEM_ACTOR,
-                organization_id=None,
-                reason_code=reasons.CONSENT_WITHDRAWN,
-            )
-            cancelled.append(transfer.id)
-    return cancelled
+    rows = list(db.scalars(query))
+    cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
+    items = [summary(t, party_of(t, organization_id)) for t in rows[:limit]]
+    return items, cursor_next

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hub.consent.tasks import on_withdrawal
 from hub.lifecycle import decisions as decided
-from hub.transfers import service
+from hub.transfers import sending
 
-decided.register(service.FLOW)
-on_withdrawal(service.cancel_for_withdrawal)
+decided.register(sending.FLOW)
+on_withdrawal(sending.cancel_for_withdrawal)

@@ -147,7 +147,7 @@ def send_back(runtime: Runtime, review_id: str, *, actor: str | None = None) -> 
     actor = actor or _officer_actor(runtime, review_id)
     from hub.lifecycle.decisions import on_review_returned
     from hub.referrals.sending import FLOW as REFERRALS
-    from hub.transfers.service import FLOW as TRANSFERS
+    from hub.transfers.sending import FLOW as TRANSFERS
 
     with runtime.sessions.begin() as db:
         review = db.get_one(Review, review_id)

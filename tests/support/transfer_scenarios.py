@@ -13,7 +13,7 @@ from datetime import date
 from hub.cases import service as cases
 from hub.cases.schemas import Subject
 from hub.runtime import Runtime
-from hub.transfers import service as transfers
+from hub.transfers import sending as transfers
 from hub.transfers.schemas import TransferCreate
 from tests.support import factories
 from tests.support.consent_rows import add_consent

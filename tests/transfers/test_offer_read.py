@@ -1,5 +1,5 @@
 """The recipient's GET /v1/transfers/{id} asks the consent gate, as the push of the same offer
-does (`hub.transfers.offering`), and each read that carries the plan is accounted for."""
+does (`hub.transfers.reading`), and each read that carries the plan is accounted for."""
 
 from __future__ import annotations
 

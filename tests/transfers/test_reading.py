@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.transfers.reading import age_band
+from hub.transfers.service import age_band
 from tests.support.api import Partner
 from tests.support.transfer_world import CANARY_CONTACT, CANARY_NAME, CANARY_PLAN, World, plan
 
