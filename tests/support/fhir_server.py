@@ -17,6 +17,8 @@ from urllib.parse import parse_qs
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
+from tests.support.servers import serve_forever
+
 FHIR_JSON = "application/fhir+json"
 
 
@@ -29,11 +31,12 @@ class FhirServer:
         self.resources: dict[str, dict[str, dict[str, Any]]] = {}  # type -> id -> resource
         self.duplicates: Counter[str] = Counter()  # type -> creates dropped by ifNoneExist
         self.authorization: list[str | None] = []  # Authorization header of each request
+        self.audit_checkpoints: list[str | None] = []  # Hub-Audit-Checkpoint of each POST
         self._lock = threading.Lock()
         self._down = False
         self._next_id = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=serve_forever, args=(self._httpd,), daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -178,6 +181,7 @@ def _handler_for(server: FhirServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            server.audit_checkpoints.append(self.headers.get("Hub-Audit-Checkpoint"))
             if self._refused():
                 return
             if self.path.rstrip("/") != "/fhir":
