@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from hub.audit import published
 from hub.connectors import fhir_bundle
 from hub.connectors.channels import Channel
 from hub.connectors.contract import PushContext, PushResult
@@ -37,13 +38,17 @@ def push(
     if isinstance(package, OfferPackage):
         # transfer offers are not mapped to FHIR: `hub.connectors.push` never routes them here
         raise TypeError("the FHIR connector pushes referrals only")
-    bundle = fhir_bundle.build_bundle(package)
+    bundle = fhir_bundle.build_bundle(package, audit_checkpoint=context.audit_checkpoint)
     content = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
         **_headers(channel),
         "Content-Type": FHIR_JSON,
         "Hub-Delivery-Id": package.delivery_id,
     }
+    if context.audit_checkpoint is not None:
+        # a copy of the hub's latest signed audit checkpoint for the partner to keep, as the
+        # webhook sends it (and in the Bundle's meta.tag)
+        headers[published.HEADER] = context.audit_checkpoint
     response = context.client.request("POST", _base(channel), headers=headers, content=content)
     remote_ref = None
     try:

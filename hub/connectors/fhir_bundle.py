@@ -3,8 +3,10 @@
 The Bundle holds the five resource types DESIGN.md names (Patient, Organization,
 ServiceRequest, Task, Consent) and nothing of a category outside `package.categories`.
 Every entry is a conditional create keyed on a hub identifier, and every `fullUrl` is derived
-from the delivery id, so a retried delivery sends the same bytes and a partner server that
-honours `ifNoneExist` keeps one copy.
+from the delivery id, so a retried delivery sends the same resources and a partner server that
+honours `ifNoneExist` keeps one copy. The Bundle's `meta.tag` carries the hub's latest signed
+audit checkpoint at the time of each attempt (`hub.audit.published`, the same value as the
+`Hub-Audit-Checkpoint` header), so a copy lives in the partner's store too.
 
 Models come from `fhir.resources.R4B`: the package's default is R5 (DESIGN.md "Known traps").
 """
@@ -27,6 +29,7 @@ from fhir.resources.R4B.consent import Consent, ConsentProvision, ConsentProvisi
 from fhir.resources.R4B.contactpoint import ContactPoint
 from fhir.resources.R4B.humanname import HumanName
 from fhir.resources.R4B.identifier import Identifier
+from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.period import Period
@@ -36,6 +39,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task, TaskInput, TaskRestriction
 from pydantic import ValidationError
 
+from hub.audit import published
 from hub.connectors.package import ConsentRef, DeliveryPackage, OrganizationRef
 
 # Identifier systems of the hub's own ids
@@ -90,8 +94,11 @@ class TaskState:
     reason: str | None
 
 
-def build_bundle(package: DeliveryPackage) -> dict[str, Any]:
-    """The transaction Bundle for `package`, as FHIR JSON (same package, same JSON)."""
+def build_bundle(
+    package: DeliveryPackage, *, audit_checkpoint: str | None = None
+) -> dict[str, Any]:
+    """The transaction Bundle for `package`, as FHIR JSON (same package, same JSON); with
+    `audit_checkpoint` (`hub.audit.published.header_value`), tagged with it in `meta.tag`."""
     try:
         priority = PRIORITY_FOR_URGENCY[package.urgency]
     except KeyError:
@@ -160,7 +167,11 @@ def build_bundle(package: DeliveryPackage) -> dict[str, Any]:
     )
     entries.append(_entry(urls("task"), task, DELIVERY_SYSTEM, package.delivery_id))
 
-    bundle = Bundle(type="transaction", entry=entries)
+    meta = None
+    if audit_checkpoint is not None:
+        tag = Coding(system=published.FHIR_TAG_SYSTEM, code=audit_checkpoint)
+        meta = Meta(tag=[tag])
+    bundle = Bundle(type="transaction", meta=meta, entry=entries)
     return bundle.model_dump(mode="json", exclude_none=True)
 
 

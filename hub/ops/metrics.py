@@ -1,7 +1,7 @@
 """Prometheus metrics, one registry per app so several apps in a process keep apart.
 
 Labels are bounded: the route template (never the raw path), a known method or `OTHER`, and
-the status code.
+the status code. The outbox and the audit checkpoint are read from the database at each scrape.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.clock import utcnow
+from hub.ops import checkpoint
 from hub.outbox.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("hub.ops")
@@ -50,6 +52,40 @@ class OutboxCollector(Collector):
         yield gauge
 
 
+class AuditCheckpointCollector(Collector):
+    """The latest signed audit checkpoint: its sequence number and age (neither before the
+    first), and the entries waiting for the next. Alert when the age grows while entries wait
+    (`/readyz` fails past the signer's limit: `hub.ops.checkpoint`)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with self.sessions() as db:
+                state = checkpoint.read(db=db)
+        except SQLAlchemyError as exc:
+            log.warning("audit metrics unavailable", extra={"error_type": type(exc).__name__})
+            return
+        seq = GaugeMetricFamily(
+            "hub_audit_checkpoint_seq", "Sequence number of the latest signed audit checkpoint."
+        )
+        age = GaugeMetricFamily(
+            "hub_audit_checkpoint_age_seconds", "Seconds since the latest audit checkpoint."
+        )
+        found = state.age(utcnow())
+        if state.seq is not None and found is not None:
+            seq.add_metric([], state.seq)
+            age.add_metric([], found.total_seconds())
+        yield seq
+        yield age
+        yield GaugeMetricFamily(
+            "hub_audit_unsigned_entries",
+            "Audit entries after the latest checkpoint, waiting for the next.",
+            value=state.unsigned,
+        )
+
+
 class Metrics:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.registry = CollectorRegistry()
@@ -66,6 +102,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(OutboxCollector(sessions))
+        self.registry.register(AuditCheckpointCollector(sessions))
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in KNOWN_METHODS else "OTHER"

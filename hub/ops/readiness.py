@@ -1,4 +1,5 @@
-"""Readiness checks: can this process reach the database and the broker right now?
+"""Readiness checks: can this process reach the database and the broker right now, and is the
+audit chain being signed?
 
 Each check answers yes or no and logs only the failing component and the error's type: a
 connection error's text can quote the URL with its password.
@@ -9,9 +10,13 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
+from hub.audit.tasks import stale_after
+from hub.clock import utcnow
+from hub.ops import checkpoint
 from hub.runtime import Runtime
 
 log = logging.getLogger("hub.ops")
@@ -48,6 +53,17 @@ def broker_ready(runtime: Runtime) -> bool:
         log.warning("broker not ready", extra={"check": "broker", "error_type": _name(exc)})
         return False
     return True
+
+
+def audit_checkpoint(runtime: Runtime) -> dict[str, Any] | None:
+    """The latest checkpoint's detail (`hub.ops.checkpoint`); None when it cannot be read."""
+    try:
+        with runtime.sessions() as db:
+            state = checkpoint.read(db=db)
+    except Exception as exc:
+        log.warning("audit checkpoint unknown", extra={"check": "audit", "error_type": _name(exc)})
+        return None
+    return state.detail(now=utcnow(), limit=stale_after(runtime.settings))
 
 
 def _probe_folder(folder: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -20,23 +22,31 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(runtime: CurrentRuntime) -> dict[str, str]:
-    """Readiness: the database and the broker are reachable."""
+def readyz(runtime: CurrentRuntime) -> dict[str, Any]:
+    """Readiness: the database and the broker are reachable, and audit entries have not waited
+    for a signed checkpoint longer than the signer accepts (`hub.ops.checkpoint`). The latest
+    checkpoint's sequence number and age are reported either way."""
     checks = {
         "database": readiness.database_ready(runtime.engine),
         "broker": readiness.broker_ready(runtime),
     }
     failed = sorted(name for name, ok in checks.items() if not ok)
-    if failed:
+    audit = readiness.audit_checkpoint(runtime) if checks["database"] else None
+    stale = audit is not None and audit["status"] == "stale"
+    if failed or stale:
         # names of the failing parts only: never a URL, which could carry a password
+        reasons = ["Unreachable: " + ", ".join(failed) + "."] if failed else []
+        if stale:
+            reasons.append("Audit entries wait for a signed checkpoint past the signer's limit.")
         raise Problem(
             503,
             "not_ready",
             "Not ready",
-            detail="Unreachable: " + ", ".join(failed) + ".",
-            failed=failed,
+            detail=" ".join(reasons),
+            failed=[*failed, *(["audit_checkpoint"] if stale else [])],
+            audit_checkpoint=audit,
         )
-    return {"status": "ready", **dict.fromkeys(checks, "ok")}
+    return {"status": "ready", **dict.fromkeys(checks, "ok"), "audit_checkpoint": audit}
 
 
 @router.get("/metrics", response_class=Response)
