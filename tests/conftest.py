@@ -2,15 +2,24 @@
 
 `HUB_TEST_DATABASE_URL` (a PostgreSQL server URL) and `HUB_TEST_BROKER_URL` (e.g. a Redis URL)
 switch the suite to those services; without them it runs on SQLite and the filesystem broker.
+
+The suite runs under pytest-xdist (`-n`): each worker process migrates a template database of
+its own (named by its pid) and, on Redis, uses a Redis database of its own (below the one
+`HUB_TEST_BROKER_URL` names, one per worker), so no two workers share a row, a queue or a file.
+
+Shared fixtures come from plugins: `tests.support.workers` (real `hub worker` processes) and
+`tests.support.worlds` (the referral world, `world`, which tests/transfers and tests/consent
+replace with theirs).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,14 +31,60 @@ from hub.clock import clock
 from hub.db import migrate
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
+from tests.support.browser import SHOTS
+from tests.support.pg_pool import DatabasePool
+
+pytest_plugins = ["tests.support.workers", "tests.support.worlds"]
+
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def _worker_number() -> int:
+    """0 outside pytest-xdist, else the worker's number (`PYTEST_XDIST_WORKER` is "gw<n>")."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def _worker_broker_url(url: str) -> str:
+    """`url` with a Redis database of this worker's own: a message one worker's test queues is
+    never taken by another worker's `hub worker` (per-test key prefixes keep tests apart too)."""
+    if not url.startswith(("redis://", "rediss://")) or _worker_number() == 0:
+        return url
+    parts = urlsplit(url)
+    first = int(parts.path.lstrip("/") or 0)
+    number = (first - _worker_number()) % REDIS_DATABASES
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
-BROKER_URL = os.environ.get("HUB_TEST_BROKER_URL", "")
+BROKER_URL = _worker_broker_url(os.environ.get("HUB_TEST_BROKER_URL", ""))
+# the pid keeps two runs on one server apart, and each xdist worker is a process of its own
 TEMPLATE_DB = f"hub_test_template_{os.getpid()}"
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]
     return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+# -- the run's screenshots (tests/console): named at the end, also when xdist workers took them
+_WORKER_SHOTS = "hub_screenshots"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_SHOTS] = [str(p) for p in session.config.stash.get(SHOTS, [])]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    shots = getattr(node, "workeroutput", {}).get(_WORKER_SHOTS, [])
+    node.config.stash.setdefault(SHOTS, []).extend(Path(p) for p in shots)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    shots = config.stash.get(SHOTS, [])
+    if shots:
+        terminalreporter.write_line(f"console screenshots: {shots[0].parent} ({len(shots)} files)")
 
 
 @pytest.fixture(autouse=True)
@@ -64,17 +119,25 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(path)
 
 
+@pytest.fixture(scope="session")
+def _database_pool(database_template: str) -> Iterator[DatabasePool | None]:
+    """On PostgreSQL, the copies of the template, made and dropped off the tests' path."""
+    if not PG_URL:
+        yield None
+        return
+    pool = DatabasePool(make_url(PG_URL).set(database="postgres"), database_template)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
-    if PG_URL:
-        name = f"hub_test_{uuid.uuid4().hex[:12]}"
-        admin = _admin_engine()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{database_template}"'))
+def database_url(
+    database_template: str, _database_pool: DatabasePool | None, tmp_path: Path
+) -> Iterator[str]:
+    if _database_pool is not None:
+        name = _database_pool.take()
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _database_pool.give_back(name)
     else:
         path = tmp_path / "hub.sqlite3"
         shutil.copyfile(database_template, path)

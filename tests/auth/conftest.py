@@ -26,6 +26,7 @@ from hub.organizations import service as organizations
 from hub.runtime import Runtime
 from hub.settings import Settings
 from tests.support.factories import org
+from tests.support.servers import PromptServer
 
 # made once: building a TLS context costs ~0.2 s, and every client would build its own
 TLS = httpx.create_ssl_context()
@@ -120,7 +121,7 @@ def start_live(settings: Settings) -> Iterator[Callable[..., Live]]:
         app = create_app(runtime)
         app.include_router(probe)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
+        server = PromptServer(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         started.append((server, thread, runtime))

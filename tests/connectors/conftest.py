@@ -1,4 +1,5 @@
-"""Connector tests talk to partners served on 127.0.0.1: allowed here, over plain http."""
+"""Connector tests talk to partners served on 127.0.0.1: allowed here, over plain http. Their
+`world` is the referral world (tests/support/worlds.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from hub.runtime import Runtime
 from hub.settings import Settings
 from tests.support.api import Partner, operator
 from tests.support.fhir_server import FhirServer
-from tests.support.referral_world import World, make_world
 from tests.support.webhook_receiver import WebhookReceiver
 
 
@@ -20,11 +20,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"connector_allowed_hosts": ["127.0.0.1"], "connector_require_https": False}
     )
-
-
-@pytest.fixture
-def world(runtime: Runtime, api: TestClient) -> World:
-    return make_world(runtime, api)
 
 
 @pytest.fixture

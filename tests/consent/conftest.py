@@ -1,3 +1,6 @@
+"""Here `world` is four organisations (a consent is recorded through the service, not the API),
+not the referral world the other tests act in (tests/support/worlds.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,6 +16,7 @@ from hub.consent.schemas import ConsentCreate
 from hub.runtime import Runtime
 from tests.cases.conftest import new_case
 from tests.support import factories
+from tests.support.consents import consent_body as base_consent_body
 
 
 @dataclass(frozen=True)
@@ -34,19 +38,18 @@ def world(runtime: Runtime) -> World:
 
 
 def consent_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "given_by": "subject",
-        "method": "written",
-        "language": "fr",
-        "purposes": ["psychosocial_support", "case_transfer"],
-        "recipients": {"organizations": [], "kinds": ["ngo", "iom_office"]},
-        "categories": ["identity", "contact", "psychosocial"],
-        "exclusions": {"organizations": [], "kinds": ["government"]},
-        "valid_from": "2026-01-01T00:00:00Z",
-        "valid_until": "2099-01-01T00:00:00Z",
-    }
-    body.update(overrides)
-    return body
+    """The consent tests' consent: for two purposes, to NGOs and IOM offices but never to a
+    government body, from 2026 to 2099."""
+    return base_consent_body(
+        **{
+            "purposes": ["psychosocial_support", "case_transfer"],
+            "recipients": {"organizations": [], "kinds": ["ngo", "iom_office"]},
+            "exclusions": {"organizations": [], "kinds": ["government"]},
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2099-01-01T00:00:00Z",
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 _CHROMIUM = pytest.StashKey[support.Chromium]()
-_SHOTS = pytest.StashKey[list[Path]]()
 
 
 def _chromium(config: pytest.Config) -> support.Chromium:
@@ -48,10 +47,13 @@ def _uses_browser(item: pytest.Item | None) -> bool:
 # -- hooks --------------------------------------------------------------------------------------
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Whatever uses the browser is marked `browser`, so `-m "not browser"` leaves it out."""
+    """Whatever uses the browser is marked `browser`, so `-m "not browser"` leaves it out; under
+    pytest-xdist all of them run on one worker, one after the other, sharing its Chromium."""
     for item in items:
         if _uses_browser(item) and item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -91,12 +93,6 @@ def pytest_runtest_teardown(
         chromium = item.config.stash.get(_CHROMIUM, None)
         if chromium is not None and chromium.running and not _uses_browser(nextitem):
             chromium.stop()
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    shots = config.stash.get(_SHOTS, [])
-    if shots:
-        terminalreporter.write_line(f"console screenshots: {shots[0].parent} ({len(shots)} files)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -195,7 +191,7 @@ def screenshot_dir() -> Path:
 @pytest.fixture
 def screenshot(request: pytest.FixtureRequest, screenshot_dir: Path) -> Callable[[Page, str], Path]:
     """`screenshot(page, name) -> Path`: a full-page PNG `<screenshot_dir>/<name>.png`."""
-    shots = request.config.stash.setdefault(_SHOTS, [])
+    shots = request.config.stash.setdefault(support.SHOTS, [])
 
     def take(page: Page, name: str) -> Path:
         path = support.save_screenshot(page, screenshot_dir, name)

@@ -9,18 +9,12 @@ from sqlalchemy import select
 from hub.audit.models import AuditEntry
 from hub.referrals.models import Referral
 from hub.reviews.models import Review
-from hub.runtime import Runtime
 from tests.support import outbox_drain
 from tests.support.people import Person, csrf_of, person, sign_in
-from tests.support.referral_world import CANARY_NOTE, World, make_world
+from tests.support.referral_world import CANARY_NOTE, World
 from tests.support.reviews import held_request
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-def world(runtime: Runtime, api: TestClient) -> World:
-    return make_world(runtime, api)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import uvicorn
 
 from hub.app import create_app
 from hub.runtime import Runtime
+from tests.support.servers import PromptServer, serve_forever
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 CHROMIUM_ENV = "HUB_CHROMIUM"  # a Chromium executable to use instead of `chromium` on PATH
 REQUIRE_ENV = "HUB_REQUIRE_BROWSER"  # "1": a missing browser fails the tests instead
 SCREENSHOT_ENV = "HUB_SCREENSHOT_DIR"  # where screenshots go (default: <repo>/.screenshots)
+# the screenshots this process took; the run names their folder at the end (tests/conftest.py)
+SHOTS = pytest.StashKey[list[Path]]()
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = (
     "--headless",
@@ -178,7 +181,7 @@ class LiveHub:
             lifespan="on",
             timeout_graceful_shutdown=5,
         )
-        server = uvicorn.Server(config)
+        server = PromptServer(config)
         self._server = server
 
         def serve() -> None:
@@ -427,7 +430,7 @@ class StaticSite:
         self.requests: list[str] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=serve_forever, args=(self._httpd,), daemon=True)
 
     @property
     def url(self) -> str:

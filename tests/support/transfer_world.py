@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
-from hub.clock import utcnow
 from hub.runtime import Runtime
 from tests.support import factories
 from tests.support.api import Partner, officer_for, partner
+from tests.support.consents import consent_body
 from tests.support.outbox_drain import drain
 
 # personal data that must never show outside the encrypted store and the parties' reads
@@ -78,16 +77,7 @@ class World:
         return str(response.json()["id"])
 
     def consent(self, case_id: str, **overrides: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "given_by": "subject",
-            "method": "written",
-            "language": "fr",
-            "purposes": [PURPOSE],
-            "recipients": {"organizations": [], "kinds": ["ngo"]},
-            "categories": CONSENTED,
-            "valid_from": (utcnow() - timedelta(days=1)).isoformat(),
-        }
-        body.update(overrides)
+        body = consent_body(**{"purposes": [PURPOSE], "categories": CONSENTED, **overrides})
         response = self.api.post(
             f"/v1/cases/{case_id}/consents", json=body, headers=self.sender.headers
         )

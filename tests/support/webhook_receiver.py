@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.servers import serve_forever
+
 
 @dataclass(frozen=True)
 class Received:
@@ -80,7 +82,7 @@ class WebhookReceiver:
         server = _Server(("127.0.0.1", self.port), self._handler())
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=serve_forever, args=(server,), daemon=True)
         self._thread.start()
 
     def down(self) -> None:

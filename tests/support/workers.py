@@ -1,5 +1,8 @@
 """Real Celery worker processes for tests, and settings that make leases short.
 
+A pytest plugin (registered in tests/conftest.py): its fixtures `broker_prefix`,
+`worker_settings`, `outbox_runtime`, `hub_processes` and `start_worker` serve every test.
+
 `hub worker` runs as a subprocess in its own process group with the test's settings in its
 environment (the filesystem broker under the test's data folder, or the Redis of
 `HUB_TEST_BROKER_URL` under a key prefix of the test's own, purged afterwards). Every wait is

@@ -1,3 +1,6 @@
+"""Here `world` is the transfer world (tests/support/transfer_world.py), not the referral world
+the other tests act in (tests/support/worlds.py)."""
+
 from __future__ import annotations
 
 import pytest
