@@ -4,7 +4,6 @@ the case lives, dropped for a case already erased, audited as counts, and idempo
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, update
 
 from hub.audit.models import AuditEntry
@@ -54,8 +53,9 @@ def audited(runtime: Runtime) -> list[AuditEntry]:
 
 
 def test_hub_db_upgrade_seals_clear_justifications(settings: Settings, runtime: Runtime) -> None:
-    if not settings.is_sqlite:
-        pytest.skip("looks into the SQLite files")
+    # on PostgreSQL the clear text stays in dead row versions until VACUUM (docs/security.md):
+    # the files are looked into on SQLite only
+    sqlite = settings.is_sqlite
     with runtime.sessions.begin() as db:
         office = factories.org(db, runtime.policy, "IOM Agadez", kind="iom_office").id
     kept = decided_the_old_way(runtime, office, OLD)
@@ -66,13 +66,15 @@ def test_hub_db_upgrade_seals_clear_justifications(settings: Settings, runtime: 
         cases.erase(db=db, actor="user:officer", case=db.get_one(Case, review.case_id))
         review.justification = ERASED
     # the control: the test looks where the text is
-    assert OLD.encode() in files(settings) and ERASED.encode() in files(settings)
+    if sqlite:
+        assert OLD.encode() in files(settings) and ERASED.encode() in files(settings)
 
     upgraded = hub_in_process(settings, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "1 justifications sealed; 1 of erased cases dropped" in upgraded.stderr
 
-    at_rest.assert_absent(files(settings), "the database files", [OLD, ERASED])
+    if sqlite:
+        at_rest.assert_absent(files(settings), "the database files", [OLD, ERASED])
     with runtime.sessions() as db:
         review = db.get_one(Review, kept)
         assert review.justification is None and review.justification_ciphertext
