@@ -53,6 +53,7 @@ from typing import Any
 
 import httpx
 import redis
+from delivery import outbox_stages
 from joserfc.jwk import ECKey
 from referrals import HOST, free_port, start, stop, wait_ready
 from sqlalchemy import create_engine, func, select, text
@@ -987,6 +988,12 @@ def main() -> None:
     )
     parser.add_argument("--sample-every", type=float, default=2.0, help="seconds between RSS")
     parser.add_argument("--seed", type=int, default=1, help="seed of the partner's answers")
+    parser.add_argument(
+        "--log-level", default="WARNING", help="HUB_LOG_LEVEL of the hub's processes"
+    )
+    parser.add_argument(
+        "--keep-logs", type=Path, default=None, help="copy the processes' logs to this folder"
+    )
     args = parser.parse_args()
     url = os.environ.get("HUB_BENCH_DATABASE_URL", DEFAULT_URL)
     if make_url(url).host not in (HOST, "localhost"):
@@ -1011,7 +1018,7 @@ def main() -> None:
         "HUB_BROKER_URL": BROKER_URL,
         "HUB_BROKER_KEY_PREFIX": prefix,
         "HUB_DATA_DIR": str(data_dir),
-        "HUB_LOG_LEVEL": "WARNING",
+        "HUB_LOG_LEVEL": args.log_level,
         "HUB_PUBLIC_URL": hub_base,
         "HUB_ACCESS_TOKEN_SECONDS": str(TOKEN_SECONDS),
         "HUB_CONNECTOR_ALLOWED_HOSTS": HOST,
@@ -1058,6 +1065,7 @@ def main() -> None:
         stats = Stats()
         memory = Memory()
         t_start = time.monotonic()
+        started_at = datetime.now(UTC)
         deadline = t_start + args.duration
         drivers = [
             Driver(i, hub_base, world, stats, receiver, deadline, args.timeout)
@@ -1113,12 +1121,14 @@ def main() -> None:
             f"outbox drained: {'yes' if drained else 'NO'} in {drain_s:.0f} s after the traffic "
             f"(left: {outbox_open(runtime) or 'nothing'})"
         )
+        print(outbox_stages(runtime, started_at))
         lost, lines = reconcile(runtime, receiver, stats)
         for line in lines:
             print(line)
         delivered = sum(1 for v in receiver.accepted().values() if v[0].event in DELIVERY_EVENTS)
         print(
-            f"lost deliveries: {lost}; throughput: {total / wall:.1f} requests/s, "
+            f"lost deliveries: {lost} findings (one stuck referral fails several of the "
+            f"checks above); throughput: {total / wall:.1f} requests/s, "
             f"{delivered / (wall + drain_s):.1f} deliveries/s (traffic and drain)"
         )
         grown = print_memory(memory, t_start, t_end, args.max_growth)
@@ -1137,6 +1147,11 @@ def main() -> None:
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 if tail.strip():
                     print(f"--- {name} log (tail) ---\n{tail}", file=sys.stderr)
+        if args.keep_logs is not None:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for name, _, log in processes:
+                if log.exists():
+                    shutil.copy(log, args.keep_logs / f"{name}.log")
         hook.shutdown()
         hook.server_close()
         if runtime is not None:
