@@ -107,6 +107,23 @@ def _problem_issue(case: schemathesis.Case, response: Any) -> str | None:
     return None
 
 
+def _media_issue(case: schemathesis.Case, response: Any) -> str | None:
+    """The answer's media type must be one the document gives for its status."""
+    documented = case.operation.definition.raw.get("responses", {}).get(
+        str(response.status_code), {}
+    )
+    media = documented.get("content")
+    if not media or not response.content:
+        return None
+    content_type = response.headers.get("content-type", [""])
+    if isinstance(content_type, list):
+        content_type = content_type[0] if content_type else ""
+    given = content_type.split(";")[0].strip()
+    if given not in media:
+        return f"content-type {given!r} not documented for {response.status_code}"
+    return None
+
+
 def _as_itself(case: schemathesis.Case) -> schemathesis.Case:
     """The client acting in its own name: a random `On-Behalf-Of` stops nearly every request
     at 403 `unknown_user`, before the code behind it."""
@@ -129,6 +146,9 @@ def _sender(
             )
             return
         counts[response.status_code] += 1
+        issue = _media_issue(case, response)
+        if issue:
+            report.failures.append(Failure(label, response.status_code, issue, _curl(case)))
         if response.status_code >= 500:
             report.failures.append(
                 Failure(label, response.status_code, "server error", _curl(case))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import problems
+from hub.api import openapi, problems
 from hub.audit import routes as audit_routes
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
@@ -55,4 +55,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(connector_routes.router)
     app.include_router(audit_routes.router)
     install_console(app)
+    openapi.install(app, runtime.policy)
     return app

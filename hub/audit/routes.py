@@ -13,7 +13,11 @@ from hub.auth.deps import CurrentPrincipal
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/v1/audit/checkpoint", response_model=CheckpointRead)
+@router.get(
+    "/v1/audit/checkpoint",
+    response_model=CheckpointRead,
+    responses={404: {"description": "No checkpoint has been signed yet"}},
+)
 def latest_checkpoint(
     principal: CurrentPrincipal, db: DbSession, runtime: CurrentRuntime
 ) -> CheckpointRead:

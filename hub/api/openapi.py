@@ -1,0 +1,208 @@
+"""The OpenAPI document as strict as the API: partners generate their clients from it.
+
+FastAPI writes the operations, schemas and scopes from the routes. This adds what it cannot
+know, once for every operation rather than route by route:
+
+- **Problem answers.** Each operation lists the error statuses it can give, as
+  `application/problem+json` (RFC 9457, a `Problem` with its stable `code`): 400 (malformed
+  JSON or header) everywhere; 401 and 403 where a token is needed; 404 where a path names an
+  object (another organisation's is 404 too); 409 where a change meets the object's state (a
+  lifecycle move, a duplicate); 413 and 422 where a body or parameters are read; 429 on the
+  token endpoint. `/oauth/*` answers errors as RFC 6749 JSON instead.
+- **Vocabularies as enums.** Purposes, data categories, service types, organisation kinds and
+  urgencies are the loaded policy's (`specs/policy.yaml`): the request schemas list exactly the
+  values validation accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from hub.api.problems import MEDIA_TYPE
+from hub.policy.loader import Policy
+
+OAUTH = "/oauth/"
+MUTATING = frozenset({"post", "put", "patch", "delete"})
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable, the words may change.",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+OAUTH_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "OAuthError",
+    "type": "object",
+    "description": "RFC 6749 section 5.2 error response.",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "error_description": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+WHY: dict[int, str] = {
+    400: "Malformed request: the body is not valid JSON, or a header is out of shape",
+    401: "No token, or a token that is invalid, expired or revoked",
+    403: "The token lacks the scope, or the person named in On-Behalf-Of may not act",
+    404: "No such object, or another organisation's",
+    409: "The object's state does not allow it (a lifecycle move, a conflict)",
+    413: "The request body is too large",
+    422: "A value is refused (validation, a vocabulary, a rule of the consent gate)",
+    429: "Too many attempts: wait as Retry-After says",
+}
+
+# property name in a request schema → the policy vocabulary its values come from
+VOCABULARY_OF: dict[str, str] = {
+    "purpose": "purposes",
+    "purposes": "purposes",
+    "categories": "data_categories",
+    "service_type": "service_types",
+    "services": "service_types",
+    "kinds": "organization_kinds",
+    "urgency": "urgencies",
+}
+# `kind` means an organisation's kind only in these schemas (elsewhere: a channel's, a review's)
+ORGANIZATION_KIND_SCHEMAS = frozenset({"OrganizationCreate"})
+
+
+def vocabularies(policy: Policy) -> dict[str, list[str]]:
+    vocab = policy.vocabularies
+    return {
+        "purposes": list(vocab.purposes),
+        "data_categories": list(vocab.data_categories),
+        "service_types": list(vocab.service_types),
+        "organization_kinds": list(vocab.organization_kinds),
+        "urgencies": list(type(policy.acknowledgement).model_fields),
+    }
+
+
+def install(app: FastAPI, policy: Policy) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            declare_problems(doc)
+            declare_vocabularies(doc, vocabularies(policy))
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            if method in MUTATING | {"get"}:
+                yield path, method, operation
+
+
+def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
+    params = operation.get("parameters", [])
+    in_path = any(p.get("in") == "path" for p in params)
+    reads_input = bool(params) or "requestBody" in operation
+    codes = [400]
+    if path.startswith(OAUTH):
+        return [400, 401, 429] if path.endswith("/token") else [400, 401]
+    if operation.get("security"):
+        codes += [401, 403]
+    if in_path:
+        codes.append(404)
+    if method in MUTATING:
+        # a move the state refuses, or a duplicate (an external reference, a name, an open
+        # transfer of the case)
+        codes.append(409)
+    if "requestBody" in operation:
+        codes.append(413)
+    if reads_input:
+        codes.append(422)
+    return codes
+
+
+def declare_problems(doc: dict[str, Any]) -> None:
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", PROBLEM_SCHEMA)
+    schemas.setdefault("OAuthError", OAUTH_ERROR_SCHEMA)
+    for path, method, operation in _operations(doc):
+        responses = operation.setdefault("responses", {})
+        oauth = path.startswith(OAUTH)
+        media, ref = ("application/json", "OAuthError") if oauth else (MEDIA_TYPE, "Problem")
+        content = {media: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+        for status in _statuses(path, method, operation):
+            responses.setdefault(str(status), {"description": WHY[status]})
+        for status, response in responses.items():
+            if not status.startswith(("4", "5")):
+                continue
+            given = response.get("content", {}).get("application/json", {}).get("schema", {})
+            if "content" not in response or given.get("$ref", "").endswith("HTTPValidationError"):
+                # a route's own error status, or FastAPI's validation answer: a problem
+                response["content"] = content
+                if status == "422":
+                    response["description"] = WHY[422]
+            elif not oauth and "application/json" in response["content"]:
+                # a problem with members of its own (`reasons`), or any other problem with that
+                # status (a validation error is 422 too): problem+json either way
+                problem = {"$ref": "#/components/schemas/Problem"}
+                response["content"] = {MEDIA_TYPE: {"schema": {"anyOf": [given, problem]}}}
+    # nothing answers FastAPI's own validation shape: every 422 is a Problem
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
+def _request_schemas(doc: dict[str, Any]) -> set[str]:
+    """The component schemas a request body can hold, following references."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    todo: list[Any] = [op["requestBody"] for _, _, op in _operations(doc) if "requestBody" in op]
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen and name in schemas:
+                    seen.add(name)
+                    todo.append(schemas[name])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return seen
+
+
+def _constrain(schema: dict[str, Any], values: list[str]) -> None:
+    """Put the enum on the string (or the array's items, or the non-null branch)."""
+    if schema.get("type") == "string" and "enum" not in schema:
+        schema["enum"] = values
+    elif schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _constrain(schema["items"], values)
+    for branch in schema.get("anyOf", []):
+        if isinstance(branch, dict) and branch.get("type") != "null":
+            _constrain(branch, values)
+
+
+def declare_vocabularies(doc: dict[str, Any], vocab: dict[str, list[str]]) -> None:
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in _request_schemas(doc):
+        for prop, schema in schemas[name].get("properties", {}).items():
+            if prop == "kind" and name in ORGANIZATION_KIND_SCHEMAS:
+                _constrain(schema, vocab["organization_kinds"])
+            elif prop in VOCABULARY_OF:
+                _constrain(schema, vocab[VOCABULARY_OF[prop]])
