@@ -9,6 +9,9 @@ know, once for every operation rather than route by route:
   object (another organisation's is 404 too); 409 where a change meets the object's state (a
   lifecycle move, a duplicate); 413 and 422 where a body or parameters are read; 429 on the
   token endpoint. `/oauth/*` answers errors as RFC 6749 JSON instead.
+- **Links** from each operation that creates an object to those that use it (a case → its
+  reads, consents, erasure; a referral → its moves, events, deliveries; a held request → its
+  review): clients and stateful test tools follow them.
 - **Vocabularies as enums.** Purposes, data categories, service types, organisation kinds and
   urgencies are the loaded policy's (`specs/policy.yaml`): the request schemas list exactly the
   values validation accepts.
@@ -101,6 +104,7 @@ def install(app: FastAPI, policy: Policy) -> None:
                 routes=app.routes,
             )
             declare_problems(doc)
+            declare_links(doc)
             declare_vocabularies(doc, vocabularies(policy))
             app.openapi_schema = doc
         return app.openapi_schema
@@ -206,3 +210,47 @@ def declare_vocabularies(doc: dict[str, Any], vocab: dict[str, list[str]]) -> No
                 _constrain(schema, vocab["organization_kinds"])
             elif prop in VOCABULARY_OF:
                 _constrain(schema, vocab[VOCABULARY_OF[prop]])
+
+
+# the collection a POST creates in → (the path parameter naming the new object, the member of
+# the answer holding its id); a held request also names its review
+CREATES: dict[str, tuple[str, str]] = {
+    "/v1/cases": ("case_id", "id"),
+    "/v1/cases/{case_id}/consents": ("consent_id", "id"),
+    "/v1/organizations": ("organization_id", "id"),
+    "/v1/organizations/{organization_id}/clients": ("client_id", "client_id"),
+    "/v1/referrals": ("referral_id", "id"),
+    "/v1/transfers": ("transfer_id", "id"),
+}
+HELD_FOR_REVIEW = ("review_id", "review_id")
+
+
+def _path_params(operation: dict[str, Any]) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"}
+
+
+def declare_links(doc: dict[str, Any]) -> None:
+    operations = list(_operations(doc))
+    for path, (param, member) in CREATES.items():
+        creator = doc["paths"].get(path, {}).get("post")
+        if creator is None:
+            continue
+        known = _path_params(creator)
+        for status, response in creator["responses"].items():
+            if status not in ("201", "202"):
+                continue
+            given = [(param, member)] + ([HELD_FOR_REVIEW] if status == "202" else [])
+            links: dict[str, Any] = {}
+            for name, field in given:
+                for _, _, follower in operations:
+                    needs = _path_params(follower)
+                    if name not in needs or not needs - {name} <= known:
+                        continue
+                    values = {n: f"$request.path.{n}" for n in needs - {name}}
+                    values[name] = f"$response.body#/{field}"
+                    links[follower["operationId"]] = {
+                        "operationId": follower["operationId"],
+                        "parameters": values,
+                    }
+            if links:
+                response["links"] = links

@@ -89,3 +89,21 @@ def test_a_vocabulary_value_the_document_lists_is_accepted(
         }
         answer = api.post("/v1/referrals", json=body, headers=ngo.headers)
         assert answer.json().get("vocabulary") is None, (purpose, answer.json())
+
+
+def test_creating_operations_link_to_those_that_use_what_they_made(api: TestClient) -> None:
+    doc = _doc(api)
+    by_id = {op["operationId"]: op for item in doc["paths"].values() for op in item.values()}
+    made = doc["paths"]["/v1/cases"]["post"]["responses"]["201"]["links"]
+    assert "read_case_v1_cases__case_id__get" in made
+    held = doc["paths"]["/v1/referrals"]["post"]["responses"]["202"]["links"]
+    assert held["approve_review_v1_reviews__review_id__approve_post"]["parameters"] == {
+        "review_id": "$response.body#/review_id"
+    }
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    follower = by_id[link["operationId"]]
+                    needs = {p["name"] for p in follower["parameters"] if p["in"] == "path"}
+                    assert set(link["parameters"]) == needs, link
