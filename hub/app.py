@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import openapi, problems
 from hub.audit import routes as audit_routes
+from hub.audit.tasks import stale_after
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.connectors import routes as connector_routes
@@ -34,7 +35,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # loaded now so a malformed policy file stops start-up (PolicyError names the line)
     runtime.policy  # noqa: B018
     app.state.runtime = runtime
-    app.state.metrics = Metrics(runtime.sessions)
+    app.state.metrics = Metrics(runtime.sessions, audit_stale_after=stale_after(runtime.settings))
     problems.install(app)
     # the last added runs first: request context wraps the body limit so a 413 is logged too
     app.add_middleware(

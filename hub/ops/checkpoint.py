@@ -5,7 +5,8 @@ many entries wait for the next, and whether they have waited too long.
 `HUB_AUDIT_CHECKPOINT_SECONDS`, 15 minutes by default), counted from the first entry no
 checkpoint covers, as `hub audit verify` counts `checkpoint_stale`. Past it the scheduled
 signer refuses to sign until an operator checks the chain (docs/security.md), so the hub does
-not mend by itself: `/readyz` fails. An idle hub signs nothing new, so the checkpoint's age
+not mend by itself: `/metrics` says so (`hub_audit_checkpoint_stale`), for an alert, and
+`/readyz` shows it without failing. An idle hub signs nothing new, so the checkpoint's age
 alone says nothing and is only reported.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -57,8 +58,9 @@ class AuditCheckpointCollector(Collector):
     first), and the entries waiting for the next. Alert when the age grows while entries wait
     (`/readyz` fails past the signer's limit: `hub.ops.checkpoint`)."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], stale_limit: timedelta) -> None:
         self.sessions = sessions
+        self.stale_limit = stale_limit
 
     def collect(self) -> Iterator[Metric]:
         try:
@@ -84,10 +86,16 @@ class AuditCheckpointCollector(Collector):
             "Audit entries after the latest checkpoint, waiting for the next.",
             value=state.unsigned,
         )
+        yield GaugeMetricFamily(
+            "hub_audit_checkpoint_stale",
+            "1 when an entry has waited for a checkpoint past the signer's limit: the signer "
+            "refuses until an operator checks the chain.",
+            value=int(state.stale(now=utcnow(), limit=self.stale_limit)),
+        )
 
 
 class Metrics:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, audit_stale_after: timedelta) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "hub_http_requests",
@@ -102,7 +110,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(OutboxCollector(sessions))
-        self.registry.register(AuditCheckpointCollector(sessions))
+        self.registry.register(AuditCheckpointCollector(sessions, audit_stale_after))
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in KNOWN_METHODS else "OTHER"
