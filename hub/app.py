@@ -19,6 +19,7 @@ from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
 from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from hub.organizations import routes as organization_routes
+from hub.policy import vocabulary
 from hub.referrals import routes as referral_routes
 from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
@@ -56,5 +57,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(connector_routes.router)
     app.include_router(audit_routes.router)
     install_console(app)
-    openapi.install(app, runtime.policy)
+    openapi.install(app, vocabulary.as_lists(runtime.policy))
     return app

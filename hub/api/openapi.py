@@ -26,7 +26,6 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub.api.problems import MEDIA_TYPE
-from hub.policy.loader import Policy
 
 OAUTH = "/oauth/"
 MUTATING = frozenset({"post", "put", "patch", "delete"})
@@ -83,18 +82,9 @@ VOCABULARY_OF: dict[str, str] = {
 ORGANIZATION_KIND_SCHEMAS = frozenset({"OrganizationCreate"})
 
 
-def vocabularies(policy: Policy) -> dict[str, list[str]]:
-    vocab = policy.vocabularies
-    return {
-        "purposes": list(vocab.purposes),
-        "data_categories": list(vocab.data_categories),
-        "service_types": list(vocab.service_types),
-        "organization_kinds": list(vocab.organization_kinds),
-        "urgencies": list(type(policy.acknowledgement).model_fields),
-    }
+def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
+    """`vocabularies`: each vocabulary's values by name (`hub.policy.vocabulary.as_lists`)."""
 
-
-def install(app: FastAPI, policy: Policy) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(
@@ -105,7 +95,7 @@ def install(app: FastAPI, policy: Policy) -> None:
             )
             declare_problems(doc)
             declare_links(doc)
-            declare_vocabularies(doc, vocabularies(policy))
+            declare_vocabularies(doc, vocabularies)
             app.openapi_schema = doc
         return app.openapi_schema
 

@@ -33,3 +33,15 @@ def check(
     """`values` all in the policy's `vocabulary` (`field` names them in the answer)."""
     allowed = list(getattr(policy.vocabularies, vocabulary))
     check_values(field=field or vocabulary, vocabulary=vocabulary, allowed=allowed, values=values)
+
+
+def as_lists(policy: Policy) -> dict[str, list[str]]:
+    """Each vocabulary's values by name, urgencies included (the OpenAPI document's enums)."""
+    vocab = policy.vocabularies
+    return {
+        "purposes": list(vocab.purposes),
+        "data_categories": list(vocab.data_categories),
+        "service_types": list(vocab.service_types),
+        "organization_kinds": list(vocab.organization_kinds),
+        "urgencies": list(type(policy.acknowledgement).model_fields),
+    }
