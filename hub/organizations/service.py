@@ -69,23 +69,18 @@ def get_partner(*, db: Session, organization_id: str) -> Organization | None:
 
 def create_operator(*, db: Session, actor: str, name: str) -> Organization:
     """The hub's operator: the organisation whose clients and people hold `admin`. It takes
-    no part in the flow of personal data: no cases, no agreements, never a recipient."""
-    return create(
-        db=db, policy=None, actor=actor, data=OrganizationCreate(name=name, kind=OPERATOR_KIND)
-    )
+    no part in the flow of personal data: no cases, no agreements, never a recipient. Its kind
+    is reserved, outside the policy's vocabulary, so `create` never makes one."""
+    return _insert(db=db, actor=actor, data=OrganizationCreate(name=name, kind=OPERATOR_KIND))
 
 
-def create(
-    *, db: Session, policy: Policy | None, actor: str, data: OrganizationCreate
-) -> Organization:
-    """An organisation of a kind in the policy's vocabulary (`policy` None: the operator only,
-    made by `create_operator`)."""
-    if policy is not None:
-        vocabulary.check(policy, "organization_kinds", data.kind, field="kind")
-    elif data.kind != OPERATOR_KIND:
-        raise ValueError("only the operator is made without the policy")
-    if policy is not None:
-        vocabulary.check(policy, "service_types", data.services, field="services")
+def create(*, db: Session, policy: Policy, actor: str, data: OrganizationCreate) -> Organization:
+    vocabulary.check(policy, "organization_kinds", data.kind, field="kind")
+    vocabulary.check(policy, "service_types", data.services, field="services")
+    return _insert(db=db, actor=actor, data=data)
+
+
+def _insert(*, db: Session, actor: str, data: OrganizationCreate) -> Organization:
     if data.parent_id is not None:
         parent = get_or_raise(db=db, organization_id=data.parent_id)
         if data.kind != IOM_OFFICE or parent.kind != IOM_OFFICE:

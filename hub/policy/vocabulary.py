@@ -43,5 +43,10 @@ def as_lists(policy: Policy) -> dict[str, list[str]]:
         "data_categories": list(vocab.data_categories),
         "service_types": list(vocab.service_types),
         "organization_kinds": list(vocab.organization_kinds),
-        "urgencies": list(type(policy.acknowledgement).model_fields),
+        "urgencies": urgencies(policy),
     }
+
+
+def urgencies(policy: Policy) -> list[str]:
+    """The urgencies a request may have: those the policy gives acknowledgement windows for."""
+    return list(type(policy.acknowledgement).model_fields)

@@ -63,9 +63,11 @@ def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: st
     vocabulary.check(policy, "service_types", data.service_type, field="service_type")
     vocabulary.check(policy, "purposes", data.purpose, field="purpose")
     vocabulary.check(policy, "data_categories", data.categories, field="categories")
-    urgencies = list(type(policy.acknowledgement).model_fields)
     vocabulary.check_values(
-        field="urgency", vocabulary="urgencies", allowed=urgencies, values=data.urgency
+        field="urgency",
+        vocabulary="urgencies",
+        allowed=vocabulary.urgencies(policy),
+        values=data.urgency,
     )
     organizations.check_recipient(
         db=db, recipient_id=data.to_organization_id, sender_id=sender, what="refer a case"
