@@ -6,7 +6,9 @@ worker claimed it with a token, until its lease ends) → done, in the same tran
 handler's effects. The broker is told right after the writing transaction commits
 (`dispatch_on_commit`), and by the scheduled dispatcher for anything that missed it. A
 dispatched or running message whose lease ended is dispatched again, so a lost broker message
-or a dead worker loses nothing; the claim token makes duplicates harmless.
+or a dead worker loses nothing; the claim token makes duplicates harmless. A message dispatched
+again while never claimed gets a lease as long as it has waited, so a backlog is not fed
+duplicates faster than workers can drain it.
 """
 
 from __future__ import annotations
@@ -265,10 +267,24 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
                     extra={"outbox_id": row.id, "topic": row.topic, "attempts": row.attempts},
                 )
                 continue
-            row.status, row.claim = OutboxStatus.dispatched, None
-            row.lease_until, row.dispatched_at = lease_until, now
+            if row.status == OutboxStatus.dispatched:
+                # never claimed: most likely still queued behind a backlog rather than lost,
+                # so the lease grows with the wait; sending it again at a fixed lease would
+                # add a duplicate per message every lease and grow the backlog it waits in
+                row.lease_until = now + redispatch_lease(settings, waited=now - row.available_at)
+            else:
+                row.lease_until = lease_until
+            row.status, row.claim, row.dispatched_at = OutboxStatus.dispatched, None, now
             ids.append(row.id)
     return _send(runtime, ids, dispatched_at=now)
+
+
+def redispatch_lease(settings: Settings, *, waited: timedelta) -> timedelta:
+    """The lease of a message dispatched again because no worker claimed it in time: as long
+    as it has already waited (at least the configured lease, at most an hour), so a message
+    stuck behind a backlog is sent again a few times in all, not once per lease."""
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    return min(max(lease, waited), max(lease, timedelta(seconds=MAX_BACKOFF_SECONDS)))
 
 
 def _send(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) -> list[str]:

@@ -149,6 +149,54 @@ def test_a_lapsed_lease_on_the_last_attempt_is_dead_not_dispatched(
     assert row.last_error is not None and row.last_error.startswith("WorkerLost")
 
 
+@pytest.mark.parametrize(("waited_minutes", "lease_minutes"), [(3, 3), (10, 10), (300, 60)])
+def test_a_message_never_claimed_waits_longer_each_time_it_is_sent_again(
+    outbox_runtime: Runtime, waited_minutes: int, lease_minutes: int
+) -> None:
+    # a row dispatched long ago and never claimed is most likely queued behind a backlog:
+    # sent again, its next lease is as long as it has waited (capped), not the configured one
+    assert outbox_runtime.settings.outbox_lease_seconds < 180
+    outbox_id = _enqueue(outbox_runtime)
+    now = utcnow()
+    _set(
+        outbox_runtime,
+        outbox_id,
+        status=OutboxStatus.dispatched,
+        available_at=now - timedelta(minutes=waited_minutes),
+        dispatched_at=now - timedelta(minutes=waited_minutes),
+        lease_until=now - timedelta(seconds=1),
+    )
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
+    row = _row(outbox_runtime, outbox_id)
+    assert row.status == OutboxStatus.dispatched
+    assert row.lease_until is not None
+    lease = row.lease_until - utcnow()
+    assert timedelta(minutes=lease_minutes) - timedelta(seconds=30) < lease
+    assert lease <= timedelta(minutes=lease_minutes)
+    # not sent a third time while that lease runs
+    assert service.dispatch_due(outbox_runtime) == []
+
+
+def test_a_dead_workers_message_is_sent_again_with_the_configured_lease(
+    outbox_runtime: Runtime,
+) -> None:
+    outbox_id = _enqueue(outbox_runtime)
+    _set(
+        outbox_runtime,
+        outbox_id,
+        status=OutboxStatus.running,
+        attempts=1,
+        available_at=utcnow() - timedelta(hours=2),
+        lease_until=utcnow() - timedelta(seconds=1),
+        claim="x" * 32,
+    )
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
+    row = _row(outbox_runtime, outbox_id)
+    assert row.lease_until is not None
+    configured = timedelta(seconds=outbox_runtime.settings.outbox_lease_seconds)
+    assert row.lease_until - utcnow() <= configured
+
+
 def test_a_broker_that_refuses_leaves_the_rows_pending(worker_settings: Settings) -> None:
     # nothing listens on port 1: every publish fails
     unreachable = load_settings(
