@@ -12,6 +12,9 @@ know, once for every operation rather than route by route:
 - **Links** from each operation that creates an object to those that use it (a case → its
   reads, consents, erasure; a referral → its moves, events, deliveries; a held request → its
   review): clients and stateful test tools follow them.
+- **Examples.** Each JSON request body shows its schema's first example on the operation, a body
+  the API accepts as it is once its ids name real objects (tests/api/test_openapi_examples.py
+  posts every one).
 - **Vocabularies as enums.** Purposes, data categories, service types, organisation kinds and
   urgencies are the loaded policy's (`specs/policy.yaml`): the request schemas list exactly the
   values validation accepts.
@@ -96,6 +99,7 @@ def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
             declare_problems(doc)
             declare_links(doc)
             declare_vocabularies(doc, vocabularies)
+            declare_examples(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 
@@ -159,6 +163,29 @@ def declare_problems(doc: dict[str, Any]) -> None:
     # nothing answers FastAPI's own validation shape: every 422 is a Problem
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def body_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
+    """The component schema of an operation's JSON body (an optional body's non-null branch)."""
+    media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if media is None:
+        return None
+    schema = media.get("schema", {})
+    refs = [schema, *schema.get("anyOf", [])]
+    for node in refs:
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            return doc["components"]["schemas"].get(ref.rsplit("/", 1)[1])
+    return None
+
+
+def declare_examples(doc: dict[str, Any]) -> None:
+    for _, _, operation in _operations(doc):
+        schema = body_schema(doc, operation)
+        examples = (schema or {}).get("examples")
+        if examples:
+            media = operation["requestBody"]["content"]["application/json"]
+            media.setdefault("example", examples[0])
 
 
 def _request_schemas(doc: dict[str, Any]) -> set[str]:

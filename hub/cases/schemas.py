@@ -20,7 +20,21 @@ class Subject(BaseModel):
 
 
 class CaseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_ref": "NE-AGZ-2026-0042",
+                    "subject": {"birth_date": "1998-03-14", "sex": "female"},
+                    "data": {
+                        "identity": {"given_name": "Aïcha", "family_name": "Exemple"},
+                        "contact": {"phone": "+227 90 00 00 00"},
+                    },
+                }
+            ]
+        },
+    )
 
     external_ref: str = Field(min_length=1, max_length=100)
     subject: Subject
@@ -31,7 +45,10 @@ class CaseCreate(BaseModel):
 class CaseDataUpdate(BaseModel):
     """Categories to replace whole (`null` removes one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"data": {"contact": {"phone": "+227 90 00 00 01"}}}]},
+    )
 
     data: dict[str, CategoryData | None] = Field(min_length=1)
 

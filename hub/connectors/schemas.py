@@ -23,7 +23,20 @@ class DeliveryStatus(StrEnum):
 
 
 class ChannelSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            # the first is shown on the operation; a webhook's host must resolve when it is set
+            "examples": [
+                {"kind": "inbox"},
+                {
+                    "kind": "webhook",
+                    "url": "https://intake.ngo.example.org/hub/webhook",
+                    "secret": "a-shared-secret-of-32-characters",
+                },
+            ]
+        },
+    )
 
     kind: ChannelKind
     url: str | None = Field(None, max_length=2000)

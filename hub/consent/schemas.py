@@ -54,7 +54,26 @@ class Parties(BaseModel):
 
 
 class ConsentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "given_by": "subject",
+                    "method": "written",
+                    "witness": "Case worker on duty",
+                    "language": "fr",
+                    "interpreter": None,
+                    "purposes": ["psychosocial_support"],
+                    "recipients": {"organizations": [], "kinds": ["ngo"]},
+                    "categories": ["identity", "contact"],
+                    "exclusions": {"organizations": [], "kinds": []},
+                    "valid_from": "2026-01-01T00:00:00Z",
+                    "valid_until": "2031-01-01T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     given_by: GivenBy
     caregiver: Caregiver | None = None
@@ -76,7 +95,10 @@ class ConsentCreate(BaseModel):
 
 
 class WithdrawalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"method": "verbal", "reason": None}]},
+    )
 
     method: Method
     # a person owes no reason for withdrawing: optional, and sealed like personal data

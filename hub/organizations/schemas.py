@@ -9,7 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class OrganizationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Association Tadamoun, Agadez",
+                    "kind": "ngo",
+                    "services": ["psychosocial_support", "shelter"],
+                    "country": "NE",
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     kind: str
@@ -34,7 +46,21 @@ class OrganizationPage(BaseModel):
 
 
 class AgreementCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "from_organization_id": "0f6c1c8e9b2a4d7e8f1a2b3c4d5e6f70",
+                    "to_organization_id": "7a8b9c0d1e2f4a5b8c6d7e8f9a0b1c2d",
+                    "purposes": ["psychosocial_support", "shelter"],
+                    "categories": ["identity", "contact"],
+                    "valid_from": "2026-01-01T00:00:00Z",
+                    "valid_until": "2031-12-31T23:59:59Z",
+                }
+            ]
+        },
+    )
 
     from_organization_id: str
     to_organization_id: str
@@ -71,7 +97,17 @@ class AgreementPage(BaseModel):
 
 
 class ClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "scope": "cases:read cases:write consents:write referrals:read referrals:write",
+                    "name": "Case management system",
+                }
+            ]
+        },
+    )
 
     scope: str = Field(min_length=1, max_length=2000, description="Space-separated scopes")
     name: str = Field("", max_length=200)

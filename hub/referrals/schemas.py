@@ -21,7 +21,22 @@ class Role(StrEnum):
 
 
 class ReferralCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "3e9d2f7a1b6c4e8d9f0a1b2c3d4e5f60",
+                    "to_organization_id": "7a8b9c0d1e2f4a5b8c6d7e8f9a0b1c2d",
+                    "service_type": "psychosocial_support",
+                    "purpose": "psychosocial_support",
+                    "urgency": "high",
+                    "categories": ["identity"],
+                    "note": "Prefers a female counsellor; speaks Hausa and French.",
+                }
+            ]
+        },
+    )
 
     case_id: str = Field(min_length=1, max_length=64)
     to_organization_id: str = Field(min_length=1, max_length=64)
@@ -37,7 +52,17 @@ class ReferralResubmit(BaseModel):
     """A referral sent back for correction, resubmitted; each field given replaces the
     referral's own (checked against the policy's vocabularies like a new referral's)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "note": "Categories narrowed as the consent officer asked.",
+                    "categories": ["identity"],
+                }
+            ]
+        },
+    )
 
     # an empty note removes it
     note: str | None = Field(default=None, max_length=NOTE_MAX)
@@ -48,13 +73,19 @@ class ReferralResubmit(BaseModel):
 class MoveBody(BaseModel):
     """acknowledge, accept, start: nothing to say."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{}]},
+    )
 
 
 class ReasonBody(BaseModel):
     """decline, cancel. Optional in the schema so a missing reason is 422 `reason_required`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "No capacity at the centre until next month."}]},
+    )
 
     reason: str | None = Field(default=None, max_length=TEXT_MAX)
 
@@ -62,7 +93,12 @@ class ReasonBody(BaseModel):
 class OutcomeBody(BaseModel):
     """complete: what came of the service."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"outcome": "Eight counselling sessions held; goals met."}]
+        },
+    )
 
     outcome: str | None = Field(default=None, max_length=TEXT_MAX)
 

@@ -35,7 +35,16 @@ class ReviewOrder(StrEnum):
 class ReviewDecide(BaseModel):
     """approve, deny, return: the officer always says why."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "justification": "Consent form checked with the case worker; the recipient is covered."
+                }
+            ]
+        },
+    )
 
     justification: str = Field(max_length=2000)
 

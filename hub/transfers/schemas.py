@@ -56,7 +56,23 @@ class TransferPlan(BaseModel):
 
 
 class TransferCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "3e9d2f7a1b6c4e8d9f0a1b2c3d4e5f60",
+                    "to_organization_id": "5c4b3a2918f74e6d8c7b6a5f4e3d2c1b",
+                    "plan": {
+                        "reason": "The family moved to Niamey.",
+                        "open_needs": ["Medical follow-up", "School enrolment"],
+                        "risks": "None known at the new address.",
+                        "handover_contact": "Case worker, IOM Agadez, +227 90 00 00 02",
+                    },
+                }
+            ]
+        },
+    )
 
     case_id: str = Field(min_length=1, max_length=64)
     to_organization_id: str = Field(min_length=1, max_length=64)
@@ -66,7 +82,21 @@ class TransferCreate(BaseModel):
 class TransferResubmit(BaseModel):
     """A transfer sent back for correction, resubmitted, with an amended plan if given."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "plan": {
+                        "reason": "The family moved to Niamey.",
+                        "open_needs": ["Medical follow-up"],
+                        "risks": "None known at the new address.",
+                        "handover_contact": "Case worker, IOM Agadez, +227 90 00 00 02",
+                    }
+                }
+            ]
+        },
+    )
 
     plan: TransferPlan | None = None
 
@@ -74,13 +104,21 @@ class TransferResubmit(BaseModel):
 class MoveBody(BaseModel):
     """accept: nothing to say."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{}]},
+    )
 
 
 class ReasonBody(BaseModel):
     """reject, cancel. Optional in the schema so a missing reason is 422 `reason_required`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "The case is better served by the Zinder office."}]
+        },
+    )
 
     reason: str | None = Field(default=None, max_length=TEXT_MAX)
 

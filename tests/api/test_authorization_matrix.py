@@ -7,15 +7,11 @@ declare a scope (deny by default) and have a scenario in tests/support/route_sce
 
 from __future__ import annotations
 
-import re
-
-import pytest
 from fastapi.testclient import TestClient
 
 from hub.auth import scopes as scope_names
-from hub.runtime import Runtime
-from tests.support.api import client_for, operator, partner
-from tests.support.route_scenarios import SCENARIOS, Ctx
+from tests.support.api import client_for
+from tests.support.route_scenarios import SCENARIOS, Ctx, fill
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -39,18 +35,6 @@ def v1_operations(api: TestClient) -> list[tuple[str, str, list[str] | None]]:
     return ops
 
 
-def _fill(path: str, params: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: params.get(m.group(1), "x"), path)
-
-
-@pytest.fixture
-def ctx(runtime: Runtime, api: TestClient) -> Ctx:
-    owner = partner(runtime, api, "IOM Agadez", kind="iom_office")
-    other = partner(runtime, api, "Another NGO")
-    admin = operator(runtime, api)
-    return Ctx(runtime=runtime, api=api, owner=owner, other=other, admin=admin)
-
-
 def test_every_v1_route_declares_a_scope_and_has_a_scenario(api: TestClient) -> None:
     ops = v1_operations(api)
     assert len(ops) >= len(SCENARIOS) > 0
@@ -70,14 +54,14 @@ def test_matrix(ctx: Ctx) -> None:
         label = f"{method} {path}"
 
         # no token
-        anonymous = api.request(method, _fill(path, {}), json={})
+        anonymous = api.request(method, fill(path, {}), json={})
         assert anonymous.status_code == 401, label
         assert anonymous.headers["www-authenticate"].startswith("Bearer"), label
         assert anonymous.json()["code"] == "unauthorized", label
 
         # garbage token
         garbage = api.request(
-            method, _fill(path, {}), json={}, headers={"Authorization": "Bearer not.a.jwt"}
+            method, fill(path, {}), json={}, headers={"Authorization": "Bearer not.a.jwt"}
         )
         assert garbage.status_code == 401, label
         assert garbage.json()["code"] == "invalid_token", label
@@ -91,7 +75,7 @@ def test_matrix(ctx: Ctx) -> None:
             )
             weak = client_for(ctx.runtime, api, ctx.owner.organization_id, lacking)
             call = scenario.build(ctx)
-            refused = api.request(method, _fill(path, call.path_params), **call.send(weak.headers))
+            refused = api.request(method, fill(path, call.path_params), **call.send(weak.headers))
             assert refused.status_code == 403, (label, refused.text)
             assert 'error="insufficient_scope"' in refused.headers["www-authenticate"], label
 
@@ -99,7 +83,7 @@ def test_matrix(ctx: Ctx) -> None:
         if scenario.tenant:
             call = scenario.build(ctx)
             foreign = api.request(
-                method, _fill(path, call.path_params), **call.send(ctx.other.headers)
+                method, fill(path, call.path_params), **call.send(ctx.other.headers)
             )
             assert foreign.status_code == 404, (label, foreign.text)
             assert foreign.json()["code"] == "not_found", label
@@ -108,7 +92,7 @@ def test_matrix(ctx: Ctx) -> None:
         call = scenario.build(ctx)
         caller = ctx.admin if scenario.admin else ctx.owner
         ok = api.request(
-            method, _fill(path, call.path_params), **call.send(caller.headers, caller=True)
+            method, fill(path, call.path_params), **call.send(caller.headers, caller=True)
         )
         assert ok.status_code == call.status, (label, ok.text)
         walked += 1

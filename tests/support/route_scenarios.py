@@ -7,6 +7,7 @@ route cannot ship untested for tenancy. `build` makes what the call needs, owned
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,11 @@ class Call:
         if self.content_type is not None:
             return {"content": self.body, "headers": headers | {"content-type": self.content_type}}
         return {"json": self.body, "headers": headers}
+
+
+def fill(path: str, params: dict[str, str]) -> str:
+    """The path with its parameters put in ("x" for those not given)."""
+    return re.sub(r"\{(\w+)\}", lambda m: params.get(m.group(1), "x"), path)
 
 
 @dataclass(frozen=True)
