@@ -930,6 +930,23 @@ def clear_redis(prefix: str) -> int:
     return len(keys)
 
 
+def broker_queued(prefix: str) -> int:
+    """Messages waiting in the hub's Redis queues (not yet taken by a worker)."""
+    client = redis.Redis.from_url(BROKER_URL)
+    try:
+        return sum(int(client.llen(f"{prefix}{queue}")) for queue in ("hub", "hub.schedule"))
+    finally:
+        client.close()
+
+
+def skipped_duplicates(processes: list[tuple[str, subprocess.Popen[bytes], Path]]) -> int:
+    count = 0
+    for name, _, log in processes:
+        if name.startswith("worker") and log.exists():
+            count += log.read_text(errors="replace").count("outbox message not claimable")
+    return count
+
+
 def wait_workers(runtime: Runtime, processes: list[subprocess.Popen[bytes]], n: int) -> None:
     deadline = time.monotonic() + WORKERS_READY_SECONDS
     while time.monotonic() < deadline:
@@ -1075,15 +1092,19 @@ def main() -> None:
         for thread in threads:
             thread.start()
         next_report = t_start + 60
+        most_queued = 0
         while any(t.is_alive() for t in threads):
             memory.sample(processes)
             if time.monotonic() >= next_report:
                 with stats.lock:
                     done = sum(stats.by_op.values())
                     errors = sum(stats.errors.values())
+                queued = broker_queued(prefix)
+                most_queued = max(most_queued, queued)
                 print(
                     f"  {time.monotonic() - t_start:5.0f} s: {done} requests, {errors} errors, "
-                    f"{len(receiver.arrivals)} webhook arrivals, load {loadavg()}",
+                    f"{len(receiver.arrivals)} webhook arrivals, {queued} broker messages "
+                    f"queued, load {loadavg()}",
                     flush=True,
                 )
                 next_report += 60
@@ -1130,6 +1151,11 @@ def main() -> None:
             f"lost deliveries: {lost} findings (one stuck referral fails several of the "
             f"checks above); throughput: {total / wall:.1f} requests/s, "
             f"{delivered / (wall + drain_s):.1f} deliveries/s (traffic and drain)"
+        )
+        print(
+            f"broker queue: at most {most_queued} messages waiting (sampled each minute); "
+            f"{skipped_duplicates(processes)} outbox ids received again after they were taken "
+            "(duplicates the claim token turned away)"
         )
         grown = print_memory(memory, t_start, t_end, args.max_growth)
         failed = bool(errors or lost or not drained or grown or receiver.bad_signatures)

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         description="Prefix of every key the hub writes to a Redis broker, so several hubs "
         "(or test runs) can share one Redis database.",
     )
+    worker_max_tasks_per_child: int = Field(
+        1000,
+        ge=0,
+        description="Tasks a worker's pool process runs before it is replaced by a fresh one "
+        "(0: never). The heap of a long-lived process only grows with fragmentation; replacing "
+        "it now and then keeps the worker's memory flat.",
+    )
     worker_include: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra modules the worker imports at start to register outbox handlers "
@@ -91,7 +98,8 @@ class Settings(BaseSettings):
         120,
         ge=1,
         description="A dispatched or running outbox row not done after this is dispatched "
-        "again (a lost message or a dead worker loses nothing).",
+        "again (a lost message or a dead worker loses nothing); one never claimed waits as long "
+        "as it already has before the next time (up to an hour), so a backlog is not doubled.",
     )
     outbox_max_attempts: int = Field(
         8, ge=1, description="Attempts before an outbox row is dead-lettered."

@@ -86,6 +86,7 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=settings.worker_max_tasks_per_child or None,
         worker_send_task_events=False,
         task_annotations={
             # a handler still running when its lease ends may be run again elsewhere; stop it

@@ -19,6 +19,7 @@ from tests.support.outbox_handlers import (
     create_effects_table,
     effect_count,
     effects,
+    marks_dir,
     read_marks,
 )
 from tests.support.workers import (
@@ -213,5 +214,28 @@ def test_a_retry_longer_than_the_broker_should_hold_goes_back_through_the_outbox
         # the worker logs after its commit: the row can be seen done a moment before the line
         wait_for(lambda: "outbox message done" in worker.logs(), "the log line", watch=worker)
         assert worker.logs().count("outbox message done") == 1
+    finally:
+        rt.dispose()
+
+
+def test_a_pool_process_is_replaced_after_its_tasks_and_the_next_one_runs_them_as_well(
+    worker_settings: Settings, hub_processes: Callable[..., HubProcess]
+) -> None:
+    # a fresh process every 2 tasks: its memory never grows past a few tasks' worth, and the
+    # hub's runtime is bound again in each new process
+    rt = Runtime(worker_settings)
+    try:
+        create_effects_table(rt.engine)
+        ids = [_enqueue(rt, "test.whoami", key="recycled") for _ in range(6)]
+        assert service.dispatch_due(rt) == ids
+        worker = hub_processes(
+            [HUB, "worker", "--pool", "prefork", "--concurrency", "1", "--include", HANDLERS],
+            settings_env(worker_settings, HUB_WORKER_MAX_TASKS_PER_CHILD="2"),
+            "worker",
+        )
+        wait_for(lambda: effect_count(rt, "recycled") == 6, "6 effects", watch=worker)
+        pids = {p.name for p in marks_dir(worker_settings.data_dir).glob("recycled.pid-*")}
+        assert len(pids) == 3
+        assert all(_row(rt, outbox_id).status == OutboxStatus.done for outbox_id in ids)
     finally:
         rt.dispose()

@@ -8,6 +8,7 @@ because a handler's own rows vanish when its transaction is rolled back or its w
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,13 @@ def slow(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
     started = mark(runtime.settings.data_dir, f"{payload['key']}.started")
     if started == 1 or not payload.get("once"):
         time.sleep(payload["sleep_ms"] / 1000)
+    _add_effect(db, payload["key"])
+
+
+@handler("test.whoami")
+def whoami(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    """Marks the pool process that ran it (one mark file per process id)."""
+    mark(runtime.settings.data_dir, f"{payload['key']}.pid-{os.getpid()}")
     _add_effect(db, payload["key"])
 
 
