@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -59,3 +59,22 @@ class UsedAssertion(Base):
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     jti: Mapped[str] = mapped_column(String(255), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateLimitHit(Base):
+    """One counted event of a rate limit, shared by every server process and replica.
+
+    The key is stored as its SHA-256: the client ids and addresses the limits are about are not
+    kept here. Rows older than their window are swept as new ones are written.
+    """
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_window", "bucket", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    bucket: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    # seconds since the epoch: compared across processes, so wall-clock time
+    at: Mapped[float] = mapped_column(Float)

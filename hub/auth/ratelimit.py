@@ -1,5 +1,8 @@
-"""In-process sliding-window rate limits (per server process, not shared between them), and
-the limits on client authentication built from them."""
+"""Sliding-window rate limits, and the limits on client authentication built from them.
+
+`SlidingWindowLimiter` counts in this process only; the server's limits are shared between its
+processes through the database (`hub.auth.limit_store`), with the same interface (`Limiter`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 # bound on tracked keys, so a stream of made-up client ids cannot grow memory without end
@@ -18,6 +22,16 @@ def parse_rate(rate: str) -> tuple[int, float]:
     """`"30/minute"` → (30, 60.0)."""
     count, _, period = rate.partition("/")
     return int(count.strip()), PERIODS[period.strip()]
+
+
+class Limiter(Protocol):
+    def hit(self, key: str) -> int: ...
+    def wait(self, key: str) -> int: ...
+    def add(self, key: str) -> None: ...
+
+
+# (bucket, limit, window in seconds) -> a limiter; the bucket names the limit in a shared store
+MakeLimiter = Callable[[str, int, float], Limiter]
 
 
 class SlidingWindowLimiter:
@@ -101,15 +115,23 @@ class AuthenticationLimits:
     """
 
     def __init__(
-        self, limit: int, window: float, now: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float,
+        now: Callable[[], float] = time.monotonic,
+        make: MakeLimiter | None = None,
     ) -> None:
-        self.failures = SlidingWindowLimiter(limit, window, now)
-        self.source_failures = SlidingWindowLimiter(limit * SOURCE_FACTOR, window, now)
-        self.successes = SlidingWindowLimiter(limit * SUCCESS_FACTOR, window, now)
+        def in_process(_bucket: str, count: int, seconds: float) -> Limiter:
+            return SlidingWindowLimiter(count, seconds, now)
+
+        make = make or in_process
+        self.failures = make("auth.failures", limit, window)
+        self.source_failures = make("auth.source", limit * SOURCE_FACTOR, window)
+        self.successes = make("auth.successes", limit * SUCCESS_FACTOR, window)
 
     @classmethod
-    def from_rate(cls, rate: str) -> AuthenticationLimits:
-        return cls(*parse_rate(rate))
+    def from_rate(cls, rate: str, make: MakeLimiter | None = None) -> AuthenticationLimits:
+        return cls(*parse_rate(rate), make=make)
 
     @staticmethod
     def _pair(client_id: str, source: str) -> str:

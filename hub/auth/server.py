@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Error
@@ -40,8 +41,9 @@ from hub.auth import clients as client_service
 from hub.auth import scopes as scope_names
 from hub.auth import tokens
 from hub.auth.keys import SigningKeys
+from hub.auth.limit_store import DatabaseWindowLimiter
 from hub.auth.models import OAuthClient, UsedAssertion
-from hub.auth.ratelimit import AuthenticationLimits
+from hub.auth.ratelimit import AuthenticationLimits, parse_rate
 from hub.clock import utcnow
 from hub.settings import Settings
 
@@ -67,7 +69,12 @@ class Authority:
         self.jwks_uri = self.issuer + "/.well-known/jwks.json"
         self.token_seconds = settings.access_token_seconds
         self.keys = keys
-        self.limits = AuthenticationLimits.from_rate(settings.token_rate_limit)
+        self.rate = parse_rate(settings.token_rate_limit)
+
+    def limits(self, db: Session) -> AuthenticationLimits:
+        """The limits on client authentication, counted in the request's transaction: every
+        server process and replica shares them."""
+        return AuthenticationLimits(*self.rate, make=partial(DatabaseWindowLimiter, db))
 
 
 _create_lock = threading.Lock()
@@ -259,6 +266,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.db = db
         self.authority = authority
         self.source = source
+        self.limits = authority.limits(db)
         # the client ids authlib's parsers claimed during this request's authentication
         self._claimed: list[str] = []
         self.register_grant(HubClientCredentialsGrant)
@@ -273,7 +281,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         """authlib's client authentication, within the limits: a source over its failure limit
         is refused before any secret is checked; a failure counts against the source and each
         client id claimed; a success is never refused for anyone else's failures."""
-        limits = self.authority.limits
+        limits = self.limits
         wait = limits.source_wait(self.source)
         if wait:
             raise TooManyRequestsError(wait)
@@ -293,7 +301,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         # called by authlib's parsers with the id the request claims, before its proof is
         # checked: a source over the failure limit for this id is refused here
         if isinstance(client_id, str):
-            wait = self.authority.limits.client_wait(client_id, self.source)
+            wait = self.limits.client_wait(client_id, self.source)
             if wait:
                 raise TooManyRequestsError(wait)
             self._claimed.append(client_id)
