@@ -24,4 +24,5 @@ ENV HUB_DATA_DIR=/var/lib/hub \
 
 USER 10001:10001
 EXPOSE 8000
+# one server process per CPU core the container sees (PostgreSQL); `--workers N` to choose
 CMD ["hub", "serve", "--host", "0.0.0.0", "--port", "8000"]

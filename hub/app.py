@@ -59,3 +59,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_console(app)
     openapi.install(app, vocabulary.as_lists(runtime.policy))
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one server process of `hub serve --workers N`: uvicorn imports and calls this
+    in each process it starts, which reads the same settings (HUB_ variables) as its parent."""
+    # every model before the first query (the CLI's `runtime()` does the same)
+    import hub.models  # noqa: F401
+    from hub.settings import load_settings
+
+    return create_app(Runtime(load_settings()))

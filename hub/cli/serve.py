@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import sys
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -15,6 +18,7 @@ from hub.cli.listen import DEFAULT_HOST, DEFAULT_PORT, base_url
 from hub.cli.reviews import seal_justifications_step
 from hub.db import migrate
 from hub.ops.logging import configure_logging
+from hub.ops.metrics import MULTIPROCESS_ENV
 from hub.worker.embedded import EmbeddedWorker
 
 
@@ -22,10 +26,18 @@ def serve(
     host: str = typer.Option(DEFAULT_HOST, help="Address to listen on."),
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     demo: bool = typer.Option(False, help="Seed demo organisations and print credentials."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        max=64,
+        help="Server processes. Default: one per CPU core on PostgreSQL, one on the embedded "
+        "SQLite (where more buys nothing).",
+    ),
 ) -> None:
     """Run the hub."""
     rt = runtime()
     configure_logging(rt.settings.log_level)
+    processes = workers or (1 if rt.settings.is_sqlite else os.cpu_count() or 1)
     if rt.settings.is_sqlite:
         # the embedded database is the operator's only copy: migrating it on start is the
         # zero-set-up promise; a PostgreSQL deployment runs `hub db upgrade` deliberately
@@ -36,8 +48,13 @@ def serve(
     seal_justifications_step(rt, actor=cli_actor())
     if demo:
         seed_and_print(rt, url=base_url(host, port))
-    app = create_app(rt)
-    # a real broker means production: `hub worker` and `hub beat` run as their own services
+    app = create_app(rt) if processes == 1 else None
+    if app is None:
+        # each server process builds its own app; their request metrics meet in one folder
+        _share_metrics(rt.settings.data_dir / "metrics")
+        rt.dispose()
+    # a real broker means production: `hub worker` and `hub beat` run as their own services;
+    # the embedded one runs here, once, whatever the number of server processes
     worker = EmbeddedWorker() if rt.settings.is_embedded_broker else None
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the
     # handler it found: make that an exit that unwinds through `finally`, not a sudden death
@@ -46,13 +63,33 @@ def serve(
     try:
         if worker is not None:
             worker.start()
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        if app is not None:
+            uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        else:
+            uvicorn.run(
+                "hub.app:from_environment",
+                factory=True,
+                workers=processes,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+            )
     finally:
         if worker is not None:
             # a second Ctrl-C must not cut the stop short and orphan the worker
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_IGN)
             worker.stop()
+
+
+def _share_metrics(folder: Path) -> None:
+    """prometheus_client's multiprocess mode: each process writes its counters under `folder`
+    (read when each process starts, so set before they do) and `/metrics` adds them up. Files
+    of an earlier run would be counted again: the folder starts empty."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700, parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

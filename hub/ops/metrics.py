@@ -7,10 +7,11 @@ the status code. The outbox and the audit checkpoint are read from the database 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -23,6 +24,9 @@ from hub.outbox.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("hub.ops")
 
+# set by `hub serve --workers N` before its server processes start (prometheus_client reads it
+# at import): the request counters of every process are then added up at each scrape
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
 
@@ -109,8 +113,13 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
-        self.registry.register(OutboxCollector(sessions))
-        self.registry.register(AuditCheckpointCollector(sessions, audit_stale_after))
+        # read from the database at each scrape: the same whichever process answers
+        self.collectors: list[Collector] = [
+            OutboxCollector(sessions),
+            AuditCheckpointCollector(sessions, audit_stale_after),
+        ]
+        for collector in self.collectors:
+            self.registry.register(collector)
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in KNOWN_METHODS else "OTHER"
@@ -119,4 +128,11 @@ class Metrics:
         self.latency.labels(*labels).observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        folder = os.environ.get(MULTIPROCESS_ENV)
+        if not folder:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=folder)
+        for collector in self.collectors:
+            registry.register(collector)
+        return generate_latest(registry)
