@@ -939,14 +939,6 @@ def broker_queued(prefix: str) -> int:
         client.close()
 
 
-def skipped_duplicates(processes: list[tuple[str, subprocess.Popen[bytes], Path]]) -> int:
-    count = 0
-    for name, _, log in processes:
-        if name.startswith("worker") and log.exists():
-            count += log.read_text(errors="replace").count("outbox message not claimable")
-    return count
-
-
 def wait_workers(runtime: Runtime, processes: list[subprocess.Popen[bytes]], n: int) -> None:
     deadline = time.monotonic() + WORKERS_READY_SECONDS
     while time.monotonic() < deadline:
@@ -1152,11 +1144,7 @@ def main() -> None:
             f"checks above); throughput: {total / wall:.1f} requests/s, "
             f"{delivered / (wall + drain_s):.1f} deliveries/s (traffic and drain)"
         )
-        print(
-            f"broker queue: at most {most_queued} messages waiting (sampled each minute); "
-            f"{skipped_duplicates(processes)} outbox ids received again after they were taken "
-            "(duplicates the claim token turned away)"
-        )
+        print(f"broker queue: at most {most_queued} messages waiting (sampled each minute)")
         grown = print_memory(memory, t_start, t_end, args.max_growth)
         failed = bool(errors or lost or not drained or grown or receiver.bad_signatures)
         print(

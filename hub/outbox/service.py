@@ -24,14 +24,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.clock import utcnow
 from hub.db.session import transaction
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.settings import Settings
-from hub.worker.celery_app import RUN_OUTBOX_TASK
+from hub.worker.celery_app import DEFAULT_QUEUE, RUN_OUTBOX_TASK
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -256,6 +256,11 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
             # and skip a row whose handler still holds it (SQLite serialises instead)
             .with_for_update(skip_locked=True)
         ).all()
+        # never claimed, lease ended: lost by the broker, or still queued behind a backlog.
+        # While the broker holds at least as many messages as there are such rows, they are
+        # taken to be queued: sending them again would only lengthen the queue they wait in
+        unclaimed = [row for row in rows if row.status == OutboxStatus.dispatched]
+        still_queued = bool(unclaimed) and _broker_holds(runtime, _unclaimed_count(db, now))
         for row in rows:
             if row.attempts >= settings.outbox_max_attempts:
                 # a worker died (or was stopped) during the last attempt allowed
@@ -268,15 +273,44 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
                 )
                 continue
             if row.status == OutboxStatus.dispatched:
-                # never claimed: most likely still queued behind a backlog rather than lost,
-                # so the lease grows with the wait; sending it again at a fixed lease would
-                # add a duplicate per message every lease and grow the backlog it waits in
+                # the lease grows with the wait: a message sent again at a fixed lease would
+                # add a duplicate to the backlog every lease
                 row.lease_until = now + redispatch_lease(settings, waited=now - row.available_at)
+                if still_queued:
+                    continue
             else:
                 row.lease_until = lease_until
             row.status, row.claim, row.dispatched_at = OutboxStatus.dispatched, None, now
             ids.append(row.id)
+    if still_queued:
+        log.info("outbox messages still queued at the broker", extra={"count": len(unclaimed)})
     return _send(runtime, ids, dispatched_at=now)
+
+
+def _unclaimed_count(db: Session, now: datetime) -> int:
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.dispatched, OutboxMessage.available_at <= now
+            )
+        )
+        or 0
+    )
+
+
+def _broker_holds(runtime: Runtime, count: int) -> bool:
+    """Whether the broker's main queue holds at least `count` messages; False when it cannot
+    say, so that a message is sent again rather than risk losing it."""
+    try:
+        with runtime.celery.connection_for_write() as conn:
+            queue = runtime.celery.amqp.queues[DEFAULT_QUEUE].bind(conn.default_channel)
+            waiting = queue.queue_declare(passive=True).message_count
+    except Exception as exc:
+        log.info("broker queue depth unknown", extra={"error_type": type(exc).__name__})
+        return False
+    return int(waiting or 0) >= count
 
 
 def redispatch_lease(settings: Settings, *, waited: timedelta) -> timedelta:

@@ -26,7 +26,7 @@ from hub.worker.celery_app import (
 )
 from tests.support import outbox_handlers
 from tests.support.outbox_handlers import CANARY, effect_count
-from tests.support.workers import declare_queues, queued_messages
+from tests.support.workers import declare_queues, purge_queue, queued_messages
 
 
 def _row(runtime: Runtime, outbox_id: str) -> OutboxMessage:
@@ -175,6 +175,27 @@ def test_a_message_never_claimed_waits_longer_each_time_it_is_sent_again(
     assert lease <= timedelta(minutes=lease_minutes)
     # not sent a third time while that lease runs
     assert service.dispatch_due(outbox_runtime) == []
+
+
+def test_a_message_still_queued_at_the_broker_is_not_sent_again(
+    outbox_runtime: Runtime,
+) -> None:
+    # behind a backlog: the broker still holds the message when its lease ends
+    outbox_id = _enqueue(outbox_runtime)
+    declare_queues(outbox_runtime)
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
+    assert queued_messages(outbox_runtime) == 1
+    _set(outbox_runtime, outbox_id, lease_until=utcnow() - timedelta(seconds=1))
+    assert service.dispatch_due(outbox_runtime) == []
+    assert queued_messages(outbox_runtime) == 1
+    row = _row(outbox_runtime, outbox_id)
+    assert row.status == OutboxStatus.dispatched
+    assert row.lease_until is not None and row.lease_until > utcnow()
+    # the broker lost it: sent again at the next lease's end
+    assert purge_queue(outbox_runtime) == 1
+    _set(outbox_runtime, outbox_id, lease_until=utcnow() - timedelta(seconds=1))
+    assert service.dispatch_due(outbox_runtime) == [outbox_id]
+    assert queued_messages(outbox_runtime) == 1
 
 
 def test_a_dead_workers_message_is_sent_again_with_the_configured_lease(
