@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.clock import utcnow
@@ -258,9 +258,10 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
         ).all()
         # never claimed, lease ended: lost by the broker, or still queued behind a backlog.
         # While the broker holds at least as many messages as there are such rows, they are
-        # taken to be queued: sending them again would only lengthen the queue they wait in
+        # taken to be queued (sending them again would only lengthen the queue they wait in);
+        # one the broker did lose is sent once the queue has drained below that
         unclaimed = [row for row in rows if row.status == OutboxStatus.dispatched]
-        still_queued = bool(unclaimed) and _broker_holds(runtime, _unclaimed_count(db, now))
+        still_queued = bool(unclaimed) and _broker_holds(runtime, len(unclaimed))
         for row in rows:
             if row.attempts >= settings.outbox_max_attempts:
                 # a worker died (or was stopped) during the last attempt allowed
@@ -285,19 +286,6 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
     if still_queued:
         log.info("outbox messages still queued at the broker", extra={"count": len(unclaimed)})
     return _send(runtime, ids, dispatched_at=now)
-
-
-def _unclaimed_count(db: Session, now: datetime) -> int:
-    return (
-        db.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.status == OutboxStatus.dispatched, OutboxMessage.available_at <= now
-            )
-        )
-        or 0
-    )
 
 
 def _broker_holds(runtime: Runtime, count: int) -> bool:
