@@ -27,6 +27,8 @@ from hub.crypto.models import DataKey, ShreddedKey
 REWRAP_BATCH = 500
 # `Session.info` key: the keyring (or a function giving it) the session's work uses
 KEYRING_INFO = "hub.crypto.keyring"
+# `Session.info` key: (the transaction, the data keys it unwrapped by owner)
+UNWRAPPED_INFO = "hub.crypto.unwrapped"
 
 
 class DataKeyMissing(Exception):
@@ -54,13 +56,21 @@ def bound_keyring(db: Session) -> KeyEncryptionKeys:
 
 
 def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: bool = False) -> bytes:
-    """The owner's plaintext data key; with `create`, made (and wrapped) if it has none."""
+    """The owner's plaintext data key; with `create`, made (and wrapped) if it has none.
+
+    Read and unwrapped once per transaction: a request that seals and opens several things of
+    one case asks for its key several times."""
     db.info.setdefault(KEYRING_INFO, keyring)
+    known = _unwrapped(db)
+    if owner in known:
+        return known[owner]
     row = db.get(DataKey, owner)
     if row is not None:
-        return unwrap_key(
+        key = unwrap_key(
             keyring.key(row.kek_version), row.wrapped_key, owner=owner, kek_version=row.kek_version
         )
+        known[owner] = key
+        return key
     if not create:
         raise DataKeyMissing(owner)
     key = new_data_key()
@@ -70,7 +80,18 @@ def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: boo
     # flushed now so two creators of one owner collide here, before either encrypts data
     # under a key that would lose the race and be unreadable afterwards
     db.flush()
+    known[owner] = key
     return key
+
+
+def _unwrapped(db: Session) -> dict[str, bytes]:
+    """The data keys this transaction has unwrapped, by owner; a new transaction starts empty
+    (another may have shredded or rotated a key since)."""
+    transaction = db.get_transaction()
+    held = db.info.get(UNWRAPPED_INFO)
+    if held is None or held[0] is not transaction:
+        held = db.info[UNWRAPPED_INFO] = (transaction, {})
+    return held[1]  # type: ignore[no-any-return]
 
 
 def owner_hash_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str) -> bytes | None:
@@ -87,6 +108,7 @@ def shred(*, db: Session, owner: str) -> bool:
     The owner goes on the ledger with the KEK version that wrapped its key: the erasure is
     final once `retire` has destroyed that version.
     """
+    _unwrapped(db).pop(owner, None)
     row = db.execute(
         delete(DataKey).where(DataKey.owner == owner).returning(DataKey.kek_version)
     ).first()

@@ -14,9 +14,9 @@ from tests.support.statements import counted
 
 CEILINGS = {
     "case.create": 12,
-    "consent.record": 16,
-    "referral.create": 24,
-    "referral.read_by_recipient": 18,
+    "consent.record": 15,
+    "referral.create": 21,
+    "referral.read_by_recipient": 16,
     "referral.inbox": 4,
     "referral.acknowledge": 10,
 }
