@@ -80,7 +80,7 @@ class HubBearerTokenValidator(BearerTokenValidator):
 
     def authenticate_token(self, token_string: str) -> Principal | None:
         try:
-            claims = tokens.verify(
+            claims = tokens.verify_signed(
                 db=self.db,
                 keys=self.keys,
                 token=token_string,

@@ -42,7 +42,7 @@ def _lookup(db: Session, authority: Authority, token_string: Any) -> IssuedToken
     if not isinstance(token_string, str):
         return None
     try:
-        claims = tokens.verify(
+        claims = tokens.verify_signed(
             db=db,
             keys=authority.keys,
             token=token_string,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,8 @@ CURVE = "P-256"
 SIGNING_ALGS = (ALG,)
 # allowance for clock skew between the hub and those verifying its tokens
 LEEWAY_SECONDS = 60
+# a known key's row (its retirement) is read again after this long
+KEY_ROW_SECONDS = 60.0
 
 
 def _owner(kid: str) -> str:
@@ -137,7 +140,8 @@ class SigningKeys:
         self.keyring = keyring
         self.token_seconds = token_seconds
         self._private: dict[str, ECKey] = {}
-        self._public: dict[str, ECKey] = {}
+        # kid -> (public key, when it was retired, when its row was read)
+        self._public: dict[str, tuple[ECKey, datetime | None, float]] = {}
         self._lock = threading.Lock()
 
     def signing_key(self, *, db: Session) -> tuple[str, ECKey]:
@@ -151,24 +155,31 @@ class SigningKeys:
         return row.kid, key
 
     def verification_key(self, *, db: Session, kid: str) -> ECKey | None:
-        """The public key for `kid` if it is current or retired recently enough."""
-        row = db.execute(
-            select(
-                SigningKey.kid, SigningKey.alg, SigningKey.public_jwk, SigningKey.retired_at
-            ).where(SigningKey.kid == kid)
-        ).one_or_none()
-        if row is None or row.alg not in SIGNING_ALGS:
-            return None
-        if row.retired_at is not None and row.retired_at <= verification_cutoff(self.token_seconds):
-            return None
+        """The public key for `kid` if it is current or retired recently enough.
+
+        A known kid's row is read again at most every KEY_ROW_SECONDS: a key retired meanwhile
+        by another process stays valid for a token's lifetime after its retirement anyway, so
+        the cut-off is still applied exactly; an unknown kid is looked up every time."""
         with self._lock:
-            key = self._public.get(kid)
-        if key is None:
-            key = ECKey.import_key(dict(row.public_jwk))
+            cached = self._public.get(kid)
+        if cached is not None and time.monotonic() - cached[2] < KEY_ROW_SECONDS:
+            key, retired_at, _ = cached
+        else:
+            row = db.execute(
+                select(
+                    SigningKey.kid, SigningKey.alg, SigningKey.public_jwk, SigningKey.retired_at
+                ).where(SigningKey.kid == kid)
+            ).one_or_none()
+            if row is None or row.alg not in SIGNING_ALGS:
+                return None
+            key = cached[0] if cached is not None else ECKey.import_key(dict(row.public_jwk))
             if key.is_private or key.thumbprint() != kid:
                 return None
+            retired_at = row.retired_at
             with self._lock:
-                self._public[kid] = key
+                self._public[kid] = (key, retired_at, time.monotonic())
+        if retired_at is not None and retired_at <= verification_cutoff(self.token_seconds):
+            return None
         return key
 
     def jwks(self, *, db: Session) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.auth import scopes as scope_names
-from hub.auth.clients import get_active_with_kind, held_scopes
+from hub.auth.clients import held_scopes, token_holder
 from hub.auth.keys import LEEWAY_SECONDS, SIGNING_ALGS, SigningKeys
 from hub.auth.models import OAuthClient, RevokedToken
 from hub.clock import utcnow
@@ -152,6 +152,17 @@ def verify(
     *, db: Session, keys: SigningKeys, token: str, issuer: str, audience: str
 ) -> dict[str, Any]:
     """The token's claims if the hub signed it, for this audience, unexpired and unrevoked."""
+    claims = verify_signed(db=db, keys=keys, token=token, issuer=issuer, audience=audience)
+    if is_revoked(db=db, jti=claims["jti"]):
+        raise InvalidToken("revoked")
+    return claims
+
+
+def verify_signed(
+    *, db: Session, keys: SigningKeys, token: str, issuer: str, audience: str
+) -> dict[str, Any]:
+    """The token's claims if the hub signed it, for this audience and unexpired. Whether it was
+    revoked is `principal_for`'s to say, in the same round trip as its client."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("empty or oversized")
     try:
@@ -195,21 +206,22 @@ def verify(
         raise InvalidToken("sub is not the client")
     if not isinstance(claims.get("scope", ""), str):
         raise InvalidToken("scope is not a string")
-    if is_revoked(db=db, jti=claims["jti"]):
-        raise InvalidToken("revoked")
     return claims
 
 
 def principal_for(*, db: Session, claims: dict[str, Any]) -> Principal:
-    """The caller behind verified claims; its client must still be active.
+    """The caller behind verified claims; its client must still be active, and the token not
+    revoked.
 
     Scopes are the token's, narrowed to what the client holds now, so taking a scope away
     from a client (or revoking it) takes effect on tokens already issued.
     """
-    found = get_active_with_kind(db=db, client_id=claims["client_id"])
+    found = token_holder(db=db, client_id=claims["client_id"], jti=claims["jti"])
     if found is None:
         raise InvalidToken("client revoked or unknown")
-    client, kind = found
+    client, kind, token_revoked = found
+    if token_revoked:
+        raise InvalidToken("revoked")
     if client.organization_id != claims["org"]:
         raise InvalidToken("organisation does not match the client")
     held = set(held_scopes(client, kind))

@@ -13,12 +13,12 @@ from tests.support.referral_world import World
 from tests.support.statements import counted
 
 CEILINGS = {
-    "case.create": 12,
-    "consent.record": 15,
-    "referral.create": 21,
-    "referral.read_by_recipient": 16,
-    "referral.inbox": 4,
-    "referral.acknowledge": 10,
+    "case.create": 10,
+    "consent.record": 13,
+    "referral.create": 19,
+    "referral.read_by_recipient": 14,
+    "referral.inbox": 2,
+    "referral.acknowledge": 8,
 }
 
 
