@@ -40,7 +40,8 @@ class ReviewDecide(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "justification": "Consent form checked with the case worker; the recipient is covered."
+                    "justification": "Consent form checked with the case worker; "
+                    "the recipient is covered."
                 }
             ]
         },
