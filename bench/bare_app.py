@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, FastAPI, status
 from sqlalchemy import text
 
-from hub.api import problems
+from hub.api import problem_handlers
 from hub.api.deps import DbSession
 from hub.auth.deps import Principal, require_scope
 from hub.runtime import Runtime
@@ -46,7 +46,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="bench: bare insert", lifespan=lifespan)
     app.state.runtime = runtime
     # a refused token answers the hub's 401 problem, not a 500
-    problems.install(app)
+    problem_handlers.install(app)
 
     @app.post("/insert", status_code=status.HTTP_201_CREATED)
     def insert(

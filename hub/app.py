@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import openapi, problems
+from hub.api import openapi, problem_handlers
 from hub.audit import routes as audit_routes
 from hub.audit.tasks import stale_after
 from hub.auth import routes as auth_routes
@@ -37,7 +37,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     runtime.policy  # noqa: B018
     app.state.runtime = runtime
     app.state.metrics = Metrics(runtime.sessions, audit_stale_after=stale_after(runtime.settings))
-    problems.install(app)
+    problem_handlers.install(app)
     # the last added runs first: request context wraps the body limit so a 413 is logged too
     app.add_middleware(
         BodyLimitMiddleware,

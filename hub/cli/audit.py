@@ -13,7 +13,7 @@ from hub.audit.signing import AuditKeyError, load_public_key
 from hub.audit.tasks import STALE_INTERVALS, make_checkpoint, witness
 from hub.audit.verify import Expectation
 from hub.audit.verify import verify as verify_log
-from hub.cli.context import emit_json, runtime
+from hub.cli.context import emit_json, runtime, schema_needed
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -64,7 +64,7 @@ def verify(
             expectations.append(Expectation(own.seq, own.hash))
         interval = timedelta(seconds=rt.settings.audit_checkpoint_seconds)
         # a read-only walk: nothing to commit, and the snapshot ends with the transaction
-        with rt.sessions() as db, db.begin():
+        with schema_needed(rt), rt.sessions() as db, db.begin():
             report = verify_log(
                 db=db,
                 public_keys=keys,
@@ -115,7 +115,8 @@ def checkpoint_now(
     """
     rt = runtime()
     try:
-        cp = make_checkpoint(rt, allow_stale=allow_stale)
+        with schema_needed(rt):
+            cp = make_checkpoint(rt, allow_stale=allow_stale)
     except AuditKeyError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

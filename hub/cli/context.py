@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from hub.api.problems import Problem
 from hub.api.wording import plain_message
 from hub.runtime import Runtime
 from hub.settings import InvalidSettings, load_settings
@@ -43,16 +44,19 @@ def emit_json(obj: dict[str, Any]) -> None:
 @contextmanager
 def unit_of_work(rt: Runtime) -> Iterator[Session]:
     """A transaction for one command; a refused request exits 1 with the problem on stderr."""
-    # imported here: it brings FastAPI, which commands that never open a unit of work (hub
-    # audit verify, hub keys) need not load
-    from hub.api.problems import Problem
-
     try:
-        with rt.sessions.begin() as db:
+        with schema_needed(rt), rt.sessions.begin() as db:
             yield db
     except Problem as exc:
         typer.echo(f"error: {exc.title}" + (f": {exc.detail}" if exc.detail else ""), err=True)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def schema_needed(rt: Runtime) -> Iterator[None]:
+    """Database work that needs the tables: without them, exit 1 saying what to run."""
+    try:
+        yield
     except (OperationalError, ProgrammingError):
         # a fresh data folder (no `hub serve` or `hub db upgrade` yet) has no tables: say so
         # rather than print a traceback; any other database error is raised as it is. Alembic

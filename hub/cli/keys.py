@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.audit.service import record
-from hub.cli.context import emit_json, runtime
+from hub.cli.context import emit_json, runtime, schema_needed
 from hub.crypto import service as keys
 from hub.crypto.envelope import CiphertextInvalid
 from hub.crypto.epochs import retire as retire_epoch
@@ -35,7 +35,7 @@ def rotate(
         added = keyring.add_version() if isinstance(keyring, AddsVersions) else None
         current = keyring.current_version
         # the new version is on disk before any data key is wrapped under it
-        with transaction(rt.sessions) as db:
+        with schema_needed(rt), transaction(rt.sessions) as db:
             rewrapped = keys.rewrap_all(db=db, keyring=keyring)
             by_version = keys.count_by_version(db=db)
             record(
@@ -99,7 +99,8 @@ def retire(
     """
     rt = runtime()
     try:
-        done = retire_epoch(sessions=rt.sessions, keyring=rt.keyring)
+        with schema_needed(rt):
+            done = retire_epoch(sessions=rt.sessions, keyring=rt.keyring)
         with transaction(rt.sessions) as db:
             record(
                 db,

@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api.problems import Problem, problem_response
+from hub.api.problem_handlers import problem_response
+from hub.api.problems import Problem
 from hub.ops.logging import request_id_var
 from hub.ops.metrics import UNMATCHED_ROUTE, Metrics
 

@@ -3,6 +3,7 @@ about its own imports."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import pytest
 
 from hub.cli.lazy import first_paragraph
 from hub.cli.main import COMMANDS
-from tests.support.cli import HUB
+from hub.settings import Settings
+from tests.support.cli import HUB, hub_env
 
 # what the web application, the worker and the database layer bring in
 HEAVY = ("hub.app", "fastapi", "starlette", "uvicorn", "celery", "sqlalchemy", "pydantic")
@@ -56,6 +58,42 @@ def test_a_command_loads_its_own_code_not_the_web_application(tmp_path: Path) ->
     loaded = _loaded_by(tmp_path, "audit", "--help")
     assert "sqlalchemy" in loaded
     assert not loaded & {"hub.app", "fastapi", "uvicorn"}
+
+
+# what only `hub serve` and the API need
+WEB = ("hub.app", "fastapi", "starlette", "uvicorn")
+RUN_PROBE = """
+import json, sys
+from hub.cli.main import app
+try:
+    app(sys.argv[1:], prog_name="hub")
+    code = 0
+except SystemExit as exc:
+    code = exc.code or 0
+sys.stderr.write(json.dumps({{"code": code, "loaded": [m for m in {web!r} if m in sys.modules]}}))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["audit", "verify"], ["audit", "checkpoint"], ["orgs", "list"], ["deliveries", "list"]],
+    ids=" ".join,
+)
+def test_a_command_that_serves_no_http_runs_without_the_web_framework(
+    settings: Settings, args: list[str]
+) -> None:
+    # run to the end against a migrated database, not only imported: the models, the
+    # lifecycle tables and the problems a service raises are loaded on the way
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE.format(web=WEB), *args],
+        capture_output=True,
+        text=True,
+        env=hub_env(settings),
+        timeout=120,
+        check=True,
+    )
+    outcome = json.loads(done.stderr.splitlines()[-1])
+    assert outcome == {"code": 0, "loaded": []}, done.stderr
 
 
 def _cpu_seconds(args: list[str], env: dict[str, str]) -> float:
