@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "http://127.0.0.1:8000",
-        description="The hub's external base URL; the OAuth issuer and token audience.",
+        description="The hub's external base URL; the OAuth issuer and token audience. Unset, "
+        "`hub serve` uses the address it listens at (`--host`, `--port`).",
     )
     access_token_seconds: int = Field(
         900,

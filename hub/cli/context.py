@@ -22,17 +22,24 @@ from hub.settings import InvalidSettings, load_settings
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def runtime() -> Runtime:
+def runtime(*, served_at: str | None = None) -> Runtime:
+    """The runtime of the settings; `served_at` is the URL `hub serve` listens at, the public
+    URL unless HUB_PUBLIC_URL says otherwise."""
     # every model, whichever command runs: a model's foreign keys and relationships name
     # tables of other domains, which the mapper must know before the first query. Imported
     # here, with the database, so that a command's --help does not pay for them
     import hub.models  # noqa: F401
 
     try:
-        return Runtime(load_settings())
+        settings = load_settings()
     except InvalidSettings as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    if served_at is not None and "public_url" not in settings.model_fields_set:
+        # the default names port 8000: a hub served elsewhere would issue tokens, and send
+        # links, for an address nobody answers at
+        settings = settings.model_copy(update={"public_url": served_at})
+    return Runtime(settings)
 
 
 def emit_json(obj: dict[str, Any]) -> None:

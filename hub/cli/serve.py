@@ -35,7 +35,10 @@ def serve(
     ),
 ) -> None:
     """Run the hub."""
-    rt = runtime()
+    rt = runtime(served_at=base_url(host, port))
+    # the server processes and the embedded worker read their settings from the environment:
+    # they name the hub (OAuth issuer, links in notices) by the same URL as this one
+    os.environ["HUB_PUBLIC_URL"] = rt.settings.public_url
     configure_logging(rt.settings.log_level)
     processes = workers or (1 if rt.settings.is_sqlite else os.cpu_count() or 1)
     if rt.settings.is_sqlite:

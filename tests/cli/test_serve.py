@@ -1,8 +1,9 @@
 """`hub serve --demo` as a newcomer runs it: in an 80-column terminal, on a fresh data folder.
 
 Every client id and secret it prints can be copied whole from one line and gets a token from
-the running hub at the URL it printed; its log (stderr) is JSON lines only, the embedded
-worker's included; Ctrl-C stops the server and its worker.
+the running hub at the URL it printed, which is also the URL the hub names itself by (no
+HUB_PUBLIC_URL is set); its log (stderr) is JSON lines only, the embedded worker's included;
+Ctrl-C stops the server and its worker.
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ def test_serve_demo_prints_credentials_that_copy_whole_and_work(served: Served) 
             token = answer.json()["access_token"]
             listed = http.get(directory_url, headers={"Authorization": f"Bearer {token}"})
             assert listed.status_code == 200, listed.text
+        # no HUB_PUBLIC_URL: the hub names itself at the address it listens at, not port 8000
+        base = f"http://127.0.0.1:{served.port}"
+        metadata = http.get(f"{base}/.well-known/oauth-authorization-server").json()
+        assert metadata["issuer"] == base
+        assert metadata["token_endpoint"] == token_url
 
     # Ctrl-C, as the person who started it would
     workers = descendants(served.proc.pid)
