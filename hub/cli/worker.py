@@ -11,6 +11,7 @@ import os
 from enum import StrEnum
 
 import typer
+from celery.apps import worker as celery_worker
 from celery.signals import setup_logging
 
 from hub.cli.context import runtime
@@ -46,6 +47,9 @@ def worker(
     parent_pid: int | None = typer.Option(None, "--parent-pid", hidden=True),
 ) -> None:
     """Run a Celery worker: outbox messages, and with --beat the schedule too."""
+    # what is logged while the runtime is built (a database file's permissions put right)
+    # is a JSON line too; the settings' level applies from the next line on
+    configure_logging("INFO")
     rt = runtime()
     _use_hub_logging(rt.settings.log_level)
     if not migrate.is_current(rt.engine):
@@ -88,6 +92,9 @@ def worker(
 
 def beat(ctx: typer.Context) -> None:
     """Run the Celery scheduler: outbox dispatch and audit checkpoints (one per deployment)."""
+    # what is logged while the runtime is built (a database file's permissions put right)
+    # is a JSON line too; the settings' level applies from the next line on
+    configure_logging("INFO")
     rt = runtime()
     _use_hub_logging(rt.settings.log_level)
     app = rt.celery
@@ -110,6 +117,10 @@ _QUIET = ("--quiet",)
 _CHATTY = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 
 
+def _say_as_log(msg: str, f: object = None) -> None:
+    logging.getLogger("celery.apps.worker").info(msg.strip())
+
+
 def _use_hub_logging(level: str) -> None:
     def configure(**_: object) -> None:
         configure_logging(level)
@@ -117,6 +128,10 @@ def _use_hub_logging(level: str) -> None:
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
     configure()
+    # Celery's shutdown notices ("worker: Warm shutdown (MainProcess)") are written by its
+    # signal handlers straight to the process's stdout with `safe_say`, which no option
+    # silences: said through the hub's log instead, they are JSON lines like the rest
+    celery_worker.safe_say = _say_as_log
     # warnings are log records too: Celery warns through `warnings` (a worker running as root,
     # from celery.platforms), which would print several plain lines among the JSON ones
     logging.captureWarnings(True)

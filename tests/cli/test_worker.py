@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -74,3 +76,22 @@ def test_a_worker_that_cannot_work_stops_at_once_saying_why(
             proc.kill()
         assert proc.returncode == code, (args, stderr)
         assert message in stderr
+
+
+@pytest.mark.worker
+def test_a_worker_stopped_by_sigterm_writes_json_log_lines_only(
+    worker_settings: Settings, hub_processes: Callable[..., HubProcess]
+) -> None:
+    # prefork, as production runs it; its stdout and stderr go to one file
+    worker = hub_processes(
+        [HUB, "worker", "--concurrency", "1"], settings_env(worker_settings), "worker"
+    )
+    wait_for(lambda: "ready." in worker.logs(), "the worker to be ready", watch=worker)
+    # to the main process only, as a service manager stops it
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(timeout=60) == 0, worker.logs()
+    lines = [line for line in worker.logs().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert all({"level", "logger", "message"} <= set(r) for r in records), lines
+    # Celery's shutdown notice, said as a log record
+    assert any("Warm shutdown" in r["message"] for r in records), lines
