@@ -35,6 +35,9 @@ def serve(
     ),
 ) -> None:
     """Run the hub."""
+    # what is logged while the runtime is built (a database file's permissions put right)
+    # is a JSON line too; the settings' level applies from the next line on
+    configure_logging("INFO")
     rt = runtime(served_at=base_url(host, port))
     # the server processes and the embedded worker read their settings from the environment:
     # they name the hub (OAuth issuer, links in notices) by the same URL as this one
