@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic_core import ErrorDetails
 
+from hub.api.wording import plain_message
 from hub.policy.rules import (
     ALWAYS_DENY,
     Acknowledgement,
@@ -145,6 +147,21 @@ def _line_of(node: yaml.Node, path: tuple[object, ...]) -> int:
     return line
 
 
+def _where(path: tuple[object, ...]) -> str:
+    """A place in the file as its author reads it: `vocabularies.purposes[2]`."""
+    where = ""
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
+    return where
+
+
+def _said(err: ErrorDetails) -> str:
+    # the API's plain words, but a key no section knows is not a "field of this request"
+    if err["type"] == "extra_forbidden":
+        return "is not a key of this section"
+    return plain_message(err)
+
+
 def _report(source: str, problems: list[tuple[int, str, str]]) -> PolicyError:
     problems.sort(key=lambda p: (p[0], p[1]))
     lines = [
@@ -175,18 +192,11 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
         raise _report(
             source,
             [
-                (
-                    _line_of(node, tuple(err["loc"])),
-                    ".".join(str(p) for p in err["loc"]),
-                    err["msg"],
-                )
+                (_line_of(node, tuple(err["loc"])), _where(tuple(err["loc"])), _said(err))
                 for err in exc.errors()
             ],
         ) from None
-    problems = [
-        (_line_of(node, path), ".".join(str(p) for p in path), msg)
-        for path, msg in _cross_checks(policy)
-    ]
+    problems = [(_line_of(node, path), _where(path), msg) for path, msg in _cross_checks(policy)]
     if problems:
         raise _report(source, problems)
     return policy

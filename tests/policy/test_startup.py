@@ -49,3 +49,43 @@ def test_hub_serve_stops_on_a_malformed_policy(settings: Settings, tmp_path: Pat
     assert f"{path}: line {line}: review_triggers.stale_consent.max_age_days" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+PYDANTIC_WORDING = ("Input should", "Value should", "Field required", "Extra inputs")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        # a list item of the wrong type: its place is the key path and the index
+        (
+            "    - household\n",
+            "    - household\n    - [a, b]\n",
+            "vocabularies.data_categories[3]: must be text",
+        ),
+        (
+            "  child_case:\n    enabled: true",
+            "  child_case:\n    enabled: 1.5",
+            "must be true or false",
+        ),
+        ("    max_age_days: 365", "    max_age_days: a year", "must be a whole number"),
+        ("\nreviews:\n", "\nreview_limits:\n", "review_limits: is not a key of this section"),
+    ],
+)
+def test_hub_says_what_is_wrong_with_a_policy_in_plain_words(
+    settings: Settings, tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    text = (REPO_SPECS / "policy.yaml").read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / "policy.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = run_hub(
+        settings, "serve", "--port", _free_port(), timeout=60, HUB_POLICY_FILE=str(path)
+    )
+    assert result.returncode == 2, result.stderr
+    # the server's JSON log lines, then what is wrong with the policy
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"{path}: line "), result.stderr
+    assert said in last
+    assert not any(words in result.stderr for words in PYDANTIC_WORDING), result.stderr
+    assert "Traceback" not in result.stderr
