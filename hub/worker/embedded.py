@@ -6,10 +6,9 @@ if it dies, and stopped with the server: the whole group gets SIGTERM (a warm sh
 SIGKILL if it lingers. Should the server itself be killed, the worker notices its parent is
 gone and stops.
 
-Its output is the hub's JSON log lines: the worker logs to stderr through the hub's handler,
-and the few notices Celery writes straight to stdout (a shutdown's "worker: Warm shutdown",
-written to sys.__stdout__ by a signal handler no setting silences) are read here and logged as
-records of the server's.
+Its output is the hub's JSON log lines: the worker logs to stderr through the hub's handler
+(Celery's shutdown notice included, `hub.cli.worker`), and whatever else reaches its stdout
+is read here and logged as records of the server's.
 """
 
 from __future__ import annotations

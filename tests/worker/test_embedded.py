@@ -105,8 +105,8 @@ def test_serve_runs_restarts_and_stops_its_embedded_worker(
         # the server's output, with both workers' (no banner, no plain warning), is JSON lines
         records = [json.loads(line) for line in serve.logs().splitlines()]
         assert sum(r["message"].endswith(" ready.") for r in records) == 2
-        # what Celery writes straight to stdout on a warm shutdown is logged, not printed
-        assert any(r["logger"] == "hub.worker.stdout" for r in records)
+        # the notice Celery would write straight to stdout on a warm shutdown is logged
+        assert any("Warm shutdown" in r["message"] for r in records)
     finally:
         rt.dispose()
 
