@@ -14,6 +14,7 @@ from hub.connectors import routes as connector_routes
 from hub.consent import routes as consent_routes
 from hub.console.install import install as install_console
 from hub.disclosures import routes as disclosure_routes
+from hub.erasure import routes as erasure_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     auth_routes.install(app)
     app.include_router(organization_routes.router)
     app.include_router(case_routes.router)
+    app.include_router(erasure_routes.router)
     app.include_router(review_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)

@@ -29,6 +29,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("lifecycle",),
     # the requests
     ("referrals", "transfers"),
+    # what spans the requests: erasing a case cancels those still under review
+    ("erasure",),
     # getting them to partners: the delivery workflow and the connector plugins
     ("connectors",),
     # the faces and the composition root
@@ -61,12 +63,6 @@ DEBT: dict[tuple[str, str], str] = {
     ("auth", "organizations"): "a client's organisation kind",
     ("auth", "users"): "On-Behalf-Of resolves a person",
     ("users", "auth"): "Principal and scopes for people",
-    # erasing a case cancels its requests under review: the orchestration belongs above them
-    ("cases", "lifecycle"): "hub.cases.erasure",
-    ("cases", "referrals"): "hub.cases.erasure",
-    ("cases", "transfers"): "hub.cases.erasure",
-    ("cases", "reviews"): "hub.cases.erasure (forget_case)",
-    ("reviews", "cases"): "a review's dossier reads the case",
     # `python -m hub.worker` reuses the CLI's worker command
     ("worker", "cli"): "hub/worker/__main__.py",
 }

@@ -1,4 +1,5 @@
-"""Cases API: owner only; another organisation's case is 404."""
+"""Cases API: owner only; another organisation's case is 404. Erasing a case cancels its
+requests under review, so its route (`DELETE /v1/cases/{case_id}`) is `hub.erasure.routes`'."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import IdempotencyKey
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.auth.deps import Principal, require_scope
-from hub.cases import erasure, service
+from hub.cases import service
 from hub.cases.schemas import CaseCreate, CaseDataUpdate, CasePage, CaseRead, CaseSummary
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -80,10 +81,3 @@ def update_case(
         data=body.data,
     )
     return service.summary(db=db, case=case)
-
-
-@router.delete("/{case_id}", status_code=status.HTTP_204_NO_CONTENT)
-def erase_case(case_id: str, principal: Writer, db: DbSession, runtime: CurrentRuntime) -> Response:
-    case = service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
-    erasure.erase(db=db, keyring=runtime.keyring, actor=principal.actor, case=case)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -226,7 +226,7 @@ def erase(*, db: Session, actor: str, case: Case) -> None:
     wrapped key until the daily `hub keys retire` destroys the KEK version that wrapped it:
     then the erasure is final (docs/security.md, "Erasure").
 
-    The case's requests still under review are `hub.cases.erasure`'s: erase through it.
+    The case's requests still under review are `hub.erasure.service`'s: erase through it.
     """
     if case.erased_at is not None:
         raise CaseErased()

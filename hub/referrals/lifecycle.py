@@ -57,7 +57,7 @@ MOVES: dict[str, Move] = {
     "release": move(PENDING_REVIEW, to=SENT, by=Party.system),
     "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
     # the case was erased while the referral waited for a consent officer or its resubmission:
-    # nothing is left to send (`hub.cases.erasure`)
+    # nothing is left to send (`hub.erasure.service`)
     "erase_case": move(PENDING_REVIEW, RETURNED, to=CANCELLED, by=Party.system, reason=True),
     "fail": move(SENT, DELIVERED, to=FAILED, by=Party.system, reason=True),
     # the gate, asked again right before a push, no longer permits it

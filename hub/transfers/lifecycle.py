@@ -30,7 +30,7 @@ MOVES: dict[str, Move] = {
     "release": move(PENDING_REVIEW, to=SENT, by=Party.system),
     "withdraw_consent": move(*WITHDRAWABLE, to=CANCELLED, by=Party.system, reason=True),
     # the case was erased while the transfer waited for a consent officer or its resubmission:
-    # nothing is left to offer (`hub.cases.erasure`)
+    # nothing is left to offer (`hub.erasure.service`)
     "erase_case": move(PENDING_REVIEW, RETURNED, to=CANCELLED, by=Party.system, reason=True),
     # the gate, asked again right before the offer is pushed, no longer permits it
     "block": move(SENT, to=CANCELLED, by=Party.system, reason=True),

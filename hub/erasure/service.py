@@ -11,8 +11,9 @@ about its subject is then dropped (`hub.reviews.closing.forget_case`).
 A request already sent is left to its own path: the gate, asked again before each delivery
 and read, answers `case_erased`.
 
-This is a module of its own because it moves requests: the lifecycle machinery imports
-`hub.cases.service`, never this.
+It lives in a package of its own, in the layer above the requests, because it moves them:
+`hub.cases` knows nothing of referrals and transfers, and the DELETE route that erases a case
+is this package's (`hub.erasure.routes`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.cases import service
+from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import UNDER_REVIEW, Party, history, reasons
@@ -46,7 +47,7 @@ def erase(*, db: Session, keyring: KeyEncryptionKeys, actor: str, case: Case) ->
     review; returns their ids. The cancellations are the hub's moves (the table's `system`
     party), recorded against whoever erased the case and its organisation."""
     if case.erased_at is not None:
-        raise service.CaseErased()
+        raise cases.CaseErased()
     referrals = db.scalars(
         select(Referral)
         .where(Referral.case_id == case.id, Referral.status.in_(sorted(UNDER_REVIEW)))
@@ -75,7 +76,7 @@ def erase(*, db: Session, keyring: KeyEncryptionKeys, actor: str, case: Case) ->
             organization_id=case.owner_organization_id,
             reason_code=reasons.CASE_ERASED,
         )
-    service.erase(db=db, actor=actor, case=case)
+    cases.erase(db=db, actor=actor, case=case)
     forget_case(db=db, case_id=case.id)
     return Erased(
         referrals_cancelled=[r.id for r in referrals],
