@@ -1,28 +1,20 @@
-"""A referral sent back for correction by a consent officer, and its resubmission.
+"""A referral sent back for correction by a consent officer, and its resubmission
+(`hub.lifecycle.resubmission`, written once for referrals and transfers).
 
-Returned: the officer's `return` (a `review.decided` outbox message with outcome `returned`)
-moves the held referral to `returned`; nothing is sent. The sender reads why in the referral
-(`review`), then resubmits it (amending its note, categories or purpose if it likes) or
-cancels it.
-
-Resubmitted: the gate is asked again exactly as when a referral is made (`sending.ask_gate`
-and `sending.hold`): permit → `sent`; review → a new review is opened, requested by whoever
-resubmitted it; deny → `denied` with reason `consent_denied`, and nothing leaves.
+The sender may amend the referral's note, categories or purpose; the gate is then asked again
+exactly as when a referral is made (`sending.ask_gate` and `sending.hold`): permit → `sent`;
+review → a new review; deny → `denied` with reason `consent_denied`, and nothing leaves.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy.orm import Session
 
-from hub import lifecycle
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.consent.answers import STOPPED, meaning
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.lifecycle import Party, reasons
+from hub.lifecycle import resubmission
 from hub.organizations.models import Organization
 from hub.policy import vocabulary
 from hub.policy.loader import Policy
@@ -31,8 +23,61 @@ from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralResubmit
 
-if TYPE_CHECKING:
-    pass
+
+class ReturnedReferrals:
+    """Referrals, as `hub.lifecycle.resubmission` resubmits them."""
+
+    table = MOVES
+    object_type = service.OBJECT_TYPE
+
+    def ask(
+        self, db: Session, keyring: KeyEncryptionKeys, policy: Policy, held: Referral, actor: str
+    ) -> Decision:
+        # the categories asked for (perhaps amended), not those the last decision permitted
+        return sending.ask_gate(
+            db=db,
+            keyring=keyring,
+            policy=policy,
+            case=db.get_one(Case, held.case_id),
+            recipient=db.get_one(Organization, held.to_organization_id),
+            purpose=held.purpose,
+            categories=list(held.requested_categories),
+            actor=actor,
+            context=resubmission.CONTEXT,
+        )
+
+    def hold(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        policy: Policy,
+        held: Referral,
+        decision: Decision,
+        actor: str,
+    ) -> bool:
+        note = sending.current_note(db, keyring, held)
+        return sending.hold(
+            db=db,
+            keyring=keyring,
+            policy=policy,
+            referral=held,
+            decision=decision,
+            actor=actor,
+            note=note,
+        )
+
+    def release(
+        self,
+        db: Session,
+        keyring: KeyEncryptionKeys,
+        policy: Policy,
+        held: Referral,
+        decision: Decision,
+    ) -> None:
+        sending.FLOW.release(db, keyring, policy, held, decision)
+
+
+RETURNED = ReturnedReferrals()
 
 
 def resubmit(
@@ -48,73 +93,29 @@ def resubmit(
     """Resubmit a returned referral (resolve and lock it with `service.get` first): 409
     `invalid_transition` unless it is `returned` and the caller its sender. Returns the gate's
     decision; the referral is then `sent`, `pending_review` or `denied`."""
-    party = service.party_of(referral, organization_id)
-    # before anything changes: only the sender, only a returned referral
-    lifecycle.check(MOVES, "resubmit", status=referral.status, party=party, reason=None)
-    if data.purpose is not None:
-        vocabulary.check(policy, "purposes", data.purpose, field="purpose")
-        referral.purpose = data.purpose
-    if data.categories is not None:
-        vocabulary.check(policy, "data_categories", data.categories, field="categories")
-        referral.requested_categories = sorted(set(data.categories))
-    if data.note is not None:
-        key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
-        text = data.note.strip()
-        referral.note_ciphertext = (
-            service.seal_note(key, referral.id, text) if text and key is not None else None
-        )
-    service.move(
+
+    def amend() -> None:
+        if data.purpose is not None:
+            vocabulary.check(policy, "purposes", data.purpose, field="purpose")
+            referral.purpose = data.purpose
+        if data.categories is not None:
+            vocabulary.check(policy, "data_categories", data.categories, field="categories")
+            referral.requested_categories = sorted(set(data.categories))
+        if data.note is not None:
+            key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
+            text = data.note.strip()
+            referral.note_ciphertext = (
+                service.seal_note(key, referral.id, text) if text and key is not None else None
+            )
+
+    return resubmission.resubmit(
         db=db,
         keyring=keyring,
-        referral=referral,
-        action="resubmit",
-        party=party,
+        policy=policy,
+        kind=RETURNED,
+        held=referral,
+        party=service.party_of(referral, organization_id),
         actor=actor,
         organization_id=organization_id,
+        amend=amend,
     )
-    decision = sending.ask_gate(
-        db=db,
-        keyring=keyring,
-        policy=policy,
-        case=db.get_one(Case, referral.case_id),
-        recipient=db.get_one(Organization, referral.to_organization_id),
-        purpose=referral.purpose,
-        categories=list(referral.requested_categories),
-        actor=actor,
-        context="resubmitted",
-    )
-    if meaning(policy, decision) in STOPPED:
-        referral.decision_id = decision.id
-        # the gate's answer, not an officer's: the hub makes this move
-        service.move(
-            db=db,
-            keyring=keyring,
-            referral=referral,
-            action="deny",
-            party=Party.reviewer,
-            actor=reasons.SYSTEM_ACTOR,
-            organization_id=None,
-            reason_code=reasons.CONSENT_DENIED,
-        )
-        return decision
-    note = sending.current_note(db, keyring, referral)
-    if not sending.hold(
-        db=db,
-        keyring=keyring,
-        policy=policy,
-        referral=referral,
-        decision=decision,
-        actor=actor,
-        note=note,
-    ):
-        service.move(
-            db=db,
-            keyring=keyring,
-            referral=referral,
-            action="release",
-            party=Party.system,
-            actor=reasons.SYSTEM_ACTOR,
-            organization_id=None,
-        )
-        sending.send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
-    return decision
