@@ -144,6 +144,10 @@ class ByUrgency(BaseModel):
         window: AcknowledgementWindow = getattr(self, urgency)
         return window
 
+    def windows(self) -> list[tuple[str, AcknowledgementWindow]]:
+        """Each urgency with its time limit, most urgent first."""
+        return [(urgency, self.window(urgency)) for urgency in type(self).model_fields]
+
 
 class Acknowledgement(ByUrgency):
     """Acknowledgement windows by referral urgency."""

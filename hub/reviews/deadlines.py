@@ -4,7 +4,8 @@ Each review's deadline (`due_at`) is set when it opens, from the policy by urgen
 in specs/policy.yaml). A pass reads only pending reviews due by then, through the index on
 `due_at`, one urgency at a time, in batches; each review is handled in its own small
 transaction (locked, skipping one another pass holds), so one bad row cannot hold back the
-others. Running it twice does nothing more: each step checks and sets its own marker
+others (the pass is `hub.db.deadlines`, shared with the referrals' acknowledgement
+deadlines). Running it twice does nothing more: each step checks and sets its own marker
 (reminded_at, overdue_since, escalated_at). Escalation goes to the office above the
 requesting organisation, whose officers then find it in their queue; with no office above,
 the review is still marked escalated (and stays at the top of the queue): a held emergency
@@ -13,15 +14,15 @@ request is never left waiting silently. Each step is audited and announced on th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.clock import utcnow
+from hub.db import deadlines as deadline_pass
+from hub.db.deadlines import Step, Watched
 from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
 from hub.reviews.models import Review
@@ -32,7 +33,6 @@ REMINDER_TOPIC = "review.reminder"
 OVERDUE_TOPIC = "review.overdue"
 ESCALATED_TOPIC = "review.escalated"
 SYSTEM_ACTOR = "system:hub"
-BATCH = 500
 
 
 @dataclass
@@ -42,29 +42,17 @@ class ReviewDeadlineReport:
     escalated: list[str] = field(default_factory=list)
 
 
-def _due(urgency: str, due_by: datetime, *pending: ColumnElement[bool]) -> Select[tuple[str]]:
-    """Ids of pending reviews of one urgency due by then, still missing this step's marker."""
-    return (
-        select(Review.id)
-        .where(
-            Review.status == ReviewStatus.pending.value,
-            Review.due_at <= due_by,
-            Review.urgency == urgency,
-            *pending,
-        )
-        .order_by(Review.due_at)
-        .limit(BATCH)
-    )
+def _still_pending(review: Review) -> bool:
+    return review.status == ReviewStatus.pending
 
 
-def _locked(db: Session, review_id: str) -> Review | None:
-    """The review, locked, if it is still pending (an officer may have decided meanwhile)."""
-    review = db.scalar(
-        select(Review).where(Review.id == review_id).with_for_update(skip_locked=True)
-    )
-    if review is None or review.status != ReviewStatus.pending:
-        return None
-    return review
+WATCHED = Watched(
+    model=Review,
+    deadline=Review.due_at,
+    urgency=Review.urgency,
+    waiting=Review.status == ReviewStatus.pending.value,
+    still_waiting=_still_pending,
+)
 
 
 def _announce(db: Session, review: Review, topic: str, action: str, **details: object) -> None:
@@ -119,45 +107,21 @@ def _escalate(db: Session, review: Review, now: datetime) -> bool:
     return True
 
 
-Step = Callable[[Session, Review, datetime], bool]
-
-
 def run(runtime: Runtime, *, now: datetime | None = None) -> ReviewDeadlineReport:
-    """One pass over the pending reviews: escalation first, so a review long past its deadline
-    is escalated at once instead of being reminded and flagged on its way there."""
+    """One pass over the pending reviews (`hub.db.deadlines`): escalation first, so a review
+    long past its deadline is escalated at once instead of being reminded and flagged on its
+    way there. An escalated review is neither reminded nor flagged again."""
     now = now or utcnow()
-    report = ReviewDeadlineReport()
-    limits = runtime.policy.reviews
-    for urgency in type(limits).model_fields:
-        window = limits.window(urgency)
-        steps: tuple[tuple[Select[tuple[str]], list[str], Step], ...] = (
-            (
-                _due(urgency, now - window.escalate_after, Review.escalated_at.is_(None)),
-                report.escalated,
-                _escalate,
-            ),
-            (
-                _due(urgency, now, Review.overdue_since.is_(None), Review.escalated_at.is_(None)),
-                report.overdue,
-                _flag_overdue,
-            ),
-            (
-                _due(
-                    urgency,
-                    now + window.remind_before,
-                    Review.reminded_at.is_(None),
-                    Review.escalated_at.is_(None),
-                ),
-                report.reminded,
-                _remind,
-            ),
-        )
-        for query, done, act in steps:
-            with runtime.sessions() as db:
-                candidates = list(db.scalars(query))
-            for review_id in candidates:
-                with runtime.sessions.begin() as db:
-                    review = _locked(db, review_id)
-                    if review is not None and act(db, review, now):
-                        done.append(review_id)
-    return report
+    not_escalated = Review.escalated_at.is_(None)
+    passed = deadline_pass.run(
+        sessions=runtime.sessions,
+        watched=WATCHED,
+        windows=runtime.policy.reviews.windows(),
+        escalate=Step(_escalate, (not_escalated,)),
+        overdue=Step(_flag_overdue, (Review.overdue_since.is_(None), not_escalated)),
+        remind=Step(_remind, (Review.reminded_at.is_(None), not_escalated)),
+        now=now,
+    )
+    return ReviewDeadlineReport(
+        reminded=passed.reminded, overdue=passed.overdue, escalated=passed.escalated
+    )
