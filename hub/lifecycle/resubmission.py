@@ -20,6 +20,7 @@ asked, how a request is held, and how it goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -41,37 +42,21 @@ class Returned(history.Tracked, Protocol):
     decision_id: str | None
 
 
-class Resubmitted(Protocol):
+@dataclass(frozen=True)
+class Resubmitted:
     """A domain's returned requests, as their resubmission needs them."""
 
     table: dict[str, Move]
     object_type: str  # the lifecycle events' and the audit's: "referral", "transfer"
-
-    def ask(
-        self, db: Session, keyring: KeyEncryptionKeys, policy: Policy, held: Any, actor: str
-    ) -> Decision:
-        """The gate's decision on the request as it now stands (asked in `CONTEXT`)."""
-
-    def hold(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Any,
-        decision: Decision,
-        actor: str,
-    ) -> bool:
-        """Record the gate's permit or review; on review open one (by `actor`): True."""
-
-    def release(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Any,
-        decision: Decision,
-    ) -> None:
-        """Send the permitted request on (its status already moved)."""
+    # (db, keyring, policy, request, actor) → the gate's decision on the request as it now
+    # stands, asked in `CONTEXT`
+    ask: Callable[[Session, KeyEncryptionKeys, Policy, Any, str], Decision]
+    # (db, keyring, policy, request, decision, actor) → records the gate's permit or review;
+    # on review opens one, requested by `actor`, and answers True
+    hold: Callable[[Session, KeyEncryptionKeys, Policy, Any, Decision, str], bool]
+    # (db, keyring, policy, request, decision): sends the permitted request on (its status
+    # already moved)
+    release: Callable[[Session, KeyEncryptionKeys, Policy, Any, Decision], None]
 
 
 def resubmit(

@@ -24,60 +24,50 @@ from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralResubmit
 
 
-class ReturnedReferrals:
-    """Referrals, as `hub.lifecycle.resubmission` resubmits them."""
-
-    table = MOVES
-    object_type = service.OBJECT_TYPE
-
-    def ask(
-        self, db: Session, keyring: KeyEncryptionKeys, policy: Policy, held: Referral, actor: str
-    ) -> Decision:
-        # the categories asked for (perhaps amended), not those the last decision permitted
-        return sending.ask_gate(
-            db=db,
-            keyring=keyring,
-            policy=policy,
-            case=db.get_one(Case, held.case_id),
-            recipient=db.get_one(Organization, held.to_organization_id),
-            purpose=held.purpose,
-            categories=list(held.requested_categories),
-            actor=actor,
-            context=resubmission.CONTEXT,
-        )
-
-    def hold(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Referral,
-        decision: Decision,
-        actor: str,
-    ) -> bool:
-        note = sending.current_note(db, keyring, held)
-        return sending.hold(
-            db=db,
-            keyring=keyring,
-            policy=policy,
-            referral=held,
-            decision=decision,
-            actor=actor,
-            note=note,
-        )
-
-    def release(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Referral,
-        decision: Decision,
-    ) -> None:
-        sending.FLOW.release(db, keyring, policy, held, decision)
+def _ask(
+    db: Session, keyring: KeyEncryptionKeys, policy: Policy, referral: Referral, actor: str
+) -> Decision:
+    # the categories asked for (perhaps amended), not those the last decision permitted
+    return sending.ask_gate(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        case=db.get_one(Case, referral.case_id),
+        recipient=db.get_one(Organization, referral.to_organization_id),
+        purpose=referral.purpose,
+        categories=list(referral.requested_categories),
+        actor=actor,
+        context=resubmission.CONTEXT,
+    )
 
 
-RETURNED = ReturnedReferrals()
+def _hold(
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    decision: Decision,
+    actor: str,
+) -> bool:
+    note = sending.current_note(db, keyring, referral)
+    return sending.hold(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        referral=referral,
+        decision=decision,
+        actor=actor,
+        note=note,
+    )
+
+
+RETURNED = resubmission.Resubmitted(
+    table=MOVES,
+    object_type=service.OBJECT_TYPE,
+    ask=_ask,
+    hold=_hold,
+    release=sending.FLOW.release,
+)
 
 
 def resubmit(

@@ -20,43 +20,17 @@ from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import TransferResubmit
 
-
-class ReturnedTransfers:
-    """Transfers, as `hub.lifecycle.resubmission` resubmits them."""
-
-    table = MOVES
-    object_type = service.OBJECT_TYPE
-
-    def ask(
-        self, db: Session, keyring: KeyEncryptionKeys, policy: Policy, held: Transfer, actor: str
-    ) -> Decision:
-        return sending.FLOW.ask_again(db, keyring, policy, held, actor, resubmission.CONTEXT)
-
-    def hold(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Transfer,
-        decision: Decision,
-        actor: str,
-    ) -> bool:
-        return sending.hold(
-            db=db, keyring=keyring, policy=policy, transfer=held, decision=decision, actor=actor
-        )
-
-    def release(
-        self,
-        db: Session,
-        keyring: KeyEncryptionKeys,
-        policy: Policy,
-        held: Transfer,
-        decision: Decision,
-    ) -> None:
-        sending.FLOW.release(db, keyring, policy, held, decision)
-
-
-RETURNED = ReturnedTransfers()
+RETURNED = resubmission.Resubmitted(
+    table=MOVES,
+    object_type=service.OBJECT_TYPE,
+    ask=lambda db, keyring, policy, transfer, actor: sending.FLOW.ask_again(
+        db, keyring, policy, transfer, actor, resubmission.CONTEXT
+    ),
+    hold=lambda db, keyring, policy, transfer, decision, actor: sending.hold(
+        db=db, keyring=keyring, policy=policy, transfer=transfer, decision=decision, actor=actor
+    ),
+    release=sending.FLOW.release,
+)
 
 
 def resubmit(
