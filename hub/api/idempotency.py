@@ -3,15 +3,24 @@
 The record is written in the request's own transaction, so an answer is remembered exactly
 when its effect was committed. Keys are per client. The same key with another body (or on
 another route) is 422 `idempotency_key_reused`. Responses remembered here carry ids, codes and
-statuses only: routes that use it must not return personal data from a POST.
+statuses only: routes that use it must not return personal data from a POST, or must say what
+to remember instead (`Answer.remembered`) and how a replay reads the answer afresh (`reread`).
+
+A route takes it by one decorator, `@idempotent`, under its `@router.post`: the route then
+returns an `Answer` (its status and body) and the decorator replays or remembers it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import Annotated, Any
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ParamSpec
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -22,6 +31,9 @@ from hub.api.models import IdempotencyRecord
 from hub.api.problems import MEDIA_TYPE, Conflict, Problem, Unprocessable
 
 MAX_KEY_LENGTH = 255
+REPLAYED = {"Idempotent-Replayed": "true"}
+
+P = ParamSpec("P")
 
 
 class Idempotency:
@@ -47,9 +59,7 @@ class Idempotency:
                 "idempotency_key_reused",
                 "This Idempotency-Key was used for a different request",
             )
-        return _answer(
-            record.response_body, record.status_code, headers={"Idempotent-Replayed": "true"}
-        )
+        return _answer(record.response_body, record.status_code, headers=REPLAYED)
 
     def remember(
         self, *, db: Session, client_id: str, status_code: int, body: BaseModel
@@ -101,3 +111,61 @@ async def idempotency(
 
 
 IdempotencyKey = Annotated[Idempotency, Depends(idempotency)]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an idempotent route answers: a status and a body, remembered for a retry."""
+
+    status_code: int
+    body: BaseModel
+    # remembered instead of the body when the body carries personal data: a replay is then
+    # the route's `reread` of it
+    remembered: BaseModel | None = None
+
+
+# (the route's arguments, what was remembered) → the answer's body, read afresh
+Reread = Callable[[dict[str, Any], dict[str, Any]], BaseModel]
+
+
+def idempotent(route: Callable[P, Answer] | None = None, *, reread: Reread | None = None) -> Any:
+    """Make a route idempotent by its `Idempotency-Key`: a retry gets the first answer (with
+    `Idempotent-Replayed: true`) and the route does not run again; a first call runs it and
+    remembers its `Answer` in the request's transaction. The route takes `db` (`DbSession`),
+    `idem` (`IdempotencyKey`) and `principal` (whose `client_id` keys are kept per)."""
+
+    def wrap(route: Callable[P, Answer]) -> Callable[P, Response]:
+        # evaluated, so FastAPI reads the route's own types here (its annotations are strings
+        # in a module with `from __future__ import annotations`)
+        signature = inspect.signature(route, eval_str=True)
+        missing = {"db", "idem", "principal"} - set(signature.parameters)
+        if missing:
+            raise TypeError(f"{route.__name__} needs the parameters {sorted(missing)}")
+
+        @functools.wraps(route)
+        def endpoint(*args: P.args, **kwargs: P.kwargs) -> Response:
+            db: Session = kwargs["db"]  # type: ignore[assignment]
+            idem: Idempotency = kwargs["idem"]  # type: ignore[assignment]
+            client_id: str = kwargs["principal"].client_id  # type: ignore[attr-defined]
+            if (replay := idem.replay(db=db, client_id=client_id)) is not None:
+                if reread is None:
+                    return replay
+                body = reread(dict(kwargs), json.loads(replay.body))
+                return _answer(jsonable_encoder(body), replay.status_code, headers=REPLAYED)
+            answer = route(*args, **kwargs)
+            remembered = idem.remember(
+                db=db,
+                client_id=client_id,
+                status_code=answer.status_code,
+                body=answer.remembered or answer.body,
+            )
+            if answer.remembered is None:
+                return remembered
+            return _answer(jsonable_encoder(answer.body), answer.status_code)
+
+        endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            return_annotation=Response
+        )
+        return endpoint
+
+    return wrap if route is None else wrap(route)

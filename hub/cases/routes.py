@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import IdempotencyKey
+from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.auth.deps import Principal, require_scope
 from hub.cases import service
@@ -21,15 +21,14 @@ Writer = Annotated[Principal, Depends(require_scope("cases:write"))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseSummary)
+@idempotent
 def create_case(
     body: CaseCreate,
     principal: Writer,
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
-) -> Response:
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
+) -> Answer:
     case = service.create(
         db=db,
         keyring=runtime.keyring,
@@ -40,12 +39,7 @@ def create_case(
         subject=body.subject,
         data=body.data,
     )
-    return idem.remember(
-        db=db,
-        client_id=principal.client_id,
-        status_code=201,
-        body=service.summary(db=db, case=case),
-    )
+    return Answer(201, service.summary(db=db, case=case))
 
 
 @router.get("", response_model=CasePage)

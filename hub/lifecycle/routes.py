@@ -1,7 +1,8 @@
 """The parties' move routes, made from a lifecycle table instead of written out one by one.
 
 Each sender's or recipient's move in a table becomes `POST {prefix}/{id}/{action}`: the object
-is loaded for the caller's organisation and locked, the domain's `apply` makes the move (the
+is loaded for the caller's organisation and locked (the domain's dependency, `loaded`), the
+domain's `apply` makes the move (the
 table decides whether it is legal, `hub.lifecycle.check`), and the answer is the object's
 summary for that party. Every route takes an `Idempotency-Key`. A move whose table entry asks
 for a reason takes a body with that one member (`reason`, or what the move calls it: a
@@ -17,12 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import IdempotencyKey
+from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.auth.tokens import Principal
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.tables import Move, Party
@@ -39,7 +40,9 @@ class MoveRoutes(Generic[T]):
     table: dict[str, Move]
     id_name: str  # the path parameter: "referral_id"
     caller: Any  # the dependency giving the Principal (with the write scope)
-    load: Callable[[Session, str, str], T]  # (db, object id, organisation) → locked, or 404
+    # the dependency giving the object in the path for the caller's organisation, locked (404
+    # for another organisation's: the condition is in its query)
+    loaded: Any
     apply: Callable[[Session, KeyEncryptionKeys, T, str, Principal, str | None], None]
     answer: Callable[[T, str], BaseModel]  # (object, organisation) → the party's summary
     response_model: type[BaseModel]
@@ -64,38 +67,31 @@ def _add(router: APIRouter, spec: MoveRoutes[T], action: str) -> None:
     move = spec.table[action]
     body_model = spec.body_of(move)
 
-    def endpoint(**kwargs: Any) -> Response:
+    def endpoint(**kwargs: Any) -> Answer:
         principal: Principal = kwargs["principal"]
-        db: Session = kwargs["db"]
-        runtime = kwargs["runtime"]
-        idem = kwargs["idem"]
         body: BaseModel | None = kwargs["body"]
-        if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-            return replay
-        org = principal.organization_id
-        obj = spec.load(db, kwargs[spec.id_name], org)
+        obj = kwargs["obj"]
         text = getattr(body, move.says, None) if body is not None else None
-        spec.apply(db, runtime.keyring, obj, action, principal, text)
-        answer = spec.answer(obj, org)
-        return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
+        spec.apply(kwargs["db"], kwargs["runtime"].keyring, obj, action, principal, text)
+        return Answer(200, spec.answer(obj, principal.organization_id))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter(spec.id_name, keyword, annotation=str),
             inspect.Parameter("principal", keyword, annotation=spec.caller),
+            inspect.Parameter("obj", keyword, annotation=spec.loaded),
             inspect.Parameter("db", keyword, annotation=DbSession),
             inspect.Parameter("runtime", keyword, annotation=CurrentRuntime),
             inspect.Parameter("idem", keyword, annotation=IdempotencyKey),
             inspect.Parameter("body", keyword, annotation=body_model | None, default=None),
         ],
-        return_annotation=Response,
+        return_annotation=Answer,
     )
     endpoint.__name__ = action
     endpoint.__doc__ = _describe(action, move)
     router.add_api_route(
         f"/{{{spec.id_name}}}/{action}",
-        endpoint,
+        idempotent(endpoint),
         methods=["POST"],
         name=action,
         response_model=spec.response_model,

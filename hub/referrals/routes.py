@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import IdempotencyKey
+from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
@@ -44,6 +44,22 @@ Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
 Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
 
 
+def _to_read(referral_id: str, principal: Reader, db: DbSession) -> Referral:
+    return service.get(db=db, referral_id=referral_id, organization_id=principal.organization_id)
+
+
+def _to_move(referral_id: str, principal: Writer, db: DbSession) -> Referral:
+    return service.get(
+        db=db, referral_id=referral_id, organization_id=principal.organization_id, lock=True
+    )
+
+
+# the referral in the path, if the caller's organisation is a party to it (404 otherwise: the
+# condition is in the query, `service.visible_to`); locked for a move
+ReferralToRead = Annotated[Referral, Depends(_to_read)]
+ReferralToMove = Annotated[Referral, Depends(_to_move)]
+
+
 def _denied(
     request: Request,
     decision: Decision,
@@ -69,6 +85,7 @@ def _denied(
         422: {"model": ConsentDeniedProblem, "description": "Denied by the consent gate"},
     },
 )
+@idempotent
 def create_referral(
     body: ReferralCreate,
     request: Request,
@@ -76,9 +93,7 @@ def create_referral(
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
-) -> Response:
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
+) -> Answer:
     referral, decision = sending.create(
         db=db,
         keyring=runtime.keyring,
@@ -88,18 +103,8 @@ def create_referral(
         data=body,
     )
     if referral is None:
-        return idem.remember(
-            db=db,
-            client_id=principal.client_id,
-            status_code=422,
-            body=_denied(request, decision),
-        )
-    return idem.remember(
-        db=db,
-        client_id=principal.client_id,
-        status_code=201 if referral.sent_at is not None else 202,
-        body=sending.created(referral, decision),
-    )
+        return Answer(422, _denied(request, decision))
+    return Answer(201 if referral.sent_at is not None else 202, sending.created(referral, decision))
 
 
 @router.get("", response_model=ReferralPage)
@@ -126,15 +131,12 @@ def list_referrals(
 
 @router.get("/{referral_id}", response_model=ReferralRead)
 def read_referral(
-    referral_id: str,
     principal: Reader,
+    referral: ReferralToRead,
     db: DbSession,
     runtime: CurrentRuntime,
     payload: Annotated[bool, Query(description="the recipient: false to read without data")] = True,
 ) -> ReferralRead:
-    referral = service.get(
-        db=db, referral_id=referral_id, organization_id=principal.organization_id
-    )
     # may write (a disclosure, a cancellation): the request's transaction commits it
     return reading.read(
         db=db,
@@ -149,11 +151,8 @@ def read_referral(
 
 @router.get("/{referral_id}/events", response_model=EventList)
 def list_events(
-    referral_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+    principal: Reader, referral: ReferralToRead, db: DbSession, runtime: CurrentRuntime
 ) -> EventList:
-    referral = service.get(
-        db=db, referral_id=referral_id, organization_id=principal.organization_id
-    )
     items = reading.events(
         db=db,
         keyring=runtime.keyring,
@@ -191,9 +190,7 @@ add_move_routes(
         table=MOVES,
         id_name="referral_id",
         caller=Writer,
-        load=lambda db, referral_id, org: service.get(
-            db=db, referral_id=referral_id, organization_id=org, lock=True
-        ),
+        loaded=ReferralToMove,
         apply=_apply,
         answer=lambda referral, org: service.summary(referral, service.party_of(referral, org)),
         response_model=ReferralSummary,
@@ -214,38 +211,30 @@ add_move_routes(
         },
     },
 )
+@idempotent
 def resubmit(
-    referral_id: str,
     request: Request,
     principal: Writer,
+    referral: ReferralToMove,
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
     body: ReferralResubmit | None = None,
-) -> Response:
+) -> Answer:
     """The sender resubmits a referral a consent officer sent back (`returned`): the gate is
     asked again as when it was made (200 `sent`, 202 `pending_review`, 422 `consent_denied`)."""
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
-    org = principal.organization_id
-    referral = service.get(db=db, referral_id=referral_id, organization_id=org, lock=True)
     decision = resubmission.resubmit(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
         referral=referral,
         actor=principal.actor,
-        organization_id=org,
+        organization_id=principal.organization_id,
         data=body or ReferralResubmit(),
     )
     if referral.status == "denied":
         denied = _denied(
             request, decision, "Nothing was sent: the referral is denied. The reasons say why."
         )
-        return idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
-    return idem.remember(
-        db=db,
-        client_id=principal.client_id,
-        status_code=200 if referral.sent_at is not None else 202,
-        body=sending.created(referral, decision),
-    )
+        return Answer(422, denied)
+    return Answer(200 if referral.sent_at is not None else 202, sending.created(referral, decision))

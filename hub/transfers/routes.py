@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import IdempotencyKey
+from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.auth.deps import Principal, require_scope
@@ -44,6 +44,22 @@ router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 
 Reader = Annotated[Principal, Depends(require_scope("transfers:read"))]
 Writer = Annotated[Principal, Depends(require_scope("transfers:write"))]
+
+
+def _to_read(transfer_id: str, principal: Reader, db: DbSession) -> Transfer:
+    return service.get(db=db, transfer_id=transfer_id, organization_id=principal.organization_id)
+
+
+def _to_move(transfer_id: str, principal: Writer, db: DbSession) -> Transfer:
+    return service.get(
+        db=db, transfer_id=transfer_id, organization_id=principal.organization_id, lock=True
+    )
+
+
+# the transfer in the path, if the caller's organisation is a party to it (404 otherwise: the
+# condition is in the query, `service.visible_to`); locked for a move
+TransferToRead = Annotated[Transfer, Depends(_to_read)]
+TransferToMove = Annotated[Transfer, Depends(_to_move)]
 
 
 def _gate_problem(
@@ -76,6 +92,7 @@ def _gate_problem(
         422: {"model": GateProblem, "description": "Denied by the consent gate"},
     },
 )
+@idempotent
 def create_transfer(
     body: TransferCreate,
     request: Request,
@@ -83,9 +100,7 @@ def create_transfer(
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
-) -> Response:
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
+) -> Answer:
     transfer, decision = sending.create(
         db=db,
         keyring=runtime.keyring,
@@ -103,14 +118,12 @@ def create_transfer(
             "The consent gate denied this transfer",
             decision,
         )
-        return idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
+        return Answer(422, denied)
     if transfer is None:
         raise RuntimeError("a transfer is refused only by the consent gate")
-    return idem.remember(
-        db=db,
-        client_id=principal.client_id,
-        status_code=202 if transfer.status == "pending_review" else 201,
-        body=sending.created(db=db, transfer=transfer, decision=decision),
+    return Answer(
+        202 if transfer.status == "pending_review" else 201,
+        sending.created(db=db, transfer=transfer, decision=decision),
     )
 
 
@@ -136,27 +149,22 @@ def list_transfers(
 
 @router.get("/{transfer_id}", response_model=TransferRead)
 def read_transfer(
-    transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+    principal: Reader, transfer: TransferToRead, db: DbSession, runtime: CurrentRuntime
 ) -> TransferRead:
-    org = principal.organization_id
-    transfer = service.get(db=db, transfer_id=transfer_id, organization_id=org)
     return reading.read(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
         transfer=transfer,
-        organization_id=org,
+        organization_id=principal.organization_id,
         actor=principal.actor,
     )
 
 
 @router.get("/{transfer_id}/events", response_model=EventList)
 def list_events(
-    transfer_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+    principal: Reader, transfer: TransferToRead, db: DbSession, runtime: CurrentRuntime
 ) -> EventList:
-    transfer = service.get(
-        db=db, transfer_id=transfer_id, organization_id=principal.organization_id
-    )
     items = reading.events(
         db=db,
         keyring=runtime.keyring,
@@ -176,19 +184,17 @@ def list_events(
         422: {"model": AcceptanceProblem, "description": "Denied by the consent gate"},
     },
 )
+@idempotent
 def accept(
-    transfer_id: str,
     request: Request,
     principal: Writer,
+    transfer: TransferToMove,
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
     body: MoveBody | None = None,
-) -> Response:
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
+) -> Answer:
     org = principal.organization_id
-    transfer = service.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
     outcome = handover.accept(
         db=db,
         keyring=runtime.keyring,
@@ -207,14 +213,12 @@ def accept(
             outcome.decision,
             transfer_status=transfer.status,
         )
-        return idem.remember(
-            db=db, client_id=principal.client_id, status_code=outcome.status, body=refused
-        )
+        return Answer(outcome.status, refused)
     answer = TransferAccepted(
         **service.summary_fields(transfer, service.party_of(transfer, org)),
         released_categories=outcome.released_categories,
     )
-    return idem.remember(db=db, client_id=principal.client_id, status_code=200, body=answer)
+    return Answer(200, answer)
 
 
 def _apply(
@@ -243,9 +247,7 @@ add_move_routes(
         table=MOVES,
         id_name="transfer_id",
         caller=Writer,
-        load=lambda db, transfer_id, org: service.get(
-            db=db, transfer_id=transfer_id, organization_id=org, lock=True
-        ),
+        loaded=TransferToMove,
         apply=_apply,
         answer=lambda transfer, org: service.summary(transfer, service.party_of(transfer, org)),
         response_model=TransferSummary,
@@ -266,29 +268,26 @@ add_move_routes(
         },
     },
 )
+@idempotent
 def resubmit(
-    transfer_id: str,
     request: Request,
     principal: Writer,
+    transfer: TransferToMove,
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
     body: TransferResubmit | None = None,
-) -> Response:
+) -> Answer:
     """The sender resubmits a transfer a consent officer sent back (`returned`): the gate is
     asked again as when it was proposed (200 `sent`, 202 `pending_review`, 422
     `consent_denied`)."""
-    if (replay := idem.replay(db=db, client_id=principal.client_id)) is not None:
-        return replay
-    org = principal.organization_id
-    transfer = service.get(db=db, transfer_id=transfer_id, organization_id=org, lock=True)
     decision = resubmission.resubmit(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
         transfer=transfer,
         actor=principal.actor,
-        organization_id=org,
+        organization_id=principal.organization_id,
         data=body or TransferResubmit(),
     )
     if transfer.status == "cancelled":
@@ -300,10 +299,8 @@ def resubmit(
             "The consent gate denied this transfer: it is cancelled",
             decision,
         )
-        return idem.remember(db=db, client_id=principal.client_id, status_code=422, body=denied)
-    return idem.remember(
-        db=db,
-        client_id=principal.client_id,
-        status_code=202 if transfer.status == "pending_review" else 200,
-        body=sending.created(db=db, transfer=transfer, decision=decision),
+        return Answer(422, denied)
+    return Answer(
+        202 if transfer.status == "pending_review" else 200,
+        sending.created(db=db, transfer=transfer, decision=decision),
     )
