@@ -12,12 +12,27 @@ from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.auth.deps import Principal, require_scope
 from hub.cases import service
+from hub.cases.models import Case
 from hub.cases.schemas import CaseCreate, CaseDataUpdate, CasePage, CaseRead, CaseSummary
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 Reader = Annotated[Principal, Depends(require_scope("cases:read"))]
 Writer = Annotated[Principal, Depends(require_scope("cases:write"))]
+
+
+def _to_read(case_id: str, principal: Reader, db: DbSession) -> Case:
+    return service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+
+
+def _to_write(case_id: str, principal: Writer, db: DbSession) -> Case:
+    return service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+
+
+# the case in the path, if the caller's organisation owns it (404 otherwise: the condition is
+# in the query, `service.get`)
+CaseToRead = Annotated[Case, Depends(_to_read)]
+CaseToWrite = Annotated[Case, Depends(_to_write)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseSummary)
@@ -56,16 +71,20 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseRead)
-def read_case(case_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime) -> CaseRead:
-    case = service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+def read_case(
+    principal: Reader, case: CaseToRead, db: DbSession, runtime: CurrentRuntime
+) -> CaseRead:
     return service.read(db=db, keyring=runtime.keyring, case=case)
 
 
 @router.patch("/{case_id}", response_model=CaseSummary)
 def update_case(
-    case_id: str, body: CaseDataUpdate, principal: Writer, db: DbSession, runtime: CurrentRuntime
+    principal: Writer,
+    case: CaseToWrite,
+    body: CaseDataUpdate,
+    db: DbSession,
+    runtime: CurrentRuntime,
 ) -> CaseSummary:
-    case = service.get(db=db, case_id=case_id, organization_id=principal.organization_id)
     service.update_data(
         db=db,
         keyring=runtime.keyring,

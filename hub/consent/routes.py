@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.idempotency import Idempotency, IdempotencyKey
+from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.auth.deps import Principal, require_scope
 from hub.cases import service as cases
+from hub.cases.models import Case
 from hub.consent import evidence, service
+from hub.consent.models import Consent
 from hub.consent.schemas import (
     ConsentCreate,
     ConsentPage,
@@ -55,48 +54,49 @@ async def evidence_body(request: Request) -> tuple[str, bytes]:
     return declared, b"".join(chunks)
 
 
+def _case_to_read(case_id: str, principal: Reader, db: DbSession) -> Case:
+    return cases.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+
+
+def _case_to_write(case_id: str, principal: Writer, db: DbSession) -> Case:
+    return cases.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+
+
+def _to_read(consent_id: str, principal: Reader, db: DbSession) -> Consent:
+    return service.get(db=db, consent_id=consent_id, organization_id=principal.organization_id)
+
+
+def _to_write(consent_id: str, principal: Writer, db: DbSession) -> Consent:
+    return service.get(db=db, consent_id=consent_id, organization_id=principal.organization_id)
+
+
+# the case or the consent in the path, if the caller's organisation owns it (404 otherwise: the
+# condition is in the query)
+CaseToRead = Annotated[Case, Depends(_case_to_read)]
+CaseToWrite = Annotated[Case, Depends(_case_to_write)]
+ConsentToRead = Annotated[Consent, Depends(_to_read)]
+ConsentToWrite = Annotated[Consent, Depends(_to_write)]
+
+
 class _Remembered(BaseModel):
     """What an idempotent POST remembers: the id only, never the consent's personal data."""
 
     id: str
 
 
-def _one(db: DbSession, runtime: CurrentRuntime, consent_id: str, org: str) -> ConsentRead:
-    consent = service.get(db=db, consent_id=consent_id, organization_id=org)
-    return service.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
+def _answer(db: DbSession, runtime: CurrentRuntime, consent: Consent, status_code: int) -> Answer:
+    read = service.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
+    return Answer(status_code, read, remembered=_Remembered(id=consent.id))
 
 
-def _answer(
-    db: DbSession,
-    runtime: CurrentRuntime,
-    principal: Principal,
-    idem: Idempotency,
-    consent_id: str,
-    status_code: int,
-) -> JSONResponse:
-    idem.remember(
-        db=db,
-        client_id=principal.client_id,
-        status_code=status_code,
-        body=_Remembered(id=consent_id),
+def _reread(route: dict[str, Any], remembered: dict[str, Any]) -> ConsentRead:
+    """A replay reads the consent afresh (only its id was remembered)."""
+    db, keyring = route["db"], route["runtime"].keyring
+    consent_id = _Remembered.model_validate(remembered).id
+    consent = service.get(
+        db=db, consent_id=consent_id, organization_id=route["principal"].organization_id
     )
-    read = _one(db, runtime, consent_id, principal.organization_id)
-    return JSONResponse(jsonable_encoder(read), status_code=status_code)
-
-
-def _replay(
-    db: DbSession, runtime: CurrentRuntime, principal: Principal, idem: Idempotency
-) -> JSONResponse | None:
-    replay = idem.replay(db=db, client_id=principal.client_id)
-    if replay is None:
-        return None
-    consent_id = _Remembered.model_validate(json.loads(replay.body)).id
-    read = _one(db, runtime, consent_id, principal.organization_id)
-    return JSONResponse(
-        jsonable_encoder(read),
-        status_code=replay.status_code,
-        headers={"Idempotent-Replayed": "true"},
-    )
+    return service.read(db=db, keyring=keyring, consents=[consent])[0]
 
 
 @router.post(
@@ -104,17 +104,15 @@ def _replay(
     status_code=status.HTTP_201_CREATED,
     response_model=ConsentRead,
 )
+@idempotent(reread=_reread)
 def record_consent(
-    case_id: str,
     body: ConsentCreate,
     principal: Writer,
+    case: CaseToWrite,
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
-) -> Response:
-    if (replay := _replay(db, runtime, principal, idem)) is not None:
-        return replay
-    case = cases.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+) -> Answer:
     consent = service.record(
         db=db,
         keyring=runtime.keyring,
@@ -123,19 +121,18 @@ def record_consent(
         case=case,
         data=body,
     )
-    return _answer(db, runtime, principal, idem, consent.id, status.HTTP_201_CREATED)
+    return _answer(db, runtime, consent, status.HTTP_201_CREATED)
 
 
 @router.get("/v1/cases/{case_id}/consents", response_model=ConsentPage)
 def list_consents(
-    case_id: str,
     principal: Reader,
+    case: CaseToRead,
     db: DbSession,
     runtime: CurrentRuntime,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> ConsentPage:
-    case = cases.get(db=db, case_id=case_id, organization_id=principal.organization_id)
     rows, cursor_next = service.list_for_case(
         db=db,
         organization_id=principal.organization_id,
@@ -149,27 +146,25 @@ def list_consents(
 
 @router.get("/v1/consents/{consent_id}", response_model=ConsentRead)
 def read_consent(
-    consent_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+    principal: Reader, consent: ConsentToRead, db: DbSession, runtime: CurrentRuntime
 ) -> ConsentRead:
-    return _one(db, runtime, consent_id, principal.organization_id)
+    return service.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
 
 
 @router.post("/v1/consents/{consent_id}/withdraw", response_model=ConsentRead)
+@idempotent(reread=_reread)
 def withdraw_consent(
-    consent_id: str,
     body: WithdrawalCreate,
     principal: Writer,
+    consent: ConsentToWrite,
     db: DbSession,
     runtime: CurrentRuntime,
     idem: IdempotencyKey,
-) -> Response:
-    if (replay := _replay(db, runtime, principal, idem)) is not None:
-        return replay
-    consent = service.get(db=db, consent_id=consent_id, organization_id=principal.organization_id)
+) -> Answer:
     service.withdraw(
         db=db, keyring=runtime.keyring, actor=principal.actor, consent=consent, data=body
     )
-    return _answer(db, runtime, principal, idem, consent.id, status.HTTP_200_OK)
+    return _answer(db, runtime, consent, status.HTTP_200_OK)
 
 
 _EVIDENCE_BODY = {
@@ -188,14 +183,13 @@ _EVIDENCE_BODY = {
     openapi_extra={"requestBody": _EVIDENCE_BODY},
 )
 def put_evidence(
-    consent_id: str,
     principal: Writer,
+    consent: ConsentToWrite,
     upload: Annotated[tuple[str, bytes], Depends(evidence_body)],
     response: Response,
     db: DbSession,
     runtime: CurrentRuntime,
 ) -> EvidenceRead:
-    consent = service.get(db=db, consent_id=consent_id, organization_id=principal.organization_id)
     content_type, content = upload
     row, created = evidence.put_evidence(
         db=db,
@@ -220,9 +214,8 @@ def put_evidence(
     },
 )
 def get_evidence(
-    consent_id: str, principal: Reader, db: DbSession, runtime: CurrentRuntime
+    principal: Reader, consent: ConsentToRead, db: DbSession, runtime: CurrentRuntime
 ) -> Response:
-    consent = service.get(db=db, consent_id=consent_id, organization_id=principal.organization_id)
     row, content = evidence.get_evidence(
         db=db, keyring=runtime.keyring, actor=principal.actor, consent=consent
     )

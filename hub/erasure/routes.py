@@ -6,22 +6,18 @@ case's requests under review, and `hub.cases` imports no request.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.auth.deps import Principal, require_scope
-from hub.cases import service as cases
+from hub.cases.routes import CaseToWrite, Writer
 from hub.erasure import service
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
-Writer = Annotated[Principal, Depends(require_scope("cases:write"))]
-
 
 @router.delete("/{case_id}", status_code=status.HTTP_204_NO_CONTENT)
-def erase_case(case_id: str, principal: Writer, db: DbSession, runtime: CurrentRuntime) -> Response:
-    case = cases.get(db=db, case_id=case_id, organization_id=principal.organization_id)
+def erase_case(
+    principal: Writer, case: CaseToWrite, db: DbSession, runtime: CurrentRuntime
+) -> Response:
     service.erase(db=db, keyring=runtime.keyring, actor=principal.actor, case=case)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
