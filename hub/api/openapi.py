@@ -7,8 +7,10 @@ know, once for every operation rather than route by route:
   `application/problem+json` (RFC 9457, a `Problem` with its stable `code`): 400 (malformed
   JSON or header) everywhere; 401 and 403 where a token is needed; 404 where a path names an
   object (another organisation's is 404 too); 409 where a change meets the object's state (a
-  lifecycle move, a duplicate); 413 and 422 where a body or parameters are read; 429 on the
-  token endpoint. `/oauth/*` answers errors as RFC 6749 JSON instead.
+  lifecycle move, a duplicate); 410 where the operation reads or seals an erased case's personal
+  data; 413 where a body is read; 422 where a body or a parameter can be refused (not for a
+  plain id or `On-Behalf-Of`, which are looked up); 429 on the token endpoint. `/oauth/*`
+  answers errors as RFC 6749 JSON instead.
 - **Links** from each operation that creates an object to those that use it (a case → its
   reads, consents, erasure; a referral → its moves, events, deliveries; a held request → its
   review): clients and stateful test tools follow them.
@@ -66,6 +68,7 @@ WHY: dict[int, str] = {
     403: "The token lacks the scope, or the person named in On-Behalf-Of may not act",
     404: "No such object, or another organisation's",
     409: "The object's state does not allow it (a lifecycle move, a conflict)",
+    410: "The case's personal data has been erased (`case_erased`)",
     413: "The request body is too large",
     422: "A value is refused (validation, a vocabulary, a rule of the consent gate)",
     429: "Too many attempts: wait as Retry-After says",
@@ -83,6 +86,25 @@ VOCABULARY_OF: dict[str, str] = {
 }
 # `kind` means an organisation's kind only in these schemas (elsewhere: a channel's, a review's)
 ORGANIZATION_KIND_SCHEMAS = frozenset({"OrganizationCreate"})
+
+# operations that open or seal a case's personal data, so meet its erasure as 410
+# `case_erased`. A list of consents or disclosures reads only what stays after erasure; a new
+# referral is refused by the consent gate (422 `case_erased` among its reasons); a request
+# held or returned is cancelled by the erasure (then 409); a transfer already offered is not,
+# and its acceptance opens the case.
+READS_CASE_DATA: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("get", "/v1/cases/{case_id}"),
+        ("patch", "/v1/cases/{case_id}"),
+        ("delete", "/v1/cases/{case_id}"),
+        ("post", "/v1/cases/{case_id}/consents"),
+        ("post", "/v1/consents/{consent_id}/withdraw"),
+        ("put", "/v1/consents/{consent_id}/evidence"),
+        ("get", "/v1/consents/{consent_id}/evidence"),
+        ("post", "/v1/transfers"),
+        ("post", "/v1/transfers/{transfer_id}/accept"),
+    }
+)
 
 
 def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
@@ -113,10 +135,26 @@ def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
                 yield path, method, operation
 
 
+REFUSABLE = frozenset(
+    {"enum", "maxLength", "minLength", "pattern", "format", "maximum", "minimum", "const"}
+)
+
+
+def _can_refuse(parameter: dict[str, Any]) -> bool:
+    """Whether validation can refuse a value of this parameter (422): a typed or constrained
+    value, or any query parameter (a cursor is decoded, a filter checked); a plain string in the
+    path or a header (an id, `On-Behalf-Of`) is looked up instead, a 404 or 403."""
+    if parameter.get("in") == "query":
+        return True
+    schema = parameter.get("schema", {})
+    branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
+    return any(b.get("type", "string") != "string" or REFUSABLE & set(b) for b in branches)
+
+
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     params = operation.get("parameters", [])
     in_path = any(p.get("in") == "path" for p in params)
-    reads_input = bool(params) or "requestBody" in operation
+    reads_input = any(_can_refuse(p) for p in params) or "requestBody" in operation
     codes = [400]
     if path.startswith(OAUTH):
         return [400, 401, 429] if path.endswith("/token") else [400, 401]
@@ -128,6 +166,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         # a move the state refuses, or a duplicate (an external reference, a name, an open
         # transfer of the case)
         codes.append(409)
+    if (method, path) in READS_CASE_DATA:
+        codes.append(410)
     if "requestBody" in operation:
         codes.append(413)
     if reads_input:
@@ -144,7 +184,14 @@ def declare_problems(doc: dict[str, Any]) -> None:
         oauth = path.startswith(OAUTH)
         media, ref = ("application/json", "OAuthError") if oauth else (MEDIA_TYPE, "Problem")
         content = {media: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
-        for status in _statuses(path, method, operation):
+        statuses = _statuses(path, method, operation)
+        given_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
+        if 422 not in statuses and given_422.get("schema", {}).get("$ref", "").endswith(
+            "HTTPValidationError"
+        ):
+            # FastAPI lists it for any parameter, even one no value of which is refused
+            del responses["422"]
+        for status in statuses:
             responses.setdefault(str(status), {"description": WHY[status]})
         for status, response in responses.items():
             if not status.startswith(("4", "5")):
