@@ -10,9 +10,9 @@ from hub.audit import routes as audit_routes
 from hub.audit.tasks import stale_after
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
-from hub.connectors import routes as connector_routes
 from hub.consent import routes as consent_routes
 from hub.console.install import install as install_console
+from hub.delivery import routes as delivery_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.erasure import routes as erasure_routes
 from hub.ops import routes as ops_routes
@@ -56,7 +56,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(referral_routes.router)
     app.include_router(transfer_routes.router)
     app.include_router(disclosure_routes.router)
-    app.include_router(connector_routes.router)
+    app.include_router(delivery_routes.router)
     app.include_router(audit_routes.router)
     install_console(app)
     openapi.install(app, vocabulary.as_lists(runtime.policy))

@@ -8,10 +8,11 @@ from hub.api.models import IdempotencyRecord
 from hub.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from hub.auth.models import OAuthClient, RevokedToken, SigningKey, UsedAssertion
 from hub.cases.models import Case, CaseData
-from hub.connectors.models import Delivery, DeliveryChannel
+from hub.connectors.models import DeliveryChannel
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal, GateDecision
 from hub.crypto.models import DataKey, ShreddedKey
 from hub.db.base import Base
+from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
 from hub.lifecycle.models import LifecycleEvent
 from hub.organizations.models import DataSharingAgreement, Organization

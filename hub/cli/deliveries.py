@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from hub.cli.context import cli_actor, emit_json, runtime, unit_of_work
-from hub.connectors import service
-from hub.connectors.schemas import DeliveryStatus
+from hub.delivery import service
+from hub.delivery.schemas import DeliveryStatus
 
 app = typer.Typer(help="Deliveries of referrals to their recipients.", no_args_is_help=True)
 

@@ -1,5 +1,5 @@
 """The FHIR connector: a transaction Bundle POSTed to the partner's FHIR base, and the
-partner's Task read back (`hub.connectors.polling` maps its status onto the referral)."""
+partner's Task read back (`hub.delivery.polling` maps its status onto the referral)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def push(
     package: DeliveryPackage | OfferPackage, channel: Channel, context: PushContext
 ) -> PushResult:
     if isinstance(package, OfferPackage):
-        # transfer offers are not mapped to FHIR: `hub.connectors.push` never routes them here
+        # transfer offers are not mapped to FHIR: `hub.delivery.push` never routes them here
         raise TypeError("the FHIR connector pushes referrals only")
     bundle = fhir_bundle.build_bundle(package, audit_checkpoint=context.audit_checkpoint)
     content = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()

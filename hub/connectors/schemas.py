@@ -1,4 +1,4 @@
-"""Request and response shapes for delivery channels and deliveries."""
+"""Request and response shapes for delivery channels."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ class ChannelKind(StrEnum):
     inbox = "inbox"  # the recipient pulls through the API
     webhook = "webhook"  # a signed JSON POST
     fhir = "fhir"  # a FHIR R4 transaction Bundle; the partner's Task is read back
-
-
-class DeliveryStatus(StrEnum):
-    pending = "pending"  # queued or being retried
-    delivered = "delivered"
-    dead = "dead"  # out of attempts, or refused for good: redeliver after fixing the cause
-    stopped = "stopped"  # not sent: the consent gate or the referral's status stopped it
 
 
 class ChannelSet(BaseModel):
@@ -56,26 +49,3 @@ class ChannelRead(BaseModel):
     encryption: dict[str, str] | None  # alg, enc and the key's kid when bodies are encrypted
     updated_at: datetime | None
     updated_by: str | None
-
-
-class DeliveryRead(BaseModel):
-    id: str
-    referral_id: str | None  # one of the two
-    transfer_id: str | None
-    sender_organization_id: str
-    recipient_organization_id: str
-    channel: str
-    status: DeliveryStatus
-    attempts: int
-    last_error: str | None
-    last_attempt_at: datetime | None
-    delivered_at: datetime | None
-    dead_at: datetime | None
-    remote_ref: str | None
-    remote_status: str | None
-    created_at: datetime
-
-
-class DeliveryPage(BaseModel):
-    items: list[DeliveryRead]
-    next: str | None

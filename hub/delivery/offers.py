@@ -1,4 +1,4 @@
-"""Preparing the push of a case transfer offer (see `hub.connectors.push`).
+"""Preparing the push of a case transfer offer (see `hub.delivery.push`).
 
 What may go is `hub.transfers.reading.evaluate`'s to say (the same rule as the recipient's read
 through the API): a consent withdrawn since cancels the transfer (`consent_withdrawn`); at the
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from hub.connectors.models import Delivery
 from hub.connectors.package import OfferPackage, OrganizationRef
+from hub.delivery.models import Delivery
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
 from hub.transfers import reading, service

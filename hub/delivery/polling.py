@@ -2,7 +2,7 @@
 
 A partner on the `fhir` channel answers by updating the Task the hub created on its server;
 the scheduler reads each open one (oldest read first) and makes the recipient's moves that
-bring the referral to the Task's status (`hub.connectors.fhir_status`: received →
+bring the referral to the Task's status (`hub.delivery.fhir_status`: received →
 acknowledged, accepted, rejected → declined, in-progress, completed). Each Task is read outside
 any transaction and applied in a short one of its own, so one slow partner delays nobody's
 writes; a partner that cannot be read is tried again at the next pass.
@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from hub.clock import utcnow
-from hub.connectors import channels, fhir, fhir_status, service
+from hub.connectors import channels, fhir
 from hub.connectors.fhir_bundle import TaskState
 from hub.connectors.http import DeliveryFailed, OutboundClient
-from hub.connectors.models import Delivery
-from hub.connectors.schemas import ChannelKind, DeliveryStatus
+from hub.connectors.schemas import ChannelKind
 from hub.db.session import transaction
+from hub.delivery import fhir_status, service
+from hub.delivery.models import Delivery
+from hub.delivery.schemas import DeliveryStatus
 from hub.referrals import service as referrals
 from hub.referrals.lifecycle import FINAL
 from hub.referrals.models import Referral

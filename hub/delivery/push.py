@@ -11,9 +11,9 @@ Three steps, so that no database lock is held while a partner's server answers:
    between 2 and 3 leaves the message to be run again: the partner receives the same delivery
    id twice (at least once), and the disclosure is written once.
 A failed push raises the outbox's RetryableError or PermanentError; the outbox retries with
-back-off and, at the end, calls `hub.connectors.service.on_dead`.
+back-off and, at the end, calls `hub.delivery.service.on_dead`.
 
-A transfer offer goes the same way (`hub.connectors.offers` asks the gate), to a webhook only:
+A transfer offer goes the same way (`hub.delivery.offers` asks the gate), to a webhook only:
 the FHIR mapping is for referrals, so an organisation on `fhir` reads its offers through the API
 as on `inbox`. An offer has no `delivered` status of its own; its delivery records it.
 """
@@ -31,11 +31,10 @@ from hub.audit import published
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.connectors import channels, fhir, offers, service, webhook
+from hub.connectors import channels, fhir, webhook
 from hub.connectors.channels import INBOX, Channel
 from hub.connectors.contract import Connector, PushContext, PushResult
 from hub.connectors.http import DeliveryFailed, OutboundClient
-from hub.connectors.models import Delivery
 from hub.connectors.package import (
     ConsentRef,
     DeliveryPackage,
@@ -43,9 +42,12 @@ from hub.connectors.package import (
     OrganizationRef,
     Subject,
 )
-from hub.connectors.schemas import ChannelKind, DeliveryStatus
+from hub.connectors.schemas import ChannelKind
 from hub.consent.models import Consent
 from hub.db.session import transaction
+from hub.delivery import offers, service
+from hub.delivery.models import Delivery
+from hub.delivery.schemas import DeliveryStatus
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization

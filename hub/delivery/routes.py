@@ -15,15 +15,11 @@ from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import NotFound
 from hub.auth.deps import Principal, require_scope
-from hub.connectors import channels, service
-from hub.connectors.models import Delivery
-from hub.connectors.schemas import (
-    ChannelRead,
-    ChannelSet,
-    DeliveryPage,
-    DeliveryRead,
-    DeliveryStatus,
-)
+from hub.connectors import channels
+from hub.connectors.schemas import ChannelRead, ChannelSet
+from hub.delivery import service
+from hub.delivery.models import Delivery
+from hub.delivery.schemas import DeliveryPage, DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party
 from hub.referrals import service as referrals
 from hub.runtime import Runtime

@@ -1,7 +1,7 @@
 """Deliveries: one per sent referral, queued on the outbox, dead-lettered and redelivered.
 
 `start` is called when a referral is sent (in that transaction); the outbox runs
-`hub.connectors.push.deliver` with the delivery id, retrying with back-off. When the outbox
+`hub.delivery.push.deliver` with the delivery id, retrying with back-off. When the outbox
 gives up (`on_dead`), the delivery is dead and the referral `failed` (`undeliverable`); its
 sender or an administrator can `redeliver` once the channel is mended, under the same delivery
 id, so a partner that did receive an earlier attempt drops the copy.
@@ -22,9 +22,11 @@ from hub.api import pagination
 from hub.api.problems import Conflict, NotFound
 from hub.audit.service import record as audit
 from hub.clock import utcnow
-from hub.connectors.models import Delivery, DeliveryChannel
-from hub.connectors.schemas import ChannelKind, DeliveryRead, DeliveryStatus
+from hub.connectors.models import DeliveryChannel
+from hub.connectors.schemas import ChannelKind
 from hub.db.base import new_id
+from hub.delivery.models import Delivery
+from hub.delivery.schemas import DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party, reasons
 from hub.outbox.service import enqueue
 from hub.policy.loader import Policy

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from hub.connectors import polling
-from hub.connectors import push as _push  # noqa: F401  (registers the `referral.deliver` handler)
+from hub.delivery import polling
+from hub.delivery import push as _push  # noqa: F401  (registers the `referral.deliver` handler)
 from hub.worker.celery_app import FHIR_POLL_TASK
 from hub.worker.process import worker_runtime
 

@@ -63,7 +63,7 @@ MOVES: dict[str, Move] = {
     # the gate, asked again right before a push, no longer permits it
     "block": move(SENT, to=CANCELLED, by=Party.system, reason=True),
     # a referral that failed for want of delivery, sent again once its channel is mended (the
-    # sender or an administrator asks; `hub.connectors.service.redeliver` checks who)
+    # sender or an administrator asks; `hub.delivery.service.redeliver` checks who)
     "redeliver": move(FAILED, to=SENT, by=Party.system),
 }
 

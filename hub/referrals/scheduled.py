@@ -1,7 +1,7 @@
 """The referral flow's scheduled work: the deadline pass, and its notices on the outbox.
 
 Notices are outbox messages so they survive a lost broker message. An organisation on a webhook
-receives each as an event (`hub.connectors.notices`); on the inbox it sees `overdue` and the
+receives each as an event (`hub.delivery.notices`); on the inbox it sees `overdue` and the
 status through the API.
 """
 
@@ -13,7 +13,7 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
-from hub.connectors import notices
+from hub.delivery import notices
 from hub.lifecycle import Party
 from hub.outbox.service import handler
 from hub.referrals import deadlines

@@ -26,7 +26,7 @@ from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.connectors import service as deliveries
+from hub.delivery import service as deliveries
 from hub.consent import gate
 from hub.consent.answers import STOPPED, Answer, meaning
 from hub.consent.gate import Decision

@@ -1,7 +1,7 @@
 """Outbox handlers of the referral flow. Each is a thin call into a service, idempotent, and
 runs in the transaction that marks its message done (`hub.outbox.service.handler`).
 
-Delivery (`referral.deliver`) is the connectors' (`hub.connectors.push`). A consent officer's
+Delivery (`referral.deliver`) is the connectors' (`hub.delivery.push`). A consent officer's
 decision reaches referrals through their flow (`hub.lifecycle.tasks`), a consent withdrawal
 through the consent's listeners (`hub.consent.tasks`): both are registered here.
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from hub.connectors import notices
+from hub.delivery import notices
 from hub.consent.tasks import on_withdrawal
 from hub.lifecycle import Party
 from hub.lifecycle import decisions as decided

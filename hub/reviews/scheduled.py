@@ -15,7 +15,7 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
-from hub.connectors import notices
+from hub.delivery import notices
 from hub.db.session import transaction
 from hub.outbox.service import handler
 from hub.reviews import deadlines

@@ -1,5 +1,5 @@
 """What the recipient of a case transfer may have of its offer (the plan and the case's brief)
-at this moment: one rule, for the push of the offer to a webhook (`hub.connectors.offers`) and
+at this moment: one rule, for the push of the offer to a webhook (`hub.delivery.offers`) and
 for the recipient's read through the API (`read`, which each time asks the gate and accounts
 for what it released, channel `inbox`).
 

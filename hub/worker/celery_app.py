@@ -49,7 +49,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.transfers.tasks",
     "hub.referrals.scheduled",
     "hub.reviews.scheduled",
-    "hub.connectors.tasks",
+    "hub.delivery.tasks",
     "hub.users.scheduled",
 )
 

@@ -7,8 +7,8 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hub.connectors import service as deliveries
-from hub.connectors.models import Delivery
+from hub.delivery import service as deliveries
+from hub.delivery.models import Delivery
 from hub.outbox.models import OutboxMessage
 from hub.runtime import Runtime
 from tests.support.cli import run_hub

@@ -20,8 +20,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from hub.connectors.models import Delivery
-from hub.connectors.schemas import DeliveryStatus
+from hub.delivery.models import Delivery
+from hub.delivery.schemas import DeliveryStatus
 from hub.disclosures.models import Disclosure
 from hub.lifecycle.models import LifecycleEvent
 from hub.referrals.lifecycle import DELIVERED, SENT

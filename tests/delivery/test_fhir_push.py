@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.connectors import polling
-from hub.connectors.models import Delivery
+from hub.delivery import polling
+from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
 from tests.support.api import Partner
 from tests.support.fhir_server import FhirServer

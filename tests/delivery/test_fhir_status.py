@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.connectors.fhir_status import REFERRAL_STATUS_FOR_TASK, actions_to_reach
+from hub.delivery.fhir_status import REFERRAL_STATUS_FOR_TASK, actions_to_reach
 from hub.lifecycle import Party
 from hub.referrals.lifecycle import FINAL, MOVES
 

@@ -12,7 +12,7 @@ from hub.clock import clock
 from hub.connectors import signing
 from hub.outbox.service import get_handler
 from hub.referrals import deadlines
-from tests.connectors.test_webhook import attempt
+from tests.delivery.test_webhook import attempt
 from tests.support.api import Partner
 from tests.support.outbox_drain import drain
 from tests.support.referral_world import CANARY_NAME, CANARY_NOTE, World

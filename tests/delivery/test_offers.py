@@ -11,10 +11,10 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from hub.connectors import signing
-from hub.connectors.models import Delivery
+from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
 from hub.runtime import Runtime
-from tests.connectors.test_webhook import attempt
+from tests.delivery.test_webhook import attempt
 from tests.support.api import Partner, operator
 from tests.support.outbox_drain import drain
 from tests.support.transfer_world import CANARY_CONTACT, CANARY_NAME, CANARY_PLAN, World, make_world

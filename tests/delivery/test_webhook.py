@@ -15,9 +15,10 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from hub.clock import utcnow
-from hub.connectors import push, signing
+from hub.connectors import signing
 from hub.connectors.http import OutboundClient
-from hub.connectors.models import Delivery
+from hub.delivery import push
+from hub.delivery.models import Delivery
 from hub.disclosures import service as disclosures
 from hub.disclosures.models import Disclosure
 from hub.organizations.models import DataSharingAgreement

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.connectors.models import Delivery
+from hub.delivery.models import Delivery
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral
 from hub.reviews.models import Review

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from hub.audit.models import AuditEntry
 from hub.clock import utcnow
-from hub.connectors.models import Delivery
 from hub.consent.models import Consent
+from hub.delivery.models import Delivery
 from hub.organizations.models import DataSharingAgreement
 from hub.outbox.service import get_handler
 from hub.referrals.models import Referral, WithdrawalNotice

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.audit.tasks import make_checkpoint
-from hub.connectors import service as deliveries
-from hub.connectors.models import Delivery
+from hub.delivery import service as deliveries
+from hub.delivery.models import Delivery
 from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
 from tests.support import transfer_scenarios as transfers

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.connectors.models import Delivery
 from hub.consent.models import Consent
+from hub.delivery.models import Delivery
 from tests.support.outbox_drain import drain
 from tests.support.reviews import consent_officer
 from tests.support.transfer_world import CANARY_PLAN, World, plan
