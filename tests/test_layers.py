@@ -21,6 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("clock", "settings", "settings_doc", "policy", "db", "crypto", "api", "__init__"),
     # infrastructure: the audit log, the outbox, the worker, operations
     ("audit", "outbox", "worker", "ops"),
+    # the connector plugins: channels, wire formats, signing, the guarded HTTP client
+    ("connectors",),
     # who: organisations, their clients and people
     ("organizations", "auth", "users"),
     # what is held: cases, consent and its gate, disclosures, reviews
@@ -31,8 +33,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("referrals", "transfers"),
     # what spans the requests: erasing a case cancels those still under review
     ("erasure",),
-    # getting them to partners: the delivery workflow and the connector plugins
-    ("connectors",),
+    # getting them to partners: the delivery workflow (it hands the plugins plain data)
+    ("delivery",),
     # the faces and the composition root
     ("console", "demo", "app", "runtime", "models", "cli", "migrations"),
 ]
@@ -51,12 +53,7 @@ DEBT: dict[tuple[str, str], str] = {
     ("reviews", "runtime"): "deadlines and routes",
     ("transfers", "runtime"): "withdrawal cancellation",
     ("users", "runtime"): "the expired sessions' purge",
-    ("connectors", "runtime"): "notices, offers, polling",
-    # the delivery workflow still lives in hub/connectors beside the plugins: requests start
-    # deliveries by calling it; to go: they enqueue, and the workflow moves to the domains
-    ("referrals", "connectors"): "deliveries.start and the deliver topic",
-    ("transfers", "connectors"): "deliveries.start_transfer",
-    ("reviews", "connectors"): "the review deadline's notice",
+    ("delivery", "runtime"): "notices, offers, polling",
     # routes inside infrastructure and identity packages need the auth dependencies
     ("audit", "auth"): "GET /v1/audit/checkpoint",
     ("organizations", "auth"): "admin routes",

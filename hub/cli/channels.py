@@ -12,6 +12,7 @@ import typer
 from hub.cli.context import cli_actor, emit_json, parse, runtime, unit_of_work
 from hub.connectors import channels as service
 from hub.connectors.schemas import ChannelKind, ChannelSet
+from hub.organizations import service as organizations
 
 app = typer.Typer(help="Delivery channels of organisations.", no_args_is_help=True)
 
@@ -54,6 +55,7 @@ def set_channel(
     data = parse(ChannelSet, kind=kind, url=url, secret=secret, encryption_jwk=jwk)
     rt = runtime()
     with unit_of_work(rt) as db:
+        organizations.get_or_raise(db=db, organization_id=org)
         row = service.set_channel(
             db=db,
             keyring=rt.keyring,
@@ -74,5 +76,6 @@ def show(
     """The organisation's channel (inbox when none was set); secrets are never shown."""
     rt = runtime()
     with unit_of_work(rt) as db:
+        organizations.get_or_raise(db=db, organization_id=org)
         read = service.get_read(db=db, organization_id=org).model_dump(mode="json")
     _show(read, as_json)

@@ -21,6 +21,7 @@ from hub.delivery import service
 from hub.delivery.models import Delivery
 from hub.delivery.schemas import DeliveryPage, DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party
+from hub.organizations import service as organizations
 from hub.referrals import service as referrals
 from hub.runtime import Runtime
 from hub.transfers import service as transfers
@@ -50,6 +51,7 @@ def _redeliver_latest(
 
 @router.get("/v1/organizations/{organization_id}/channel", response_model=ChannelRead)
 def read_channel(organization_id: str, principal: Admin, db: DbSession) -> ChannelRead:
+    organizations.get_or_raise(db=db, organization_id=organization_id)
     return channels.get_read(db=db, organization_id=organization_id)
 
 
@@ -61,6 +63,7 @@ def set_channel(
     db: DbSession,
     runtime: CurrentRuntime,
 ) -> ChannelRead:
+    organizations.get_or_raise(db=db, organization_id=organization_id)
     row = channels.set_channel(
         db=db,
         keyring=runtime.keyring,

@@ -27,6 +27,7 @@ from hub.audit.service import record_now
 from hub.cases.models import Case
 from hub.cases.service import owner_for_case
 from hub.crypto import service as keys
+from hub.crypto.canonical import canonical
 from hub.crypto.envelope import hash_key, keyed_digest
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
@@ -35,12 +36,6 @@ from hub.disclosures.schemas import DisclosureRead
 
 CHANNEL_INBOX = "inbox"
 CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", "transfer"})
-
-
-def canonical(payload: Mapping[str, Any]) -> bytes:
-    """The one byte form of a payload: what is sealed, hashed and compared."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
 
 
 def payload_sha256(payload: Mapping[str, Any]) -> str:
