@@ -15,8 +15,8 @@ from hub.clock import utcnow
 from hub.connectors import signing
 from hub.connectors.channels import Channel
 from hub.connectors.contract import PushContext, PushResult
-from hub.crypto.canonical import canonical
 from hub.connectors.package import DeliveryPackage, OfferPackage, OrganizationRef
+from hub.crypto.canonical import canonical
 
 EVENT = "referral.sent"
 OFFER_EVENT = "transfer.offered"

@@ -1,6 +1,7 @@
 """Deliveries: one per sent referral, queued on the outbox, dead-lettered and redelivered.
 
-`start` is called when a referral is sent (in that transaction); the outbox runs
+`start` is called when a referral is sent (in that transaction: `hub.referrals.sending` calls
+it through `on_sent`, registered below); the outbox runs
 `hub.delivery.push.deliver` with the delivery id, retrying with back-off. When the outbox
 gives up (`on_dead`), the delivery is dead and the referral `failed` (`undeliverable`); its
 sender or an administrator can `redeliver` once the channel is mended, under the same delivery
@@ -30,10 +31,12 @@ from hub.delivery.schemas import DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party, reasons
 from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
+from hub.referrals import sending as referral_sending
 from hub.referrals import service as referrals
 from hub.referrals.lifecycle import DELIVERED, FAILED, SENT
 from hub.referrals.models import Referral
 from hub.transfers import lifecycle as transfer_lifecycle
+from hub.transfers import sending as transfer_sending
 from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
@@ -96,6 +99,17 @@ def start_transfer(*, db: Session, transfer: Transfer) -> Delivery:
         recipient=transfer.to_organization_id,
         transfer_id=transfer.id,
     )
+
+
+# the requests start deliveries through these, so they never import the workflow
+@referral_sending.on_sent
+def _referral_sent(db: Session, referral: Referral) -> None:
+    start(db=db, referral=referral)
+
+
+@transfer_sending.on_sent
+def _transfer_offered(db: Session, transfer: Transfer) -> None:
+    start_transfer(db=db, transfer=transfer)
 
 
 def topic_of(delivery: Delivery) -> str:

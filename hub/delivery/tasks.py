@@ -1,16 +1,107 @@
-"""Celery side of the connectors: the delivery handler (registered by importing `push`) and
-the scheduled read-back of the Tasks pushed to partners' FHIR servers."""
+"""Celery side of the delivery workflow: its outbox handlers and the scheduled read-back of the
+Tasks pushed to partners' FHIR servers.
+
+The requests and the reviews queue what a partner is to be told (a delivery, a notice) on the
+outbox under their own topics; the handlers that push it are here, so those packages never
+import the workflow. Each notice is pushed before anything is written (no lock is held while a
+partner answers), then the request's own module writes what follows from it.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import TYPE_CHECKING, Any
 
-from hub.delivery import polling
-from hub.delivery import push as _push  # noqa: F401  (registers the `referral.deliver` handler)
+from celery import shared_task
+from sqlalchemy.orm import Session
+
+from hub.db.session import transaction
+from hub.delivery import notices, polling
+from hub.delivery import push as _push  # noqa: F401  (registers the deliveries' handlers)
+from hub.lifecycle import Party
+from hub.outbox.service import handler
+from hub.referrals import cascade
+from hub.referrals import scheduled as referral_deadlines
+from hub.referrals import service as referrals
+from hub.reviews import scheduled as review_deadlines
+from hub.reviews.models import Review
 from hub.worker.celery_app import FHIR_POLL_TASK
 from hub.worker.process import worker_runtime
+
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
+
+WITHDRAWAL_EVENT = "referral.consent_withdrawn"
 
 
 @shared_task(name=FHIR_POLL_TASK, acks_late=True, ignore_result=True)
 def poll_fhir_tasks() -> int:
     return polling.poll_due(worker_runtime())
+
+
+@handler(referrals.PARTY_NOTICE_TOPIC)
+def party_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    """The other party's webhook, if it has one, learns of the move (`referral.<status>`)."""
+    status = payload["status"]
+    notices.push_about_referral(
+        runtime,
+        referral_id=payload["referral_id"],
+        event=f"referral.{status}",
+        to=Party(payload["to"]),
+        key=status,
+    )
+
+
+@handler(cascade.NOTICE_TOPIC)
+def withdrawal_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    referral_id, series_id = payload["referral_id"], payload["series_id"]
+    if cascade.notice_due(runtime, referral_id=referral_id, series_id=series_id):
+        notices.push_about_referral(
+            runtime,
+            referral_id=referral_id,
+            event=WITHDRAWAL_EVENT,
+            to=Party.recipient,
+            key=series_id,
+        )
+    cascade.notify_withdrawal(db=db, runtime=runtime, referral_id=referral_id, series_id=series_id)
+
+
+def _referral_deadline_notice(topic: str) -> None:
+    @handler(topic)
+    def notify(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+        # once per referral and topic
+        notices.push_about_referral(
+            runtime,
+            referral_id=payload["referral_id"],
+            event=topic,
+            to=referral_deadlines.addressee(topic),
+            key=topic,
+        )
+        referral_deadlines.notice_pushed(db, topic=topic, referral_id=payload["referral_id"])
+
+
+def _review_deadline_notice(topic: str) -> None:
+    @handler(topic)
+    def notify(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+        review_id = payload["review_id"]
+        # once per review and topic
+        with transaction(runtime.sessions) as read:
+            review = read.get(Review, review_id)
+            if review is None:
+                return
+            shaped = review_deadlines.review_notice(topic, review, runtime.settings.public_url)
+            organization_id = review_deadlines.addressee(review)
+        notices.push(
+            runtime,
+            organization_id=organization_id,
+            delivery_id=notices.notice_id(topic, review_id),
+            shaped=shaped,
+        )
+        review_deadlines.notice_pushed(
+            db, topic=topic, review_id=review_id, organization_id=organization_id
+        )
+
+
+for _topic in referral_deadlines.NOTICE_ACTIONS:
+    _referral_deadline_notice(_topic)
+for _topic in review_deadlines.NOTICE_ACTIONS:
+    _review_deadline_notice(_topic)

@@ -14,7 +14,6 @@ that keeps it forever; while the case lives, `payload_digest` recomputes it for 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any

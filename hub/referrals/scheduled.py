@@ -1,28 +1,22 @@
 """The referral flow's scheduled work: the deadline pass, and its notices on the outbox.
 
 Notices are outbox messages so they survive a lost broker message. An organisation on a webhook
-receives each as an event (`hub.delivery.notices`); on the inbox it sees `overdue` and the
-status through the API.
+receives each as an event: the handlers are the delivery workflow's (`hub.delivery.tasks`),
+which pushes, then calls `notice_pushed` here for the audit entry; on the inbox it sees
+`overdue` and the status through the API.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
-from hub.delivery import notices
 from hub.lifecycle import Party
-from hub.outbox.service import handler
 from hub.referrals import deadlines
 from hub.referrals.models import Referral
 from hub.worker.celery_app import DEADLINES_TASK
 from hub.worker.process import worker_runtime
-
-if TYPE_CHECKING:
-    from hub.runtime import Runtime
 
 # topic → (audit action, who is told); the topic is also the event a webhook receives
 NOTICE_ACTIONS = {
@@ -38,28 +32,23 @@ def run_deadlines() -> None:
     deadlines.run(worker_runtime())
 
 
-def _notice(topic: str) -> None:
-    action, addressee = NOTICE_ACTIONS[topic]
-
-    @handler(topic)
-    def notify(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
-        # pushed first (no lock held while a partner answers); once per referral and topic
-        notices.push_about_referral(
-            runtime, referral_id=payload["referral_id"], event=topic, to=addressee, key=topic
-        )
-        referral = db.get_one(Referral, payload["referral_id"])
-        record(
-            db,
-            actor="system:hub",
-            action=action,
-            object_type="referral",
-            object_id=referral.id,
-            details={
-                "organization_id": getattr(referral, ADDRESSEE[addressee]),
-                "status": referral.status,
-            },
-        )
+def addressee(topic: str) -> Party:
+    """Who is told of the deadline notice `topic`."""
+    return NOTICE_ACTIONS[topic][1]
 
 
-for _topic in NOTICE_ACTIONS:
-    _notice(_topic)
+def notice_pushed(db: Session, *, topic: str, referral_id: str) -> None:
+    """The audit entry of a deadline notice, once its push (if any) has gone out."""
+    action, to = NOTICE_ACTIONS[topic]
+    referral = db.get_one(Referral, referral_id)
+    record(
+        db,
+        actor="system:hub",
+        action=action,
+        object_type="referral",
+        object_id=referral.id,
+        details={
+            "organization_id": getattr(referral, ADDRESSEE[to]),
+            "status": referral.status,
+        },
+    )

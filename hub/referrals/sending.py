@@ -8,7 +8,7 @@ is stored but the gate's decision and an audit entry `referral.refused`, and not
 Sending takes a snapshot of exactly the permitted categories of the case, seals it with the
 case's data key (erasing the case erases it) with its keyed digest (HMAC-SHA256 under the
 case's hash key: no brute force of a short value once the key is shredded), sets the
-acknowledgement deadline from the policy, and queues its delivery (`hub.connectors`: the
+acknowledgement deadline from the policy, and queues its delivery (`hub.delivery`: the
 recipient's channel).
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,6 @@ from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.delivery import service as deliveries
 from hub.consent import gate
 from hub.consent.answers import STOPPED, Answer, meaning
 from hub.consent.gate import Decision
@@ -52,11 +52,27 @@ from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralCreate, ReferralCreated
 from hub.reviews.opening import open_review
 
-if TYPE_CHECKING:
-    pass
-
-DELIVER_TOPIC = deliveries.DELIVER_TOPIC
 SNAPSHOT_FIELD = "snapshot"
+
+# The delivery workflow (`hub.delivery`, a layer up) starts the referral's delivery in the sending
+# transaction: it registers itself here as it is imported (`hub.delivery.service`), so the
+# requests never import it. None registered is a wiring fault, raised, never a referral left
+# silently undelivered.
+StartDelivery = Callable[[Session, Referral], None]
+_start_delivery: list[StartDelivery] = []
+
+
+def on_sent(start: StartDelivery) -> StartDelivery:
+    """Register what starts a delivery (the delivery workflow's, once)."""
+    _start_delivery[:] = [start]
+    return start
+
+
+def start_delivery(db: Session, referral: Referral) -> None:
+    """Start the referral's delivery, in the caller's transaction."""
+    if not _start_delivery:
+        raise RuntimeError("no delivery workflow loaded: import hub.delivery.service")
+    _start_delivery[0](db, referral)
 
 
 def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> None:
@@ -300,7 +316,7 @@ def send(
     referral.sent_at = now
     referral.acknowledge_by = now + policy.acknowledgement.window(referral.urgency).deadline
     referral.updated_at = now
-    deliveries.start(db=db, referral=referral)
+    start_delivery(db, referral)
 
 
 def open_snapshot(key: bytes, referral: Referral) -> dict[str, Any]:

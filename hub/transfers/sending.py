@@ -16,6 +16,7 @@ Access, moves and history are `hub.transfers.service`; what each party sees is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -26,7 +27,6 @@ from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.delivery import service as deliveries
 from hub.consent.answers import STOPPED, Answer, meaning
 from hub.consent.gate import Decision
 from hub.consent.models import Consent
@@ -47,6 +47,27 @@ if TYPE_CHECKING:
 # one open transfer per case at a time (one sent back waits for its sender's answer)
 OPEN = (PENDING_REVIEW, RETURNED, SENT, ACCEPTED)
 REVIEW_KIND = "transfer"
+
+
+# The delivery workflow (`hub.delivery`, a layer up) starts the transfer's delivery in the sending
+# transaction: it registers itself here as it is imported (`hub.delivery.service`), so the
+# requests never import it. None registered is a wiring fault, raised, never a transfer left
+# silently undelivered.
+StartDelivery = Callable[[Session, Transfer], None]
+_start_delivery: list[StartDelivery] = []
+
+
+def on_sent(start: StartDelivery) -> StartDelivery:
+    """Register what starts a delivery (the delivery workflow's, once)."""
+    _start_delivery[:] = [start]
+    return start
+
+
+def start_delivery(db: Session, transfer: Transfer) -> None:
+    """Start the transfer's delivery, in the caller's transaction."""
+    if not _start_delivery:
+        raise RuntimeError("no delivery workflow loaded: import hub.delivery.service")
+    _start_delivery[0](db, transfer)
 
 
 def _locked_case(db: Session, case_id: str, organization_id: str) -> Case:
@@ -146,8 +167,8 @@ def create(
     ):
         transfer.status = PENDING_REVIEW
     else:
-        # offered now: pushed to the recipient's webhook if it has one (`hub.connectors`)
-        deliveries.start_transfer(db=db, transfer=transfer)
+        # offered now: pushed to the recipient's webhook if it has one (`hub.delivery`)
+        start_delivery(db, transfer)
     history.record_event(
         db=db,
         key=None,
@@ -306,7 +327,7 @@ class TransferFlow:
         decision: Decision,
     ) -> None:
         # offered now: pushed to the recipient's webhook if it has one
-        deliveries.start_transfer(db=db, transfer=held)
+        start_delivery(db, held)
 
 
 FLOW = TransferFlow()
