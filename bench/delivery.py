@@ -52,7 +52,7 @@ from referrals import (  # bench/ is on sys.path when run as a script: its set-u
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from hub.connectors.models import Delivery
+from hub.delivery.models import Delivery
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral
 from hub.runtime import Runtime

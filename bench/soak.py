@@ -62,8 +62,8 @@ from sqlalchemy.engine import make_url
 import hub
 from hub.auth.clients import create_client
 from hub.connectors import signing
-from hub.connectors.models import Delivery
-from hub.connectors.notices import notice_id
+from hub.delivery.models import Delivery
+from hub.delivery.notices import notice_id
 from hub.demo import seed as demo
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral

@@ -3,8 +3,8 @@ runs in the transaction that marks its message done (`hub.outbox.service.handler
 
 Delivery (`referral.deliver`) and the notices pushed to partners (`referral.party_notice`,
 `referral.withdrawal_notice`) are the delivery workflow's (`hub.delivery.tasks`). A consent
-officer's decision reaches referrals through their flow (`hub.lifecycle.tasks`), a consent withdrawal
-through the consent's listeners (`hub.consent.tasks`): both are registered here.
+officer's decision reaches referrals through their flow (`hub.lifecycle.tasks`), a consent
+withdrawal through the consent's listeners (`hub.consent.tasks`): both are registered here.
 """
 
 from __future__ import annotations
