@@ -19,9 +19,9 @@ from collections import defaultdict
 from typing import Any
 
 from hub.auth import scopes as scope_names
-from hub.cases import erasure
 from hub.cases.models import Case
 from hub.consent.evidence import EVIDENCE_MAX_BYTES
+from hub.erasure import service as erasure
 from tests.api.test_authorization_matrix import v1_operations
 from tests.support.api import client_for
 from tests.support.route_scenarios import SCENARIOS, Call, Ctx, fill
