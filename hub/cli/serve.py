@@ -44,6 +44,8 @@ def serve(
     os.environ["HUB_PUBLIC_URL"] = rt.settings.public_url
     configure_logging(rt.settings.log_level)
     processes = workers or (1 if rt.settings.is_sqlite else os.cpu_count() or 1)
+    # a malformed policy stops the hub here, before any server process is started
+    rt.policy  # noqa: B018
     if rt.settings.is_sqlite:
         # the embedded database is the operator's only copy: migrating it on start is the
         # zero-set-up promise; a PostgreSQL deployment runs `hub db upgrade` deliberately

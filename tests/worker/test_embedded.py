@@ -53,7 +53,10 @@ def _serve(
 ) -> tuple[HubProcess, int]:
     port = _free_port()
     serve = hub_processes(
-        [HUB, "serve", "--port", str(port)], settings_env(settings, **env), "serve"
+        # one server process: what runs under it is the embedded worker alone
+        [HUB, "serve", "--port", str(port), "--workers", "1"],
+        settings_env(settings, **env),
+        "serve",
     )
     wait_for(_answers(port), "hub serve to answer", watch=serve)
     return serve, port
