@@ -4,7 +4,7 @@
 
 Settings come from the same `HUB_*` variables as the hub it is compared with (database, data
 folder with the keyring, public URL), so it verifies the hub's own access tokens with the hub's
-own dependency (`hub.auth.deps.require_scope`: signature, claims, revocation, client lookup) in
+own dependency (`hub.access.deps.require_scope`: signature, claims, revocation, client lookup) in
 the same per-request transaction (`hub.api.deps.DbSession`), on an engine made the same way.
 What it leaves out is everything a referral does after authentication: that difference is what
 the benchmark measures. The table it writes to is created by bench/referrals.py.
@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from hub.api import problem_handlers
 from hub.api.deps import DbSession
-from hub.auth.deps import Principal, require_scope
+from hub.access.deps import Principal, require_scope
 from hub.runtime import Runtime
 from hub.settings import load_settings
 

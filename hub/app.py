@@ -5,22 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import openapi, problem_handlers
-from hub.audit import routes as audit_routes
+from hub.api import openapi, problem_handlers, vocabulary
 from hub.audit.tasks import stale_after
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.consent import routes as consent_routes
 from hub.console.install import install as install_console
 from hub.delivery import routes as delivery_routes
+from hub.directory import routes as directory_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.erasure import routes as erasure_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
 from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from hub.organizations import routes as organization_routes
-from hub.policy import vocabulary
 from hub.referrals import routes as referral_routes
 from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
@@ -48,7 +46,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
-    app.include_router(organization_routes.router)
+    app.include_router(directory_routes.router)
     app.include_router(case_routes.router)
     app.include_router(erasure_routes.router)
     app.include_router(review_routes.router)
@@ -57,7 +55,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(transfer_routes.router)
     app.include_router(disclosure_routes.router)
     app.include_router(delivery_routes.router)
-    app.include_router(audit_routes.router)
     install_console(app)
     openapi.install(app, vocabulary.as_lists(runtime.policy))
     return app

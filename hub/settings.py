@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hub.api.wording import plain_message
+from hub.wording import plain_message
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "referral-hub"
 REPO_SPECS = Path(__file__).resolve().parent.parent / "specs"

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from hub.runtime import Runtime
+from hub.services import Services
 
 
-def get_runtime(request: Request) -> Runtime:
+def get_runtime(request: Request) -> Services:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-CurrentRuntime = Annotated[Runtime, Depends(get_runtime)]
+CurrentRuntime = Annotated[Services, Depends(get_runtime)]
 
 
 def get_db(runtime: CurrentRuntime) -> Iterator[Session]:

@@ -108,7 +108,7 @@ READS_CASE_DATA: frozenset[tuple[str, str]] = frozenset(
 
 
 def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
-    """`vocabularies`: each vocabulary's values by name (`hub.policy.vocabulary.as_lists`)."""
+    """`vocabularies`: each vocabulary's values by name (`hub.api.vocabulary.as_lists`)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api.json_body import StrictJsonBody
 from hub.api.problems import MEDIA_TYPE, Problem
-from hub.api.wording import plain_message
+from hub.wording import plain_message
 
 log = logging.getLogger("hub.api")
 

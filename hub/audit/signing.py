@@ -13,14 +13,23 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from hub.services import Services
 from hub.settings import Settings
 
 KEY_FILE = "audit_signing_key.pem"
+
+
+class AuditServices(Services, Protocol):
+    """The services of a hub that signs its audit checkpoints."""
+
+    @property
+    def audit_key(self) -> AuditKey: ...
 
 
 class AuditKeyError(Exception):

@@ -12,7 +12,7 @@ from hub.audit.models import AuditCheckpoint
 from hub.db.session import transaction
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.audit.signing import AuditServices
     from hub.settings import Settings
 
 log = logging.getLogger("hub.audit")
@@ -30,7 +30,7 @@ def witness(settings: Settings) -> Witness:
     return Witness.in_folder(settings.data_dir)
 
 
-def make_checkpoint(runtime: Runtime, *, allow_stale: bool = False) -> AuditCheckpoint | None:
+def make_checkpoint(runtime: AuditServices, *, allow_stale: bool = False) -> AuditCheckpoint | None:
     """Sign the chain's head in a transaction of its own; None when nothing is new.
 
     The chain is checked from the last checkpoint this signer made (its record is kept beside

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from joserfc.jwk import ECKey
 from sqlalchemy import select, update
@@ -25,6 +25,7 @@ from hub.clock import utcnow
 from hub.crypto import envelope
 from hub.crypto import service as data_keys
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.services import Services
 
 ALG = "ES256"
 CURVE = "P-256"
@@ -184,3 +185,10 @@ class SigningKeys:
 
     def jwks(self, *, db: Session) -> dict[str, Any]:
         return jwks_document(published_rows(db=db, token_seconds=self.token_seconds))
+
+
+class SigningServices(Services, Protocol):
+    """The services of a hub that signs tokens and webhook notices (the same JWKS)."""
+
+    @property
+    def signing_keys(self) -> SigningKeys: ...

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from hub.access.deps import Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from hub.auth.deps import Principal, require_scope
 from hub.cases import service
 from hub.cases.models import Case
 from hub.cases.schemas import CaseCreate, CaseDataUpdate, CasePage, CaseRead, CaseSummary

@@ -15,9 +15,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from hub.api.problems import Problem
-from hub.api.wording import plain_message
 from hub.runtime import Runtime
 from hub.settings import InvalidSettings, load_settings
+from hub.wording import plain_message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -137,3 +137,10 @@ def _use_hub_logging(level: str) -> None:
     logging.captureWarnings(True)
     # a receiver on setup_logging tells Celery to leave logging alone (JSON, no data)
     setup_logging.connect(configure, weak=False)
+
+
+if __name__ == "__main__":
+    # `python -m hub.cli.worker`: `hub worker` alone, as `hub serve` starts its embedded worker
+    standalone = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    standalone.command(context_settings=PASSTHROUGH)(worker)
+    standalone()

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel
 
+from hub.access.deps import Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from hub.auth.deps import Principal, require_scope
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent import evidence, service

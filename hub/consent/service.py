@@ -18,7 +18,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.api import pagination
+from hub.api import pagination, vocabulary
 from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record as audit
 from hub.cases.models import Case
@@ -45,7 +45,6 @@ from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
-from hub.policy import vocabulary
 from hub.policy.loader import Policy
 
 WITHDRAWN_TOPIC = "consent.withdrawn"

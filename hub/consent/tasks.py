@@ -18,7 +18,7 @@ from hub.consent.service import WITHDRAWN_TOPIC
 from hub.outbox.service import handler
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 Listener = Callable[..., Any]
 LISTENERS: list[Listener] = []
@@ -31,7 +31,7 @@ def on_withdrawal(listener: Listener) -> Listener:
 
 
 @handler(WITHDRAWN_TOPIC)
-def consent_withdrawn(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+def consent_withdrawn(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     ids = {k: payload[k] for k in ("consent_id", "series_id", "case_id")}
     for listener in LISTENERS:
         listener(db=db, runtime=runtime, **ids)

@@ -29,7 +29,7 @@ from hub.outbox.service import PermanentError, RetryableError
 from hub.referrals.models import Referral
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.auth.keys import SigningServices
 
 NAMESPACE = uuid.UUID("3f0d6f0e-5c2b-4d1e-9a57-0b8e2c4f6a11")
 
@@ -59,7 +59,7 @@ def referral_notice(event: str, referral: Referral, public_url: str) -> dict[str
 
 
 def push_about_referral(
-    runtime: Runtime, *, referral_id: str, event: str, to: Party, key: str
+    runtime: SigningServices, *, referral_id: str, event: str, to: Party, key: str
 ) -> bool:
     """Push `event` about the referral to its sender or recipient (`to`), if on a webhook.
     `key` tells this notice from others of the same event (a consent series, say)."""
@@ -80,7 +80,7 @@ def push_about_referral(
 
 
 def push(
-    runtime: Runtime, *, organization_id: str, delivery_id: str, shaped: dict[str, Any]
+    runtime: SigningServices, *, organization_id: str, delivery_id: str, shaped: dict[str, Any]
 ) -> bool:
     """Push the notice if the organisation is on a webhook; False when it is not."""
     with transaction(runtime.sessions) as db:

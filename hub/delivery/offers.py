@@ -21,7 +21,7 @@ from hub.transfers import reading, service
 from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _org(row: Organization) -> OrganizationRef:
     return OrganizationRef(id=row.id, name=row.name, kind=row.kind)
 
 
-def _cancel(db: Session, runtime: Runtime, transfer: Transfer, action: str, code: str) -> Offer:
+def _cancel(db: Session, runtime: Services, transfer: Transfer, action: str, code: str) -> Offer:
     service.move(
         db=db,
         keyring=runtime.keyring,
@@ -50,7 +50,7 @@ def _cancel(db: Session, runtime: Runtime, transfer: Transfer, action: str, code
     return Offer(None, code)
 
 
-def prepare(db: Session, runtime: Runtime, delivery: Delivery, transfer: Transfer) -> Offer:
+def prepare(db: Session, runtime: Services, delivery: Delivery, transfer: Transfer) -> Offer:
     """The offer to push, or why not (the transfer is then cancelled by the hub)."""
     check = reading.evaluate(
         db=db,

@@ -29,7 +29,7 @@ from hub.referrals.lifecycle import FINAL
 from hub.referrals.models import Referral
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 log = logging.getLogger("hub.connectors")
 
@@ -42,7 +42,7 @@ DEFAULT_TEXT = {
 }
 
 
-def due(runtime: Runtime, limit: int = POLL_BATCH) -> list[tuple[str, str, str]]:
+def due(runtime: Services, limit: int = POLL_BATCH) -> list[tuple[str, str, str]]:
     """(delivery id, recipient organisation, Task reference) of the open FHIR deliveries."""
     with transaction(runtime.sessions) as db:
         rows = db.execute(
@@ -60,7 +60,7 @@ def due(runtime: Runtime, limit: int = POLL_BATCH) -> list[tuple[str, str, str]]
     return [(row[0], row[1], str(row[2])) for row in rows]
 
 
-def apply(runtime: Runtime, delivery_id: str, state: TaskState) -> list[str]:
+def apply(runtime: Services, delivery_id: str, state: TaskState) -> list[str]:
     """Make the moves the partner's Task status implies; returns the actions made."""
     with transaction(runtime.sessions) as db:
         delivery = service.locked(db, delivery_id)
@@ -90,7 +90,7 @@ def apply(runtime: Runtime, delivery_id: str, state: TaskState) -> list[str]:
         return actions
 
 
-def poll_due(runtime: Runtime, limit: int = POLL_BATCH) -> int:
+def poll_due(runtime: Services, limit: int = POLL_BATCH) -> int:
     """One pass over the open FHIR deliveries; returns how many referrals moved."""
     moved = 0
     rows = due(runtime, limit)

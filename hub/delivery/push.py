@@ -62,7 +62,7 @@ from hub.transfers import lifecycle as transfer_lifecycle
 from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.auth.keys import SigningServices
 
 log = logging.getLogger("hub.connectors")
 
@@ -111,7 +111,11 @@ def _consents(db: Session, ids: tuple[str, ...]) -> tuple[ConsentRef, ...]:
 
 
 def _package(
-    db: Session, runtime: Runtime, delivery: Delivery, referral: Referral, released: Released
+    db: Session,
+    runtime: SigningServices,
+    delivery: Delivery,
+    referral: Referral,
+    released: Released,
 ) -> DeliveryPackage:
     payload = dict(released.payload or {})
     subject = None
@@ -148,7 +152,7 @@ def _stop(delivery: Delivery, code: str) -> None:
     delivery.last_error = code
 
 
-def _block(db: Session, runtime: Runtime, referral: Referral, withheld: Released) -> str:
+def _block(db: Session, runtime: SigningServices, referral: Referral, withheld: Released) -> str:
     """Act on a gate that no longer permits the push; returns the code to stop with."""
     code = str((withheld.withheld or [{"code": "withheld"}])[0]["code"])
     if code == Reason.consent_withdrawn.value:
@@ -168,7 +172,7 @@ def _block(db: Session, runtime: Runtime, referral: Referral, withheld: Released
     return code
 
 
-def _prepare_offer(db: Session, runtime: Runtime, delivery: Delivery) -> Prepared | None:
+def _prepare_offer(db: Session, runtime: SigningServices, delivery: Delivery) -> Prepared | None:
     transfer = db.scalar(
         select(Transfer).where(Transfer.id == delivery.transfer_id).with_for_update()
     )
@@ -203,7 +207,7 @@ def _prepare_offer(db: Session, runtime: Runtime, delivery: Delivery) -> Prepare
     )
 
 
-def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
+def prepare(runtime: SigningServices, delivery_id: str) -> Prepared | None:
     """Step 1 (see the module); None when there is nothing to push."""
     with transaction(runtime.sessions) as db:
         delivery = service.locked(db, delivery_id)
@@ -250,14 +254,14 @@ def prepare(runtime: Runtime, delivery_id: str) -> Prepared | None:
         )
 
 
-def _note_failure(runtime: Runtime, delivery_id: str, code: str) -> None:
+def _note_failure(runtime: SigningServices, delivery_id: str, code: str) -> None:
     with transaction(runtime.sessions) as db:
         delivery = service.locked(db, delivery_id)
         if delivery is not None:
             delivery.last_error = code
 
 
-def send(runtime: Runtime, prepared: Prepared, client: OutboundClient) -> PushResult:
+def send(runtime: SigningServices, prepared: Prepared, client: OutboundClient) -> PushResult:
     """Step 2: the push itself. Raises the outbox's errors on failure."""
     package = prepared.package
     if package is None:
@@ -319,7 +323,9 @@ def _finish_offer(db: Session, prepared: Prepared, delivery: Delivery) -> None:
     )
 
 
-def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult | None) -> None:
+def finish(
+    db: Session, runtime: SigningServices, prepared: Prepared, result: PushResult | None
+) -> None:
     """Step 3, in the outbox's transaction."""
     delivery = service.locked(db, prepared.delivery_id)
     if delivery is None:
@@ -357,7 +363,7 @@ def finish(db: Session, runtime: Runtime, prepared: Prepared, result: PushResult
 
 @handler(service.TRANSFER_TOPIC, on_dead=service.on_dead)
 @handler(service.DELIVER_TOPIC, on_dead=service.on_dead)
-def deliver(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+def deliver(db: Session, runtime: SigningServices, payload: dict[str, Any]) -> None:
     prepared = prepare(runtime, str(payload["delivery_id"]))
     if prepared is None:
         return

@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
+from hub.access.deps import Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import NotFound
-from hub.auth.deps import Principal, require_scope
 from hub.connectors import channels
 from hub.connectors.schemas import ChannelRead, ChannelSet
 from hub.delivery import service
@@ -23,7 +23,7 @@ from hub.delivery.schemas import DeliveryPage, DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party
 from hub.organizations import service as organizations
 from hub.referrals import service as referrals
-from hub.runtime import Runtime
+from hub.services import Services
 from hub.transfers import service as transfers
 
 router = APIRouter(tags=["deliveries"])
@@ -36,7 +36,7 @@ TransferWriter = Annotated[Principal, Depends(require_scope("transfers:write"))]
 
 
 def _redeliver_latest(
-    db: Session, runtime: Runtime, principal: Principal, latest: Delivery
+    db: Session, runtime: Services, principal: Principal, latest: Delivery
 ) -> DeliveryRead:
     redone = service.redeliver(
         db=db,

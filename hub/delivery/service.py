@@ -41,7 +41,7 @@ from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
     from hub.crypto.keyring import KeyEncryptionKeys
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 DELIVER_TOPIC = "referral.deliver"
 TRANSFER_TOPIC = "transfer.deliver"
@@ -120,7 +120,7 @@ def locked(db: Session, delivery_id: str) -> Delivery | None:
     return db.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
 
 
-def on_dead(db: Session, runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+def on_dead(db: Session, runtime: Services, payload: dict[str, Any], error: str) -> None:
     """The outbox gave up on a delivery: dead, and its referral failed as undeliverable."""
     delivery = locked(db, str(payload.get("delivery_id")))
     if delivery is None or delivery.status != DeliveryStatus.pending:

@@ -28,7 +28,7 @@ from hub.worker.celery_app import FHIR_POLL_TASK
 from hub.worker.process import worker_runtime
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 WITHDRAWAL_EVENT = "referral.consent_withdrawn"
 
@@ -39,7 +39,7 @@ def poll_fhir_tasks() -> int:
 
 
 @handler(referrals.PARTY_NOTICE_TOPIC)
-def party_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+def party_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     """The other party's webhook, if it has one, learns of the move (`referral.<status>`)."""
     status = payload["status"]
     notices.push_about_referral(
@@ -52,7 +52,7 @@ def party_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None
 
 
 @handler(cascade.NOTICE_TOPIC)
-def withdrawal_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+def withdrawal_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     referral_id, series_id = payload["referral_id"], payload["series_id"]
     if cascade.notice_due(runtime, referral_id=referral_id, series_id=series_id):
         notices.push_about_referral(
@@ -67,7 +67,7 @@ def withdrawal_notice(db: Session, runtime: Runtime, payload: dict[str, Any]) ->
 
 def _referral_deadline_notice(topic: str) -> None:
     @handler(topic)
-    def notify(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
         # once per referral and topic
         notices.push_about_referral(
             runtime,
@@ -81,7 +81,7 @@ def _referral_deadline_notice(topic: str) -> None:
 
 def _review_deadline_notice(topic: str) -> None:
     @handler(topic)
-    def notify(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
         review_id = payload["review_id"]
         # once per review and topic
         with transaction(runtime.sessions) as read:

@@ -13,11 +13,11 @@ from hub.reviews.schemas import ReviewStatus
 from hub.reviews.service import DECIDED_TOPIC
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 
 @handler(DECIDED_TOPIC)
-def review_decided(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+def review_decided(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     flow = decided.FLOWS.get(payload["kind"])
     if flow is None:
         raise PermanentError(f"no flow for review kind {payload['kind']}")

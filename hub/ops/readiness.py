@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from hub.audit.signing import AuditServices
 from hub.audit.tasks import stale_after
 from hub.clock import utcnow
 from hub.ops import checkpoint
-from hub.runtime import Runtime
+from hub.services import Services
 
 log = logging.getLogger("hub.ops")
 
@@ -34,7 +35,7 @@ def database_ready(engine: Engine) -> bool:
     return True
 
 
-def broker_ready(runtime: Runtime) -> bool:
+def broker_ready(runtime: Services) -> bool:
     """Reach the broker the way the hub's producers do (same URL and transport options)."""
     try:
         with runtime.celery.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
@@ -55,7 +56,7 @@ def broker_ready(runtime: Runtime) -> bool:
     return True
 
 
-def audit_checkpoint(runtime: Runtime) -> dict[str, Any] | None:
+def audit_checkpoint(runtime: AuditServices) -> dict[str, Any] | None:
     """The latest checkpoint's detail (`hub.ops.checkpoint`); None when it cannot be read."""
     try:
         with runtime.sessions() as db:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from hub.api.deps import CurrentRuntime
+from hub.api.deps import get_runtime
 from hub.api.problems import Problem
+from hub.audit.signing import AuditServices
 from hub.ops import readiness
 
 router = APIRouter(tags=["operations"])
@@ -22,7 +23,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(runtime: CurrentRuntime) -> dict[str, Any]:
+def readyz(runtime: Annotated[AuditServices, Depends(get_runtime)]) -> dict[str, Any]:
     """Readiness: the database and the broker are reachable. The audit checkpoint is reported
     as a detail (`hub.ops.checkpoint`), `stale` included, but never fails readiness: a stale
     checkpoint needs an operator, and taking every replica out of service would only add an

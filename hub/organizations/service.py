@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from hub.api import vocabulary
 from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record
 from hub.clock import utcnow
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.organizations.schemas import AgreementCreate, OrganizationCreate
-from hub.policy import vocabulary
 from hub.policy.loader import OPERATOR_KIND, Policy
 
 IOM_OFFICE = "iom_office"

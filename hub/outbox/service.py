@@ -34,13 +34,13 @@ from hub.settings import Settings
 from hub.worker.celery_app import DEFAULT_QUEUE, RUN_OUTBOX_TASK
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 log = logging.getLogger("hub.outbox")
 
-Handler = Callable[[Session, "Runtime", dict[str, Any]], None]
+Handler = Callable[[Session, "Services", dict[str, Any]], None]
 # called in the transaction that dead-letters a message: (db, runtime, payload, error)
-DeadHandler = Callable[[Session, "Runtime", dict[str, Any], str], None]
+DeadHandler = Callable[[Session, "Services", dict[str, Any], str], None]
 
 TOPIC_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,79}$")
 MAX_PAYLOAD_BYTES = 4096
@@ -157,7 +157,7 @@ def enqueue(
     return message
 
 
-def dispatch_on_commit(runtime: Runtime) -> None:
+def dispatch_on_commit(runtime: Services) -> None:
     """Send the messages a transaction of `runtime.sessions` wrote as soon as it commits.
 
     Nothing is lost if this fails (a broker down, the process killed after the commit): the
@@ -186,7 +186,7 @@ def _forget_new_ids(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(NEW_IDS, None)
 
 
-def dispatch_ids(runtime: Runtime, ids: list[str]) -> list[str]:
+def dispatch_ids(runtime: Services, ids: list[str]) -> list[str]:
     """Hand these messages to Celery now if they are still pending and due (as `dispatch_due`
     would, for these rows only); returns the ids sent."""
     now = utcnow()
@@ -224,7 +224,7 @@ def _check_payload(payload: object) -> None:
         raise InvalidPayload("outbox payload too large: it should carry identifiers only")
 
 
-def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
+def dispatch_due(runtime: Services, *, limit: int = 100) -> list[str]:
     """Hand due messages to Celery; returns the ids sent.
 
     Due: pending and available, or dispatched/running with an ended lease. Rows are marked
@@ -288,7 +288,7 @@ def dispatch_due(runtime: Runtime, *, limit: int = 100) -> list[str]:
     return _send(runtime, ids, dispatched_at=now)
 
 
-def _broker_holds(runtime: Runtime, count: int) -> bool:
+def _broker_holds(runtime: Services, count: int) -> bool:
     """Whether the broker's main queue holds at least `count` messages; False when it cannot
     say, so that a message is sent again rather than risk losing it."""
     try:
@@ -309,7 +309,7 @@ def redispatch_lease(settings: Settings, *, waited: timedelta) -> timedelta:
     return min(max(lease, waited), max(lease, timedelta(seconds=MAX_BACKOFF_SECONDS)))
 
 
-def _send(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) -> list[str]:
+def _send(runtime: Services, ids: list[str], *, dispatched_at: datetime) -> list[str]:
     for i, outbox_id in enumerate(ids):
         try:
             runtime.celery.send_task(RUN_OUTBOX_TASK, args=[outbox_id])
@@ -323,7 +323,7 @@ def _send(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) -> list[
     return ids
 
 
-def _undispatch(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) -> None:
+def _undispatch(runtime: Services, ids: list[str], *, dispatched_at: datetime) -> None:
     try:
         with transaction(runtime.sessions) as db:
             db.execute(
@@ -340,7 +340,7 @@ def _undispatch(runtime: Runtime, ids: list[str], *, dispatched_at: datetime) ->
         log.warning("could not put outbox messages back", extra={"error_type": type(exc).__name__})
 
 
-def claim(runtime: Runtime, outbox_id: str) -> Claimed | None:
+def claim(runtime: Services, outbox_id: str) -> Claimed | None:
     """Take a message for this worker with a fresh token; None when it is not ours to run.
 
     Not ours: done, dead, unknown, not yet available, out of attempts, or running under
@@ -384,7 +384,7 @@ def claim(runtime: Runtime, outbox_id: str) -> Claimed | None:
     return Claimed(id=outbox_id, topic=topic, payload=payload, attempts=attempts, token=token)
 
 
-def execute(runtime: Runtime, claimed: Claimed) -> None:
+def execute(runtime: Services, claimed: Claimed) -> None:
     """Run the handler and mark the message done in one transaction, or change nothing.
 
     Raises ClaimLost (effects rolled back) when another worker took the message over, and
@@ -418,7 +418,7 @@ def execute(runtime: Runtime, claimed: Claimed) -> None:
 
 
 def release_for_retry(
-    runtime: Runtime, claimed: Claimed, *, error: str, delay: float, via_broker: bool
+    runtime: Services, claimed: Claimed, *, error: str, delay: float, via_broker: bool
 ) -> bool:
     """Give the message back until `delay` from now; False if it was no longer ours.
 
@@ -439,7 +439,7 @@ def release_for_retry(
     )
 
 
-def mark_dead(runtime: Runtime, claimed: Claimed, *, error: str) -> bool:
+def mark_dead(runtime: Services, claimed: Claimed, *, error: str) -> bool:
     return _finish(
         runtime,
         claimed,
@@ -451,7 +451,7 @@ def mark_dead(runtime: Runtime, claimed: Claimed, *, error: str) -> bool:
 
 
 def _run_dead_handler(
-    db: Session, runtime: Runtime, topic: str, payload: dict[str, Any], error: str
+    db: Session, runtime: Services, topic: str, payload: dict[str, Any], error: str
 ) -> None:
     fn = _dead_handlers.get(topic)
     if fn is not None:
@@ -459,7 +459,7 @@ def _run_dead_handler(
 
 
 def _finish(
-    runtime: Runtime,
+    runtime: Services,
     claimed: Claimed,
     *,
     on_done: Callable[[Session], None] | None = None,

@@ -17,7 +17,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from pydantic_core import ErrorDetails
 
-from hub.api.wording import plain_message
 from hub.policy.rules import (
     ALWAYS_DENY,
     Acknowledgement,
@@ -27,6 +26,7 @@ from hub.policy.rules import (
     ReviewLimits,
     ReviewTriggers,
 )
+from hub.wording import plain_message
 
 # more than this many problems at once is noise: the first ones are enough to start fixing
 MAX_REPORTED = 10

@@ -27,7 +27,7 @@ from hub.referrals.lifecycle import WITHDRAWABLE
 from hub.referrals.models import Referral, WithdrawalNotice
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 NOTICE_TOPIC = "referral.withdrawal_notice"
 NOTICE_EVENT = "consent_withdrawn_notice"
@@ -89,7 +89,7 @@ def cancel_for_withdrawal(
     return cancelled
 
 
-def notice_due(runtime: Runtime, *, referral_id: str, series_id: str) -> bool:
+def notice_due(runtime: Services, *, referral_id: str, series_id: str) -> bool:
     """True while the withdrawal notice has not been given (read in a transaction of its own,
     before a push channel is called)."""
     with transaction(runtime.sessions) as db:
@@ -97,7 +97,7 @@ def notice_due(runtime: Runtime, *, referral_id: str, series_id: str) -> bool:
         return notice is not None and notice.notified_at is None
 
 
-def notify_withdrawal(*, db: Session, runtime: Runtime, referral_id: str, series_id: str) -> None:
+def notify_withdrawal(*, db: Session, runtime: Services, referral_id: str, series_id: str) -> None:
     """Tell the recipient (once). Inbox: the notice is in the referral's history, which the
     recipient reads through the API; push channels deliver it from here."""
     notice = db.scalar(

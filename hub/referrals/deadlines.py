@@ -24,7 +24,7 @@ from hub.outbox.service import enqueue
 from hub.referrals import service
 from hub.referrals.lifecycle import AWAITING_ACKNOWLEDGEMENT
 from hub.referrals.models import Referral
-from hub.runtime import Runtime
+from hub.services import Services
 
 REMINDER_TOPIC = "referral.reminder"
 OVERDUE_TOPIC = "referral.overdue"
@@ -74,7 +74,7 @@ def _mark(marker: str, topic: str, action: str) -> Act[Referral]:
     return act
 
 
-def _fail(db: Session, runtime: Runtime, referral: Referral, now: datetime) -> bool:
+def _fail(db: Session, runtime: Services, referral: Referral, now: datetime) -> bool:
     if referral.overdue_since is None:
         referral.overdue_since = now
     service.move(
@@ -91,7 +91,7 @@ def _fail(db: Session, runtime: Runtime, referral: Referral, now: datetime) -> b
     return True
 
 
-def run(runtime: Runtime, *, now: datetime | None = None) -> DeadlineReport:
+def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
     """One pass over the waiting referrals (`hub.db.deadlines`): failing the abandoned first,
     so a referral long past its deadline fails at once instead of being reminded and flagged
     on its way there."""

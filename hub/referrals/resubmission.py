@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from hub.api import vocabulary
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import resubmission
 from hub.organizations.models import Organization
-from hub.policy import vocabulary
 from hub.policy.loader import Policy
 from hub.referrals import sending, service
 from hub.referrals.lifecycle import MOVES

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
+from hub.access.deps import Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
-from hub.auth.deps import Principal, require_scope
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.api import vocabulary
 from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -44,7 +45,6 @@ from hub.disclosures.service import canonical
 from hub.lifecycle import Party, history
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
-from hub.policy import vocabulary
 from hub.policy.loader import Policy
 from hub.referrals import service
 from hub.referrals.lifecycle import PENDING_REVIEW, SENT

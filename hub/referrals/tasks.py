@@ -18,14 +18,14 @@ from hub.lifecycle import decisions as decided
 from hub.referrals import cascade, sending
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 decided.register(sending.FLOW)
 
 
 @on_withdrawal
 def consent_withdrawn(
-    db: Session, runtime: Runtime, consent_id: str, series_id: str, case_id: str
+    db: Session, runtime: Services, consent_id: str, series_id: str, case_id: str
 ) -> None:
     cascade.cancel_for_withdrawal(
         db=db, keyring=runtime.keyring, consent_id=consent_id, series_id=series_id, case_id=case_id

@@ -27,7 +27,7 @@ from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
 from hub.reviews.models import Review
 from hub.reviews.schemas import ReviewStatus
-from hub.runtime import Runtime
+from hub.services import Services
 
 REMINDER_TOPIC = "review.reminder"
 OVERDUE_TOPIC = "review.overdue"
@@ -107,7 +107,7 @@ def _escalate(db: Session, review: Review, now: datetime) -> bool:
     return True
 
 
-def run(runtime: Runtime, *, now: datetime | None = None) -> ReviewDeadlineReport:
+def run(runtime: Services, *, now: datetime | None = None) -> ReviewDeadlineReport:
     """One pass over the pending reviews (`hub.db.deadlines`): escalation first, so a review
     long past its deadline is escalated at once instead of being reminded and flagged on its
     way there. An escalated review is neither reminded nor flagged again."""

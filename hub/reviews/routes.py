@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from hub.access.deps import Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Unprocessable
-from hub.auth.deps import Principal, require_scope
 from hub.reviews import service
 from hub.reviews.schemas import ReviewDecide, ReviewOrder, ReviewPage, ReviewRead, ReviewStatus
-from hub.runtime import Runtime
+from hub.services import Services
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
@@ -69,7 +69,7 @@ def _decide(
     body: ReviewDecide,
     principal: Principal,
     db: Session,
-    runtime: Runtime,
+    runtime: Services,
     outcome: ReviewStatus,
 ) -> ReviewRead:
     review = service.get(db=db, review_id=review_id, organization_id=principal.organization_id)

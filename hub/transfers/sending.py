@@ -42,7 +42,7 @@ from hub.transfers.models import Transfer
 from hub.transfers.schemas import TransferCreate, TransferCreated
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 # one open transfer per case at a time (one sent back waits for its sender's answer)
 OPEN = (PENDING_REVIEW, RETURNED, SENT, ACCEPTED)
@@ -334,7 +334,7 @@ FLOW = TransferFlow()
 
 
 def cancel_for_withdrawal(
-    *, db: Session, runtime: Runtime, consent_id: str, series_id: str, case_id: str
+    *, db: Session, runtime: Services, consent_id: str, series_id: str, case_id: str
 ) -> list[str]:
     """Cancel the case's transfers still waiting (`pending_review`, `sent`) that rest on any
     version of the withdrawn series (reason `consent_withdrawn`); returns their ids. A transfer

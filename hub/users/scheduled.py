@@ -17,7 +17,7 @@ from hub.worker.celery_app import SESSION_PURGE_TASK
 from hub.worker.process import worker_runtime
 
 if TYPE_CHECKING:
-    from hub.runtime import Runtime
+    from hub.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def purge_sessions() -> None:
     purge(worker_runtime())
 
 
-def purge(runtime: Runtime, *, batch: int = BATCH) -> int:
+def purge(runtime: Services, *, batch: int = BATCH) -> int:
     """Delete every ended console session; returns how many went."""
     total = 0
     while True:

@@ -1,4 +1,4 @@
-"""The Runtime of a worker process, for tasks (which Celery calls with ids only).
+"""The Services of a worker process, for tasks (which Celery calls with ids only).
 
 `hub worker` binds the runtime it built; a process that imported the tasks some other way (for
 example `celery -A`) builds one from the environment on first use. Pool processes forked from
@@ -11,23 +11,22 @@ import os
 
 from celery.signals import worker_process_init
 
-from hub.runtime import Runtime
-from hub.settings import load_settings
+from hub.services import Services
 
-_runtime: Runtime | None = None
+_runtime: Services | None = None
 _pid: int | None = None
 
 
-def bind(runtime: Runtime) -> None:
+def bind(runtime: Services) -> None:
     global _runtime, _pid
     _runtime, _pid = runtime, os.getpid()
 
 
-def worker_runtime() -> Runtime:
+def worker_runtime() -> Services:
     global _runtime, _pid
     if _runtime is None:
-        _runtime, _pid = Runtime(load_settings()), os.getpid()
-    elif _pid != os.getpid():
+        raise RuntimeError("no hub services bound in this process: start workers with `hub worker`")
+    if _pid != os.getpid():
         _forget_parent_connections()
     return _runtime
 

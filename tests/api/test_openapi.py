@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from hub.policy.vocabulary import as_lists as vocabularies
+from hub.api.vocabulary import as_lists as vocabularies
 from hub.runtime import Runtime
 
 PROBLEM = "application/problem+json"

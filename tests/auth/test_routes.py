@@ -9,7 +9,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from hub.auth.clients import revoke_client
-from tests.auth.conftest import Live
+from tests.support.live_hub import Live
 
 
 def _token(live: Live, client_id: str, secret: str | None) -> str:

@@ -19,7 +19,7 @@ from joserfc.jwk import ECKey, RSAKey
 
 from hub.auth.clients import revoke_client
 from hub.auth.keys import SIGNING_ALGS
-from tests.auth.conftest import TLS, Live
+from tests.support.live_hub import TLS, Live
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.conftest import TLS, Live
+from tests.support.live_hub import TLS, Live
 
 FORM = {"grant_type": "client_credentials"}
 LIMIT = 3  # failures allowed per (client, source) in these tests

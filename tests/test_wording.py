@@ -8,9 +8,9 @@ from typing import Any, Literal
 import pytest
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from hub.api.wording import plain_message
 from hub.connectors.schemas import ChannelSet
 from hub.runtime import Runtime
+from hub.wording import plain_message
 from tests.support.probe import CANARY, probe_client
 
 # what pydantic says and a person should not have to read

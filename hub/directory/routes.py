@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
+from hub.access.deps import CurrentPrincipal, Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound
 from hub.auth import clients
-from hub.auth.deps import CurrentPrincipal, Principal, require_scope
 from hub.organizations import service
 from hub.organizations.schemas import (
     AgreementCreate,

@@ -16,7 +16,7 @@ from joserfc.jwk import ECKey, OctKey
 from hub.auth.clients import revoke_client
 from hub.auth.keys import rotate_signing_key
 from hub.auth.tokens import Principal
-from tests.auth.conftest import Live
+from tests.support.live_hub import Live
 
 
 def _b64(data: bytes) -> str:
