@@ -11,11 +11,14 @@ from celery import Celery
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub import wiring
+from hub.audit import service as audit
 from hub.audit.signing import AuditKey, load_audit_key
 from hub.auth.keys import SigningKeys
 from hub.crypto import service as data_keys
 from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db.session import make_engine, make_sessionmaker
+from hub.outbox import service as outbox
 from hub.outbox.service import dispatch_on_commit
 from hub.policy.loader import Policy, load_policy
 from hub.settings import Settings
@@ -30,8 +33,13 @@ class Runtime:
         self.sessions: sessionmaker[Session] = make_sessionmaker(
             self.engine, info=data_keys.session_info(lambda: self.keyring)
         )
+        # what every transaction does as it ends: append its audit entries, forget its
+        # outbox ids (or hand them to the broker), empty the WAL after an erasure
+        audit.listen(self.sessions)
+        outbox.listen(self.sessions)
         if settings.outbox_dispatch_on_commit:
             dispatch_on_commit(self)
+        wiring.install()
 
     @cached_property
     def policy(self) -> Policy:
@@ -52,7 +60,7 @@ class Runtime:
 
     @cached_property
     def celery(self) -> Celery:
-        return make_celery(self.settings)
+        return make_celery(self.settings, task_modules=wiring.TASK_MODULES)
 
     def dispose(self) -> None:
         if "celery" in self.__dict__:

@@ -2,6 +2,8 @@
 
 Entries are queued with the change they record and appended, in order, when its transaction
 commits (`record`); `record_now` appends at once for a caller that needs the sequence number.
+The appending is a listener on the hub's session factory, installed by `listen` as the runtime
+is built; a session without it refuses to queue an entry, so none can be dropped unseen.
 """
 
 from __future__ import annotations
@@ -13,13 +15,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from hub.audit.models import AuditEntry, AuditHead
 from hub.clock import utcnow
 
 # the entries a session queued in its current transaction
 QUEUE = "hub.audit.queued"
+# set in the info of the sessions whose commits append what they queued (`listen`)
+APPENDS = "hub.audit.appends"
+
+
+class AuditNotInstalled(RuntimeError):
+    """A session whose commit would not append the entries queued in it."""
 
 
 def entry_hash(
@@ -75,6 +83,8 @@ def record(
     last milliseconds instead of the rest of the request, so concurrent requests do not queue
     behind each other's audit entries.
     """
+    if not db.info.get(APPENDS):
+        raise AuditNotInstalled("this session's factory has no audit listener (audit.listen)")
     queued = db.info.setdefault(QUEUE, [])
     queued.append(_Queued(utcnow(), actor, action, object_type, object_id, dict(details or {})))
 
@@ -117,14 +127,20 @@ def _append(db: Session, items: list[_Queued]) -> list[AuditEntry]:
     return entries
 
 
-@event.listens_for(Session, "before_commit")
+def listen(sessions: sessionmaker[Session]) -> None:
+    """Append what each transaction of `sessions` queued as it commits; forget it if not."""
+    sessions.kw.setdefault("info", {})[APPENDS] = True
+    if not event.contains(sessions, "before_commit", _append_queued):
+        event.listen(sessions, "before_commit", _append_queued)
+        event.listen(sessions, "after_transaction_end", _forget_queued)
+
+
 def _append_queued(session: Session) -> None:
     queued = session.info.pop(QUEUE, None)
     if queued:
         _append(session, queued)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_queued(session: Session, transaction: SessionTransaction) -> None:
     # a rolled-back transaction's entries go with it
     if transaction.parent is None:

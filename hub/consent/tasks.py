@@ -2,9 +2,9 @@
 transaction that marks the message done.
 
 A domain listens with `on_withdrawal(fn)`, `fn(db=, runtime=, consent_id=, series_id=,
-case_id=)`, from its task module as the worker starts (`hub.worker.celery_app.TASK_MODULES`):
-referrals (`hub.referrals.cascade`) and transfers (`hub.transfers.sending`) cancel what rested
-on the consent.
+case_id=)`, from its own `install()`, which `hub.wiring` calls as the hub starts: referrals
+(`hub.referrals.cascade`) and transfers (`hub.transfers.sending`) cancel what rested on the
+consent.
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ def on_withdrawal(listener: Listener) -> Listener:
     return listener
 
 
-@handler(WITHDRAWN_TOPIC)
 def consent_withdrawn(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     ids = {k: payload[k] for k in ("consent_id", "series_id", "case_id")}
     for listener in LISTENERS:
         listener(db=db, runtime=runtime, **ids)
+
+
+def install() -> None:
+    handler(WITHDRAWN_TOPIC)(consent_withdrawn)

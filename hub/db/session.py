@@ -75,7 +75,12 @@ def make_sessionmaker(
     engine: Engine, *, info: Mapping[str, Any] | None = None
 ) -> sessionmaker[Session]:
     """Sessions of `engine`; `info` is copied into each (the keyring binding, say)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=dict(info or {}))
+    sessions = sessionmaker(
+        bind=engine, expire_on_commit=False, autoflush=True, info=dict(info or {})
+    )
+    event.listen(sessions, "after_commit", _purge_wal)
+    event.listen(sessions, "after_rollback", _forget_purge)
+    return sessions
 
 
 def purge_after_commit(db: Session) -> None:
@@ -88,7 +93,6 @@ def purge_after_commit(db: Session) -> None:
     db.info[PURGE_INFO] = True
 
 
-@event.listens_for(Session, "after_commit")
 def _purge_wal(session: Session) -> None:
     if not session.info.pop(PURGE_INFO, False):
         return
@@ -108,7 +112,6 @@ def _purge_wal(session: Session) -> None:
         raw.close()
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_purge(session: Session) -> None:
     session.info.pop(PURGE_INFO, None)
 

@@ -51,7 +51,7 @@ from hub.delivery.schemas import DeliveryStatus
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
-from hub.outbox.service import PermanentError, RetryableError, handler
+from hub.outbox.service import PermanentError, RetryableError
 from hub.policy.rules import Reason
 from hub.referrals import reading
 from hub.referrals import service as referrals
@@ -361,8 +361,6 @@ def finish(
         )
 
 
-@handler(service.TRANSFER_TOPIC, on_dead=service.on_dead)
-@handler(service.DELIVER_TOPIC, on_dead=service.on_dead)
 def deliver(db: Session, runtime: SigningServices, payload: dict[str, Any]) -> None:
     prepared = prepare(runtime, str(payload["delivery_id"]))
     if prepared is None:

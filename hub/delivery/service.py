@@ -101,15 +101,19 @@ def start_transfer(*, db: Session, transfer: Transfer) -> Delivery:
     )
 
 
-# the requests start deliveries through these, so they never import the workflow
-@referral_sending.on_sent
 def _referral_sent(db: Session, referral: Referral) -> None:
     start(db=db, referral=referral)
 
 
-@transfer_sending.on_sent
 def _transfer_offered(db: Session, transfer: Transfer) -> None:
     start_transfer(db=db, transfer=transfer)
+
+
+def install() -> None:
+    """The requests start their deliveries through these hooks, so they never import the
+    workflow (`hub.wiring` installs them as the hub starts)."""
+    referral_sending.on_sent(_referral_sent)
+    transfer_sending.on_sent(_transfer_offered)
 
 
 def topic_of(delivery: Delivery) -> str:

@@ -15,10 +15,9 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.db.session import transaction
-from hub.delivery import notices, polling
-from hub.delivery import push as _push  # noqa: F401  (registers the deliveries' handlers)
+from hub.delivery import notices, polling, push, service
 from hub.lifecycle import Party
-from hub.outbox.service import handler
+from hub.outbox.service import Handler, handler
 from hub.referrals import cascade
 from hub.referrals import scheduled as referral_deadlines
 from hub.referrals import service as referrals
@@ -38,7 +37,6 @@ def poll_fhir_tasks() -> int:
     return polling.poll_due(worker_runtime())
 
 
-@handler(referrals.PARTY_NOTICE_TOPIC)
 def party_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     """The other party's webhook, if it has one, learns of the move (`referral.<status>`)."""
     status = payload["status"]
@@ -51,7 +49,6 @@ def party_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> Non
     )
 
 
-@handler(cascade.NOTICE_TOPIC)
 def withdrawal_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     referral_id, series_id = payload["referral_id"], payload["series_id"]
     if cascade.notice_due(runtime, referral_id=referral_id, series_id=series_id):
@@ -65,8 +62,7 @@ def withdrawal_notice(db: Session, runtime: Services, payload: dict[str, Any]) -
     cascade.notify_withdrawal(db=db, runtime=runtime, referral_id=referral_id, series_id=series_id)
 
 
-def _referral_deadline_notice(topic: str) -> None:
-    @handler(topic)
+def _referral_deadline_notice(topic: str) -> Handler:
     def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
         # once per referral and topic
         notices.push_about_referral(
@@ -78,9 +74,10 @@ def _referral_deadline_notice(topic: str) -> None:
         )
         referral_deadlines.notice_pushed(db, topic=topic, referral_id=payload["referral_id"])
 
+    return notify
 
-def _review_deadline_notice(topic: str) -> None:
-    @handler(topic)
+
+def _review_deadline_notice(topic: str) -> Handler:
     def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
         review_id = payload["review_id"]
         # once per review and topic
@@ -100,8 +97,22 @@ def _review_deadline_notice(topic: str) -> None:
             db, topic=topic, review_id=review_id, organization_id=organization_id
         )
 
+    return notify
 
-for _topic in referral_deadlines.NOTICE_ACTIONS:
-    _referral_deadline_notice(_topic)
-for _topic in review_deadlines.NOTICE_ACTIONS:
-    _review_deadline_notice(_topic)
+
+# made once, so installing again finds the same handlers
+HANDLERS: dict[str, Handler] = {
+    referrals.PARTY_NOTICE_TOPIC: party_notice,
+    cascade.NOTICE_TOPIC: withdrawal_notice,
+    **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
+    **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
+}
+
+
+def install() -> None:
+    """The workflow's handlers on the outbox, and the requests' hook that starts deliveries."""
+    service.install()
+    for topic in (service.DELIVER_TOPIC, service.TRANSFER_TOPIC):
+        handler(topic, on_dead=service.on_dead)(push.deliver)
+    for topic, fn in HANDLERS.items():
+        handler(topic)(fn)

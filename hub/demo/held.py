@@ -19,7 +19,6 @@ from hub.clock import utcnow
 from hub.consent import service as consents
 from hub.consent.schemas import ConsentCreate
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.delivery import service as _deliveries  # noqa: F401  (starts the deliveries of what it sends)
 from hub.policy.loader import Policy
 from hub.referrals import sending
 from hub.referrals.schemas import ReferralCreate

@@ -94,7 +94,7 @@ class Flow(Protocol):
 
 
 # each domain's flow, by review kind; filled by the domains' task modules as the worker starts
-# (`hub.worker.celery_app.TASK_MODULES`)
+# (`hub.wiring`)
 FLOWS: dict[str, Flow] = {}
 
 

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from hub.services import Services
 
 
-@handler(DECIDED_TOPIC)
 def review_decided(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     flow = decided.FLOWS.get(payload["kind"])
     if flow is None:
@@ -35,3 +34,7 @@ def review_decided(db: Session, runtime: Services, payload: dict[str, Any]) -> N
         review_id=review_id,
         approved=outcome is ReviewStatus.approved,
     )
+
+
+def install() -> None:
+    handler(DECIDED_TOPIC)(review_decided)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy import and_, event, or_, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from hub.clock import utcnow
 from hub.db.session import transaction
@@ -179,7 +179,13 @@ def dispatch_on_commit(runtime: Services) -> None:
     event.listen(runtime.sessions, "after_commit", after_commit)
 
 
-@event.listens_for(Session, "after_transaction_end")
+def listen(sessions: sessionmaker[Session]) -> None:
+    """Forget the messages a transaction of `sessions` enqueued once it ends (its rollback
+    took them; a commit with no dispatcher left them to the scheduled one)."""
+    if not event.contains(sessions, "after_transaction_end", _forget_new_ids):
+        event.listen(sessions, "after_transaction_end", _forget_new_ids)
+
+
 def _forget_new_ids(session: Session, transaction: SessionTransaction) -> None:
     # after a rollback (its messages are gone), or a commit no listener dispatched
     if transaction.parent is None:

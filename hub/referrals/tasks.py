@@ -4,7 +4,7 @@ runs in the transaction that marks its message done (`hub.outbox.service.handler
 Delivery (`referral.deliver`) and the notices pushed to partners (`referral.party_notice`,
 `referral.withdrawal_notice`) are the delivery workflow's (`hub.delivery.tasks`). A consent
 officer's decision reaches referrals through their flow (`hub.lifecycle.tasks`), a consent
-withdrawal through the consent's listeners (`hub.consent.tasks`): both are registered here.
+withdrawal through the consent's listeners (`hub.consent.tasks`): `install()` connects both.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from hub.referrals import cascade, sending
 if TYPE_CHECKING:
     from hub.services import Services
 
-decided.register(sending.FLOW)
 
-
-@on_withdrawal
 def consent_withdrawn(
     db: Session, runtime: Services, consent_id: str, series_id: str, case_id: str
 ) -> None:
     cascade.cancel_for_withdrawal(
         db=db, keyring=runtime.keyring, consent_id=consent_id, series_id=series_id, case_id=case_id
     )
+
+
+def install() -> None:
+    decided.register(sending.FLOW)
+    on_withdrawal(consent_withdrawn)

@@ -50,7 +50,7 @@ REVIEW_KIND = "transfer"
 
 
 # The delivery workflow (`hub.delivery`, a layer up) starts the transfer's delivery in the sending
-# transaction: it registers itself here as it is imported (`hub.delivery.service`), so the
+# transaction through the hook `hub.wiring` installs here (`hub.delivery.service.install`), so the
 # requests never import it. None registered is a wiring fault, raised, never a transfer left
 # silently undelivered.
 StartDelivery = Callable[[Session, Transfer], None]
@@ -66,7 +66,7 @@ def on_sent(start: StartDelivery) -> StartDelivery:
 def start_delivery(db: Session, transfer: Transfer) -> None:
     """Start the transfer's delivery, in the caller's transaction."""
     if not _start_delivery:
-        raise RuntimeError("no delivery workflow loaded: import hub.delivery.service")
+        raise RuntimeError("no delivery workflow installed: see hub.wiring")
     _start_delivery[0](db, transfer)
 
 

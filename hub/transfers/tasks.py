@@ -1,6 +1,6 @@
 """The transfer flow's part in the outbox handlers: a consent officer's decision reaches
 transfers through their flow (`hub.lifecycle.tasks`), a consent withdrawal through the consent's
-listeners (`hub.consent.tasks`). Registered as the worker imports this module."""
+listeners (`hub.consent.tasks`): `install()` connects both."""
 
 from __future__ import annotations
 
@@ -8,5 +8,7 @@ from hub.consent.tasks import on_withdrawal
 from hub.lifecycle import decisions as decided
 from hub.transfers import sending
 
-decided.register(sending.FLOW)
-on_withdrawal(sending.cancel_for_withdrawal)
+
+def install() -> None:
+    decided.register(sending.FLOW)
+    on_withdrawal(sending.cancel_for_withdrawal)

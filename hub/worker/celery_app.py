@@ -7,6 +7,7 @@ redelivery when a worker dies, one message prefetched at a time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,21 +39,6 @@ DEFAULT_QUEUE = "hub"
 # default one: a backlog of deliveries does not hold back dispatching, deadlines or checkpoints
 SCHEDULE_QUEUE = "hub.schedule"
 
-# Modules that declare the hub's Celery tasks (`shared_task`) and outbox handlers; the worker
-# imports them at start. A domain with handlers adds its `tasks` module here.
-TASK_MODULES: tuple[str, ...] = (
-    "hub.outbox.tasks",
-    "hub.worker.tasks",
-    "hub.consent.tasks",
-    "hub.lifecycle.tasks",
-    "hub.referrals.tasks",
-    "hub.transfers.tasks",
-    "hub.referrals.scheduled",
-    "hub.reviews.scheduled",
-    "hub.delivery.tasks",
-    "hub.users.scheduled",
-)
-
 # The filesystem transport has no server to push messages: consumers poll the folder.
 FILESYSTEM_POLL_SECONDS = 0.25
 
@@ -63,14 +49,16 @@ def broker_folders(settings: Settings) -> dict[str, Path]:
     return {"root": root, "queue": root / "queue", "control": root / "control"}
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: Settings, *, task_modules: Sequence[str] = ()) -> Celery:
+    """The Celery app of the settings; a worker imports `task_modules` (the composition root's
+    list, `hub.wiring.TASK_MODULES`) and the settings' `worker_include` at start."""
     app = Celery("hub", set_as_current=False)
     app.conf.update(
         broker_url=settings.celery_broker_url,
         broker_transport=filesystem.TRANSPORT if settings.is_embedded_broker else None,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
-        include=[*TASK_MODULES, *settings.worker_include],
+        include=[*task_modules, *settings.worker_include],
         task_default_queue=DEFAULT_QUEUE,
         task_queues=tuple(_queue(name) for name in (DEFAULT_QUEUE, SCHEDULE_QUEUE)),
         task_routes={name: {"queue": SCHEDULE_QUEUE} for name in SCHEDULED_TASKS},

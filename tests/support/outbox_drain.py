@@ -6,19 +6,12 @@ tested in tests/outbox and tests/worker.
 
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import select
 
 from hub.clock import utcnow
 from hub.outbox import service
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.runtime import Runtime
-from hub.worker.celery_app import TASK_MODULES
-
-# the handlers a worker registers, registered here too
-for _module in TASK_MODULES:
-    importlib.import_module(_module)
 
 
 def pending(runtime: Runtime, topic: str | None = None) -> list[OutboxMessage]:

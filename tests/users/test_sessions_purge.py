@@ -97,7 +97,7 @@ def test_the_scheduled_pass_purges_every_ended_session_in_batches(
 
 
 def test_the_scheduler_ticks_the_purge(runtime: Runtime) -> None:
-    app = celery_app.make_celery(runtime.settings)
+    app = runtime.celery
     by_task = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
     entry = by_task[celery_app.SESSION_PURGE_TASK]
     assert entry["schedule"] == celery_app.SESSION_PURGE_SECONDS

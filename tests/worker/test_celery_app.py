@@ -5,11 +5,11 @@ from __future__ import annotations
 import stat
 
 from hub.settings import Settings, load_settings
+from hub.wiring import TASK_MODULES
 from hub.worker.celery_app import (
     AUDIT_CHECKPOINT_TASK,
     DISPATCH_OUTBOX_TASK,
     RUN_OUTBOX_TASK,
-    TASK_MODULES,
     broker_folders,
     make_celery,
 )
@@ -81,5 +81,5 @@ def test_the_worker_imports_the_task_modules_and_the_configured_extras(
     settings: Settings,
 ) -> None:
     custom = _settings(settings, worker_include="tests.support.outbox_handlers, a.b")
-    include = list(make_celery(custom).conf.include)
+    include = list(make_celery(custom, task_modules=TASK_MODULES).conf.include)
     assert include == [*TASK_MODULES, "tests.support.outbox_handlers", "a.b"]
