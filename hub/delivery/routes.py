@@ -1,7 +1,9 @@
 """Delivery channels (administrators) and deliveries (the parties, and administrators).
 
-The parties see the deliveries of their referrals and transfers; only the sender redelivers
-(the recipient's answer is what was lost). Administrators see every dead letter.
+The parties see the deliveries of their referrals and transfers (loaded for the caller's
+organisation by the requests' own typed dependencies: another's is a 404 before the route
+runs); only the sender redelivers (the recipient's answer is what was lost). Administrators
+see every dead letter.
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ from hub.delivery.schemas import DeliveryPage, DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party
 from hub.organizations import service as organizations
 from hub.referrals import service as referrals
+from hub.referrals.routes import ReferralToMove, ReferralToRead
 from hub.services import Services
 from hub.transfers import service as transfers
+from hub.transfers.routes import TransferToMove, TransferToRead
 
 router = APIRouter(tags=["deliveries"])
 
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
-Reader = Annotated[Principal, Depends(require_scope("referrals:read"))]
 Writer = Annotated[Principal, Depends(require_scope("referrals:write"))]
-TransferReader = Annotated[Principal, Depends(require_scope("transfers:read"))]
 TransferWriter = Annotated[Principal, Depends(require_scope("transfers:write"))]
 
 
@@ -76,10 +78,7 @@ def set_channel(
 
 
 @router.get("/v1/referrals/{referral_id}/deliveries", response_model=DeliveryPage)
-def referral_deliveries(referral_id: str, principal: Reader, db: DbSession) -> DeliveryPage:
-    referral = referrals.get(
-        db=db, referral_id=referral_id, organization_id=principal.organization_id
-    )
+def referral_deliveries(referral: ReferralToRead, db: DbSession) -> DeliveryPage:
     return DeliveryPage(items=service.listed(db=db, referral=referral), next=None)
 
 
@@ -89,22 +88,16 @@ def referral_deliveries(referral_id: str, principal: Reader, db: DbSession) -> D
     response_model=DeliveryRead,
 )
 def redeliver_referral(
-    referral_id: str, principal: Writer, db: DbSession, runtime: CurrentRuntime
+    referral: ReferralToMove, principal: Writer, db: DbSession, runtime: CurrentRuntime
 ) -> DeliveryRead:
     """Send a referral that failed as undeliverable again (its sender only)."""
-    referral = referrals.get(
-        db=db, referral_id=referral_id, organization_id=principal.organization_id, lock=True
-    )
     if referrals.party_of(referral, principal.organization_id) is not Party.sender:
         raise NotFound("referral")
     return _redeliver_latest(db, runtime, principal, service.latest(db=db, referral=referral))
 
 
 @router.get("/v1/transfers/{transfer_id}/deliveries", response_model=DeliveryPage)
-def transfer_deliveries(transfer_id: str, principal: TransferReader, db: DbSession) -> DeliveryPage:
-    transfer = transfers.get(
-        db=db, transfer_id=transfer_id, organization_id=principal.organization_id
-    )
+def transfer_deliveries(transfer: TransferToRead, db: DbSession) -> DeliveryPage:
     return DeliveryPage(items=service.listed(db=db, transfer=transfer), next=None)
 
 
@@ -114,12 +107,9 @@ def transfer_deliveries(transfer_id: str, principal: TransferReader, db: DbSessi
     response_model=DeliveryRead,
 )
 def redeliver_transfer(
-    transfer_id: str, principal: TransferWriter, db: DbSession, runtime: CurrentRuntime
+    transfer: TransferToMove, principal: TransferWriter, db: DbSession, runtime: CurrentRuntime
 ) -> DeliveryRead:
     """Offer a transfer again whose push was given up on (its sender only)."""
-    transfer = transfers.get(
-        db=db, transfer_id=transfer_id, organization_id=principal.organization_id, lock=True
-    )
     if transfers.party_of(transfer, principal.organization_id) is not Party.sender:
         raise NotFound("transfer")
     return _redeliver_latest(db, runtime, principal, service.latest(db=db, transfer=transfer))
