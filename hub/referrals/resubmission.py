@@ -12,11 +12,9 @@ from sqlalchemy.orm import Session
 
 from hub.api import vocabulary
 from hub.cases import service as cases
-from hub.cases.models import Case
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import resubmission
-from hub.organizations.models import Organization
 from hub.policy.loader import Policy
 from hub.referrals import sending, service
 from hub.referrals.lifecycle import MOVES
@@ -28,16 +26,14 @@ def _ask(
     db: Session, keyring: KeyEncryptionKeys, policy: Policy, referral: Referral, actor: str
 ) -> Decision:
     # the categories asked for (perhaps amended), not those the last decision permitted
-    return sending.ask_gate(
-        db=db,
-        keyring=keyring,
-        policy=policy,
-        case=db.get_one(Case, referral.case_id),
-        recipient=db.get_one(Organization, referral.to_organization_id),
-        purpose=referral.purpose,
-        categories=list(referral.requested_categories),
-        actor=actor,
-        context=resubmission.CONTEXT,
+    return sending.FLOW.ask_again(
+        db,
+        keyring,
+        policy,
+        referral,
+        actor,
+        resubmission.CONTEXT,
+        categories=referral.requested_categories,
     )
 
 

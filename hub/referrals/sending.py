@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -359,7 +359,11 @@ class ReferralFlow:
         held: Referral,
         actor: str,
         context: str,
+        *,
+        categories: Sequence[str] | None = None,
     ) -> Decision:
+        """The gate's answer for the held referral now; for `categories` if given (a
+        resubmission asks for those requested, perhaps amended), else those it holds."""
         return ask_gate(
             db=db,
             keyring=keyring,
@@ -367,7 +371,7 @@ class ReferralFlow:
             case=db.get_one(Case, held.case_id),
             recipient=db.get_one(Organization, held.to_organization_id),
             purpose=held.purpose,
-            categories=held.categories,
+            categories=list(held.categories if categories is None else categories),
             actor=actor,
             context=context,
         )
