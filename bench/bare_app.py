@@ -20,9 +20,9 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, FastAPI, status
 from sqlalchemy import text
 
+from hub.access.deps import Principal, require_scope
 from hub.api import problem_handlers
 from hub.api.deps import DbSession
-from hub.access.deps import Principal, require_scope
 from hub.runtime import Runtime
 from hub.settings import load_settings
 

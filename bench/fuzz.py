@@ -24,7 +24,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,13 +300,19 @@ def seed(runtime: Any, api: Any) -> tuple[str, dict[str, str]]:
     return world.sender.token, ids
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=50, help="examples per operation and mode")
-    parser.add_argument("--no-negative", action="store_true", help="valid requests only")
-    parser.add_argument("--only", help="operations whose label contains this")
-    args = parser.parse_args()
+@dataclass
+class Seeded:
+    runtime: Any
+    app: Any
+    api: Any  # a TestClient of `app`, started
+    token: str  # the sender's, holding every partner scope
+    ids: dict[str, str]
 
+
+@contextmanager
+def seeded_hub(prefix: str) -> Iterator[Seeded]:
+    """A hub on a temporary, migrated SQLite database with real keys, and the `seed` world in
+    it (shared by this fuzz and `bench/stateful.py`)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' API world
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine
@@ -315,7 +322,7 @@ def main() -> int:
     from hub.runtime import Runtime
     from hub.settings import load_settings
 
-    with tempfile.TemporaryDirectory(prefix="hub-fuzz-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         url = f"sqlite:///{tmp}/hub.sqlite3"
         engine = create_engine(url)
         migrate.upgrade(engine)
@@ -334,16 +341,28 @@ def main() -> int:
             app = create_app(runtime)
             with TestClient(app) as api:
                 token, ids = seed(runtime, api)
-                report = fuzz(
-                    app,
-                    token=token,
-                    ids=ids,
-                    examples=args.examples,
-                    negative=not args.no_negative,
-                    only=args.only,
-                )
+                yield Seeded(runtime=runtime, app=app, api=api, token=token, ids=ids)
         finally:
             runtime.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=50, help="examples per operation and mode")
+    parser.add_argument("--no-negative", action="store_true", help="valid requests only")
+    parser.add_argument("--only", help="operations whose label contains this")
+    args = parser.parse_args()
+
+    with seeded_hub("hub-fuzz-") as hub:
+        report = fuzz(
+            hub.app,
+            token=hub.token,
+            ids=hub.ids,
+            examples=args.examples,
+            negative=not args.no_negative,
+            only=args.only,
+        )
+        ids = hub.ids
     print(format_report(report))
     print(f"seeded ids: {', '.join(sorted(ids))}; load average: {os.getloadavg()}")
     return 1 if report.failures else 0

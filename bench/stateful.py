@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -144,46 +143,19 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=8, help="calls per scenario, at most")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' API world
-    from fastapi.testclient import TestClient
-    from sqlalchemy import create_engine
-
-    from bench.fuzz import seed
-    from hub.app import create_app
-    from hub.db import migrate
-    from hub.runtime import Runtime
-    from hub.settings import load_settings
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.fuzz, the tests' world
+    from bench.fuzz import seeded_hub
     from tests.support.api import operator
 
-    with tempfile.TemporaryDirectory(prefix="hub-stateful-") as tmp:
-        url = f"sqlite:///{tmp}/hub.sqlite3"
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir(mode=0o700)
-        runtime = Runtime(
-            load_settings(
-                data_dir=data_dir,
-                database_url=url,
-                outbox_dispatch_on_commit=False,
-                log_level="ERROR",
-            )
+    with seeded_hub("hub-stateful-") as hub:
+        admin = operator(hub.runtime, hub.api)
+        report = run(
+            hub.app,
+            token=hub.token,
+            admin_token=admin.token,
+            examples=args.examples,
+            steps=args.steps,
         )
-        try:
-            app = create_app(runtime)
-            with TestClient(app) as api:
-                token, _ = seed(runtime, api)
-                admin = operator(runtime, api)
-                report = run(
-                    app,
-                    token=token,
-                    admin_token=admin.token,
-                    examples=args.examples,
-                    steps=args.steps,
-                )
-        finally:
-            runtime.dispose()
     print(format_report(report))
     return 1 if report.failures else 0
 
