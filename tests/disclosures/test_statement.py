@@ -100,7 +100,7 @@ def test_the_statement_in_english() -> None:
     assert "speak to OIM Agadez" in text.closing[0]
     # no code or id where words belong
     printed = " ".join(" ".join(lines) for row in text.rows for lines in row)
-    for code in ("psychosocial_support", "ngo", "inbox", "written", "referral"):
+    for code in ("psychosocial_support", "ngo", "inbox", "written", "subject"):
         assert code not in printed.split()
 
 
