@@ -65,7 +65,7 @@ def render(text: StatementText) -> bytes:
     pdf.ln(2)
     pdf.set_font(FAMILY, size=10)
     for paragraph in text.lead:
-        pdf.multi_cell(0, 5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, paragraph, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
     for term, value in text.facts:
         pdf.set_font(FAMILY, "B", 10)
@@ -79,6 +79,7 @@ def render(text: StatementText) -> bytes:
         with pdf.table(
             col_widths=WIDTHS,
             text_align="LEFT",
+            v_align="TOP",
             line_height=4.6,
             padding=1.5,
             headings_style=FontFace(emphasis="BOLD", fill_color=(229, 230, 231)),
@@ -97,6 +98,6 @@ def render(text: StatementText) -> bytes:
     pdf.set_font(FAMILY, size=9)
     pdf.set_text_color(*GREY)
     for paragraph in text.closing:
-        pdf.multi_cell(0, 4.6, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.6, paragraph, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
     return bytes(pdf.output())
