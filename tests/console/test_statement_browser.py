@@ -82,6 +82,8 @@ def test_a_case_worker_opens_prints_and_downloads_the_statement(
     assert page.locator("html").get_attribute("lang") == language
 
     # from home to the list of the office's cases, then to the statement
+    axe_check(page)
+    screenshot(page, f"statement-{language}-00-home")
     page.locator("main a[href='/console/statements']").click()
     page.wait_for_url(f"{base}/console/statements")
     axe_check(page)
