@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub.consent import tasks as consent_tasks
+from hub.console import statement as console_statement
 from hub.delivery import tasks as delivery_tasks
 from hub.lifecycle import tasks as lifecycle_tasks
 from hub.referrals import tasks as referral_tasks
@@ -23,6 +24,7 @@ INSTALLS: tuple[Callable[[], None], ...] = (
     referral_tasks.install,
     transfer_tasks.install,
     delivery_tasks.install,
+    console_statement.install,
 )
 
 # The modules that declare the hub's Celery tasks (`shared_task`: the outbox's runner and

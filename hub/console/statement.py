@@ -2,7 +2,7 @@
 
 The statement's content is `hub.disclosures.statement.assemble`'s and its layout as PDF is
 `hub.disclosures.statement_pdf`'s; what this module adds is the words, in the console's
-catalogue: `words` is registered as the statement's writer, so the API's PDF
+catalogue: `install` registers `words` as the statement's writer, so the API's PDF
 (`GET /v1/cases/{id}/disclosures?format=pdf`) and this page say the same sentences. Who may see a
 statement is the API route's rule: the case's owner (`hub.cases.service.get`, 404 for anyone
 else), with `cases:read`.
@@ -80,7 +80,6 @@ def _row(entry: Entry, language: str) -> tuple[tuple[str, ...], ...]:
     )
 
 
-@statement.writes_words
 def words(content: Statement, language: str) -> StatementText:
     """The statement in the console's words, in `language`."""
     gettext = i18n.translations(language).gettext
@@ -135,6 +134,12 @@ def words(content: Statement, language: str) -> StatementText:
         ),
         page_of=gettext(N_("Page {page} of {pages}")),
     )
+
+
+def install() -> None:
+    """The statement's words are the console's, for the API's PDF too (`hub.wiring` installs
+    them as the hub starts)."""
+    statement.writes_words(words)
 
 
 def _case(person: CurrentPerson, db: DbSession, case_id: str) -> Case:

@@ -7,9 +7,9 @@ Three things, each in one place:
   (organisation names, codes, times), one `Entry` per disclosure, oldest first.
 - `in_words` turns it into a `StatementText`, every string ready to show in one language. The
   words are the console's (its gettext catalogue and its labels for the policy's codes, which
-  this layer may not import), so the console registers its writer with `writes_words` when it
-  is imported; the API's PDF and the console's page both go through here, and read the same
-  sentences.
+  this layer may not import), so the console registers its writer with `writes_words` as the
+  hub starts (`hub.wiring`); the API's PDF and the console's page both go through here, and
+  read the same sentences.
 - `hub.disclosures.statement_pdf.render` lays a `StatementText` out as a PDF.
 
 The statement names no data value, only data categories: what was withheld from every
@@ -152,7 +152,7 @@ _writer: list[Writer] = []
 
 
 def writes_words(writer: Writer) -> Writer:
-    """Register what puts a statement into words (the console's, once, as it is imported)."""
+    """Register what puts a statement into words (the console's, once, as the hub starts)."""
     _writer[:] = [writer]
     return writer
 
@@ -162,5 +162,5 @@ def in_words(statement: Statement, language: str) -> StatementText:
     if language not in LANGUAGES:
         raise ValueError(f"no statement in {language!r}")
     if not _writer:
-        raise RuntimeError("no statement writer loaded: import hub.console.statement")
+        raise RuntimeError("no statement writer installed: see hub.wiring")
     return _writer[0](statement, language)

@@ -7,13 +7,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-import hub.console.statement  # noqa: F401  (registers the console's words for the statement)
 from hub.cases.models import Case
+from hub.console import statement as console_statement
 from hub.disclosures import statement
 from hub.disclosures.statement import ConsentUsed, Entry, Statement
+from hub.runtime import Runtime
+from hub.settings import Settings
 from tests.support.referral_world import CANARY_NAME, World
 
 MADE = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def words() -> None:
+    """The console's words, as the hub installs them when it starts (`hub.wiring`)."""
+    console_statement.install()
 
 
 def made_up(entries: tuple[Entry, ...] = ()) -> Statement:
@@ -165,3 +173,16 @@ def test_the_statement_names_no_one(world: World) -> None:
     for language in statement.LANGUAGES:
         text = statement.in_words(content, language)
         assert CANARY_NAME not in repr(text)
+
+
+def test_the_hub_installs_the_consoles_words(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statement, "_writer", [])
+    with pytest.raises(RuntimeError, match="no statement writer"):
+        statement.in_words(made_up(), "en")
+    runtime = Runtime(settings)
+    try:
+        assert statement.in_words(made_up(), "fr").title == "Relevé des communications"
+    finally:
+        runtime.dispose()
