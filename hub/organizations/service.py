@@ -31,9 +31,10 @@ def get_or_raise(*, db: Session, organization_id: str) -> Organization:
     return org
 
 
-def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str) -> None:
-    """422 unless `recipient_id` is another existing organisation (`what`: "refer a case",
-    "transfer a case", for the message)."""
+def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str) -> Organization:
+    """The recipient; 422 unless `recipient_id` is another existing organisation (`what`:
+    "refer a case", "transfer a case", for the message). Kept by the caller: the session holds
+    what nobody references only weakly, and would read it again."""
     if recipient_id == sender_id:
         raise Unprocessable(
             "invalid_recipient",
@@ -50,6 +51,7 @@ def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str
             vocabulary="organizations",
             field="to_organization_id",
         )
+    return recipient
 
 
 def get_all(*, db: Session, with_operator: bool = False) -> list[Organization]:

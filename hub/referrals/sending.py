@@ -75,7 +75,7 @@ def start_delivery(db: Session, referral: Referral) -> None:
     _start_delivery[0](db, referral)
 
 
-def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> None:
+def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> Organization:
     vocabulary.check(policy, "service_types", data.service_type, field="service_type")
     vocabulary.check(policy, "purposes", data.purpose, field="purpose")
     vocabulary.check(policy, "data_categories", data.categories, field="categories")
@@ -85,7 +85,7 @@ def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: st
         allowed=vocabulary.urgencies(policy),
         values=data.urgency,
     )
-    organizations.check_recipient(
+    return organizations.check_recipient(
         db=db, recipient_id=data.to_organization_id, sender_id=sender, what="refer a case"
     )
 
@@ -100,9 +100,8 @@ def create(
     data: ReferralCreate,
 ) -> tuple[Referral | None, Decision]:
     """Ask the gate and act on its answer; the referral is None when the gate denied it."""
-    _check_request(db, policy, data, organization_id)
+    recipient = _check_request(db, policy, data, organization_id)
     case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
-    recipient = db.get_one(Organization, data.to_organization_id)
     decision = ask_gate(
         db=db,
         keyring=keyring,
@@ -157,9 +156,11 @@ def create(
         created_at=now,
         updated_at=now,
     )
-    db.add(referral)
-    # flushed before the review and the outbox message that refer to it by id
-    db.flush()
+    if meaning(policy, decision) is Answer.review:
+        # written first: the review it is held for refers to it. A referral that is sent is
+        # written once, complete, by `send` (no INSERT then UPDATEs)
+        db.add(referral)
+        db.flush()
     if not hold(
         db=db,
         keyring=keyring,
@@ -316,6 +317,9 @@ def send(
     referral.sent_at = now
     referral.acknowledge_by = now + policy.acknowledgement.window(referral.urgency).deadline
     referral.updated_at = now
+    # complete now: written (by the flush the delivery's first query makes) before the
+    # delivery that refers to it; already there for a referral a review held
+    db.add(referral)
     start_delivery(db, referral)
 
 

@@ -15,7 +15,7 @@ from tests.support.statements import counted
 CEILINGS = {
     "case.create": 10,
     "consent.record": 13,
-    "referral.create": 19,
+    "referral.create": 16,
     "referral.read_by_recipient": 14,
     "referral.inbox": 2,
     "referral.acknowledge": 8,

@@ -21,7 +21,7 @@ class Statements:
         # SQLite's BEGIN IMMEDIATE is sent as a statement, PostgreSQL's BEGIN is not: left out,
         # so that both count the same
         if not statement.lstrip().upper().startswith("BEGIN"):
-            self.sql.append(" ".join(statement.split())[:160])
+            self.sql.append(" ".join(statement.split())[:400])
 
     def report(self) -> str:
         return "\n".join(f"{i + 1:3}. {sql}" for i, sql in enumerate(self.sql))
