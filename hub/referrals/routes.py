@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from hub.access.deps import Principal, require_scope
@@ -31,6 +33,7 @@ from hub.referrals.schemas import (
     ReasonBody,
     ReferralCreate,
     ReferralCreated,
+    ReferralDryRun,
     ReferralPage,
     ReferralRead,
     ReferralResubmit,
@@ -81,12 +84,43 @@ def _denied(
     status_code=status.HTTP_201_CREATED,
     response_model=ReferralCreated,
     responses={
+        200: {
+            "model": ReferralDryRun,
+            "description": 'With `"dry_run": true`: what the consent gate would do (nothing '
+            "sent, nothing kept but the audit entry)",
+        },
         202: {"model": ReferralCreated, "description": "Held for a consent officer's review"},
         422: {"model": ConsentDeniedProblem, "description": "Denied by the consent gate"},
     },
 )
-@idempotent
 def create_referral(
+    body: ReferralCreate,
+    request: Request,
+    principal: Writer,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Response:
+    """Make a referral (201 `sent`, 202 `pending_review`, 422 `consent_denied`), or with
+    `"dry_run": true` only ask the consent gate what it would do (200, `ReferralDryRun`)."""
+    if body.dry_run:
+        # outside `@idempotent`: a question changes nothing, so there is nothing to replay
+        answer = sending.dry_run(
+            db=db,
+            keyring=runtime.keyring,
+            policy=runtime.policy,
+            actor=principal.actor,
+            organization_id=principal.organization_id,
+            data=body,
+        )
+        return JSONResponse(jsonable_encoder(answer), status_code=200)
+    return _create(
+        body=body, request=request, principal=principal, db=db, runtime=runtime, idem=idem
+    )
+
+
+@idempotent
+def _create(
     body: ReferralCreate,
     request: Request,
     principal: Writer,

@@ -33,7 +33,15 @@ class ReferralCreate(BaseModel):
                     "urgency": "high",
                     "categories": ["identity"],
                     "note": "Prefers a female counsellor; speaks Hausa and French.",
-                }
+                },
+                {
+                    "case_id": "3e9d2f7a1b6c4e8d9f0a1b2c3d4e5f60",
+                    "to_organization_id": "7a8b9c0d1e2f4a5b8c6d7e8f9a0b1c2d",
+                    "service_type": "psychosocial_support",
+                    "purpose": "psychosocial_support",
+                    "categories": ["identity", "contact", "health"],
+                    "dry_run": True,
+                },
             ]
         },
     )
@@ -46,6 +54,13 @@ class ReferralCreate(BaseModel):
     categories: list[str] = Field(min_length=1, max_length=50)
     # for the recipient; personal data, sealed, and shown to the recipient only with the payload
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    # true: ask the consent gate what it would do and answer 200 `ReferralDryRun`; nothing is
+    # stored but the gate's decision and its audit entry (no referral, review, delivery)
+    dry_run: bool = Field(
+        default=False,
+        description="Ask the consent gate only: 200 with its decision, nothing sent or kept "
+        "but the audit entry. An Idempotency-Key is ignored.",
+    )
 
 
 class ReferralResubmit(BaseModel):
@@ -169,3 +184,46 @@ class ConsentDeniedProblem(BaseModel):
     instance: str | None = None
     decision_id: str
     reasons: list[dict[str, Any]]
+
+
+class DryRunDecision(StrEnum):
+    """What a real POST with the same body would do: `permit` → 201 `sent`, `review` → 202
+    `pending_review`, `deny` → 422 `consent_denied`."""
+
+    permit = "permit"
+    review = "review"
+    deny = "deny"
+
+
+class ReferralDryRun(BaseModel):
+    """The answer to POST /v1/referrals with `"dry_run": true` (ids, codes and category names
+    only)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dry_run": True,
+                    "decision": "review",
+                    "sent_categories": ["contact", "health", "identity"],
+                    "withheld_categories": ["legal_status"],
+                    "reasons": [
+                        {"code": "category_not_covered", "categories": ["legal_status"]},
+                        {"code": "sensitive_category", "categories": ["health"]},
+                    ],
+                    "decision_id": "5c1e9b7d2a4f4c3e8b6a0d9f1e2c3b4a",
+                }
+            ]
+        }
+    )
+
+    dry_run: bool = True
+    decision: DryRunDecision
+    # what would leave (on `review`: once a consent officer approves); empty on `deny`
+    sent_categories: list[str]
+    # requested but held back by the gate, never sent
+    withheld_categories: list[str]
+    # the gate's reasons, as a real refusal (422 `consent_denied`) would give them
+    reasons: list[dict[str, Any]]
+    # the gate's stored decision (context `dry_run`), the record of this question
+    decision_id: str
