@@ -282,3 +282,13 @@ def get_page(
     rows = list(db.scalars(query))
     cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
     return [summary(db=db, case=case) for case in rows[:limit]], cursor_next
+
+
+def find_by_reference(*, db: Session, organization_id: str, reference: str) -> Case | None:
+    """The organisation's case with this reference (exact, as people type it from a form), or
+    None; another organisation's case with the same reference is not found."""
+    return db.scalar(
+        select(Case).where(
+            Case.owner_organization_id == organization_id, Case.external_ref == reference.strip()
+        )
+    )

@@ -1,0 +1,385 @@
+"""The case worker's "Refer" flow: find the case by its reference, choose the service, then a
+recipient offering it and the data to share, check what the consent gate would do (the dry
+run), then send — one question per page, and a confirmation.
+
+Every rule is the referrals service's: the dry run and the send are `sending.dry_run` and
+`sending.create`, the same functions `POST /v1/referrals` calls, so the check page shows the
+gate's own decision, and the send gets the same answer. This module only shows and asks. The
+purpose of a referral made here is its service type (the policy names services after the
+purposes they serve).
+
+Addresses carry ids and codes only (a case by its id, a service type's code): no name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.problems import NotFound
+from hub.cases import service as cases
+from hub.cases.models import Case
+from hub.console import i18n
+from hub.console.errors import ConsoleRoute
+from hub.console.labels import N_
+from hub.console.pages import CheckedForm, organization_names, page, text_field
+from hub.console.people import CurrentPerson
+from hub.organizations import service as organizations
+from hub.organizations.models import Organization
+from hub.policy import vocabulary
+from hub.policy.rules import Effect, Reason
+from hub.referrals import sending
+from hub.referrals import service as referrals
+from hub.referrals.schemas import NOTE_MAX, ReferralCreate, ReferralDryRun
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+SCOPE = "referrals:write"
+REFERENCE_MAX = 100
+ENTER_REFERENCE = N_("Enter the case's reference.")
+NO_SUCH_CASE = N_("No case of your office has this reference. Check it and try again.")
+CHOOSE_SERVICE = N_("Choose a service.")
+CHOOSE_RECIPIENT = N_("Choose an organisation that offers this service.")
+CHOOSE_DATA = N_("Choose at least one kind of data to share.")
+CHOOSE_URGENCY = N_("Choose the urgency.")
+NOTE_TOO_LONG = N_("The note is too long (4,000 characters at most).")
+# why a category the gate withholds is withheld, in plain words
+WITHHELD_BY_AGREEMENT = N_("The data sharing agreement with this recipient does not cover it")
+WITHHELD_BY_CONSENT = N_("The person's consent does not cover it for this recipient and purpose")
+
+
+def _t(person: CurrentPerson, message: str) -> str:
+    return i18n.translations(person.language).gettext(message)
+
+
+def _error_for(errors: list[tuple[str, str]] | None) -> dict[str, str]:
+    """The message by field, for the message beside it (`recipient-<id>` → `recipient`); the
+    summary at the top links to the first choice of each field."""
+    return {anchor.split("-", 1)[0]: message for anchor, message in errors or []}
+
+
+def _case(db: DbSession, person: CurrentPerson, case_id: str) -> Case:
+    # the office's own case, or 404 (the tenant condition is the cases service's)
+    return cases.get(db=db, case_id=case_id, organization_id=person.principal.organization_id)
+
+
+def _offering(db: DbSession, person: CurrentPerson, service_type: str) -> list[Organization]:
+    """The directory's organisations offering the service, the office itself left out."""
+    own = person.principal.organization_id
+    return [o for o in organizations.get_all(db=db) if service_type in o.services and o.id != own]
+
+
+# -- finding the case ------------------------------------------------------------------------
+@router.get("/console/refer")
+def find(request: Request, person: CurrentPerson, db: DbSession) -> Response:
+    """A small search by reference: the case's own page does not exist yet."""
+    person.require(SCOPE)
+    asked = "reference" in request.query_params
+    reference = request.query_params.get("reference", "").strip()[:REFERENCE_MAX]
+    errors: list[tuple[str, str]] = []
+    if asked and not reference:
+        errors.append(("reference", _t(person, ENTER_REFERENCE)))
+    elif reference:
+        case = cases.find_by_reference(
+            db=db, organization_id=person.principal.organization_id, reference=reference
+        )
+        if case is not None:
+            return RedirectResponse(f"/console/cases/{case.id}/refer", status_code=303)
+        errors.append(("reference", _t(person, NO_SUCH_CASE)))
+    return page(
+        request,
+        person,
+        "refer_find.html",
+        db=db,
+        status_code=400 if errors else 200,
+        errors=errors,
+        reference=reference,
+    )
+
+
+# -- 1. the service ----------------------------------------------------------------------------
+def _service_page(
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    case: Case,
+    *,
+    chosen: str = "",
+    errors: list[tuple[str, str]] | None = None,
+) -> Response:
+    return page(
+        request,
+        person,
+        "refer_service.html",
+        db=db,
+        status_code=400 if errors else 200,
+        case_id=case.id,
+        reference=case.external_ref,
+        service_types=runtime.policy.vocabularies.service_types,
+        chosen=chosen,
+        errors=errors or [],
+        error_for=_error_for(errors),
+    )
+
+
+@router.get("/console/cases/{case_id}/refer")
+def choose_service(
+    case_id: str, request: Request, person: CurrentPerson, db: DbSession, runtime: CurrentRuntime
+) -> Response:
+    person.require(SCOPE)
+    case = _case(db, person, case_id)
+    chosen = request.query_params.get("service_type", "")
+    return _service_page(request, person, db, runtime, case, chosen=chosen)
+
+
+# -- 2. the recipient and the data ---------------------------------------------------------------
+def _recipient_page(
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    case: Case,
+    service_type: str,
+    *,
+    chosen: str = "",
+    categories: list[str] | None = None,
+    errors: list[tuple[str, str]] | None = None,
+) -> Response:
+    held = cases.categories(db=db, case=case)
+    return page(
+        request,
+        person,
+        "refer_recipient.html",
+        db=db,
+        status_code=400 if errors else 200,
+        case_id=case.id,
+        reference=case.external_ref,
+        service_type=service_type,
+        recipients=_offering(db, person, service_type),
+        chosen=chosen,
+        held=held,
+        # all the case holds, until the case worker narrows it (the gate strips the rest)
+        categories=held if categories is None else categories,
+        errors=errors or [],
+        error_for=_error_for(errors),
+    )
+
+
+@router.get("/console/cases/{case_id}/refer/recipient")
+def choose_recipient(
+    case_id: str, request: Request, person: CurrentPerson, db: DbSession, runtime: CurrentRuntime
+) -> Response:
+    """Step 1's form comes here (a GET: choosing changes nothing)."""
+    person.require(SCOPE)
+    case = _case(db, person, case_id)
+    service_type = request.query_params.get("service_type", "")
+    if service_type not in runtime.policy.vocabularies.service_types:
+        errors = [("service-" + _first(runtime), _t(person, CHOOSE_SERVICE))]
+        return _service_page(request, person, db, runtime, case, errors=errors)
+    return _recipient_page(request, person, db, case, service_type)
+
+
+def _first(runtime: CurrentRuntime) -> str:
+    return runtime.policy.vocabularies.service_types[0]
+
+
+class _Choice:
+    """The referral as chosen on the pages so far (posted along from page to page)."""
+
+    def __init__(self, form: FormData) -> None:
+        self.service_type = text_field(form, "service_type", max_length=64)
+        self.recipient = text_field(form, "to_organization_id", max_length=64)
+        self.categories = sorted({c for c in form.getlist("categories") if isinstance(c, str)})
+        self.urgency = text_field(form, "urgency", max_length=16)
+        self.note = text_field(form, "note", max_length=NOTE_MAX + 1)
+
+    def request(self, case: Case, *, dry_run: bool) -> ReferralCreate:
+        return ReferralCreate(
+            case_id=case.id,
+            to_organization_id=self.recipient,
+            service_type=self.service_type,
+            purpose=self.service_type,
+            urgency=self.urgency or "normal",
+            categories=self.categories,
+            note=self.note or None,
+            dry_run=dry_run,
+        )
+
+
+def _choice_errors(
+    person: CurrentPerson, db: DbSession, runtime: CurrentRuntime, case: Case, choice: _Choice
+) -> list[tuple[str, str]]:
+    if choice.service_type not in runtime.policy.vocabularies.service_types:
+        # only a forged form gets here: the service was chosen on the page before
+        raise NotFound()
+    errors: list[tuple[str, str]] = []
+    offering = _offering(db, person, choice.service_type)
+    if choice.recipient not in {o.id for o in offering}:
+        first = offering[0].id if offering else ""
+        errors.append((f"recipient-{first}", _t(person, CHOOSE_RECIPIENT)))
+    held = cases.categories(db=db, case=case)
+    if not choice.categories or not set(choice.categories) <= set(held):
+        first = held[0] if held else ""
+        errors.append((f"category-{first}", _t(person, CHOOSE_DATA)))
+    return errors
+
+
+# -- 3. check before sending -----------------------------------------------------------------
+def _check_page(
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    case: Case,
+    choice: _Choice,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    status_code: int = 200,
+    refused: bool = False,
+) -> Response:
+    answer = sending.dry_run(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        actor=person.actor,
+        organization_id=person.principal.organization_id,
+        data=choice.request(case, dry_run=True),
+    )
+    return page(
+        request,
+        person,
+        "refer_check.html",
+        db=db,
+        status_code=400 if errors else status_code,
+        case_id=case.id,
+        reference=case.external_ref,
+        choice=choice,
+        recipient_name=organization_names(db, [choice.recipient])[choice.recipient],
+        answer=answer,
+        held_for=_reasons(runtime, answer, Effect.review),
+        refused_for=_reasons(runtime, answer, Effect.deny),
+        why_withheld={c: _t(person, why) for c, why in _why_withheld(answer).items()},
+        urgencies=vocabulary.urgencies(runtime.policy),
+        # hours to acknowledge, by urgency (the policy's windows)
+        hours={
+            u: int(runtime.policy.acknowledgement.window(u).deadline.total_seconds() // 3600)
+            for u in vocabulary.urgencies(runtime.policy)
+        },
+        errors=errors or [],
+        error_for=_error_for(errors),
+        note_max=NOTE_MAX,
+        refused=refused,
+    )
+
+
+def _reasons(
+    runtime: CurrentRuntime, answer: ReferralDryRun, effect: Effect
+) -> list[dict[str, Any]]:
+    """The gate's reasons that have this effect under the policy (why it holds or refuses)."""
+    return [r for r in answer.reasons if runtime.policy.effect(Reason(r["code"])) is effect]
+
+
+def _why_withheld(answer: ReferralDryRun) -> dict[str, str]:
+    """Each withheld category's reason, from the gate's own reasons: a category the agreement
+    leaves out is named by `agreement_not_covering`; any other was not consented to."""
+    by_agreement: set[str] = set()
+    for reason in answer.reasons:
+        if reason["code"] == Reason.agreement_not_covering.value:
+            by_agreement.update(reason.get("categories", []))
+    return {
+        c: WITHHELD_BY_AGREEMENT if c in by_agreement else WITHHELD_BY_CONSENT
+        for c in answer.withheld_categories
+    }
+
+
+@router.post("/console/cases/{case_id}/refer/check")
+def check(
+    case_id: str,
+    request: Request,
+    person: CurrentPerson,
+    form: CheckedForm,
+    db: DbSession,
+    runtime: CurrentRuntime,
+) -> Response:
+    """Asks the gate (the dry run: its decision and audit entry are kept, nothing else)."""
+    person.require(SCOPE)
+    case = _case(db, person, case_id)
+    choice = _Choice(form)
+    errors = _choice_errors(person, db, runtime, case, choice)
+    if errors:
+        return _recipient_page(
+            request,
+            person,
+            db,
+            case,
+            choice.service_type,
+            chosen=choice.recipient,
+            categories=choice.categories,
+            errors=errors,
+        )
+    return _check_page(request, person, db, runtime, case, choice)
+
+
+@router.post("/console/cases/{case_id}/refer/send")
+def send(
+    case_id: str,
+    request: Request,
+    person: CurrentPerson,
+    form: CheckedForm,
+    db: DbSession,
+    runtime: CurrentRuntime,
+) -> Response:
+    person.require(SCOPE)
+    case = _case(db, person, case_id)
+    choice = _Choice(form)
+    errors = _choice_errors(person, db, runtime, case, choice)
+    if errors:
+        raise NotFound()  # the check page posts what it was given: only a forged form
+    if choice.urgency not in vocabulary.urgencies(runtime.policy):
+        errors.append((f"urgency-{choice.urgency or 'normal'}", _t(person, CHOOSE_URGENCY)))
+    if len(choice.note) > NOTE_MAX:
+        errors.append(("note", _t(person, NOTE_TOO_LONG)))
+    if errors:
+        return _check_page(request, person, db, runtime, case, choice, errors=errors)
+    referral, _decision = sending.create(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        actor=person.actor,
+        organization_id=person.principal.organization_id,
+        data=choice.request(case, dry_run=False),
+    )
+    if referral is None:
+        # refused after all (a consent withdrawn since the check): the attempt is recorded;
+        # the page says so, with the gate's answer as it stands now
+        return _check_page(
+            request, person, db, runtime, case, choice, status_code=422, refused=True
+        )
+    # after a redirect, reloading the confirmation does not send again
+    return RedirectResponse(f"/console/referrals/{referral.id}/sent", status_code=303)
+
+
+# -- 4. the confirmation ------------------------------------------------------------------------
+@router.get("/console/referrals/{referral_id}/sent")
+def sent(referral_id: str, request: Request, person: CurrentPerson, db: DbSession) -> Response:
+    person.require(SCOPE)
+    organization_id = person.principal.organization_id
+    referral = referrals.get(db=db, referral_id=referral_id, organization_id=organization_id)
+    if referral.from_organization_id != organization_id:
+        raise NotFound("referral")  # the recipient's staff have their own pages
+    return page(
+        request,
+        person,
+        "refer_sent.html",
+        db=db,
+        referral=referral,
+        reference=cases.reference(db=db, case_id=referral.case_id),
+        recipient_name=organization_names(db, [referral.to_organization_id])[
+            referral.to_organization_id
+        ],
+        held=referral.status == "pending_review",
+    )
