@@ -363,6 +363,17 @@ def send(
     return RedirectResponse(f"/console/referrals/{referral.id}/sent", status_code=303)
 
 
+@router.get("/console/cases/{case_id}/refer/check")
+@router.get("/console/cases/{case_id}/refer/send")
+def posted_page_again(case_id: str, request: Request, person: CurrentPerson) -> Response:
+    """The language switch (or a reload) of a page answered to a POST: the choices were in the
+    form, so back to the first step, in the language asked for."""
+    person.require(SCOPE)
+    language = i18n.supported(request.query_params.get("lang"))
+    suffix = f"?lang={language}" if language else ""
+    return RedirectResponse(f"/console/cases/{case_id}/refer{suffix}", status_code=303)
+
+
 # -- 4. the confirmation ------------------------------------------------------------------------
 @router.get("/console/referrals/{referral_id}/sent")
 def sent(referral_id: str, request: Request, person: CurrentPerson, db: DbSession) -> Response:

@@ -281,3 +281,17 @@ def test_the_check_page_speaks_french(world: World, worker: Person, api: TestCli
     assert "<h1>Vérifier avant l'envoi</h1>" in check.text
     assert "Check before sending" not in check.text
     assert WITHHELD_VALUE not in check.text
+
+
+def test_the_language_switch_of_the_check_page_goes_back_to_the_first_step(
+    world: World, worker: Person, api: TestClient
+) -> None:
+    case_id = world.case()
+    world.consent(case_id)
+    check = _check(world, api, case_id)
+    switch = f"/console/cases/{case_id}/refer/check?lang=fr"
+    assert f'href="{switch}"' in check.text
+    answer = api.get(switch, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/console/cases/{case_id}/refer?lang=fr"
+    assert '<html lang="fr">' in api.get(answer.headers["location"]).text
