@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from hub.api import vocabulary
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound
 from hub.cases import service as cases
@@ -30,7 +31,6 @@ from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
-from hub.policy import vocabulary
 from hub.policy.rules import Effect, Reason
 from hub.referrals import sending
 from hub.referrals import service as referrals
