@@ -13,6 +13,9 @@ Addresses carry ids and codes only (a case by its id, a service type's code): no
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.api import vocabulary
 from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import Idempotency
 from hub.api.problems import NotFound
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -197,6 +201,11 @@ class _Choice:
         self.urgency = text_field(form, "urgency", max_length=16)
         self.note = text_field(form, "note", max_length=NOTE_MAX + 1)
 
+    def digest(self) -> str:
+        """What identifies the referral asked for, for its send key (`_send_once`)."""
+        fields = [self.service_type, self.recipient, self.categories, self.urgency, self.note]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
     def request(self, case: Case, *, dry_run: bool) -> ReferralCreate:
         return ReferralCreate(
             case_id=case.id,
@@ -273,6 +282,9 @@ def _check_page(
         error_for=_error_for(errors),
         note_max=NOTE_MAX,
         refused=refused,
+        # a fresh key per check: sending the form twice (a double click, a resent form) makes
+        # one referral
+        send_key=secrets.token_urlsafe(24),
     )
 
 
@@ -345,7 +357,19 @@ def send(
         errors.append(("note", _t(person, NOTE_TOO_LONG)))
     if errors:
         return _check_page(request, person, db, runtime, case, choice, errors=errors)
-    referral, _decision = sending.create(
+    # the API's idempotency records, under the person's own name: a second post of the same
+    # check page is answered with the first one's referral
+    once = Idempotency(
+        text_field(form, "send_key", max_length=64) or None,
+        "POST",
+        request.url.path,
+        choice.digest(),
+    )
+    sender = f"user:{person.user.id}"
+    if (replay := once.replay(db=db, client_id=sender)) is not None:
+        made = json.loads(replay.body)["id"]
+        return RedirectResponse(f"/console/referrals/{made}/sent", status_code=303)
+    referral, decision = sending.create(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,
@@ -353,6 +377,10 @@ def send(
         organization_id=person.principal.organization_id,
         data=choice.request(case, dry_run=False),
     )
+    if referral is not None:
+        status = 201 if referral.sent_at is not None else 202
+        created = sending.created(referral, decision)
+        once.remember(db=db, client_id=sender, status_code=status, body=created)
     if referral is None:
         # refused after all (a consent withdrawn since the check): the attempt is recorded;
         # the page says so, with the gate's answer as it stands now

@@ -3,6 +3,7 @@ recipient and the data, check what the consent gate would do (the dry run), send
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from hub.api.models import IdempotencyRecord
 from hub.cases.models import Case
 from hub.consent.models import GateDecision
 from hub.outbox.models import OutboxMessage
@@ -155,6 +157,7 @@ def test_check_before_sending_shows_the_gates_decision_and_stores_nothing(
     assert 'action="/console/cases/' + case_id + '/refer/send"' in text
     assert text.count('type="submit" class="button"') == 1  # one button to send
     assert _count(world, Referral) == _count(world, OutboxMessage) == 0
+    assert _count(world, IdempotencyRecord) == 0
     with world.runtime.sessions() as db:
         contexts = list(db.scalars(select(GateDecision.context)))
     assert contexts == ["dry_run"]
@@ -295,3 +298,24 @@ def test_the_language_switch_of_the_check_page_goes_back_to_the_first_step(
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/console/cases/{case_id}/refer?lang=fr"
     assert '<html lang="fr">' in api.get(answer.headers["location"]).text
+
+
+def test_sending_the_same_check_page_twice_makes_one_referral(
+    world: World, worker: Person, api: TestClient
+) -> None:
+    case_id = world.case()
+    world.consent(case_id)
+    check = _check(world, api, case_id)
+    key = re.search(r'name="send_key" value="([^"]+)"', check.text)
+    assert key
+    first = _send(world, api, case_id, check, send_key=key.group(1))
+    again = _send(world, api, case_id, check, send_key=key.group(1))
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert _count(world, Referral) == 1
+    # another check page is another key: a second referral, on purpose
+    other = _check(world, api, case_id)
+    key2 = re.search(r'name="send_key" value="([^"]+)"', other.text)
+    assert key2 and key2.group(1) != key.group(1)
+    assert _send(world, api, case_id, other, send_key=key2.group(1)).status_code == 303
+    assert _count(world, Referral) == 2
