@@ -202,7 +202,7 @@ class _Choice:
         self.note = text_field(form, "note", max_length=NOTE_MAX + 1)
 
     def digest(self) -> str:
-        """What identifies the referral asked for, for its send key (`_send_once`)."""
+        """What identifies the referral asked for: a send key replays only for the same one."""
         fields = [self.service_type, self.recipient, self.categories, self.urgency, self.note]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
