@@ -122,6 +122,7 @@ def test_the_service_then_the_organisations_offering_it(
     case_id = world.case()
     services = api.get(f"/console/cases/{case_id}/refer")
     assert services.status_code == 200
+    assert '<a href="/console/refer" aria-current="page">' in services.text
     assert 'value="psychosocial_support"' in services.text and "Legal assistance" in services.text
     none_chosen = api.get(f"/console/cases/{case_id}/refer/recipient")
     assert none_chosen.status_code == 400 and "Choose a service." in none_chosen.text
