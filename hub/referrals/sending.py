@@ -457,14 +457,14 @@ def dry_run(
     vocabularies, the recipient, the caller's case: the same problems), the same gate; only the
     gate's decision (context `dry_run`) and its audit entry are stored. Nothing is held, sent or
     queued, and no `referral.refused` is written: nothing was attempted."""
-    _check_request(db, policy, data, organization_id)
+    recipient = _check_request(db, policy, data, organization_id)
     case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
     decision = ask_gate(
         db=db,
         keyring=keyring,
         policy=policy,
         case=case,
-        recipient=db.get_one(Organization, data.to_organization_id),
+        recipient=recipient,
         purpose=data.purpose,
         categories=data.categories,
         actor=actor,
