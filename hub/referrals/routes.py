@@ -18,7 +18,7 @@ from hub.access.deps import Principal, require_scope
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from hub.api.problems import Problem
+from hub.api.problems import Problem, Unprocessable
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
@@ -161,6 +161,32 @@ def list_referrals(
         limit=limit,
     )
     return ReferralPage(items=items, next=cursor_next)
+
+
+@router.get("/inbox", response_model=ReferralPage)
+def inbox(
+    principal: Reader,
+    db: DbSession,
+    statuses: Annotated[list[str] | None, Query(alias="status", max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+) -> ReferralPage:
+    """The referrals received by the caller's organisation that are still open, what needs
+    action first: overdue, then by urgency, then the longest waiting (`limit` of them, no
+    cursor: the order is by need, not by time)."""
+    if any(s not in service.RECEIVED_OPEN for s in statuses or ()):
+        raise Unprocessable(
+            "unknown_value",
+            "Not an open referral status",
+            field="status",
+            allowed=list(service.RECEIVED_OPEN),
+        )
+    items = service.inbox(
+        db=db,
+        organization_id=principal.organization_id,
+        statuses=tuple(statuses) if statuses else service.RECEIVED_OPEN,
+        limit=limit,
+    )
+    return ReferralPage(items=items, next=None)
 
 
 @router.get("/{referral_id}", response_model=ReferralRead)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub import lifecycle
@@ -27,14 +27,19 @@ from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.schemas import EventRead
 from hub.outbox.service import enqueue
 from hub.referrals.lifecycle import (
+    ACCEPTED,
+    ACKNOWLEDGED,
     AWAITING_ACKNOWLEDGEMENT,
+    DELIVERED,
     FHIR_TASK_STATUS,
+    IN_PROGRESS,
     MOVES,
     PENDING_REVIEW,
     SENT,
 )
 from hub.referrals.models import Referral
 from hub.referrals.schemas import ReferralSummary, Role
+from hub.reviews.service import URGENCY_RANK
 
 OBJECT_TYPE = "referral"
 REFERRALS = "referrals"
@@ -46,6 +51,10 @@ PARTY_REASON_CODES = {
     "cancel": reasons.CANCELLED_BY_SENDER,
     "decline": reasons.DECLINED_BY_RECIPIENT,
 }
+# the recipient's inbox: referrals still waiting for its answer, and those it is working on
+TO_ANSWER = (SENT, DELIVERED, ACKNOWLEDGED)
+RECEIVED_OPEN = (*TO_ANSWER, ACCEPTED, IN_PROGRESS)
+INBOX_LIMIT = 200
 
 
 def visible_to(organization_id: str) -> ColumnElement[bool]:
@@ -224,11 +233,7 @@ def get_page(
     if statuses:
         query = query.where(Referral.status.in_(statuses))
     now = utcnow()
-    late = and_(
-        Referral.status.in_(sorted(AWAITING_ACKNOWLEDGEMENT)),
-        Referral.acknowledge_by.is_not(None),
-        Referral.acknowledge_by < now,
-    )
+    late = _late(now)
     if overdue is True:
         query = query.where(late)
     elif overdue is False:
@@ -243,6 +248,52 @@ def get_page(
         for r in rows[:limit]
     ]
     return items, cursor_next
+
+
+def _late(now: datetime) -> ColumnElement[bool]:
+    """`is_overdue`, as a query condition."""
+    return and_(
+        Referral.status.in_(sorted(AWAITING_ACKNOWLEDGEMENT)),
+        Referral.acknowledge_by.is_not(None),
+        Referral.acknowledge_by < now,
+    )
+
+
+def inbox(
+    *,
+    db: Session,
+    organization_id: str,
+    statuses: tuple[str, ...] = RECEIVED_OPEN,
+    limit: int = INBOX_LIMIT,
+) -> list[ReferralSummary]:
+    """The referrals the organisation received, what needs action first: the overdue ones,
+    then by urgency (emergency, high, normal), then the longest waiting."""
+    now = utcnow()
+    query = (
+        select(Referral)
+        .where(received_by(organization_id), Referral.status.in_(statuses))
+        .order_by(
+            case((_late(now), 0), else_=1),
+            case(URGENCY_RANK, value=Referral.urgency, else_=len(URGENCY_RANK)),
+            Referral.sent_at,
+            Referral.id,
+        )
+        .limit(limit)
+    )
+    return [ReferralSummary(**summary_fields(r, Party.recipient, now)) for r in db.scalars(query)]
+
+
+def count_received(
+    *, db: Session, organization_id: str, statuses: tuple[str, ...] = TO_ANSWER
+) -> int:
+    """How many referrals the organisation received are in `statuses` (by default: waiting
+    for its acknowledgement or its answer)."""
+    query = (
+        select(func.count())
+        .select_from(Referral)
+        .where(received_by(organization_id), Referral.status.in_(statuses))
+    )
+    return db.scalar(query) or 0
 
 
 def events(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub import lifecycle
@@ -283,3 +283,16 @@ def get_page(
     cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
     items = [summary(t, party_of(t, organization_id)) for t in rows[:limit]]
     return items, cursor_next
+
+
+def count_received(
+    *, db: Session, organization_id: str, statuses: tuple[str, ...] = (SENT,)
+) -> int:
+    """How many transfers offered to the organisation are in `statuses` (by default: waiting
+    for its answer)."""
+    query = (
+        select(func.count())
+        .select_from(Transfer)
+        .where(received_by(organization_id), Transfer.status.in_(statuses))
+    )
+    return db.scalar(query) or 0

@@ -38,6 +38,7 @@ GATED = {
 }
 NO_CASE_DATA = {
     ("GET", "/v1/referrals"),
+    ("GET", "/v1/referrals/inbox"),
     ("GET", "/v1/transfers"),
     ("POST", "/v1/referrals/{referral_id}/acknowledge"),
     ("POST", "/v1/referrals/{referral_id}/accept"),
@@ -187,6 +188,7 @@ def test_a_recipients_reads_of_a_referral(runtime: Runtime, api: TestClient) -> 
     for path in (
         "/v1/referrals",
         "/v1/referrals?role=received",
+        "/v1/referrals/inbox",
         f"/v1/referrals/{referral_id}/deliveries",
     ):
         _, disclosures = _counts(runtime)
