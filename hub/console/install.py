@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from hub.console import home, refer, reviews, security, signin, statement
+from hub.console import home, inbox, offers, refer, reviews, security, signin, statement
 from hub.users import signin as signin_service
 
 STATIC = Path(__file__).parent / "static"
@@ -22,5 +22,7 @@ def install(app: FastAPI) -> None:
     app.include_router(reviews.router)
     app.include_router(statement.router)
     app.include_router(refer.router)
+    app.include_router(inbox.router)
+    app.include_router(offers.router)
     # last: whatever the routes above do not answer
     app.include_router(home.fallback)

@@ -120,6 +120,65 @@ LABELS: dict[str, dict[str, str]] = {
         "subject": N_("The person"),
         "caregiver": N_("A caregiver"),
     },
+    # the partner's inbox and transfer offers (hub/console/inbox.py, offers.py)
+    "referral_statuses": {
+        "pending_review": N_("Waiting for a consent officer"),
+        "returned": N_("Sent back for correction"),
+        "sent": N_("Sent"),
+        "delivered": N_("Delivered"),
+        "acknowledged": N_("Acknowledged"),
+        "accepted": N_("Accepted"),
+        "declined": N_("Declined"),
+        "in_progress": N_("In progress"),
+        "completed": N_("Completed"),
+        "cancelled": N_("Cancelled"),
+        "denied": N_("Denied"),
+        "failed": N_("Failed"),
+    },
+    "transfer_statuses": {
+        "pending_review": N_("Waiting for a consent officer"),
+        "returned": N_("Sent back for correction"),
+        # words of their own: a transfer's French agrees in gender, a referral's too
+        "sent": N_("Waiting for your answer"),
+        "accepted": N_("Transfer accepted"),
+        "rejected": N_("Transfer rejected"),
+        "completed": N_("Accepted: the case is yours"),
+        "cancelled": N_("Transfer cancelled"),
+    },
+    "status_reasons": {
+        "cancelled_by_sender": N_("Cancelled by the sender"),
+        "declined_by_recipient": N_("Declined by the recipient"),
+        "rejected_by_recipient": N_("Rejected by the recipient"),
+        "consent_withdrawn": N_("The consent was withdrawn"),
+        "review_denied": N_("A consent officer denied it"),
+        "consent_denied": N_("The consent gate denied it"),
+        "review_required": N_("A consent officer must look at it"),
+        "undeliverable": N_("It could not be delivered"),
+        "ownership_moved": N_("The case changed hands"),
+        "review_returned": N_("Sent back for correction"),
+        "case_erased": N_("The case's data has been erased"),
+    },
+    # why the consent gate released nothing at a read (`payload_withheld`, `plan_withheld`)
+    "withheld": {
+        "consent_denied": N_("The consent gate does not permit this data to be shared now."),
+        "review_required": N_(
+            "The sender's consent officer must look at this request again before its data "
+            "can be shown."
+        ),
+        "consent_withdrawn": N_(
+            "The person withdrew their consent: nothing is shown, and a referral not yet "
+            "answered is cancelled."
+        ),
+        "referral_closed": N_("The referral is closed: its data is no longer shown."),
+        "transfer_closed": N_("The transfer is closed: its plan is no longer shown."),
+        "case_erased": N_("The case's data has been erased."),
+    },
+    "sexes": {
+        "female": N_("Female"),
+        "male": N_("Male"),
+        "other": N_("Other"),
+        "unknown": N_("Not known"),
+    },
 }
 
 # a service is named like the purpose it serves

@@ -15,7 +15,9 @@ from hub.console.errors import CsrfRefused
 from hub.console.people import CurrentPerson, Person
 from hub.console.templating import render
 from hub.organizations import service as organizations
+from hub.referrals import service as referrals
 from hub.reviews import service as reviews
+from hub.transfers import service as transfers
 
 
 def remember_language(request: Request, response: Response) -> None:
@@ -30,6 +32,12 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
     waiting = None
     if person is not None and db is not None and person.may("reviews:decide"):
         waiting = reviews.count_waiting(db=db, organization_id=person.principal.organization_id)
+    # the partner's side: referrals and transfer offers waiting for the organisation's answer
+    received = offered = None
+    if person is not None and db is not None and person.may("referrals:write"):
+        received = referrals.count_received(db=db, organization_id=person.principal.organization_id)
+    if person is not None and db is not None and person.may("transfers:write"):
+        offered = transfers.count_received(db=db, organization_id=person.principal.organization_id)
     return {
         "request": request,
         "person": person,
@@ -37,6 +45,8 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
         "csrf_token": person.csrf_token if person else None,
         "switch_links": i18n.switch_links(request.url.path, request.query_params.items()),
         "waiting_reviews": waiting,
+        "received_referrals": received,
+        "offered_transfers": offered,
         "path": request.url.path,
     }
 
