@@ -17,7 +17,7 @@ from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound, Problem
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
-from hub.console.labels import N_
+from hub.console.labels import LABELS, N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
 from hub.lifecycle import Party
@@ -110,7 +110,14 @@ def referral_page(
         actor=person.actor,
         with_payload=True,
     )
-    released = read.payload or {}
+    # the sections in the policy's order of categories (identity first), not the snapshot's
+    order = list(LABELS["data_categories"])
+    released = dict(
+        sorted(
+            (read.payload or {}).items(),
+            key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+        )
+    )
     return page(
         request,
         person,
