@@ -105,6 +105,10 @@ def test_the_inbox_puts_the_overdue_first_then_the_urgent_then_the_oldest(
     # the API's inbox: the same service, the same order
     listed = world.api.get("/v1/referrals/inbox", headers=world.recipient.headers)
     assert [item["id"] for item in listed.json()["items"]] == order
+    closed = world.api.get(
+        "/v1/referrals/inbox", params={"status": "completed"}, headers=world.recipient.headers
+    )
+    assert closed.status_code == 422 and closed.json()["code"] == "unknown_value"
     assert disclosures(world.runtime, late) == []  # listing releases nothing
 
 
@@ -128,6 +132,7 @@ def test_opening_a_referral_asks_the_gate_and_records_the_disclosure_as_the_api_
     assert disclosures(world.runtime, referral_id) == []
     page = api.get(f"/console/received/{referral_id}")
     assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
     text = page.text
     # released, by data category
     for words in ("Identity", "Contact details", "Psychosocial", CANARY_NAME, "sleep problems"):
