@@ -6,6 +6,7 @@ code)`, `when(datetime)`, `day(datetime)`, `number(n)` and whatever the page pas
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ from hub.console import i18n
 from hub.console.labels import labeller
 
 TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = Path(__file__).parent / "static" / "console.css"
+
+
+@cache
+def stylesheet_version() -> str:
+    """A digest of the stylesheet, in its URL: a browser's cached copy is never used once the
+    stylesheet changed (it is cached for a day: `security.ConsoleHeadersMiddleware`)."""
+    return hashlib.sha256(STYLESHEET.read_bytes()).hexdigest()[:12]
 
 
 @cache
@@ -41,6 +50,7 @@ def environment(language: str) -> Environment:
         day=lambda value: i18n.format_day(value, language),
         number=lambda value: i18n.format_number(value, language),
         language_name=lambda code: i18n.language_name(code, language),
+        stylesheet_version=stylesheet_version(),
     )
     return env
 

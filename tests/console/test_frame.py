@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi.testclient import TestClient
 
 from hub.runtime import Runtime
@@ -89,3 +91,11 @@ def test_an_unknown_console_address_is_a_page_not_json(api: TestClient) -> None:
     assert answer.headers["content-type"].startswith("text/html")
     assert "Page not found" in answer.text
     assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_pages_name_the_stylesheet_by_its_content(api: TestClient) -> None:
+    # a cached copy is used for a day: the address changes whenever the stylesheet does
+    page = api.get("/console/sign-in").text
+    css = api.get("/console/static/console.css").content
+    version = hashlib.sha256(css).hexdigest()[:12]
+    assert f'href="/console/static/console.css?v={version}"' in page
