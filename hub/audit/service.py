@@ -129,10 +129,14 @@ def _append(db: Session, items: list[_Queued]) -> list[AuditEntry]:
 
 def listen(sessions: sessionmaker[Session]) -> None:
     """Append what each transaction of `sessions` queued as it commits; forget it if not."""
-    sessions.kw.setdefault("info", {})[APPENDS] = True
-    if not event.contains(sessions, "before_commit", _append_queued):
-        event.listen(sessions, "before_commit", _append_queued)
-        event.listen(sessions, "after_transaction_end", _forget_queued)
+    # the factory's own mark, not `event.contains`: SQLAlchemy keys its registry by id(), which a
+    # new factory's session class can reuse once an old one is collected
+    info = sessions.kw.setdefault("info", {})
+    if info.get(APPENDS):
+        return
+    info[APPENDS] = True
+    event.listen(sessions, "before_commit", _append_queued)
+    event.listen(sessions, "after_transaction_end", _forget_queued)
 
 
 def _append_queued(session: Session) -> None:

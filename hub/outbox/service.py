@@ -49,6 +49,8 @@ MAX_REASON_CHARS = 200
 
 # the ids a session enqueued in its current transaction (see `dispatch_on_commit`)
 NEW_IDS = "hub.outbox.new_ids"
+# set in the info of the session factories that forget them as transactions end (`listen`)
+FORGETS = "hub.outbox.forgets"
 
 _handlers: dict[str, Handler] = {}
 _dead_handlers: dict[str, DeadHandler] = {}
@@ -182,8 +184,12 @@ def dispatch_on_commit(runtime: Services) -> None:
 def listen(sessions: sessionmaker[Session]) -> None:
     """Forget the messages a transaction of `sessions` enqueued once it ends (its rollback
     took them; a commit with no dispatcher left them to the scheduled one)."""
-    if not event.contains(sessions, "after_transaction_end", _forget_new_ids):
-        event.listen(sessions, "after_transaction_end", _forget_new_ids)
+    # the factory's own mark (see `hub.audit.service.listen`)
+    info = sessions.kw.setdefault("info", {})
+    if info.get(FORGETS):
+        return
+    info[FORGETS] = True
+    event.listen(sessions, "after_transaction_end", _forget_new_ids)
 
 
 def _forget_new_ids(session: Session, transaction: SessionTransaction) -> None:

@@ -1,7 +1,11 @@
+import gc
+
+import pytest
 from sqlalchemy import select
 
 from hub.audit.models import AuditEntry, AuditHead
-from hub.audit.service import entry_hash, record, record_now
+from hub.audit.service import AuditNotInstalled, entry_hash, listen, record, record_now
+from hub.db.session import make_sessionmaker
 from hub.runtime import Runtime
 
 
@@ -70,3 +74,23 @@ def test_an_entry_appended_at_once_comes_after_those_queued_before_it(runtime: R
         (2, "test.now"),
         (3, "test.later"),
     ]
+
+
+def test_every_new_session_factory_appends_what_it_queued(runtime: Runtime) -> None:
+    # factories made and dropped one after another, as the test suite and `hub` commands do:
+    # a new one's session class may take the id of a collected one, which must not make it
+    # look as if it were already listened to
+    for n in range(1, 41):
+        sessions = make_sessionmaker(runtime.engine)
+        listen(sessions)
+        with sessions.begin() as db:
+            record(db, actor="system", action="test.factory", object_type="test", object_id=str(n))
+        with sessions() as db:
+            assert db.get_one(AuditHead, 1).seq == n
+        del sessions, db
+        gc.collect()
+
+
+def test_a_session_without_the_listener_refuses_to_queue(runtime: Runtime) -> None:
+    with make_sessionmaker(runtime.engine).begin() as db, pytest.raises(AuditNotInstalled):
+        record(db, actor="system", action="test.lost", object_type="test")
