@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -22,6 +22,7 @@ from hub.clock import utcnow
 from hub.crypto import service as keys
 from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.crypto.models import DataKey
 from hub.db.base import new_id
 from hub.db.session import purge_after_commit
 from hub.policy.loader import Policy
@@ -36,10 +37,13 @@ class CaseErased(Problem):
         super().__init__(410, "case_erased", "The case's personal data has been erased")
 
 
+CASE_OWNER_PREFIX = "case:"
+
+
 def owner_for_case(case_id: str) -> str:
     """The key-registry owner of a case: whatever else is tied to the case (consent evidence,
     disclosure snapshots) encrypts under this owner's key, so erasing the case erases it too."""
-    return f"case:{case_id}"
+    return f"{CASE_OWNER_PREFIX}{case_id}"
 
 
 def _check_categories(policy: Policy, names: Collection[str]) -> None:
@@ -124,12 +128,19 @@ def create(
 
 
 def get(*, db: Session, case_id: str, organization_id: str) -> Case:
-    """The case if `organization_id` owns it; otherwise 404, so existence does not leak."""
-    case = db.scalar(
-        select(Case).where(Case.id == case_id, Case.owner_organization_id == organization_id)
-    )
-    if case is None:
+    """The case if `organization_id` owns it; otherwise 404, so existence does not leak.
+
+    Its data key row comes in the same query (one round trip): nearly every caller seals or
+    opens something of the case next."""
+    found = db.execute(
+        select(Case, DataKey)
+        .outerjoin(DataKey, DataKey.owner == literal(CASE_OWNER_PREFIX) + Case.id)
+        .where(Case.id == case_id, Case.owner_organization_id == organization_id)
+    ).first()
+    if found is None:
         raise NotFound("case")
+    case, key_row = found
+    keys.keep_loaded(db, owner_for_case(case.id), key_row)
     return case
 
 

@@ -29,6 +29,8 @@ REWRAP_BATCH = 500
 KEYRING_INFO = "hub.crypto.keyring"
 # `Session.info` key: (the transaction, the data keys it unwrapped by owner)
 UNWRAPPED_INFO = "hub.crypto.unwrapped"
+# `Session.info` key: (the transaction, key rows read with their owner and not yet unwrapped)
+LOADED_INFO = "hub.crypto.loaded"
 
 
 class DataKeyMissing(Exception):
@@ -64,7 +66,8 @@ def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: boo
     known = _unwrapped(db)
     if owner in known:
         return known[owner]
-    row = db.get(DataKey, owner)
+    loaded = _loaded(db)
+    row = loaded.pop(owner) if owner in loaded else db.get(DataKey, owner)
     if row is not None:
         key = unwrap_key(
             keyring.key(row.kek_version), row.wrapped_key, owner=owner, kek_version=row.kek_version
@@ -84,13 +87,27 @@ def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: boo
     return key
 
 
+def keep_loaded(db: Session, owner: str, row: DataKey | None) -> None:
+    """The owner's key row (None: it has none), read by the query that read the owner: the next
+    `data_key` of this transaction uses it instead of reading it again."""
+    _loaded(db)[owner] = row
+
+
+def _loaded(db: Session) -> dict[str, DataKey | None]:
+    return _per_transaction(db, LOADED_INFO)  # type: ignore[return-value]
+
+
 def _unwrapped(db: Session) -> dict[str, bytes]:
+    return _per_transaction(db, UNWRAPPED_INFO)  # type: ignore[return-value]
+
+
+def _per_transaction(db: Session, name: str) -> dict[str, object]:
     """The data keys this transaction has unwrapped, by owner; a new transaction starts empty
     (another may have shredded or rotated a key since)."""
     transaction = db.get_transaction()
-    held = db.info.get(UNWRAPPED_INFO)
+    held = db.info.get(name)
     if held is None or held[0] is not transaction:
-        held = db.info[UNWRAPPED_INFO] = (transaction, {})
+        held = db.info[name] = (transaction, {})
     return held[1]  # type: ignore[no-any-return]
 
 
@@ -109,6 +126,7 @@ def shred(*, db: Session, owner: str) -> bool:
     final once `retire` has destroyed that version.
     """
     _unwrapped(db).pop(owner, None)
+    _loaded(db).pop(owner, None)
     row = db.execute(
         delete(DataKey).where(DataKey.owner == owner).returning(DataKey.kek_version)
     ).first()

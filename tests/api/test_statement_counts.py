@@ -14,8 +14,8 @@ from tests.support.statements import counted
 
 CEILINGS = {
     "case.create": 10,
-    "consent.record": 13,
-    "referral.create": 16,
+    "consent.record": 11,
+    "referral.create": 15,
     "referral.read_by_recipient": 14,
     "referral.inbox": 2,
     "referral.acknowledge": 8,
