@@ -3,6 +3,7 @@ requests under review, so its route (`DELETE /v1/cases/{case_id}`) is `hub.erasu
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -57,15 +58,55 @@ def create_case(
     return Answer(201, service.summary(db=db, case=case))
 
 
-@router.get("", response_model=CasePage)
+@router.get(
+    "",
+    response_model=CasePage,
+    responses={
+        400: {"description": "The cursor is not valid (`invalid_cursor`)"},
+        422: {
+            "description": "A filter's value is not valid (`validation_error`), or the "
+            "registration dates are the wrong way round (`invalid_range`)"
+        },
+    },
+)
 def list_cases(
     principal: Reader,
     db: DbSession,
+    reference: Annotated[
+        str | None,
+        Query(max_length=100, description="part of the case's reference, any letter case"),
+    ] = None,
+    status: Annotated[
+        service.CaseStatus | None,
+        Query(description="`open`: data held; `erased`: the case's data was erased"),
+    ] = None,
+    registered_from: Annotated[
+        date | None, Query(description="registered on or after this day (UTC)")
+    ] = None,
+    registered_to: Annotated[
+        date | None, Query(description="registered on or before this day (UTC)")
+    ] = None,
+    has_open_referrals: Annotated[
+        bool | None,
+        Query(description="true: with a referral not yet closed; false: with none"),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> CasePage:
-    items, cursor_next = service.get_page(
-        db=db, organization_id=principal.organization_id, cursor=cursor, limit=limit
+    """The organisation's cases, newest first, filtered (the console's case list asks the same)."""
+    wanted = service.CaseFilter(
+        reference=reference,
+        status=status,
+        registered_from=registered_from,
+        registered_to=registered_to,
+        has_open_referrals=has_open_referrals,
+    )
+    items, cursor_next = service.find(
+        db=db,
+        organization_id=principal.organization_id,
+        wanted=wanted,
+        cursor=cursor,
+        limit=limit,
     )
     return CasePage(items=items, next=cursor_next)
 

@@ -7,7 +7,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from hub.console import home, inbox, offers, refer, reviews, security, signin, statement
+from hub.console import (
+    case_form,
+    cases,
+    home,
+    inbox,
+    offers,
+    refer,
+    reviews,
+    security,
+    signin,
+    statement,
+)
 from hub.users import signin as signin_service
 
 STATIC = Path(__file__).parent / "static"
@@ -24,5 +35,8 @@ def install(app: FastAPI) -> None:
     app.include_router(refer.router)
     app.include_router(inbox.router)
     app.include_router(offers.router)
+    # the form's /console/cases/new before the case's /console/cases/{case_id}
+    app.include_router(case_form.router)
+    app.include_router(cases.router)
     # last: whatever the routes above do not answer
     app.include_router(home.fallback)
