@@ -73,9 +73,12 @@ def sections_of(policy: Policy, data: Mapping[str, Mapping[str, Any]]) -> list[d
         if category not in data:
             continue
         known = {key: label for key, label, _ in fields_of(category)}
+        # the form's order first, then what the form does not ask for (made through the API)
+        order = {key: i for i, key in enumerate(known)}
+        held = sorted(data[category].items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         rows = [
             (known.get(key), key, value if isinstance(value, str) else _plain(value))
-            for key, value in data[category].items()
+            for key, value in held
         ]
         out.append({"category": category, "rows": rows})
     return out
@@ -104,6 +107,12 @@ class _Answers:
                     self.too_long.append(name)
                 if value:
                     self.data.setdefault(category, {})[key] = value
+
+    def born(self) -> date | None:
+        try:
+            return date.fromisoformat(self.birth_date)
+        except ValueError:
+            return None
 
     def value(self, category: str, key: str) -> str:
         return self.data.get(category, {}).get(key, "")
