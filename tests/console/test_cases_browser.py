@@ -175,3 +175,13 @@ def test_a_case_worker_registers_a_case(
     _fits(page, screenshot, f"{tag}-06-list")
     page.get_by_role("link", name=reference).click()
     page.wait_for_url(case_url)
+
+    # a case with a consent and a referral: the tables of its page
+    busy = world.case()
+    world.consent(busy)
+    assert world.refer(busy).status_code == 201
+    page.goto(f"{base}/console/cases/{busy}")
+    assert page.locator("table.queue").count() == 2  # its consents and its referrals
+    axe_check(page)
+    screenshot(page, f"{tag}-07-case-referred")
+    _fits(page, screenshot, f"{tag}-07-case-referred")
