@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub.consent import tasks as consent_tasks
-from hub.console import cases as console_cases
 from hub.console import statement as console_statement
 from hub.delivery import tasks as delivery_tasks
 from hub.lifecycle import tasks as lifecycle_tasks
@@ -26,7 +25,6 @@ INSTALLS: tuple[Callable[[], None], ...] = (
     transfer_tasks.install,
     delivery_tasks.install,
     console_statement.install,
-    console_cases.install,
 )
 
 # The modules that declare the hub's Celery tasks (`shared_task`: the outbox's runner and

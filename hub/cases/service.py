@@ -317,7 +317,7 @@ class CaseFilter:
 
 
 # The case ids that have a referral still open. Referrals sit above cases (cases import no
-# request), so the rule is handed in as the hub starts (`hub.wiring`): see `counts_open_referrals`.
+# request), so the referrals hand the rule in as the hub starts (`hub.referrals.tasks.install`).
 OpenReferrals = Callable[[], Select[tuple[str]]]
 _open_referrals: list[OpenReferrals] = []
 

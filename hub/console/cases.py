@@ -40,14 +40,6 @@ NOT_A_DATE = N_("Enter a real date, for example 2026-11-28.")
 WRONG_WAY = N_("The first date must be on or before the second.")
 
 
-def install() -> None:
-    """Tells the cases service which cases have an open referral (for its `has_open_referrals`
-    filter): a referral not in one of its lifecycle's final states. `hub.wiring` calls it."""
-    cases.counts_open_referrals(
-        lambda: select(Referral.case_id).where(Referral.status.not_in(sorted(FINAL)))
-    )
-
-
 def _t(person: CurrentPerson, message: str) -> str:
     return i18n.translations(person.language).gettext(message)
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from hub.cases import service as cases
 from hub.consent.tasks import on_withdrawal
 from hub.lifecycle import decisions as decided
 from hub.referrals import cascade, sending
+from hub.referrals.lifecycle import FINAL
+from hub.referrals.models import Referral
 
 if TYPE_CHECKING:
     from hub.services import Services
@@ -29,6 +33,14 @@ def consent_withdrawn(
     )
 
 
+def _open_case_ids() -> Select[tuple[str]]:
+    # a referral not in one of its lifecycle's final states
+    return select(Referral.case_id).where(Referral.status.not_in(sorted(FINAL)))
+
+
 def install() -> None:
     decided.register(sending.FLOW)
     on_withdrawal(consent_withdrawn)
+    # the cases' `has_open_referrals` filter (GET /v1/cases, the console's list): cases know
+    # nothing of referrals, so the rule is handed to them
+    cases.counts_open_referrals(_open_case_ids)
