@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub.consent import tasks as consent_tasks
-from hub.console import statement as console_statement
+from hub.console import statement_words
 from hub.delivery import tasks as delivery_tasks
 from hub.lifecycle import tasks as lifecycle_tasks
 from hub.referrals import tasks as referral_tasks
@@ -24,7 +24,7 @@ INSTALLS: tuple[Callable[[], None], ...] = (
     referral_tasks.install,
     transfer_tasks.install,
     delivery_tasks.install,
-    console_statement.install,
+    statement_words.install,
 )
 
 # The modules that declare the hub's Celery tasks (`shared_task`: the outbox's runner and

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hub.cases.models import Case
-from hub.console import statement as console_statement
+from hub.console import statement_words
 from hub.disclosures import statement
 from hub.disclosures.statement import ConsentUsed, Entry, Statement
 from hub.runtime import Runtime
@@ -21,7 +21,7 @@ MADE = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def words() -> None:
     """The console's words, as the hub installs them when it starts (`hub.wiring`)."""
-    console_statement.install()
+    statement_words.install()
 
 
 def made_up(entries: tuple[Entry, ...] = ()) -> Statement:
