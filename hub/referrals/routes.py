@@ -23,7 +23,7 @@ from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
 from hub.lifecycle.schemas import EventList
-from hub.referrals import reading, resubmission, sending, service
+from hub.referrals import figures, reading, resubmission, sending, service
 from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
@@ -187,6 +187,14 @@ def inbox(
         limit=limit,
     )
     return ReferralPage(items=items, next=None)
+
+
+@router.get("/figures", response_model=figures.ReferralFigures)
+def referral_figures(principal: Reader, db: DbSession) -> figures.ReferralFigures:
+    """The caller's organisation's sent referrals counted by status and by recipient, and each
+    recipient's median time to acknowledge those sent in the last 8 weeks (no personal data;
+    the console's tracking board shows the same figures)."""
+    return figures.figures(db=db, organization_id=principal.organization_id)
 
 
 @router.get("/{referral_id}", response_model=ReferralRead)
