@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from hub.console import (
+    board,
     case_form,
     cases,
     home,
@@ -38,5 +39,6 @@ def install(app: FastAPI) -> None:
     # the form's /console/cases/new before the case's /console/cases/{case_id}
     app.include_router(case_form.router)
     app.include_router(cases.router)
+    app.include_router(board.router)
     # last: whatever the routes above do not answer
     app.include_router(home.fallback)

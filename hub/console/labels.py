@@ -145,6 +145,16 @@ LABELS: dict[str, dict[str, str]] = {
         "completed": N_("Accepted: the case is yours"),
         "cancelled": N_("Transfer cancelled"),
     },
+    # a transfer as its sender reads it on the tracking board (hub/console/board.py)
+    "sent_transfer_statuses": {
+        "pending_review": N_("Waiting for a consent officer"),
+        "returned": N_("Sent back for correction"),
+        "sent": N_("Waiting for the recipient's answer"),
+        "accepted": N_("Transfer accepted"),
+        "rejected": N_("Transfer rejected"),
+        "completed": N_("Completed: the case moved"),
+        "cancelled": N_("Transfer cancelled"),
+    },
     "status_reasons": {
         "cancelled_by_sender": N_("Cancelled by the sender"),
         "declined_by_recipient": N_("Declined by the recipient"),
@@ -157,6 +167,8 @@ LABELS: dict[str, dict[str, str]] = {
         "ownership_moved": N_("The case changed hands"),
         "review_returned": N_("Sent back for correction"),
         "case_erased": N_("The case's data has been erased"),
+        # the deadline job's: never acknowledged, even after the escalation
+        "not_acknowledged": N_("Not acknowledged in time"),
     },
     # why the consent gate released nothing at a read (`payload_withheld`, `plan_withheld`)
     "withheld": {
