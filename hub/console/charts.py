@@ -8,20 +8,23 @@ page shows the same numbers in a table beside it (`board.html`); a test checks t
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-# the drawing's own units (the SVG scales to its column; text scales with it)
-WIDTH = 400
-ROW = 46
+# the drawing's own units (the SVG scales to its column, text with it): about one unit a pixel
+# on a 360-pixel phone, so its words are as large as the page's there
+WIDTH = 320
 LABEL_SIZE = 14
-BAR_TOP = 20
+LINE = 17
 BAR_HEIGHT = 18
+GAP = 12
 # room kept right of the longest bar for its number
-VALUE_ROOM = 96
-LABEL_MAX = 52
+VALUE_ROOM = 64
+# a name longer than a line goes on two (the table beside the chart has it whole)
+LINE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,9 @@ class Bar:
     text: str
 
 
-def _short(label: str) -> str:
-    """A name too long for the drawing is cut (the table beside it has it whole)."""
-    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1].rstrip() + "…"
+def _lines(label: str) -> list[str]:
+    """A bar's name in at most two lines (cut after that: the table has it whole)."""
+    return textwrap.wrap(label, LINE_CHARS, max_lines=2, placeholder="…") or [""]
 
 
 def describe(bars: Sequence[Bar]) -> str:
@@ -50,7 +53,8 @@ def bar_chart(*, chart_id: str, title: str, bars: Sequence[Bar], lead: str = "")
     the description (what the numbers are) before the bars in words."""
     largest = max((bar.value for bar in bars if bar.value), default=0.0)
     span = WIDTH - VALUE_ROOM
-    height = max(len(bars), 1) * ROW + 4
+    rows = [(bar, _lines(bar.label)) for bar in bars]
+    height = sum(len(lines) * LINE + BAR_HEIGHT + GAP for _, lines in rows) or GAP
     description = " ".join(part for part in (lead, describe(bars)) if part)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
@@ -60,24 +64,27 @@ def bar_chart(*, chart_id: str, title: str, bars: Sequence[Bar], lead: str = "")
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
     ]
-    for index, bar in enumerate(bars):
-        top = index * ROW
-        parts.append(
-            f'<text class="chart-label" x="0" y="{top + LABEL_SIZE}" '
-            f'font-size="{LABEL_SIZE}">{escape(_short(bar.label))}</text>'
-        )
+    top = 0
+    for bar, lines in rows:
+        for line in lines:
+            top += LINE
+            parts.append(
+                f'<text class="chart-label" x="0" y="{top - 4}" '
+                f'font-size="{LABEL_SIZE}">{escape(line)}</text>'
+            )
         if bar.value:
             length = max(2.0, span * bar.value / largest)
             parts.append(
-                f'<rect class="chart-bar" x="0" y="{top + BAR_TOP}" width="{length:.1f}" '
+                f'<rect class="chart-bar" x="0" y="{top}" width="{length:.1f}" '
                 f'height="{BAR_HEIGHT}" fill="#1d4f91"/>'
             )
-            value_x = length + 6
+            value_x = length + 5
         else:
             value_x = 0
         parts.append(
-            f'<text class="chart-value" x="{value_x:.1f}" y="{top + BAR_TOP + BAR_HEIGHT - 4}" '
+            f'<text class="chart-value" x="{value_x:.1f}" y="{top + BAR_HEIGHT - 4}" '
             f'font-size="{LABEL_SIZE}" font-weight="700">{escape(bar.text)}</text>'
         )
+        top += BAR_HEIGHT + GAP
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()

@@ -250,12 +250,14 @@ def test_each_chart_is_an_image_with_a_title_a_description_and_its_tables_number
         desc = re.search(rf'<desc id="{name}-desc">(.+?)</desc>', svg)
         assert title is not None and desc is not None
         table = tables[name.replace("chart-", "table-")]
-        drawn = [html.unescape(t) for t in re.findall(r"<text [^>]*>(.*?)</text>", svg)]
+        names = " ".join(re.findall(r'<text class="chart-label"[^>]*>(.*?)</text>', svg))
+        values = re.findall(r'<text class="chart-value"[^>]*>(.*?)</text>', svg)
+        drawn = [html.unescape(names), *map(html.unescape, values)]
         described = html.unescape(desc.group(1))
         for row in table:
             label, number = row[0], row[1]
             # each bar: its name and its number drawn, and both said in the description
-            assert label in drawn and number in drawn, (row, drawn)
+            assert label in drawn[0] and number in drawn[1:], (row, drawn)
             assert f"{label}: {number}" in described
         # a bar for each row
         assert len(re.findall(r"<rect ", svg)) == len(table)
