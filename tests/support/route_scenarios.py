@@ -267,6 +267,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/referrals"): Scenario(_new_referral, tenant=True),
     ("GET", "/v1/referrals"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/referrals/inbox"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/referrals/figures"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/referrals/{referral_id}"): Scenario(
         lambda ctx: Call(_referral(ctx, owner_receives=False)), tenant=True
     ),
