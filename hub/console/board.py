@@ -113,6 +113,8 @@ def board(request: Request, person: CurrentPerson, db: DbSession) -> Response:
         cursor=None,
         limit=TRANSFER_LIMIT,
     )
+    # a transfer's last move is its `updated_at`: its row changes only as it moves (sent,
+    # held, resubmitted, answered), it has no deadline markers as a referral has
     if not closed:
         # open ones only, the longest waiting first (a transfer has no deadline nor urgency)
         sent_transfers = [t for t in reversed(sent_transfers) if t.status not in TRANSFERS_FINAL]

@@ -16,6 +16,7 @@ from hub.clock import utcnow
 from hub.lifecycle.models import LifecycleEvent
 from hub.referrals import figures
 from hub.referrals.models import Referral
+from hub.runtime import Runtime
 from tests.support import transfer_world
 from tests.support.outbox_drain import drain
 from tests.support.people import Person, person, sign_in
@@ -63,8 +64,6 @@ def test_the_board_puts_the_overdue_first_then_the_urgent_then_the_oldest(
     assert listed(page.text) == [overdue, emergency, oldest, newer]
     assert "Overdue" in page.text and "Emergency" in page.text and "Partner NGO" in page.text
     assert '<a href="/console/board" aria-current="page">Tracking</a>' in page.text
-    # the time since the last move, in words
-    assert "0 seconds" in page.text or "second" in page.text or "minute" in page.text
     assert CANARY_NAME not in page.text and CANARY_NOTE not in page.text
     assert page.headers["cache-control"] == "no-store"
     closed = api.get("/console/board?show=closed")
@@ -89,9 +88,7 @@ def test_the_time_since_the_last_move_is_in_the_pages_language(
             .values(at=utcnow() - timedelta(days=3, hours=2))
         )
     assert "3 days" in api.get("/console/board?lang=en").text
-    assert "3\xa0jours" in api.get("/console/board?lang=fr").text or (
-        "3 jours" in api.get("/console/board?lang=fr").text
-    )
+    assert re.search("3[ \xa0]jours", api.get("/console/board?lang=fr").text)
 
 
 def test_another_organisations_referrals_are_not_on_its_board_and_their_history_is_404(
@@ -162,8 +159,8 @@ def test_the_history_says_why_a_consent_officer_denied_or_sent_back(
     assert read["review"]["justification"] == WHY
 
 
-def test_the_transfers_the_office_sent_are_on_its_board(api: TestClient, runtime: object) -> None:
-    world = transfer_world.make_world(runtime, api)  # type: ignore[arg-type]
+def test_the_transfers_the_office_sent_are_on_its_board(api: TestClient, runtime: Runtime) -> None:
+    world = transfer_world.make_world(runtime, api)
     transfer_id, _ = world.sent()
     sign_in(api, person(world.runtime, world.sender.organization_id, "case_worker"), enrol=False)
     page = api.get("/console/board")
