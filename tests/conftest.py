@@ -32,6 +32,7 @@ from hub.db import migrate
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
 from tests.support.browser import SHOTS
+from tests.support.hashing import cheap_hashing
 from tests.support.pg_pool import DatabasePool
 
 pytest_plugins = ["tests.support.workers", "tests.support.worlds"]
@@ -85,6 +86,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     shots = config.stash.get(SHOTS, [])
     if shots:
         terminalreporter.write_line(f"console screenshots: {shots[0].parent} ({len(shots)} files)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """argon2 at its lowest cost in this process (tests/support/hashing.py says why it is safe)."""
+    with cheap_hashing():
+        yield
 
 
 @pytest.fixture(autouse=True)

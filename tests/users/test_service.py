@@ -1,10 +1,13 @@
 import pytest
+from argon2 import PasswordHasher
 
 from hub.api.problems import Problem
+from hub.auth import clients
 from hub.runtime import Runtime
 from hub.users import service
 from hub.users.models import User
 from tests.support.factories import org
+from tests.support.hashing import CHEAP, PRODUCTION
 
 PASSWORD = "correct horse battery"
 
@@ -131,3 +134,21 @@ def test_a_user_is_found_by_id_or_e_mail(runtime: Runtime) -> None:
         assert service.get_by_ref(db=db, ref=" A@NGO.org ") is user
         for ref in ("", "b@ngo.org", "0" * 32):
             assert service.get_by_ref(db=db, ref=ref) is None
+
+
+def test_the_hub_hashes_at_its_own_cost_and_the_tests_cheap_hashes_check_those_too() -> None:
+    """The suite swaps the hub's argon2 hashers for cheap ones (tests/support/hashing.py): the
+    hub's own are untouched, and a hash made at their cost verifies under the swap."""
+    default = PasswordHasher()
+    users_hasher = PRODUCTION["users"]
+    assert (users_hasher.time_cost, users_hasher.memory_cost, users_hasher.parallelism) == (
+        default.time_cost,
+        default.memory_cost,
+        default.parallelism,
+    )
+    clients_hasher = PRODUCTION["clients"]
+    assert (clients_hasher.time_cost, clients_hasher.memory_cost) == (1, 19_456)
+    assert service._hasher is CHEAP and clients._hasher is CHEAP
+    made_by_the_hub = users_hasher.hash(PASSWORD)
+    assert "$m=65536,t=3,p=4$" in made_by_the_hub
+    assert service._hasher.verify(made_by_the_hub, PASSWORD)
