@@ -268,8 +268,11 @@ def test_a_missing_browser_skips_or_fails_when_required(
 
 def _run_pytest(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in (support.REQUIRE_ENV,)}
+    # the property-based testing plugins (hypothesis, schemathesis) serve no test run here and
+    # are most of a pytest start: ~2 s of CPU in each of these runs
+    plugins = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:schemathesis"]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rsfE", "-q", *args],
+        [sys.executable, "-m", "pytest", *plugins, "-rsfE", "-q", *args],
         cwd=REPO,
         env={**clean, **env},
         capture_output=True,
