@@ -57,6 +57,9 @@ def _worker_broker_url(url: str) -> str:
 
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
+# set by .ci/run on its PostgreSQL pass only: that pass leaves out the tests that never reach a
+# database (below), which the SQLite pass beside it runs
+DATABASE_TESTS_ONLY = os.environ.get("HUB_TEST_DATABASE_ONLY", "") not in ("", "0")
 BROKER_URL = _worker_broker_url(os.environ.get("HUB_TEST_BROKER_URL", ""))
 # the pid keeps two runs on one server apart, and each xdist worker is a process of its own
 TEMPLATE_DB = f"hub_test_template_{os.getpid()}"
@@ -82,7 +85,41 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     node.config.stash.setdefault(SHOTS, []).extend(Path(p) for p in shots)
 
 
+# -- a second pass on another database runs only the tests a database can change
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With HUB_TEST_DATABASE_ONLY=1, leave out every test that does not use `database_template`.
+
+    Whatever a test gets of the pass's database or broker comes through that fixture (PG_URL and
+    BROKER_URL reach tests only through `database_url` and `settings`; the `HUB_TEST_*`
+    variables are no settings of the hub, so a `hub` subprocess never reads them). A test
+    without it runs the same code on the same inputs in either pass: policy files, vocabularies,
+    address checks, the CLI on a SQLite data folder of its own, the browser harness. Running it
+    again on PostgreSQL asserts nothing the SQLite pass did not.
+    """
+    if not (PG_URL and DATABASE_TESTS_ONLY):
+        return
+    kept, left_out = [], []
+    for item in items:
+        uses_a_database = "database_template" in getattr(item, "fixturenames", ())
+        (kept if uses_a_database else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+    config.stash[_LEFT_OUT] = len(left_out)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if PG_URL and DATABASE_TESTS_ONLY:
+        # under pytest-xdist the workers collect, and this process knows no count
+        left_out = config.stash.get(_LEFT_OUT, None)
+        count = "" if left_out is None else f"{left_out} "
+        terminalreporter.write_line(
+            f"HUB_TEST_DATABASE_ONLY=1: the {count}tests that use no database were left out "
+            "(the SQLite pass runs them)"
+        )
     shots = config.stash.get(SHOTS, [])
     if shots:
         terminalreporter.write_line(f"console screenshots: {shots[0].parent} ({len(shots)} files)")
