@@ -69,6 +69,27 @@ def _admin_engine():  # type: ignore[no-untyped-def]
     return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
+# -- the run's temporary folders in memory
+MEMORY_FOLDER = Path("/dev/shm")  # Linux tmpfs (mode 1777); pytest makes its dirs 0700
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test's data folder and SQLite database go in memory when the machine has a tmpfs.
+
+    The hub writes them as in production: SQLite in WAL mode syncs every commit to disk, the
+    keyring and the audit key are synced when written. On a disk shared by parallel runs each
+    sync was tens of milliseconds, a dozen of them in a test that builds a world. On tmpfs the
+    same calls return at once; nothing the tests see changes (file modes, locks, WAL files).
+    pytest's own numbered folders are used (`PYTEST_DEBUG_TEMPROOT`), so concurrent runs stay
+    apart, and pyproject keeps only the folders of tests that failed (memory stays small).
+    An explicit `--basetemp` or `PYTEST_DEBUG_TEMPROOT` wins.
+    """
+    if "PYTEST_DEBUG_TEMPROOT" in os.environ or config.option.basetemp:
+        return
+    if MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_FOLDER)
+
+
 # -- the run's screenshots (tests/console): named at the end, also when xdist workers took them
 _WORKER_SHOTS = "hub_screenshots"
 
