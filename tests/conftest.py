@@ -61,6 +61,11 @@ PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 # database (below), which the SQLite pass beside it runs
 DATABASE_TESTS_ONLY = os.environ.get("HUB_TEST_DATABASE_ONLY", "") not in ("", "0")
 BROKER_URL = _worker_broker_url(os.environ.get("HUB_TEST_BROKER_URL", ""))
+# every connection to a test's database, the hub subprocesses' too (the URL carries it): a
+# commit returns without waiting for the server to flush its WAL to disk. What other
+# connections see, and when, is unchanged; only a crash of the server could lose the last
+# commits, and a test's database lives for one test.
+PG_TEST_OPTIONS = {"options": "-c synchronous_commit=off"}
 # the pid keeps two runs on one server apart, and each xdist worker is a process of its own
 TEMPLATE_DB = f"hub_test_template_{os.getpid()}"
 
@@ -202,7 +207,8 @@ def database_url(
 ) -> Iterator[str]:
     if _database_pool is not None:
         name = _database_pool.take()
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        url = make_url(PG_URL).set(database=name).update_query_dict(PG_TEST_OPTIONS)
+        yield url.render_as_string(hide_password=False)
         _database_pool.give_back(name)
     else:
         path = tmp_path / "hub.sqlite3"
