@@ -76,6 +76,8 @@ def _admin_engine():  # type: ignore[no-untyped-def]
 
 # -- the run's temporary folders in memory
 MEMORY_FOLDER = Path("/dev/shm")  # Linux tmpfs (mode 1777); pytest makes its dirs 0700
+# a container's default /dev/shm is 64 MB, which a run's databases and Chromium would fill
+MEMORY_FOLDER_MIN_FREE = 2 * 1024**3
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,7 +93,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if "PYTEST_DEBUG_TEMPROOT" in os.environ or config.option.basetemp:
         return
-    if MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK):
+    if not (MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK | os.X_OK)):
+        return
+    if shutil.disk_usage(MEMORY_FOLDER).free >= MEMORY_FOLDER_MIN_FREE:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_FOLDER)
 
 
