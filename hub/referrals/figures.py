@@ -104,7 +104,7 @@ def tracking(*, db: Session, organization_id: str, closed: bool = False) -> list
         query = query.where(Referral.status.not_in(sorted(FINAL)))
         query = query.order_by(
             # the same overdue condition as the recipient's inbox (`service.inbox`)
-            case((service.overdue(now), 0), else_=1),
+            case((service.overdue_condition(now), 0), else_=1),
             case(URGENCY_RANK, value=Referral.urgency, else_=len(URGENCY_RANK)),
             func.coalesce(Referral.sent_at, Referral.created_at),
             Referral.id,

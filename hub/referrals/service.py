@@ -233,7 +233,7 @@ def get_page(
     if statuses:
         query = query.where(Referral.status.in_(statuses))
     now = utcnow()
-    late = overdue(now)
+    late = overdue_condition(now)
     if overdue is True:
         query = query.where(late)
     elif overdue is False:
@@ -250,7 +250,7 @@ def get_page(
     return items, cursor_next
 
 
-def overdue(now: datetime) -> ColumnElement[bool]:
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
     """`is_overdue`, as a query condition."""
     return and_(
         Referral.status.in_(sorted(AWAITING_ACKNOWLEDGEMENT)),
@@ -273,7 +273,7 @@ def inbox(
         select(Referral)
         .where(received_by(organization_id), Referral.status.in_(statuses))
         .order_by(
-            case((overdue(now), 0), else_=1),
+            case((overdue_condition(now), 0), else_=1),
             case(URGENCY_RANK, value=Referral.urgency, else_=len(URGENCY_RANK)),
             Referral.sent_at,
             Referral.id,
