@@ -39,6 +39,8 @@ GATED = {
 NO_CASE_DATA = {
     ("GET", "/v1/referrals"),
     ("GET", "/v1/referrals/inbox"),
+    # counts, statuses, recipients' names and hours: the sender's own figures
+    ("GET", "/v1/referrals/figures"),
     ("GET", "/v1/transfers"),
     ("POST", "/v1/referrals/{referral_id}/acknowledge"),
     ("POST", "/v1/referrals/{referral_id}/accept"),
@@ -189,6 +191,7 @@ def test_a_recipients_reads_of_a_referral(runtime: Runtime, api: TestClient) -> 
         "/v1/referrals",
         "/v1/referrals?role=received",
         "/v1/referrals/inbox",
+        "/v1/referrals/figures",
         f"/v1/referrals/{referral_id}/deliveries",
     ):
         _, disclosures = _counts(runtime)

@@ -93,8 +93,11 @@ def test_a_transient_failure_is_retried_with_backoff_then_succeeds(
     # equal jitter: at least half of base, then half of twice base (a little slack for clocks)
     assert attempts[1] - attempts[0] >= base * 0.5 - 0.05
     assert attempts[2] - attempts[1] >= base * 1.0 - 0.05
-    # retried by Celery itself: one delivery per attempt, no re-dispatch by the outbox
-    assert len(read_marks(outbox_runtime.settings.data_dir, f"{outbox_id}.runs")) == 3
+    # retried by Celery itself: one delivery per attempt, no re-dispatch by the outbox. The
+    # last run's mark is written after its task returns, which is after the commit the wait saw
+    runs = f"{outbox_id}.runs"
+    wait_for(lambda: len(read_marks(outbox_runtime.settings.data_dir, runs)) >= 3, "3 runs")
+    assert len(read_marks(outbox_runtime.settings.data_dir, runs)) == 3
 
 
 def test_failures_end_dead_with_a_reason_and_no_personal_data(
