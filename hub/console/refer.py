@@ -2,7 +2,7 @@
 recipient offering it and the data to share, check what the consent gate would do (the dry
 run), then send — one question per page, and a confirmation.
 
-Every rule is the referrals service's: the dry run and the send are `sending.dry_run` and
+Every rule is the referrals service's: the dry run and the send are `dry_run.dry_run` and
 `sending.create`, the same functions `POST /v1/referrals` calls, so the check page shows the
 gate's own decision, and the send gets the same answer. This module only shows and asks. The
 purpose of a referral made here is its service type (the policy names services after the
@@ -36,7 +36,7 @@ from hub.console.people import CurrentPerson
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.rules import Effect, Reason
-from hub.referrals import sending
+from hub.referrals import dry_run, sending
 from hub.referrals import service as referrals
 from hub.referrals.schemas import NOTE_MAX, ReferralCreate, ReferralDryRun
 
@@ -250,7 +250,7 @@ def _check_page(
     status_code: int = 200,
     refused: bool = False,
 ) -> Response:
-    answer = sending.dry_run(
+    answer = dry_run.dry_run(
         db=db,
         keyring=runtime.keyring,
         policy=runtime.policy,

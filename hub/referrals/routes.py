@@ -23,7 +23,7 @@ from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
 from hub.lifecycle.schemas import EventList
-from hub.referrals import figures, reading, resubmission, sending, service
+from hub.referrals import dry_run, figures, reading, resubmission, sending, service
 from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
@@ -105,7 +105,7 @@ def create_referral(
     `"dry_run": true` only ask the consent gate what it would do (200, `ReferralDryRun`)."""
     if body.dry_run:
         # outside `@idempotent`: a question changes nothing, so there is nothing to replay
-        answer = sending.dry_run(
+        answer = dry_run.dry_run(
             db=db,
             keyring=runtime.keyring,
             policy=runtime.policy,

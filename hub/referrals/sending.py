@@ -50,10 +50,8 @@ from hub.referrals import service
 from hub.referrals.lifecycle import PENDING_REVIEW, SENT
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
-    DryRunDecision,
     ReferralCreate,
     ReferralCreated,
-    ReferralDryRun,
 )
 from hub.reviews.opening import open_review
 
@@ -80,7 +78,7 @@ def start_delivery(db: Session, referral: Referral) -> None:
     _start_delivery[0](db, referral)
 
 
-def _check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> Organization:
+def check_request(db: Session, policy: Policy, data: ReferralCreate, sender: str) -> Organization:
     vocabulary.check(policy, "service_types", data.service_type, field="service_type")
     vocabulary.check(policy, "purposes", data.purpose, field="purpose")
     vocabulary.check(policy, "data_categories", data.categories, field="categories")
@@ -105,7 +103,7 @@ def create(
     data: ReferralCreate,
 ) -> tuple[Referral | None, Decision]:
     """Ask the gate and act on its answer; the referral is None when the gate denied it."""
-    recipient = _check_request(db, policy, data, organization_id)
+    recipient = check_request(db, policy, data, organization_id)
     case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
     decision = ask_gate(
         db=db,
@@ -427,55 +425,3 @@ class ReferralFlow:
 
 
 FLOW = ReferralFlow()
-
-
-# -- a dry run: what `create` would do with the same body, through the same gate ---------------
-DRY_RUN_CONTEXT = "dry_run"
-
-
-def would_do(policy: Policy, decision: Decision) -> DryRunDecision:
-    """What `create` does with this decision, read the way `create` and `hold` read it
-    (`meaning`): refused, held for review, or sent."""
-    answer = meaning(policy, decision)
-    if answer in STOPPED:
-        return DryRunDecision.deny
-    if answer is Answer.review:
-        return DryRunDecision.review
-    return DryRunDecision.permit
-
-
-def dry_run(
-    *,
-    db: Session,
-    keyring: KeyEncryptionKeys,
-    policy: Policy,
-    actor: str,
-    organization_id: str,
-    data: ReferralCreate,
-) -> ReferralDryRun:
-    """Ask the gate about a referral without making it: the same checks as `create` (the
-    vocabularies, the recipient, the caller's case: the same problems), the same gate; only the
-    gate's decision (context `dry_run`) and its audit entry are stored. Nothing is held, sent or
-    queued, and no `referral.refused` is written: nothing was attempted."""
-    recipient = _check_request(db, policy, data, organization_id)
-    case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
-    decision = ask_gate(
-        db=db,
-        keyring=keyring,
-        policy=policy,
-        case=case,
-        recipient=recipient,
-        purpose=data.purpose,
-        categories=data.categories,
-        actor=actor,
-        context=DRY_RUN_CONTEXT,
-    )
-    outcome = would_do(policy, decision)
-    sent = [] if outcome is DryRunDecision.deny else list(decision.permitted_categories)
-    return ReferralDryRun(
-        decision=outcome,
-        sent_categories=sent,
-        withheld_categories=list(decision.withheld_categories),
-        reasons=list(decision.reasons),
-        decision_id=decision.id,
-    )
