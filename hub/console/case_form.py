@@ -24,7 +24,6 @@ from hub.api.problems import Conflict
 from hub.cases import service as cases
 from hub.cases.schemas import CaseCreate
 from hub.clock import utcnow
-from hub.console import i18n
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, page, text_field
@@ -120,7 +119,7 @@ class _Answers:
     def errors(
         self, person: CurrentPerson, db: DbSession, *, check_taken: bool = True
     ) -> list[tuple[str, str]]:
-        gettext = i18n.translations(person.language).gettext
+        gettext = person.gettext
         errors: list[tuple[str, str]] = []
         if not self.external_ref:
             errors.append(("external_ref", gettext(ENTER_REFERENCE)))
@@ -251,9 +250,7 @@ def register(
         )
     except (ValidationError, Conflict):
         # only a forged form or a race with another registration of the same reference
-        errors = answers.errors(person, db) or [
-            ("external_ref", i18n.translations(person.language).gettext(REFERENCE_TAKEN))
-        ]
+        errors = answers.errors(person, db) or [("external_ref", person.gettext(REFERENCE_TAKEN))]
         return _form_page(request, person, db, runtime.policy, answers, errors)
     # after a redirect, reloading the case's page registers nothing again
     return RedirectResponse(f"/console/cases/{case.id}?registered=1", status_code=303)

@@ -22,7 +22,7 @@ from hub.api.pagination import DEFAULT_LIMIT
 from hub.api.problems import Unprocessable
 from hub.cases import service as cases
 from hub.consent import service as consents
-from hub.console import case_form, i18n
+from hub.console import case_form
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
 from hub.console.pages import organization_names, page
@@ -38,10 +38,6 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 SCOPE = "cases:read"
 NOT_A_DATE = N_("Enter a real date, for example 2026-11-28.")
 WRONG_WAY = N_("The first date must be on or before the second.")
-
-
-def _t(person: CurrentPerson, message: str) -> str:
-    return i18n.translations(person.language).gettext(message)
 
 
 def _day(value: str) -> date | None:
@@ -68,7 +64,7 @@ def case_list(request: Request, person: CurrentPerson, db: DbSession) -> Respons
         try:
             days[name] = _day(asked[name])
         except ValueError:
-            errors.append((name, _t(person, NOT_A_DATE)))
+            errors.append((name, person.gettext(NOT_A_DATE)))
     status = asked["status"] if asked["status"] in set(cases.CaseStatus) else ""
     open_referrals = {"yes": True, "no": False}.get(asked["has_open_referrals"])
     items: list[Any] = []
@@ -93,7 +89,7 @@ def case_list(request: Request, person: CurrentPerson, db: DbSession) -> Respons
         except Unprocessable as problem:
             if problem.code != "invalid_range":
                 raise
-            errors.append(("registered_from", _t(person, WRONG_WAY)))
+            errors.append(("registered_from", person.gettext(WRONG_WAY)))
     kept = {k: v for k, v in asked.items() if v}
     return page(
         request,

@@ -15,7 +15,6 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound, Problem
-from hub.console import i18n
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import LABELS, N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
@@ -208,7 +207,7 @@ def move(
         text = text_field(form, WORDED[action], max_length=TEXT_MAX + 1)
         error = WRITE[WORDED[action]] if not text else TOO_LONG if len(text) > TEXT_MAX else None
         if error:
-            message = i18n.translations(person.language).gettext(error)
+            message = person.gettext(error)
             return _words_page(
                 request, person, db, referral, action, text=text, error=message, status_code=400
             )

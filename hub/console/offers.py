@@ -14,7 +14,6 @@ from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound, Problem
-from hub.console import i18n
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
@@ -210,7 +209,7 @@ def reject(
     text = text_field(form, "reason", max_length=TEXT_MAX + 1)
     error = WRITE_REASON if not text else TOO_LONG if len(text) > TEXT_MAX else None
     if error:
-        message = i18n.translations(person.language).gettext(error)
+        message = person.gettext(error)
         return _reject_page(
             request, person, db, transfer, text=text, error=message, status_code=400
         )

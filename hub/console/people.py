@@ -86,6 +86,10 @@ class Person:
     def may(self, scope: str) -> bool:
         return self.principal.has_scope(scope)
 
+    def gettext(self, message: str) -> str:
+        """`message` in the person's language (the pages' own words come from the templates)."""
+        return i18n.translations(self.language).gettext(message)
+
     def require(self, scope: str) -> None:
         if not self.may(scope):
             raise Forbidden()

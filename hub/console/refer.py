@@ -56,10 +56,6 @@ WITHHELD_BY_AGREEMENT = N_("The data sharing agreement with this recipient does 
 WITHHELD_BY_CONSENT = N_("The person's consent does not cover it for this recipient and purpose")
 
 
-def _t(person: CurrentPerson, message: str) -> str:
-    return i18n.translations(person.language).gettext(message)
-
-
 def _error_for(errors: list[tuple[str, str]] | None) -> dict[str, str]:
     """The message by field, for the message beside it (`recipient-<id>` → `recipient`); the
     summary at the top links to the first choice of each field."""
@@ -86,14 +82,14 @@ def find(request: Request, person: CurrentPerson, db: DbSession) -> Response:
     reference = request.query_params.get("reference", "").strip()[:REFERENCE_MAX]
     errors: list[tuple[str, str]] = []
     if asked and not reference:
-        errors.append(("reference", _t(person, ENTER_REFERENCE)))
+        errors.append(("reference", person.gettext(ENTER_REFERENCE)))
     elif reference:
         case = cases.find_by_reference(
             db=db, organization_id=person.principal.organization_id, reference=reference
         )
         if case is not None:
             return RedirectResponse(f"/console/cases/{case.id}/refer", status_code=303)
-        errors.append(("reference", _t(person, NO_SUCH_CASE)))
+        errors.append(("reference", person.gettext(NO_SUCH_CASE)))
     return page(
         request,
         person,
@@ -182,7 +178,7 @@ def choose_recipient(
     case = _case(db, person, case_id)
     service_type = request.query_params.get("service_type", "")
     if service_type not in runtime.policy.vocabularies.service_types:
-        errors = [("service-" + _first(runtime), _t(person, CHOOSE_SERVICE))]
+        errors = [("service-" + _first(runtime), person.gettext(CHOOSE_SERVICE))]
         return _service_page(request, person, db, runtime, case, errors=errors)
     return _recipient_page(request, person, db, case, service_type)
 
@@ -229,11 +225,11 @@ def _choice_errors(
     offering = _offering(db, person, choice.service_type)
     if choice.recipient not in {o.id for o in offering}:
         first = offering[0].id if offering else ""
-        errors.append((f"recipient-{first}", _t(person, CHOOSE_RECIPIENT)))
+        errors.append((f"recipient-{first}", person.gettext(CHOOSE_RECIPIENT)))
     held = cases.categories(db=db, case=case)
     if not choice.categories or not set(choice.categories) <= set(held):
         first = held[0] if held else ""
-        errors.append((f"category-{first}", _t(person, CHOOSE_DATA)))
+        errors.append((f"category-{first}", person.gettext(CHOOSE_DATA)))
     return errors
 
 
@@ -271,7 +267,7 @@ def _check_page(
         answer=answer,
         held_for=_reasons(runtime, answer, Effect.review),
         refused_for=_reasons(runtime, answer, Effect.deny),
-        why_withheld={c: _t(person, why) for c, why in _why_withheld(answer).items()},
+        why_withheld={c: person.gettext(why) for c, why in _why_withheld(answer).items()},
         urgencies=vocabulary.urgencies(runtime.policy),
         # hours to acknowledge, by urgency (the policy's windows)
         hours={
@@ -352,9 +348,9 @@ def send(
     if errors:
         raise NotFound()  # the check page posts what it was given: only a forged form
     if choice.urgency not in vocabulary.urgencies(runtime.policy):
-        errors.append((f"urgency-{choice.urgency or 'normal'}", _t(person, CHOOSE_URGENCY)))
+        errors.append((f"urgency-{choice.urgency or 'normal'}", person.gettext(CHOOSE_URGENCY)))
     if len(choice.note) > NOTE_MAX:
-        errors.append(("note", _t(person, NOTE_TOO_LONG)))
+        errors.append(("note", person.gettext(NOTE_TOO_LONG)))
     if errors:
         return _check_page(request, person, db, runtime, case, choice, errors=errors)
     # the API's idempotency records, under the person's own name: a second post of the same

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound
 from hub.cases import service as cases
-from hub.console import i18n
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
@@ -124,11 +123,11 @@ def decision(
     justification = text_field(form, "justification", max_length=JUSTIFICATION_MAX + 1)
     errors: list[tuple[str, str]] = []
     if outcome not in {o.value for o in OUTCOMES}:
-        errors.append(("outcome-approved", _t(person, CHOOSE)))
+        errors.append(("outcome-approved", person.gettext(CHOOSE)))
     if not justification:
-        errors.append(("justification", _t(person, JUSTIFY)))
+        errors.append(("justification", person.gettext(JUSTIFY)))
     elif len(justification) > JUSTIFICATION_MAX:
-        errors.append(("justification", _t(person, TOO_LONG)))
+        errors.append(("justification", person.gettext(TOO_LONG)))
     if errors:
         return _review_page(
             request,
@@ -225,7 +224,3 @@ def evidence_file(
             "X-Hub-Frameable": "1",
         },
     )
-
-
-def _t(person: CurrentPerson, message: str) -> str:
-    return i18n.translations(person.language).gettext(message)
