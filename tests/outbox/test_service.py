@@ -169,10 +169,14 @@ def test_a_message_never_claimed_waits_longer_each_time_it_is_sent_again(
     assert service.dispatch_due(outbox_runtime) == [outbox_id]
     row = _row(outbox_runtime, outbox_id)
     assert row.status == OutboxStatus.dispatched
-    assert row.lease_until is not None
-    lease = row.lease_until - utcnow()
-    assert timedelta(minutes=lease_minutes) - timedelta(seconds=30) < lease
-    assert lease <= timedelta(minutes=lease_minutes)
+    assert row.lease_until is not None and row.dispatched_at is not None
+    # measured at the dispatcher's own now (the row's new dispatched_at), not at the test's,
+    # which is a few milliseconds earlier: the wait is then a little over `waited_minutes`
+    lease = row.lease_until - row.dispatched_at
+    waited = row.dispatched_at - (now - timedelta(minutes=waited_minutes))
+    assert lease == min(waited, timedelta(hours=1))
+    assert timedelta(minutes=lease_minutes) <= lease
+    assert lease - timedelta(minutes=lease_minutes) <= waited - timedelta(minutes=waited_minutes)
     # not sent a third time while that lease runs
     assert service.dispatch_due(outbox_runtime) == []
 
