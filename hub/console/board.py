@@ -10,19 +10,15 @@ its sender reads it and its history (`reading.read`, `reading.events`, as GET
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
-from babel.dates import format_timedelta
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound
-from hub.clock import utcnow
 from hub.console import i18n
 from hub.console.charts import Bar, bar_chart
 from hub.console.errors import ConsoleRoute
+from hub.console.history import parties, since
 from hub.console.labels import LABELS, N_
 from hub.console.pages import organization_names, page
 from hub.console.people import CurrentPerson
@@ -39,18 +35,6 @@ SCOPE = "referrals:write"
 TRANSFER_LIMIT = 50
 HOURS = N_("%(hours)s h")
 NO_ACKNOWLEDGEMENT = N_("none acknowledged yet")
-
-
-def _since(language: str) -> Callable[[datetime | None], str]:
-    """ "3 days", « 3 jours »: the time since a move, in words of the page's language."""
-    now = utcnow()
-
-    def since(moment: datetime | None) -> str:
-        if moment is None:
-            return ""
-        return format_timedelta(now - moment, locale=language, threshold=1.0)
-
-    return since
 
 
 def _charts(found: figures.ReferralFigures, language: str) -> dict[str, object]:
@@ -133,7 +117,7 @@ def board(request: Request, person: CurrentPerson, db: DbSession) -> Response:
         figures=found,
         charts=_charts(found, person.language),
         names=organization_names(db, recipients),
-        since=_since(person.language),
+        since=since(person.language),
     )
 
 
@@ -169,8 +153,6 @@ def history(
         organization_id=organization_id,
         actor=person.actor,
     )
-    parties = [read.to_organization_id, organization_id]
-    parties += [e.organization_id for e in events if e.organization_id]
     return page(
         request,
         person,
@@ -178,6 +160,6 @@ def history(
         db=db,
         referral=read,
         events=events,
-        names=organization_names(db, parties),
-        since=_since(person.language),
+        names=organization_names(db, parties(events, read.to_organization_id, organization_id)),
+        since=since(person.language),
     )

@@ -30,6 +30,7 @@ from hub.console.people import CurrentPerson
 from hub.referrals import service as referrals
 from hub.referrals.lifecycle import FINAL
 from hub.referrals.models import Referral
+from hub.transfers import sending as transfer_sending
 from hub.transfers import service as transfers
 from hub.transfers.models import Transfer
 
@@ -152,7 +153,8 @@ def case_page(
             .order_by(Transfer.created_at.desc())
         )
     )
-    parties = [r.to_organization_id for r in sent] + [t.to_organization_id for t in moved]
+    parties = [r.to_organization_id for r in sent]
+    parties += [o for t in moved for o in (t.from_organization_id, t.to_organization_id)]
     return page(
         request,
         person,
@@ -165,6 +167,8 @@ def case_page(
         consents=consents.read(db=db, keyring=runtime.keyring, consents=held),
         referrals=sent,
         transfers=moved,
+        # one open transfer per case (`transfers.sending.OPEN`): no second proposal meanwhile
+        open_transfer=next((t for t in moved if t.status in transfer_sending.OPEN), None),
         names=organization_names(db, parties),
         registered=request.query_params.get("registered") == "1",
     )

@@ -1,6 +1,6 @@
 """The partner's received inbox: referrals sent to the person's organisation, one referral with
 what the consent gate released to it, and the recipient's moves (acknowledge, accept, decline,
-start, complete).
+start, complete), with the referral's history.
 
 Every rule is the referrals services', as the API uses them: who sees a referral
 (`service.get`), the inbox's order (`service.inbox`), what the gate releases at each read and
@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound, Problem
 from hub.console.errors import ConsoleRoute
+from hub.console.history import parties, since
 from hub.console.labels import LABELS, N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
@@ -109,6 +110,16 @@ def referral_page(
         actor=person.actor,
         with_payload=True,
     )
+    # its history as GET /v1/referrals/{id}/events gives it to the recipient: the sender's words
+    # only while the gate permits the referral now, and accounted for when released
+    events = reading.events(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        referral=referral,
+        organization_id=person.principal.organization_id,
+        actor=person.actor,
+    )
     # the sections in the policy's order of categories (identity first), not the snapshot's
     order = list(LABELS["data_categories"])
     released = dict(
@@ -126,8 +137,10 @@ def referral_page(
         released=released,
         # sent to the recipient but not released at this read (names only, never values)
         withheld=[c for c in read.categories if c not in released],
-        names=organization_names(db, [read.from_organization_id]),
+        names=organization_names(db, parties(events, read.from_organization_id)),
         worded=WORDED,
+        events=events,
+        since=since(person.language),
     )
 
 

@@ -19,6 +19,7 @@ from hub.console import (
     security,
     signin,
     statement,
+    transfers,
 )
 from hub.users import signin as signin_service
 
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
     app.include_router(refer.router)
     app.include_router(inbox.router)
     app.include_router(offers.router)
+    app.include_router(transfers.router)
     # the form's /console/cases/new before the case's /console/cases/{case_id}
     app.include_router(case_form.router)
     app.include_router(cases.router)

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound, Problem
 from hub.console.errors import ConsoleRoute
+from hub.console.history import parties, since
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
@@ -95,13 +96,24 @@ def offer(
         organization_id=person.principal.organization_id,
         actor=person.actor,
     )
+    # its history as GET /v1/transfers/{id}/events gives it to the recipient
+    events = reading.events(
+        db=db,
+        keyring=runtime.keyring,
+        policy=runtime.policy,
+        transfer=transfer,
+        organization_id=person.principal.organization_id,
+        actor=person.actor,
+    )
     return page(
         request,
         person,
         "offer.html",
         db=db,
         transfer=read,
-        names=organization_names(db, [read.from_organization_id]),
+        events=events,
+        names=organization_names(db, parties(events, read.from_organization_id)),
+        since=since(person.language),
     )
 
 

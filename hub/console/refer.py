@@ -30,6 +30,7 @@ from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
+from hub.console.history import reasons_with
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
@@ -288,7 +289,7 @@ def _reasons(
     runtime: CurrentRuntime, answer: ReferralDryRun, effect: Effect
 ) -> list[dict[str, Any]]:
     """The gate's reasons that have this effect under the policy (why it holds or refuses)."""
-    return [r for r in answer.reasons if runtime.policy.effect(Reason(r["code"])) is effect]
+    return [dict(r) for r in reasons_with(runtime.policy, answer.reasons, effect)]
 
 
 def _why_withheld(answer: ReferralDryRun) -> dict[str, str]:
