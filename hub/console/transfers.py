@@ -65,10 +65,6 @@ TOO_MANY_NEEDS = N_("Write at most %(num)s open needs.")
 WRITE_RISKS = N_("Write the risks, or “None known”.")
 WRITE_CONTACT = N_("Write whom the receiving case worker can contact.")
 TOO_LONG = N_("This is too long (%(num)s characters at most).")
-ALREADY_OPEN = N_(
-    "The case already has an open transfer: cancel it, or wait for the answer, before "
-    "proposing another."
-)
 WRITE_REASON = N_("Write the reason: the recipient reads it.")
 
 
