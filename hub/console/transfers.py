@@ -13,6 +13,9 @@ The recipient's side is `hub.console.offers`.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +24,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import Idempotency
 from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -110,6 +114,11 @@ class _Proposal:
     def empty(cls) -> _Proposal:
         return cls(FormData())
 
+    def digest(self) -> str:
+        """What identifies the transfer asked for: a send key replays only for the same one."""
+        fields = [self.recipient, self.reason, self.needs, self.risks, self.contact]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
     @property
     def needs(self) -> list[str]:
         return [line.strip() for line in self.needs_text.splitlines() if line.strip()]
@@ -176,6 +185,8 @@ def _form_page(
         error_for={anchor.split("-", 1)[0]: message for anchor, message in errors},
         open_transfer=open_transfer,
         limits={"reason": REASON_MAX, "needs": NEEDS_MAX, "contact": CONTACT_MAX},
+        # a fresh key per form: sending it twice (a double click, a resent form) proposes once
+        send_key=secrets.token_urlsafe(24),
     )
 
 
@@ -205,6 +216,18 @@ def propose(
         data = proposal.request(case)
     except ValidationError:  # what the checks above let through is the schema's to refuse
         raise NotFound() from None
+    # the API's idempotency records, under the person's own name: a second post of the same
+    # form is answered with the first one's transfer
+    once = Idempotency(
+        text_field(form, "send_key", max_length=64) or None,
+        "POST",
+        request.url.path,
+        proposal.digest(),
+    )
+    sender = f"user:{person.user.id}"
+    if (replay := once.replay(db=db, client_id=sender)) is not None:
+        made = json.loads(replay.body)["id"]
+        return RedirectResponse(f"/console/transfers/{made}?proposed=1", status_code=303)
     try:
         transfer, decision = sending.create(
             db=db,
@@ -233,6 +256,13 @@ def propose(
             recipient_name=organization_names(db, [proposal.recipient])[proposal.recipient],
             reasons=_why(runtime, decision.reasons if decision else (), Effect.deny),
         )
+    created = sending.created(db=db, transfer=transfer, decision=decision)
+    once.remember(
+        db=db,
+        client_id=sender,
+        status_code=202 if transfer.status == PENDING_REVIEW else 201,
+        body=created,
+    )
     # post, redirect, get: reloading the page does not propose again
     return RedirectResponse(f"/console/transfers/{transfer.id}?proposed=1", status_code=303)
 

@@ -130,6 +130,22 @@ def test_a_second_proposal_while_one_is_open_is_said_plainly(world: World, api: 
     assert len(transfers_of(world.runtime, case_id)) == 1
 
 
+def test_the_same_form_sent_twice_proposes_once(world: World, api: TestClient) -> None:
+    case_id = world.case()
+    world.consent(case_id)
+    worker_of(world, api, world.sender.organization_id)
+    form = api.get(f"/console/cases/{case_id}/transfer")
+    key = re.search(r'name="send_key" value="([^"]+)"', form.text)
+    assert key is not None
+    data = {"csrf_token": csrf_of(form.text), "send_key": key.group(1), **plan_form(world)}
+    path = f"/console/cases/{case_id}/transfer"
+    first = api.post(path, data=data, follow_redirects=False)
+    again = api.post(path, data=data, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert len(transfers_of(world.runtime, case_id)) == 1
+
+
 def test_the_form_names_each_missing_answer_and_keeps_the_others(
     world: World, api: TestClient
 ) -> None:
