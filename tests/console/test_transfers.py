@@ -325,6 +325,24 @@ def test_a_consent_officer_sending_it_back_is_shown_and_it_can_be_resubmitted(
     assert "The recipient is a government body" in again
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_consent_officers_denial_is_shown_with_why(
+    language: str, world: World, api: TestClient
+) -> None:
+    ministry = transfer_world.ministry(world)
+    case_id = world.case()
+    world.consent(case_id, recipients={"organizations": [], "kinds": ["government"]})
+    held = world.propose(case_id, ministry)
+    assert held.status_code == 202, held.text
+    world.decide(held.json()["review_id"], "deny")
+    worker_of(world, api, world.sender.organization_id, language)
+    page = text_of(api.get(f"/console/transfers/{held.json()['id']}").text)
+    assert words(language, "A consent officer denied this transfer") in page
+    assert "checked with the case worker" in page
+    assert words(language, LABELS["status_reasons"]["review_denied"]) in page
+    assert f"/console/transfers/{held.json()['id']}/cancel" not in page  # nothing left to do
+
+
 def test_the_board_and_the_case_link_to_the_transfer(world: World, api: TestClient) -> None:
     transfer_id, case_id = world.sent()
     worker_of(world, api, world.sender.organization_id)
