@@ -19,7 +19,7 @@ from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.consent import evidence, service
+from hub.consent import evidence, service, withdrawal
 from hub.consent.models import Consent
 from hub.consent.schemas import (
     ConsentCreate,
@@ -27,6 +27,7 @@ from hub.consent.schemas import (
     ConsentRead,
     EvidenceRead,
     WithdrawalCreate,
+    WithdrawalPreviewRead,
 )
 
 router = APIRouter(tags=["consents"])
@@ -165,6 +166,15 @@ def withdraw_consent(
         db=db, keyring=runtime.keyring, actor=principal.actor, consent=consent, data=body
     )
     return _answer(db, runtime, consent, status.HTTP_200_OK)
+
+
+@router.get("/v1/consents/{consent_id}/withdrawal-preview", response_model=WithdrawalPreviewRead)
+def preview_withdrawal(
+    principal: Reader, consent: ConsentToRead, db: DbSession
+) -> WithdrawalPreviewRead:
+    """What withdrawing the consent would do now: the referrals and transfers it cancels, the
+    recipients told; by the rules the withdrawal itself follows. Nothing is changed."""
+    return withdrawal.read(withdrawal.preview(db=db, consent=consent))
 
 
 _EVIDENCE_BODY = {

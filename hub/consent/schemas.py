@@ -112,6 +112,26 @@ class WithdrawalRead(BaseModel):
     recorded_by: str
 
 
+class WithdrawalEffectRead(BaseModel):
+    """A referral or transfer resting on the consent, and what its withdrawal does to it."""
+
+    id: str
+    to_organization_id: str
+    status: str  # now, before the withdrawal
+    cancelled: bool  # the withdrawal cancels it
+    recipient_told: bool  # its recipient, who had data under the consent, is sent a notice
+
+
+class WithdrawalPreviewRead(BaseModel):
+    """What `POST /v1/consents/{id}/withdraw` would do now; nothing is changed."""
+
+    consent_id: str
+    series_id: str
+    referrals: list[WithdrawalEffectRead]
+    transfers: list[WithdrawalEffectRead]
+    recipients_told: list[str]  # organisation ids
+
+
 class EvidenceRead(BaseModel):
     content_type: str
     size: int

@@ -4,11 +4,13 @@ Referrals of the case relying on any version of the withdrawn series are cancell
 `consent_withdrawn`) while they are still unanswered (`pending_review`, `sent`, `delivered`);
 an acknowledged one is the recipient's to close. Every recipient that already received data
 under that series is sent a withdrawal notice, whatever the referral's status: one notice per
-referral and series, however often the cascade runs.
+referral and series, however often the cascade runs. `consequences` is that rule, the one
+place it is written: the cascade acts on it, `preview` tells it before a withdrawal.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.consent.models import Consent
+from hub.consent.withdrawal import Effect
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.session import transaction
 from hub.disclosures import service as disclosures
@@ -33,10 +36,20 @@ NOTICE_TOPIC = "referral.withdrawal_notice"
 NOTICE_EVENT = "consent_withdrawn_notice"
 
 
-def cancel_for_withdrawal(
-    *, db: Session, keyring: KeyEncryptionKeys, consent_id: str, series_id: str, case_id: str
-) -> list[str]:
-    """Cancel and notify (see the module); returns the ids of the referrals cancelled."""
+@dataclass(frozen=True)
+class Consequence:
+    """What a withdrawal of the series does to one referral resting on it."""
+
+    referral: Referral
+    cancel: bool  # still unanswered: cancelled
+    notify: bool  # its recipient had data under the series and has not been told yet
+
+
+def consequences(
+    *, db: Session, series_id: str, case_id: str, lock: bool = False
+) -> list[Consequence]:
+    """THE rule (see the module), for the cascade (`lock`: the referrals locked, as it moves
+    them) and for the preview a person sees before withdrawing (`preview`)."""
     versions = set(
         db.scalars(
             select(Consent.id).where(Consent.series_id == series_id, Consent.case_id == case_id)
@@ -44,17 +57,50 @@ def cancel_for_withdrawal(
     )
     if not versions:
         return []
-    referrals = db.scalars(
+    query = (
         select(Referral)
         .where(Referral.case_id == case_id)
         .order_by(Referral.created_at, Referral.id)
-        .with_for_update()
-    ).all()
-    cancelled = []
+    )
+    referrals = db.scalars(query.with_for_update() if lock else query).all()
+    out = []
     for referral in referrals:
         if not versions.intersection(referral.consent_ids):
             continue
-        if referral.status in WITHDRAWABLE:
+        received = any(
+            versions.intersection(d.consent_ids)
+            for d in disclosures.for_referral(db=db, referral_id=referral.id)
+        )
+        notify = received and db.get(WithdrawalNotice, (referral.id, series_id)) is None
+        cancel = referral.status in WITHDRAWABLE
+        if cancel or notify:
+            out.append(Consequence(referral, cancel=cancel, notify=notify))
+    return out
+
+
+def preview(*, db: Session, series_id: str, case_id: str) -> list[Effect]:
+    """What withdrawing the series would do to the case's referrals (nothing changed)."""
+    return [
+        Effect(
+            kind="referral",
+            id=c.referral.id,
+            to_organization_id=c.referral.to_organization_id,
+            status=c.referral.status,
+            cancelled=c.cancel,
+            recipient_told=c.notify,
+        )
+        for c in consequences(db=db, series_id=series_id, case_id=case_id)
+    ]
+
+
+def cancel_for_withdrawal(
+    *, db: Session, keyring: KeyEncryptionKeys, consent_id: str, series_id: str, case_id: str
+) -> list[str]:
+    """Cancel and notify (see the module); returns the ids of the referrals cancelled."""
+    cancelled = []
+    for consequence in consequences(db=db, series_id=series_id, case_id=case_id, lock=True):
+        referral = consequence.referral
+        if consequence.cancel:
             service.move(
                 db=db,
                 keyring=keyring,
@@ -66,12 +112,7 @@ def cancel_for_withdrawal(
                 reason_code=reasons.CONSENT_WITHDRAWN,
             )
             cancelled.append(referral.id)
-        received = [
-            d
-            for d in disclosures.for_referral(db=db, referral_id=referral.id)
-            if versions.intersection(d.consent_ids)
-        ]
-        if received and db.get(WithdrawalNotice, (referral.id, series_id)) is None:
+        if consequence.notify:
             db.add(
                 WithdrawalNotice(
                     referral_id=referral.id,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.cases import service as cases
 from hub.consent.tasks import on_withdrawal
+from hub.consent.withdrawal import on_preview
 from hub.lifecycle import decisions as decided
 from hub.referrals import cascade, sending
 from hub.referrals.lifecycle import FINAL
@@ -41,6 +42,8 @@ def _open_case_ids() -> Select[tuple[str]]:
 def install() -> None:
     decided.register(sending.FLOW)
     on_withdrawal(consent_withdrawn)
+    # what a withdrawal would do, told before it is done: the same rule as the listener's
+    on_preview(cascade.preview)
     # the cases' `has_open_referrals` filter (GET /v1/cases, the console's list): cases know
     # nothing of referrals, so the rule is handed to them
     cases.counts_open_referrals(_open_case_ids)

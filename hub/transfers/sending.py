@@ -30,6 +30,7 @@ from hub.clock import utcnow
 from hub.consent.answers import STOPPED, Answer, meaning
 from hub.consent.gate import Decision
 from hub.consent.models import Consent
+from hub.consent.withdrawal import Effect
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.lifecycle import Party, history, reasons
@@ -333,12 +334,10 @@ class TransferFlow:
 FLOW = TransferFlow()
 
 
-def cancel_for_withdrawal(
-    *, db: Session, runtime: Services, consent_id: str, series_id: str, case_id: str
-) -> list[str]:
-    """Cancel the case's transfers still waiting (`pending_review`, `sent`) that rest on any
-    version of the withdrawn series (reason `consent_withdrawn`); returns their ids. A transfer
-    within a hierarchy rests on no consent and is left alone; so is one already answered."""
+def waiting_on(*, db: Session, series_id: str, case_id: str, lock: bool = False) -> list[Transfer]:
+    """THE rule of `cancel_for_withdrawal`: the case's transfers still waiting (`pending_review`,
+    `returned`, `sent`) that rest on any version of the series. The preview a person sees before
+    withdrawing (`preview`) reads it too."""
     versions = set(
         db.scalars(
             select(Consent.id).where(Consent.series_id == series_id, Consent.case_id == case_id)
@@ -346,24 +345,47 @@ def cancel_for_withdrawal(
     )
     if not versions:
         return []
-    waiting = db.scalars(
+    query = (
         select(Transfer)
         .where(Transfer.case_id == case_id, Transfer.status.in_(sorted(WITHDRAWABLE)))
         .order_by(Transfer.created_at, Transfer.id)
-        .with_for_update()
-    ).all()
+    )
+    waiting = db.scalars(query.with_for_update() if lock else query).all()
+    return [t for t in waiting if versions.intersection(t.consent_ids)]
+
+
+def preview(*, db: Session, series_id: str, case_id: str) -> list[Effect]:
+    """What withdrawing the series would do to the case's transfers (nothing changed)."""
+    return [
+        Effect(
+            kind="transfer",
+            id=t.id,
+            to_organization_id=t.to_organization_id,
+            status=t.status,
+            cancelled=True,
+            recipient_told=False,
+        )
+        for t in waiting_on(db=db, series_id=series_id, case_id=case_id)
+    ]
+
+
+def cancel_for_withdrawal(
+    *, db: Session, runtime: Services, consent_id: str, series_id: str, case_id: str
+) -> list[str]:
+    """Cancel the transfers `waiting_on` the withdrawn series (reason `consent_withdrawn`);
+    returns their ids. A transfer within a hierarchy rests on no consent and is left alone; so
+    is one already answered."""
     cancelled = []
-    for transfer in waiting:
-        if versions.intersection(transfer.consent_ids):
-            service.move(
-                db=db,
-                keyring=runtime.keyring,
-                transfer=transfer,
-                action="withdraw_consent",
-                party=Party.system,
-                actor=reasons.SYSTEM_ACTOR,
-                organization_id=None,
-                reason_code=reasons.CONSENT_WITHDRAWN,
-            )
-            cancelled.append(transfer.id)
+    for transfer in waiting_on(db=db, series_id=series_id, case_id=case_id, lock=True):
+        service.move(
+            db=db,
+            keyring=runtime.keyring,
+            transfer=transfer,
+            action="withdraw_consent",
+            party=Party.system,
+            actor=reasons.SYSTEM_ACTOR,
+            organization_id=None,
+            reason_code=reasons.CONSENT_WITHDRAWN,
+        )
+        cancelled.append(transfer.id)
     return cancelled

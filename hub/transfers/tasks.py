@@ -5,6 +5,7 @@ listeners (`hub.consent.tasks`): `install()` connects both."""
 from __future__ import annotations
 
 from hub.consent.tasks import on_withdrawal
+from hub.consent.withdrawal import on_preview
 from hub.lifecycle import decisions as decided
 from hub.transfers import sending
 
@@ -12,3 +13,5 @@ from hub.transfers import sending
 def install() -> None:
     decided.register(sending.FLOW)
     on_withdrawal(sending.cancel_for_withdrawal)
+    # what a withdrawal would do, told before it is done: the same rule as the listener's
+    on_preview(sending.preview)
