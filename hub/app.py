@@ -10,6 +10,7 @@ from hub.audit.tasks import stale_after
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.consent import routes as consent_routes
+from hub.console.install import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
 from hub.console.install import install as install_console
 from hub.delivery import routes as delivery_routes
 from hub.directory import routes as directory_routes
@@ -41,7 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=runtime.settings.max_body_bytes,
-        exempt=[consent_routes.EVIDENCE_PATH],
+        exempt=[consent_routes.EVIDENCE_PATH, *CONSOLE_UPLOAD_PATHS],
     )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops_routes.router)

@@ -75,6 +75,16 @@ def _check_content(declared: str, content: bytes) -> None:
         )
 
 
+def check(content_type: str | None, content: bytes) -> str:
+    """The upload's media type, if the file may be evidence: one of the allowed types (415),
+    not too large (413), and starting like a file of its type (422). Every upload, API or
+    console, is held to this before anything is stored."""
+    declared = media_type(content_type)
+    check_size(len(content))
+    _check_content(declared, content)
+    return declared
+
+
 def evidence_digest(key: bytes, content: bytes) -> str:
     """The keyed digest of an evidence file, under the case's data `key`."""
     return keyed_digest(hash_key(key), content)
@@ -97,9 +107,7 @@ def put_evidence(
 
     The same file sent again returns the stored one (False); a different one is 409.
     """
-    declared = media_type(content_type)
-    check_size(len(content))
-    _check_content(declared, content)
+    declared = check(content_type, content)
     case = db.get_one(Case, consent.case_id)
     key = case_key(db=db, keyring=keyring, case=case)
     digest = evidence_digest(key, content)

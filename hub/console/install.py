@@ -11,6 +11,10 @@ from hub.console import (
     board,
     case_form,
     cases,
+    consent_form,
+    consent_upload,
+    consent_withdrawal,
+    consents,
     home,
     inbox,
     offers,
@@ -24,6 +28,8 @@ from hub.console import (
 from hub.users import signin as signin_service
 
 STATIC = Path(__file__).parent / "static"
+# forms that carry a scanned consent form: they hold their own size limit
+UPLOAD_PATHS = consent_upload.UPLOAD_PATHS
 
 
 def install(app: FastAPI) -> None:
@@ -41,6 +47,9 @@ def install(app: FastAPI) -> None:
     # the form's /console/cases/new before the case's /console/cases/{case_id}
     app.include_router(case_form.router)
     app.include_router(cases.router)
+    app.include_router(consent_form.router)
+    app.include_router(consents.router)
+    app.include_router(consent_withdrawal.router)
     app.include_router(board.router)
     # last: whatever the routes above do not answer
     app.include_router(home.fallback)
