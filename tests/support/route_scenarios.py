@@ -257,6 +257,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/consents/{consent_id}/withdraw"): Scenario(
         lambda ctx: Call({"consent_id": ctx.consent()}, {"method": "verbal"}), tenant=True
     ),
+    ("GET", "/v1/consents/{consent_id}/withdrawal-preview"): Scenario(
+        lambda ctx: Call({"consent_id": ctx.consent()}), tenant=True
+    ),
     ("PUT", "/v1/consents/{consent_id}/evidence"): Scenario(
         lambda ctx: Call({"consent_id": ctx.consent()}, PDF, 201, "application/pdf"),
         tenant=True,
