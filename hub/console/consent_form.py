@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.problems import Problem, Unprocessable
+from hub.api.problems import NotFound, Problem, Unprocessable
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
@@ -294,7 +294,7 @@ def form_page(
 def _case(db: DbSession, person: CurrentPerson, case_id: str) -> Case:
     case = cases.get(db=db, case_id=case_id, organization_id=person.principal.organization_id)
     if case.erased_at is not None:
-        raise Problem(410, "case_erased", "The case's data has been erased")
+        raise cases.CaseErased()
     return case
 
 
@@ -312,7 +312,7 @@ def new_consent(
             db=db, consent_id=replaced[:32], organization_id=person.principal.organization_id
         )
         if consent.case_id != case.id:
-            raise Problem(404, "not_found", "Consent not found")
+            raise NotFound("consent")
         answers = Answers.of(consents.read(db=db, keyring=runtime.keyring, consents=[consent])[0])
     return form_page(request, person, db, runtime.policy, case, answers)
 

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.problems import Problem
+from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.consent import evidence
 from hub.consent import service as consents
@@ -192,7 +192,7 @@ def evidence_view(
     consent = _get(db, person, consent_id)
     shown = consents.read(db=db, keyring=runtime.keyring, consents=[consent])[0]
     if shown.evidence is None:
-        raise Problem(404, "not_found", "Evidence not found")
+        raise NotFound("evidence")
     return page(
         request,
         person,

@@ -52,6 +52,19 @@ MESSAGES: dict[str, str] = {
     "case_erased": N_("The case's data has been erased."),
     "justification_required": N_("Write a justification."),
     "forbidden": N_("Your role does not give access to this page."),
+    # the consent screens (hub/console/consents.py, consent_form.py, consent_withdrawal.py)
+    "consent_withdrawn": N_(
+        "This consent has been withdrawn: a withdrawal is final. Record a new consent if the "
+        "person agrees again."
+    ),
+    "consent_superseded": N_(
+        "This consent has a newer version since you opened the page: start from the current "
+        "version."
+    ),
+    "evidence_too_large": N_(
+        "The file is too large (10 MB at most). Go back and choose a smaller file, or take the "
+        "photo again at a lower resolution."
+    ),
     "csrf": N_(
         "This form has expired or did not come from this page. Go back, reload the page "
         "and try again."

@@ -343,7 +343,7 @@ def test_a_form_attached_afterwards_and_a_wrong_file_refused_in_words(
             )
         },
     )
-    assert huge.status_code == 413
+    assert huge.status_code == 413 and "The file is too large (10 MB at most)" in huge.text
     # no CSRF token, no upload
     forged = api.post(
         f"/console/consents/{consent_id}/evidence",
@@ -483,7 +483,7 @@ def test_confirming_withdraws_through_the_service_and_the_cascade_cancels(
     again = api.post(
         f"/console/consents/{consent_id}/withdraw", data={"csrf_token": csrf, "method": "verbal"}
     )
-    assert again.status_code == 409
+    assert again.status_code == 409 and "a withdrawal is final" in again.text
     assert api.get(f"/console/consents/{consent_id}/withdraw").status_code == 409
 
 
