@@ -248,6 +248,9 @@ def test_another_offices_case_or_consent_is_not_found(
         assert answer.status_code == 404, path
         assert "not yours to see" in answer.text
     own = world.case()
+    # nor may their consent be replaced from one of the office's cases
+    other_case = api.get(f"/console/cases/{own}/consents/new", params={"supersedes": their_consent})
+    assert other_case.status_code == 404
     csrf = csrf_of(api.get(f"/console/cases/{own}/consents/new").text)
     refused = api.post(
         f"/console/consents/{their_consent}/withdraw", data={"csrf_token": csrf, "method": "verbal"}
