@@ -66,6 +66,7 @@ OWNER_ONLY = {
     ("POST", "/v1/consents/{consent_id}/withdraw"),
     ("PUT", "/v1/consents/{consent_id}/evidence"),
     ("GET", "/v1/consents/{consent_id}/evidence"),
+    ("GET", "/v1/consents/{consent_id}/withdrawal-preview"),
     ("GET", "/v1/cases/{case_id}/disclosures"),
     ("POST", "/v1/referrals"),
     ("POST", "/v1/referrals/{referral_id}/cancel"),
