@@ -16,6 +16,7 @@ from hub.organizations.schemas import (
     AgreementCreate,
     AgreementPage,
     AgreementRead,
+    AgreementRevoke,
     ClientCreate,
     ClientCreated,
     ClientPage,
@@ -74,6 +75,19 @@ def create_agreement(
 ) -> AgreementRead:
     agreement = service.create_agreement(
         db=db, policy=runtime.policy, actor=principal.actor, data=body
+    )
+    return AgreementRead.model_validate(agreement)
+
+
+@router.post("/v1/agreements/{agreement_id}/revoke", response_model=AgreementRead)
+def revoke_agreement(
+    agreement_id: str, principal: Admin, db: DbSession, body: AgreementRevoke | None = None
+) -> AgreementRead:
+    """End a data sharing agreement now: the consent gate no longer counts it from the next
+    decision on (409 `agreement_revoked` when it was revoked already)."""
+    agreement = service.get_agreement_or_raise(db=db, agreement_id=agreement_id)
+    service.revoke_agreement(
+        db=db, actor=principal.actor, agreement=agreement, reason=body.reason if body else None
     )
     return AgreementRead.model_validate(agreement)
 

@@ -79,6 +79,16 @@ class AgreementCreate(BaseModel):
         return self
 
 
+class AgreementRevoke(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "The partner closed its office"}]},
+    )
+
+    # why, for the audit log: a sentence about the organisations, never about a person
+    reason: str | None = Field(None, max_length=500)
+
+
 class AgreementRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

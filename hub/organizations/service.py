@@ -171,6 +171,41 @@ def create_agreement(
     return agreement
 
 
+def get_agreement_or_raise(*, db: Session, agreement_id: str) -> DataSharingAgreement:
+    agreement = db.get(DataSharingAgreement, agreement_id)
+    if agreement is None:
+        raise NotFound("agreement")
+    return agreement
+
+
+def revoke_agreement(
+    *, db: Session, actor: str, agreement: DataSharingAgreement, reason: str | None = None
+) -> DataSharingAgreement:
+    """End the agreement now: the gate reads agreements in force at each decision (nothing
+    caches them), so the next referral between the two organisations is refused or held at
+    once. 409 `agreement_revoked` when it was revoked already (its first revocation stands)."""
+    if agreement.revoked_at is not None:
+        raise Conflict(
+            "agreement_revoked",
+            "The agreement is revoked already",
+            revoked_at=agreement.revoked_at.isoformat(),
+        )
+    agreement.revoked_at = utcnow()
+    record(
+        db,
+        actor=actor,
+        action="agreement.revoked",
+        object_type="agreement",
+        object_id=agreement.id,
+        details={
+            "from": agreement.from_organization_id,
+            "to": agreement.to_organization_id,
+            "reason": reason,
+        },
+    )
+    return agreement
+
+
 def get_agreements(
     *, db: Session, organization_id: str | None = None
 ) -> list[DataSharingAgreement]:

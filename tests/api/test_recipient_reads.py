@@ -91,6 +91,7 @@ NOT_A_CASE = {
     ("POST", "/v1/organizations"),
     ("GET", "/v1/agreements"),
     ("POST", "/v1/agreements"),
+    ("POST", "/v1/agreements/{agreement_id}/revoke"),
     ("GET", "/v1/organizations/{organization_id}/clients"),
     ("POST", "/v1/organizations/{organization_id}/clients"),
     ("DELETE", "/v1/organizations/{organization_id}/clients/{client_id}"),

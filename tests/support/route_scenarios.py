@@ -120,6 +120,21 @@ def _org(ctx: Ctx) -> dict[str, str]:
     return {"organization_id": ctx.owner.organization_id}
 
 
+def _agreement(ctx: Ctx) -> dict[str, str]:
+    response = ctx.api.post(
+        "/v1/agreements",
+        json={
+            "from_organization_id": ctx.owner.organization_id,
+            "to_organization_id": ctx.other.organization_id,
+            "purposes": ["shelter"],
+            "categories": ["identity"],
+        },
+        headers=ctx.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    return {"agreement_id": str(response.json()["id"])}
+
+
 def _referral(ctx: Ctx, *moves: str, owner_receives: bool = True) -> dict[str, str]:
     """A referral between ctx.owner and a third organisation (so ctx.other is no party)."""
     referral_id = referrals.sent_referral(
@@ -196,6 +211,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
             },
             201,
         ),
+        admin=True,
+    ),
+    ("POST", "/v1/agreements/{agreement_id}/revoke"): Scenario(
+        lambda ctx: Call(_agreement(ctx), {"reason": "The partner closed its office"}),
         admin=True,
     ),
     ("GET", "/v1/organizations/{organization_id}/clients"): Scenario(
