@@ -8,6 +8,12 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from hub.console import (
+    admin_agreements,
+    admin_channels,
+    admin_clients,
+    admin_deliveries,
+    admin_organisations,
+    admin_people,
     board,
     case_form,
     cases,
@@ -51,5 +57,11 @@ def install(app: FastAPI) -> None:
     app.include_router(consents.router)
     app.include_router(consent_withdrawal.router)
     app.include_router(board.router)
+    app.include_router(admin_organisations.router)
+    app.include_router(admin_clients.router)
+    app.include_router(admin_channels.router)
+    app.include_router(admin_agreements.router)
+    app.include_router(admin_people.router)
+    app.include_router(admin_deliveries.router)
     # last: whatever the routes above do not answer
     app.include_router(home.fallback)

@@ -185,6 +185,17 @@ LABELS: dict[str, dict[str, str]] = {
         "transfer_closed": N_("The transfer is closed: its plan is no longer shown."),
         "case_erased": N_("The case's data has been erased."),
     },
+    "channel_kinds": {
+        "inbox": N_("Inbox: the organisation reads its referrals from the hub"),
+        "webhook": N_("Webhook: the hub posts each referral, signed"),
+        "fhir": N_("FHIR: the hub sends a FHIR R4 bundle and reads the Task back"),
+    },
+    "delivery_statuses": {
+        "pending": N_("Being sent"),
+        "delivered": N_("Delivered"),
+        "dead": N_("Given up"),
+        "stopped": N_("Not sent"),
+    },
     "sexes": {
         "female": N_("Female"),
         "male": N_("Male"),

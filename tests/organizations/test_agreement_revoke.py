@@ -14,9 +14,7 @@ from tests.support.referral_world import World
 
 def _agreement_id(world: World, admin: Partner) -> str:
     listed = world.api.get("/v1/agreements", headers=admin.headers).json()["items"]
-    [agreement] = [
-        a for a in listed if a["to_organization_id"] == world.recipient.organization_id
-    ]
+    [agreement] = [a for a in listed if a["to_organization_id"] == world.recipient.organization_id]
     return str(agreement["id"])
 
 
@@ -33,7 +31,9 @@ def test_a_revoked_agreement_stops_the_next_referral_at_the_gate(
     # partners may not revoke, not even a party to it
     refused = api.post(path, json={}, headers=world.sender.headers)
     assert (refused.status_code, refused.json()["code"]) == (403, "insufficient_scope")
-    revoked = api.post(path, json={"reason": "The partner closed its office"}, headers=admin.headers)
+    revoked = api.post(
+        path, json={"reason": "The partner closed its office"}, headers=admin.headers
+    )
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["revoked_at"] is not None
 
