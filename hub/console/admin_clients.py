@@ -17,6 +17,7 @@ from hub.auth import clients
 from hub.auth import scopes as scope_names
 from hub.console.admin_forms import FormErrors, attempt, require_admin
 from hub.console.errors import ConsoleRoute
+from hub.console.labels import LABELS, N_
 from hub.console.pages import CheckedForm, page, text_field
 from hub.console.people import CurrentPerson
 from hub.organizations import service as organizations
@@ -27,6 +28,22 @@ router = APIRouter(
     route_class=ConsoleRoute,
     include_in_schema=False,
 )
+
+
+FHIR_READ = N_("FHIR: read %(resource)s")
+FHIR_WRITE = N_("FHIR: write %(resource)s")
+ALL_RESOURCES = N_("all resources")
+
+
+def scope_label(person: CurrentPerson, scope: str) -> str:
+    """What the scope allows, in the person's language."""
+    if scope.startswith("system/") and "." in scope:
+        resource, access = scope.removeprefix("system/").rsplit(".", 1)
+        named = person.gettext(ALL_RESOURCES) if resource == "*" else resource
+        message = FHIR_READ if access == "read" else FHIR_WRITE
+        return person.gettext(message) % {"resource": named}
+    message = LABELS["scopes"].get(scope)
+    return person.gettext(message) if message else scope
 
 
 def _scopes_for(organisation: Organization) -> tuple[str, ...]:
@@ -52,7 +69,7 @@ def _list_page(
         status_code=400 if errors else 200,
         organisation=organisation,
         items=clients.get_all(db=db, organization_id=organisation.id),
-        scopes=[(s, scope_names.KNOWN_SCOPES[s]) for s in _scopes_for(organisation)],
+        scopes=[(s, scope_label(person, s)) for s in _scopes_for(organisation)],
         name=name,
         chosen=chosen or [],
         errors=errors or [],

@@ -196,6 +196,30 @@ LABELS: dict[str, dict[str, str]] = {
         "dead": N_("Given up"),
         "stopped": N_("Not sent"),
     },
+    # why a delivery failed: the connector's code (`hub.connectors.http`), in plain words
+    "delivery_failures": {
+        "http_error": N_("The partner's system answered with an error"),
+        "connect_failed": N_("The partner's server could not be reached"),
+        "timeout": N_("The partner's server did not answer in time"),
+        "tls_failed": N_("The secure connection (TLS) failed"),
+        "protocol_error": N_("The exchange with the partner's server broke off"),
+        "redirect_refused": N_("The partner's server redirected elsewhere, which the hub refuses"),
+        "destination_refused": N_("The address is one the hub may not connect to"),
+        "response_too_large": N_("The partner's answer was too large"),
+    },
+    # what a client's scope allows (the FHIR scopes are worded by `scope_label`)
+    "scopes": {
+        "cases:read": N_("Read the organisation's own cases and their disclosures"),
+        "cases:write": N_("Create and update the organisation's own cases"),
+        "consents:read": N_("Read consent records of the organisation's cases"),
+        "consents:write": N_("Record and withdraw consent"),
+        "referrals:read": N_("Read referrals sent or received"),
+        "referrals:write": N_("Make referrals and move them through their lifecycle"),
+        "transfers:read": N_("Read case transfers"),
+        "transfers:write": N_("Propose, accept, reject and cancel case transfers"),
+        "reviews:decide": N_("Approve or deny requests held for review (consent officers)"),
+        "admin": N_("Administer organisations, agreements and clients"),
+    },
     "sexes": {
         "female": N_("Female"),
         "male": N_("Male"),

@@ -245,6 +245,7 @@ def test_a_clients_secret_is_shown_once_and_works(
     clients_page = api.get(f"/console/admin/organisations/{org}/clients")
     assert clients_page.status_code == 200
     assert 'value="admin"' not in clients_page.text  # a partner's client never holds it
+    assert "Read referrals sent or received" in clients_page.text
     csrf = csrf_of(clients_page.text)
     none = api.post(
         f"/console/admin/organisations/{org}/clients?lang=fr", data={"csrf_token": csrf}
@@ -391,6 +392,7 @@ def test_a_dead_delivery_is_listed_with_why_and_redelivered(
     listed = api.get("/console/admin/deliveries")
     assert listed.status_code == 200
     assert delivery.id in listed.text and "PermanentError: http_error" in listed.text
+    assert "system answered with an error" in listed.text  # the code in plain words
     assert "Partner NGO" in listed.text and "IOM Agadez" in listed.text
     # no payload, nothing about the person
     assert CANARY_NAME not in listed.text and CANARY_NOTE not in listed.text
