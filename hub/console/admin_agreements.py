@@ -34,8 +34,16 @@ FIELDS = {
     "categories": "categories-0",
     "valid_from": "valid_from",
     "valid_until": "valid_until",
+    "": "valid_until",  # the dates' order, checked on the whole shape
 }
 BAD_DATE = N_("Enter a date as year-month-day, for example 2027-12-31.")
+MESSAGES = {
+    "from_organization_id": N_("Choose the organisation the data comes from."),
+    "to_organization_id": N_("Choose the organisation the data goes to."),
+    "purposes-0": N_("Choose at least one purpose."),
+    "categories-0": N_("Choose at least one kind of data."),
+    "valid_until": N_("The end comes after the start."),
+}
 REASON_MAX = 500
 DONE = {"created", "revoked"}
 
@@ -122,19 +130,28 @@ def create(
         "valid_from": text_field(form, "valid_from", max_length=10),
         "valid_until": text_field(form, "valid_until", max_length=10),
     }
-    errors: FormErrors = []
+    # both organisations are required: said with the other refusals, rather than after them
+    errors: FormErrors = [
+        (name, person.gettext(MESSAGES[name]))
+        for name in ("from_organization_id", "to_organization_id")
+        if not answers[name]
+    ]
     dates: dict[str, datetime | None] = {}
     for name in ("valid_from", "valid_until"):
         try:
             dates[name] = _day(str(answers[name]), end=name == "valid_until")
         except ValueError:
             errors.append((name, person.gettext(BAD_DATE)))
-    if not errors:
+    if len(dates) == 2:
         try:
             data = AgreementCreate.model_validate({**answers, **dates})
         except ValidationError as exc:
-            errors = validation_errors(person, exc, FIELDS)
+            refused = validation_errors(person, exc, FIELDS, MESSAGES)
+            errors += [e for e in refused if all(e[0] != seen for seen, _ in errors)]
     if errors:
+        # in the form's order
+        order = list(FIELDS.values())
+        errors.sort(key=lambda error: order.index(error[0]) if error[0] in order else len(order))
         return _form(request, person, db, runtime, answers=answers, errors=errors)
     made, errors = attempt(
         db,

@@ -34,6 +34,10 @@ router = APIRouter(
 FIELDS = {"kind": "kind-0", "url": "url", "secret": "secret", "encryption_jwk": "encryption_jwk"}
 BY_CODE = {"unsafe_url": "url"}
 BAD_KEY = N_("Paste the public key as JSON (a JWK), or leave it empty.")
+MESSAGES = {
+    "kind-0": N_("Choose the kind of channel."),
+    "secret": N_("The secret needs 16 to 512 characters, or leave it empty."),
+}
 
 
 def _page(
@@ -104,7 +108,7 @@ def save(
             encryption_jwk=jwk,
         )
     except ValidationError as exc:
-        errors = validation_errors(person, exc, FIELDS)
+        errors = validation_errors(person, exc, FIELDS, MESSAGES)
         return _page(request, person, db, organisation, answers=answers, errors=errors)
     _, errors = attempt(
         db,

@@ -68,15 +68,21 @@ def problem_errors(
     return [(field if isinstance(field, str) else default_field, person.gettext(message))]
 
 
-def validation_errors(person: Person, error: ValidationError, fields: dict[str, str]) -> FormErrors:
+def validation_errors(
+    person: Person,
+    error: ValidationError,
+    fields: dict[str, str],
+    messages: dict[str, str] | None = None,
+) -> FormErrors:
     """A request shape's refusal, each error beside the field it concerns (`fields` maps the
-    shape's field names to the form's ids)."""
+    shape's field names to the form's ids; `messages` gives a field id its own message)."""
     errors: FormErrors = []
     for item in error.errors():
         name = str(item["loc"][0]) if item["loc"] else ""
         field_id = fields.get(name, next(iter(fields.values())))
         if all(field_id != seen for seen, _ in errors):
-            errors.append((field_id, person.gettext(INVALID)))
+            message = (messages or {}).get(field_id, INVALID)
+            errors.append((field_id, person.gettext(message)))
     return errors
 
 

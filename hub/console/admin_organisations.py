@@ -35,6 +35,10 @@ FIELDS = {
 }
 
 CHOOSE_KIND = N_("Choose the kind of organisation.")
+MESSAGES = {
+    "name": N_("Enter the organisation's name (200 characters at most)."),
+    "country": N_("Enter the country as two capital letters, for example NE, or leave it empty."),
+}
 
 
 @router.get("")
@@ -115,7 +119,8 @@ def create(
     try:
         data = OrganizationCreate.model_validate(answers)
     except ValidationError as exc:
-        errors += [e for e in validation_errors(person, exc, FIELDS) if e[0] != "kind-0"]
+        refused = validation_errors(person, exc, FIELDS, MESSAGES)
+        errors += [e for e in refused if e[0] != "kind-0"]
     if errors:
         return _form(request, person, db, runtime, answers=answers, errors=errors)
     made, errors = attempt(

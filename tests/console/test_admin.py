@@ -146,6 +146,7 @@ def test_an_organisation_is_added_as_the_api_adds_it(
     )
     assert bad.status_code == 400
     assert 'href="#kind-0"' in bad.text and 'href="#country"' in bad.text
+    assert "two capital letters, for example NE" in bad.text
     # without the form's token nothing is made
     forged = api.post("/console/admin/organisations/new", data={**form, "csrf_token": "x"})
     assert forged.status_code == 403
@@ -207,12 +208,29 @@ def test_an_agreement_is_added_with_its_purposes_and_data(
     csrf = csrf_of(form_page.text)
     empty = api.post("/console/admin/agreements/new?lang=fr", data={"csrf_token": csrf})
     assert empty.status_code == 400 and "Il y a un problème" in empty.text
+    links = re.findall(r'<li><a href="#([\w-]+)">', empty.text)
+    assert links == ["from_organization_id", "to_organization_id", "purposes-0", "categories-0"]
+    assert "Choisissez au moins une finalité." in empty.text
     in_english(api)
     bad_date = api.post(
         "/console/admin/agreements/new",
         data={"csrf_token": csrf, "valid_until": "31/12/2027"},
     )
     assert 'href="#valid_until"' in bad_date.text
+    backwards = api.post(
+        "/console/admin/agreements/new",
+        data={
+            "csrf_token": csrf,
+            "from_organization_id": world.sender.organization_id,
+            "to_organization_id": world.outsider.organization_id,
+            "purposes": ["shelter"],
+            "categories": ["identity"],
+            "valid_from": "2030-01-01",
+            "valid_until": "2029-12-31",
+        },
+    )
+    assert backwards.status_code == 400 and "The end comes after the start." in backwards.text
+    assert 'href="#valid_until"' in backwards.text
     form = {
         "csrf_token": csrf,
         "from_organization_id": world.sender.organization_id,

@@ -101,10 +101,31 @@ def test_an_administrator_revokes_an_agreement_adds_a_client_and_redelivers(
     axe_check(page)
     screenshot(page, f"{tag}-02-organisations")
     assert page_weight(page, page.url) < PAGE_LIMIT
+    # a new organisation: a mistake first, shown at the top and beside its field
+    page.click("main a.button[href='/console/admin/organisations/new']")
+    page.fill("#name", "Association Tadamoun, Agadez")
+    page.fill("#country", "N")
+    page.click("main form button[type=submit]")
+    summary = page.locator(".error-summary")
+    assert summary.is_visible() and summary.locator("a").count() == 2  # the kind, the country
+    axe_check(page)
+    screenshot(page, f"{tag}-02b-organisation-errors")
+    page.check("#kind-3")
+    page.check("#services-0")
+    page.fill("#country", "NE")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/console/admin/organisations/\w+\?done=created$"))
+    assert "Association Tadamoun, Agadez" in page.inner_text("h1")
+    page.goto(f"{base}/console/admin/organisations")
     page.click("text=Partner NGO")
     page.wait_for_url(f"{base}/console/admin/organisations/{world.recipient.organization_id}")
     axe_check(page)
     screenshot(page, f"{tag}-03-organisation")
+
+    page.click(f"a[href='/console/admin/organisations/{world.recipient.organization_id}/channel']")
+    assert "127.0.0.1" in page.content()
+    axe_check(page)
+    screenshot(page, f"{tag}-03b-channel")
 
     # the agreement, revoked after checking what it does
     page.click("nav.sub-nav a[href='/console/admin/agreements']")
@@ -150,6 +171,9 @@ def test_an_administrator_revokes_an_agreement_adds_a_client_and_redelivers(
         locale=locale, width=360, height=740, storage_state=page.context.storage_state()
     )
     for path, name in (
+        ("/console/admin/organisations/new", "10a-organisation-new-360px"),
+        ("/console/admin/people/new", "10b-person-new-360px"),
+        ("/console/admin/people", "10c-people-360px"),
         ("/console/admin/deliveries", "10-dead-deliveries-360px"),
         ("/console/admin/agreements", "11-agreements-360px"),
         (
