@@ -7,9 +7,10 @@ The suite runs under pytest-xdist (`-n`): each worker process migrates a templat
 its own (named by its pid) and, on Redis, uses a Redis database of its own (below the one
 `HUB_TEST_BROKER_URL` names, one per worker), so no two workers share a row, a queue or a file.
 
-Shared fixtures come from plugins: `tests.support.workers` (real `hub worker` processes) and
+Shared fixtures come from plugins: `tests.support.workers` (real `hub worker` processes),
 `tests.support.worlds` (the referral world, `world`, which tests/transfers and tests/consent
-replace with theirs).
+replace with theirs) and `tests.support.live_hub` (the app on a real port with a probe route:
+`start_live`, `live`, `move_clock`, for tests/auth and tests/access).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tests.support.browser import SHOTS
 from tests.support.hashing import cheap_hashing
 from tests.support.pg_pool import DatabasePool
 
-pytest_plugins = ["tests.support.workers", "tests.support.worlds"]
+pytest_plugins = ["tests.support.workers", "tests.support.worlds", "tests.support.live_hub"]
 
 REDIS_DATABASES = 16  # Redis's default `databases`
 

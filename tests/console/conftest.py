@@ -13,6 +13,15 @@ Content-Security-Policy violation, except messages the test allows with
 was collected, for a test that expects an error. The error Chromium logs for a page's own
 4xx/5xx document is ignored (assert on the answer's status instead).
 
+A test that acts in the referral world asks for `live_hub` and `world` (the one definition,
+tests/support/worlds.py): both are made on the test's `runtime`, so the browser sees on
+`live_hub.url` what `world` made; a file needs no `world` fixture of its own.
+
+    def test_a_case_worker_reads_a_referral(live_hub, world, new_page):
+        case_id = world.case()                     # through the API, as in tests/referrals
+        page = new_page()
+        page.goto(f"{live_hub.url}/console/cases/{case_id}")
+
 A test using a browser is marked `browser` (`pytest -m "not browser"` leaves them out). Without
 Chromium or Playwright they are skipped with the reason; with `HUB_REQUIRE_BROWSER=1` (as in
 .ci/run) they fail.

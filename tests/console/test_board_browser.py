@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from hub.clock import utcnow
@@ -29,7 +28,6 @@ from tests.support.referral_world import (
     CANARY_NOTE,
     PURPOSE,
     World,
-    make_world,
 )
 from tests.support.reviews import consent_officer
 
@@ -41,11 +39,6 @@ STICKING_OUT = """[...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > 361)
   .map(e => e.tagName + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))"""
 WHY = "Legal status is not needed for psychosocial support: ask again without it."
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def acknowledged_after(world: World, referral_id: str, who: Any, hours: float) -> None:

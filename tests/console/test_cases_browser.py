@@ -14,10 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support.people import person
-from tests.support.referral_world import World, make_world
+from tests.support.referral_world import World
 
 pytestmark = pytest.mark.browser
 
@@ -53,11 +52,6 @@ WORDS = {
         "female": "Féminin",
     },
 }
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def _fits(page: Any, screenshot: Callable[[Any, str], None], name: str) -> None:

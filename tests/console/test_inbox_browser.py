@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.cases.models import Case
@@ -22,7 +21,7 @@ from hub.referrals.models import Referral
 from hub.transfers.models import Transfer
 from tests.support import factories
 from tests.support.people import Person, person
-from tests.support.referral_world import AGREED, CANARY_NAME, World, make_world
+from tests.support.referral_world import AGREED, CANARY_NAME, World
 from tests.support.transfer_world import CANARY_PLAN, plan
 
 pytestmark = pytest.mark.browser
@@ -32,11 +31,6 @@ PAGE_LIMIT = 100 * 1024
 CANARY_WITHHELD = "Canary withheld: deportation order 77-B, irregular stay since 2019"
 # the value of a category a newer version of the consent no longer covers: withheld at reading
 CANARY_NARROWED = "+227 96 66 66 66"
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def case(world: World) -> str:

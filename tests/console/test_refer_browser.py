@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from hub.cases.models import Case
 from hub.referrals.models import Referral
 from tests.support.people import person
-from tests.support.referral_world import CANARY_NAME, World, make_world
+from tests.support.referral_world import CANARY_NAME, World
 
 pytestmark = pytest.mark.browser
 
@@ -50,11 +49,6 @@ WORDS = {
         "high": "Élevée",
     },
 }
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

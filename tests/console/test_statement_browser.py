@@ -13,21 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from tests.support.people import Person, person
-from tests.support.referral_world import CANARY_NAME, World, make_world
+from tests.support.referral_world import CANARY_NAME, World
 
 pytestmark = pytest.mark.browser
 
 PAGE_LIMIT = 100 * 1024
 WITHHELD = "Canary status: Ozymandre Quellinet, appeal at Niamey"
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def disclosed(world: World) -> str:

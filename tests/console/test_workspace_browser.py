@@ -12,23 +12,17 @@ from typing import Any
 
 import pyotp
 import pytest
-from fastapi.testclient import TestClient
 
 from hub.referrals.models import Referral
 from hub.reviews.models import Review
 from tests.support import outbox_drain
 from tests.support.people import Person, person
-from tests.support.referral_world import World, make_world
+from tests.support.referral_world import World
 from tests.support.reviews import held_request
 
 pytestmark = pytest.mark.browser
 
 PAGE_LIMIT = 100 * 1024
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def held(world: World, urgency: str = "normal") -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """The real app served by uvicorn on 127.0.0.1, with a test-only protected route mounted: the
-fixtures of the OAuth server's tests (tests/auth) and of the request's principal (tests/access)."""
+fixtures of the OAuth server's tests (tests/auth) and of the request's principal (tests/access).
+
+A pytest plugin (registered in tests/conftest.py): `start_live`, `live` and `move_clock` serve
+every test that asks for them."""
 
 from __future__ import annotations
 
