@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,13 @@ from tests.audit.tamper import (
     sql,
     wait_past_stale,
 )
-
-HUB = Path(sys.executable).with_name("hub")
+from tests.support.cli import run_command
 
 
 def run_hub(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update(HUB_DATA_DIR=str(settings.data_dir), HUB_DATABASE_URL=settings.sqlalchemy_url)
-    return subprocess.run(
-        [str(HUB), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_command(list(args), env, timeout=120)
 
 
 @pytest.fixture

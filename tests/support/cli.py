@@ -1,15 +1,33 @@
-"""Running the real `hub` command as a subprocess against a test's settings."""
+"""Running the real `hub` command as a subprocess against a test's settings.
+
+`run_hub` forks each command from a process that imported the hub once (tests/support/
+hub_fork.py says what that keeps and what it cannot): a process of its own with the test's
+environment, its output and its exit code, without a second or two of imports each time. It
+execs `hub` instead when a `PYTHON*` variable (read before any Python runs; PYTHONPATH aside,
+the hub is imported already) differs from the test process's, and for every command with
+HUB_TEST_CLI_EXEC=1. Tests of what happens before a command runs (its imports) exec `HUB`.
+"""
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from hub.settings import Settings
 
 HUB = str(Path(sys.executable).with_name("hub"))
+REPO = Path(__file__).resolve().parents[2]
+EXEC = os.environ.get("HUB_TEST_CLI_EXEC", "") not in ("", "0")
 
 
 def hub_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -25,12 +43,109 @@ def hub_env(settings: Settings, **extra: str) -> dict[str, str]:
 def run_hub(
     settings: Settings, *args: str, stdin: str | None = None, timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [HUB, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=hub_env(settings, **env),
-        timeout=timeout,
-        check=False,
-    )
+    return run_command(list(args), hub_env(settings, **env), stdin=stdin, timeout=timeout)
+
+
+def run_command(
+    args: list[str], env: dict[str, str], *, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`hub <args>` with exactly the environment `env`, as `subprocess.run(text=True)` would."""
+    if EXEC or _python_variables(env) != _python_variables(os.environ):
+        return subprocess.run(
+            [HUB, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    return _fork_server().run([HUB, *args], env, stdin, timeout)
+
+
+def _python_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """What the interpreter reads before it runs any Python (the fork server has read its own)."""
+    return {k: v for k, v in env.items() if k.startswith("PYTHON") and k != "PYTHONPATH"}
+
+
+class ForkServer:
+    """The client of tests/support/hub_fork.py: one per test process, started when first used."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.hub_fork", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._channel = ours
+        self._answers: IO[bytes] = ours.makefile("rb")
+
+    def _answer(self, deadline: float | None) -> dict[str, int]:
+        self._channel.settimeout(None if deadline is None else max(deadline - time.monotonic(), 0))
+        line = self._answers.readline()
+        if not line:
+            raise RuntimeError(f"the hub's fork server ended (exit {self._proc.poll()})")
+        return json.loads(line)
+
+    def run(
+        self, argv: list[str], env: dict[str, str], stdin: str | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryDirectory(prefix="hub-command-") as folder:
+            files = {name: os.path.join(folder, name) for name in ("stdout", "stderr")}
+            files["stdin"] = os.devnull
+            if stdin is not None:
+                files["stdin"] = os.path.join(folder, "stdin")
+                Path(files["stdin"]).write_text(stdin)
+            request = {"argv": argv, "env": env, "cwd": os.getcwd(), **files}
+            self._channel.sendall(json.dumps(request).encode() + b"\n")
+            pid = self._answer(None)["pid"]
+            try:
+                status = self._answer(time.monotonic() + timeout)["status"]
+            except TimeoutError:
+                # the channel cannot be read after a timeout: this server goes, the next starts
+                os.kill(pid, signal.SIGKILL)
+                _forget(self)
+                raise subprocess.TimeoutExpired(argv, timeout) from None
+            # as subprocess.run(text=True) reads them: the locale's encoding, universal newlines
+            out, err = (Path(files[name]).read_text() for name in ("stdout", "stderr"))
+        return subprocess.CompletedProcess(argv, os.waitstatus_to_exitcode(status), out, err)
+
+    def close(self) -> None:
+        """Ends the server: it stops when its channel closes (its children die with it)."""
+        self._answers.close()
+        self._channel.close()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+_server: ForkServer | None = None
+
+
+def _fork_server() -> ForkServer:
+    global _server
+    if _server is None:
+        _server = ForkServer()
+    return _server
+
+
+def _forget(server: ForkServer) -> None:
+    global _server
+    if _server is server:
+        _server = None
+    server.close()
+
+
+@atexit.register
+def _close() -> None:
+    if _server is not None:
+        _forget(_server)
