@@ -17,12 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from hub.referrals.models import Referral
 from tests.support.outbox_drain import drain
 from tests.support.people import person
-from tests.support.referral_world import CANARY_NAME, World, make_world
+from tests.support.referral_world import CANARY_NAME, World
 
 pytestmark = pytest.mark.browser
 
@@ -81,11 +80,6 @@ def scanned_form_png(width: int = 120, height: int = 160) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def _fits(page: Any, screenshot: Callable[[Any, str], None], name: str) -> None:

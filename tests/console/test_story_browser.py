@@ -24,14 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from hub.referrals.models import Referral
 from tests.console.test_consents_browser import scanned_form_png
 from tests.support.outbox_drain import drain
 from tests.support.people import Person, person
-from tests.support.referral_world import World, make_world
+from tests.support.referral_world import World
 
 pytestmark = pytest.mark.browser
 
@@ -58,11 +57,6 @@ WORDS = {
         "service": "Soutien psychosocial",
     },
 }
-
-
-@pytest.fixture
-def world(live_hub: Any, api: TestClient) -> World:
-    return make_world(live_hub.runtime, api)
 
 
 def _sign_in(page: Any, base: str, who: Person) -> None:
