@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import JSON, bindparam, event, text, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from hub.audit.models import AuditEntry, AuditHead
 from hub.clock import utcnow
+from hub.db.base import UTCDateTime
 
 # the entries a session queued in its current transaction
 QUEUE = "hub.audit.queued"
@@ -54,6 +55,38 @@ def entry_hash(
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def chain_prefix(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    details: dict[str, Any],
+) -> str:
+    """The canonical text `entry_hash` hashes, up to the predecessor's hash: the database
+    completes it (`prefix + prev_hash + '","seq":' + seq + '}'`) where it chains the entry.
+
+    The keys are sorted, and `prev_hash` and `seq` come last: whatever else the entry holds,
+    its text ends with those two, the one a hexadecimal string, the other an integer.
+    """
+    body = {
+        "at": at.isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": details,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical[:-1] + ',"prev_hash":"'
+
+
+def chain_text(prefix: str, prev_hash: str, seq: int) -> str:
+    """What `entry_hash` hashes, from `chain_prefix`'s text (the databases build the same)."""
+    return f'{prefix}{prev_hash}","seq":{seq}}}'
 
 
 @dataclass(frozen=True)
@@ -113,18 +146,92 @@ def record_now(
 
 
 def _append(db: Session, items: list[_Queued]) -> list[AuditEntry]:
-    # the head row is locked so concurrent appends from several processes queue instead of
-    # forking the chain
-    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    entries = []
-    for item in items:
-        fields = {**asdict(item), "seq": head.seq + 1, "prev_hash": head.hash}
-        entry = AuditEntry(**fields, hash=entry_hash(**fields))
-        db.add(entry)
-        entries.append(entry)
-        head.seq, head.hash = entry.seq, entry.hash
+    """Chain `items` after the head and move it, the head row locked for as short a time as
+    the database allows: concurrent appends from several processes queue instead of forking
+    the chain. What the session still had to write is written first, outside the lock."""
     db.flush()
-    return entries
+    if db.get_bind().dialect.name == "postgresql":
+        chained = _append_postgresql(db, items)
+    else:
+        chained = _append_sqlite(db, items)
+    return [
+        AuditEntry(**asdict(item), seq=seq, prev_hash=prev_hash, hash=hash_)
+        for item, (seq, prev_hash, hash_) in zip(items, chained, strict=True)
+    ]
+
+
+def _append_postgresql(db: Session, items: list[_Queued]) -> list[tuple[int, str, str]]:
+    # one statement (the migration's `hub_audit_append`): it locks the head, chains, inserts
+    # and moves the head; the lock is then held for the commit alone
+    rows = db.execute(
+        text(
+            "SELECT entry_seq, entry_prev_hash, entry_hash FROM hub_audit_append("
+            "CAST(:at AS text[]), CAST(:actor AS text[]), CAST(:action AS text[]), "
+            "CAST(:object_type AS text[]), CAST(:object_id AS text[]), "
+            "CAST(:details AS text[]), CAST(:prefix AS text[]))"
+        ),
+        {
+            "at": [item.at.isoformat(timespec="microseconds") for item in items],
+            "actor": [item.actor for item in items],
+            "action": [item.action for item in items],
+            "object_type": [item.object_type for item in items],
+            "object_id": [item.object_id for item in items],
+            "details": [json.dumps(item.details) for item in items],
+            "prefix": [chain_prefix(**asdict(item)) for item in items],
+        },
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def _append_sqlite(db: Session, items: list[_Queued]) -> list[tuple[int, str, str]]:
+    # SQLite's transaction holds the database's write lock from its BEGIN IMMEDIATE: two
+    # statements, the entries chained from the head by the database (a recursive query, with
+    # the `hub_sha256` that `hub.db.session` gives each connection), then the head moved
+    rows, params, binds = [], {}, []
+    for n, item in enumerate(items, 1):
+        rows.append(
+            f"({n}, :prefix{n}, :at{n}, :actor{n}, :action{n}, :object_type{n}, "
+            f":object_id{n}, :details{n})"
+        )
+        params.update(
+            {
+                f"prefix{n}": chain_prefix(**asdict(item)),
+                f"at{n}": item.at,
+                f"actor{n}": item.actor,
+                f"action{n}": item.action,
+                f"object_type{n}": item.object_type,
+                f"object_id{n}": item.object_id,
+                f"details{n}": item.details,
+            }
+        )
+        binds += [bindparam(f"at{n}", type_=UTCDateTime()), bindparam(f"details{n}", type_=JSON())]
+    # the f-string below adds placeholders only (`rows`): every value is a bound parameter
+    statement = text(
+        "INSERT INTO audit_entries"  # noqa: S608
+        " (seq, at, actor, action, object_type, object_id, details, prev_hash, hash)"
+        " WITH RECURSIVE"
+        " items (i, prefix, at, actor, action, object_type, object_id, details)"
+        f" AS (VALUES {', '.join(rows)}),"
+        " chain (i, seq, prev_hash, hash) AS ("
+        "  SELECT 0, seq, NULL, hash FROM audit_head WHERE id = 1"
+        "  UNION ALL"
+        "  SELECT items.i, chain.seq + 1, chain.hash,"
+        "   hub_sha256(items.prefix || chain.hash || '\",\"seq\":' || (chain.seq + 1) || '}')"
+        "  FROM chain JOIN items ON items.i = chain.i + 1)"
+        " SELECT chain.seq, items.at, items.actor, items.action, items.object_type,"
+        "  items.object_id, items.details, chain.prev_hash, chain.hash"
+        " FROM chain JOIN items ON items.i = chain.i WHERE chain.i > 0"
+        " RETURNING seq, prev_hash, hash"
+    ).bindparams(*binds)
+    chained = sorted((row[0], row[1], row[2]) for row in db.execute(statement, params))
+    if len(chained) != len(items):
+        raise RuntimeError("the audit head row is missing")
+    db.execute(
+        update(AuditHead.__table__)
+        .where(AuditHead.__table__.c.id == 1)
+        .values(seq=chained[-1][0], hash=chained[-1][2])
+    )
+    return chained
 
 
 def listen(sessions: sessionmaker[Session]) -> None:

@@ -1,12 +1,24 @@
 import gc
+import hashlib
+from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
 
 from hub.audit.models import AuditEntry, AuditHead
-from hub.audit.service import AuditNotInstalled, entry_hash, listen, record, record_now
+from hub.audit.service import (
+    AuditNotInstalled,
+    chain_prefix,
+    chain_text,
+    entry_hash,
+    listen,
+    record,
+    record_now,
+)
 from hub.db.session import make_sessionmaker
 from hub.runtime import Runtime
+from tests.support.statements import counted
 
 
 def _entries(runtime: Runtime) -> list[AuditEntry]:
@@ -94,3 +106,49 @@ def test_every_new_session_factory_appends_what_it_queued(runtime: Runtime) -> N
 def test_a_session_without_the_listener_refuses_to_queue(runtime: Runtime) -> None:
     with make_sessionmaker(runtime.engine).begin() as db, pytest.raises(AuditNotInstalled):
         record(db, actor="system", action="test.lost", object_type="test")
+
+
+def test_the_text_the_database_hashes_is_the_canonical_entry() -> None:
+    # the databases chain an entry from `chain_prefix` and its predecessor: what they hash
+    # must be, byte for byte, what `entry_hash` (and so `hub audit verify`) hashes
+    at = datetime(2026, 11, 29, 5, 10, 0, 12, tzinfo=UTC)
+    for details, object_id in [
+        ({}, None),
+        ({"b": [1, "é"], "a": {"z": True, "y": None}, "note": 'quote " and \\\\ and \u2028'}, "x"),
+    ]:
+        fields = {
+            "at": at,
+            "actor": "user:Aïcha",
+            "action": "test.text",
+            "object_type": "test",
+            "object_id": object_id,
+            "details": details,
+        }
+        prev, seq = "ab" * 32, 1234567
+        text = chain_text(chain_prefix(**fields), prev, seq)
+        assert hashlib.sha256(text.encode()).hexdigest() == entry_hash(
+            **fields, seq=seq, prev_hash=prev
+        )
+
+
+def test_an_append_is_one_statement_on_postgresql_and_two_on_sqlite(runtime: Runtime) -> None:
+    # the head row is locked by that statement until the commit: on PostgreSQL, for one round
+    # trip and the commit (SQLite's writer holds the database from its BEGIN IMMEDIATE)
+    with runtime.sessions.begin() as db:
+        record(db, actor="system", action="test.first", object_type="test")
+    with runtime.sessions.begin() as db:
+        for n in range(3):
+            record(db, actor="system", action="test.many", object_type="test", object_id=str(n))
+        db.flush()
+        with counted(runtime.engine) as statements:
+            db.commit()
+    expected = 2 if runtime.settings.is_sqlite else 1
+    assert len([s for s in statements.sql if s != "COMMIT"]) == expected, statements.report()
+    entries = _entries(runtime)
+    assert [e.seq for e in entries] == [1, 2, 3, 4]
+    assert [e.object_id for e in entries[1:]] == ["0", "1", "2"]
+    for before, after in pairwise(entries):
+        assert after.prev_hash == before.hash
+    with runtime.sessions() as db:
+        head = db.get_one(AuditHead, 1)
+        assert (head.seq, head.hash) == (4, entries[-1].hash)
