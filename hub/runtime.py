@@ -17,6 +17,7 @@ from hub.audit.signing import AuditKey, load_audit_key
 from hub.auth.keys import SigningKeys
 from hub.crypto import service as data_keys
 from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
+from hub.db import lookups
 from hub.db.session import make_engine, make_sessionmaker
 from hub.outbox import service as outbox
 from hub.outbox.service import dispatch_on_commit
@@ -28,6 +29,7 @@ from hub.worker.celery_app import make_celery
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        lookups.configure(settings.lookup_cache_seconds)
         self.engine: Engine = make_engine(settings)
         # each session finds the keyring itself (keyed digests, sealed justifications)
         self.sessions: sessionmaker[Session] = make_sessionmaker(

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: int = Field(
         5, ge=1, description="First retry delay; doubles each attempt, with jitter."
     )
+    lookup_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long a process keeps stable lookups (an organisation, the kind of its "
+        "delivery channel) before reading them again; a change made through this process drops "
+        "them at once. 0: read every time. Agreements and consents are never cached.",
+    )
     policy_file: Path = Field(
         REPO_SPECS / "policy.yaml", description="The policy file (vocabularies, rules)."
     )

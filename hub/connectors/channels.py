@@ -24,6 +24,7 @@ from hub.connectors.schemas import ChannelKind, ChannelRead, ChannelSet
 from hub.crypto import envelope
 from hub.crypto import service as data_keys
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.db.lookups import Lookups
 from hub.settings import Settings
 
 TABLE = "delivery_channels"
@@ -42,6 +43,10 @@ class Channel:
 
 
 INBOX = ChannelKind.inbox
+
+# the kind of each organisation's channel, as a delivery row records it (`kind_of`); the push
+# opens the channel itself afresh (`open_channel`)
+_kinds: Lookups[str, str] = Lookups()
 
 
 def _owner(organization_id: str) -> str:
@@ -102,6 +107,7 @@ def set_channel(
             row=organization_id,
             field=SECRET_FIELD,
         )
+    _kinds.drop(organization_id)
     row = db.get(DeliveryChannel, organization_id, with_for_update=True)
     if row is None:
         row = DeliveryChannel(organization_id=organization_id)
@@ -127,6 +133,17 @@ def set_channel(
         },
     )
     return row
+
+
+def kind_of(db: Session, organization_id: str) -> str:
+    """The kind of the organisation's channel (inbox without one), from the lookup cache when
+    this process has read it lately."""
+
+    def load() -> str:
+        row = db.get(DeliveryChannel, organization_id)
+        return row.kind if row is not None else INBOX.value
+
+    return _kinds.get(organization_id, load) or INBOX.value
 
 
 def logged_url(url: str | None) -> str | None:

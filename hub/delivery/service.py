@@ -23,8 +23,7 @@ from hub.api import pagination
 from hub.api.problems import Conflict, NotFound
 from hub.audit.service import record as audit
 from hub.clock import utcnow
-from hub.connectors.models import DeliveryChannel
-from hub.connectors.schemas import ChannelKind
+from hub.connectors import channels
 from hub.db.base import new_id
 from hub.delivery.models import Delivery
 from hub.delivery.schemas import DeliveryRead, DeliveryStatus
@@ -49,8 +48,7 @@ OBJECT_TYPE = "delivery"
 
 
 def channel_kind(db: Session, organization_id: str) -> str:
-    row = db.get(DeliveryChannel, organization_id)
-    return row.kind if row is not None else ChannelKind.inbox.value
+    return channels.kind_of(db, organization_id)
 
 
 def _start(

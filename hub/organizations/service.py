@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, or_, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hub.api import vocabulary
 from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record
 from hub.clock import utcnow
+from hub.db.lookups import Lookups
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.organizations.schemas import AgreementCreate, OrganizationCreate
 from hub.policy.loader import OPERATOR_KIND, Policy
@@ -19,9 +20,34 @@ IOM_OFFICE = "iom_office"
 # a hierarchy deeper than this is a data error, not a real office structure
 MAX_DEPTH = 16
 
+# organisations are never changed once made: a copy of each, detached, put in a request's
+# session without reading it again (`known`)
+_known: Lookups[str, Organization] = Lookups()
+
 
 def get(*, db: Session, organization_id: str) -> Organization | None:
     return db.get(Organization, organization_id)
+
+
+def known(*, db: Session, organization_id: str) -> Organization | None:
+    """`get`, from the lookup cache when this process has read the organisation lately."""
+    found = db.identity_map.get(
+        inspect(Organization).identity_key_from_primary_key((organization_id,))
+    )
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    copy = _known.get(
+        organization_id, lambda: _detached_copy(get(db=db, organization_id=organization_id))
+    )
+    return None if copy is None else db.merge(copy, load=False)
+
+
+def _detached_copy(org: Organization | None) -> Organization | None:
+    if org is None:
+        return None
+    copy = Organization(**{c.key: getattr(org, c.key) for c in inspect(Organization).column_attrs})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def get_or_raise(*, db: Session, organization_id: str) -> Organization:
@@ -41,7 +67,7 @@ def check_recipient(*, db: Session, recipient_id: str, sender_id: str, what: str
             f"An organisation cannot {what} to itself",
             field="to_organization_id",
         )
-    recipient = db.get(Organization, recipient_id)
+    recipient = known(db=db, organization_id=recipient_id)
     if recipient is None or recipient.kind == OPERATOR_KIND:
         # the directory is public (GET /v1/organizations): an unknown id is a bad value, and
         # the hub's operator is not in it

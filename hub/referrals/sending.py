@@ -320,9 +320,10 @@ def send(
     referral.sent_at = now
     referral.acknowledge_by = now + policy.acknowledgement.window(referral.urgency).deadline
     referral.updated_at = now
-    # complete now: written (by the flush the delivery's first query makes) before the
-    # delivery that refers to it; already there for a referral a review held
+    # complete now: written (one INSERT, or the UPDATE of a referral a review held) before
+    # the delivery that refers to it, which may make no query that would flush it
     db.add(referral)
+    db.flush()
     start_delivery(db, referral)
 
 
