@@ -20,6 +20,7 @@ from hub.crypto.keyring import KeyEncryptionKeys, load_keyring
 from hub.db import lookups
 from hub.db.session import make_engine, make_sessionmaker
 from hub.outbox import service as outbox
+from hub.outbox.publisher import Publisher
 from hub.outbox.service import dispatch_on_commit
 from hub.policy.loader import Policy, load_policy
 from hub.settings import Settings
@@ -39,8 +40,12 @@ class Runtime:
         # outbox ids (or hand them to the broker), empty the WAL after an erasure
         audit.listen(self.sessions)
         outbox.listen(self.sessions)
+        # new outbox messages go to the broker from a thread of this process after their
+        # commit (the scheduled dispatcher sends what it misses)
+        self.outbox_publisher: Publisher | None = None
         if settings.outbox_dispatch_on_commit:
-            dispatch_on_commit(self)
+            self.outbox_publisher = Publisher(self)
+            dispatch_on_commit(self, self.outbox_publisher.put)
         wiring.install()
 
     @cached_property
@@ -65,6 +70,8 @@ class Runtime:
         return make_celery(self.settings, task_modules=wiring.TASK_MODULES)
 
     def dispose(self) -> None:
+        if self.outbox_publisher is not None:
+            self.outbox_publisher.stop()
         if "celery" in self.__dict__:
             self.celery.close()
         self.engine.dispose()

@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     outbox_dispatch_on_commit: bool = Field(
         True,
         description="Hand new outbox messages to the broker as soon as the transaction that "
-        "wrote them commits; the scheduled dispatcher sends whatever this misses.",
+        "wrote them commits, from a background thread of the process (the request does not wait "
+        "for it); the scheduled dispatcher sends whatever this misses.",
     )
     outbox_lease_seconds: int = Field(
         120,

@@ -3,12 +3,12 @@ after commit, and run each message's handler at most once to completion.
 
 A message moves pending → dispatched (a lease is taken and the broker is told) → running (a
 worker claimed it with a token, until its lease ends) → done, in the same transaction as the
-handler's effects. The broker is told right after the writing transaction commits
-(`dispatch_on_commit`), and by the scheduled dispatcher for anything that missed it. A
-dispatched or running message whose lease ended is dispatched again, so a lost broker message
-or a dead worker loses nothing; the claim token makes duplicates harmless. A message dispatched
-again while never claimed gets a lease as long as it has waited, so a backlog is not fed
-duplicates faster than workers can drain it.
+handler's effects. The broker is told right after the writing transaction commits, by the
+process's background publisher (`dispatch_on_commit`, `hub.outbox.publisher`), and by the
+scheduled dispatcher for anything that missed it. A dispatched or running message whose lease
+ended is dispatched again, so a lost broker message or a dead worker loses nothing; the claim
+token makes duplicates harmless. A message dispatched again while never claimed gets a lease as
+long as it has waited, so a backlog is not fed duplicates faster than workers can drain it.
 """
 
 from __future__ import annotations
@@ -159,24 +159,19 @@ def enqueue(
     return message
 
 
-def dispatch_on_commit(runtime: Services) -> None:
-    """Send the messages a transaction of `runtime.sessions` wrote as soon as it commits.
+def dispatch_on_commit(runtime: Services, publish: Callable[[list[str]], None]) -> None:
+    """Hand the messages a transaction of `runtime.sessions` wrote to `publish` as soon as it
+    commits: the background publisher's queue (`hub.outbox.publisher`), so the committing
+    thread makes no round trip for them.
 
-    Nothing is lost if this fails (a broker down, the process killed after the commit): the
-    rows are pending, and the scheduled dispatcher sends them at its next pass.
+    Nothing is lost if they are never sent (a broker down, the process killed after the
+    commit): the rows are pending, and the scheduled dispatcher sends them at its next pass.
     """
 
     def after_commit(session: Session) -> None:
         ids = session.info.pop(NEW_IDS, None)
-        if not ids:
-            return
-        try:
-            dispatch_ids(runtime, ids)
-        except Exception as exc:
-            log.warning(
-                "could not dispatch on commit; the dispatcher will",
-                extra={"error_type": type(exc).__name__, "count": len(ids)},
-            )
+        if ids:
+            publish(ids)
 
     event.listen(runtime.sessions, "after_commit", after_commit)
 

@@ -6,6 +6,7 @@ worker-process behaviour is in test_tasks.py.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from hub.worker.celery_app import (
 )
 from tests.support import outbox_handlers
 from tests.support.outbox_handlers import CANARY, effect_count
+from tests.support.statements import counted
 from tests.support.workers import declare_queues, purge_queue, queued_messages
 
 
@@ -398,6 +400,12 @@ def _on_commit(settings: Settings, **changes: Any) -> Runtime:
     return rt
 
 
+def _published(rt: Runtime) -> None:
+    """Wait for the background publisher to have handled what the commits so far gave it."""
+    assert rt.outbox_publisher is not None
+    assert rt.outbox_publisher.wait_idle(30)
+
+
 def test_a_commit_hands_its_messages_to_the_broker_at_once(worker_settings: Settings) -> None:
     rt = _on_commit(worker_settings)
     try:
@@ -410,6 +418,7 @@ def test_a_commit_hands_its_messages_to_the_broker_at_once(worker_settings: Sett
                 payload={"key": "later"},
                 available_at=utcnow() + timedelta(hours=1),
             ).id
+        _published(rt)
         assert (_row(rt, first).status, _row(rt, second).status) == (
             OutboxStatus.dispatched,
             OutboxStatus.dispatched,
@@ -421,6 +430,7 @@ def test_a_commit_hands_its_messages_to_the_broker_at_once(worker_settings: Sett
             service.enqueue(db=db, topic="test.effect", payload={"key": "lost"})
             raise RuntimeError("the change that caused it failed")
         _enqueue(rt, key="c")
+        _published(rt)
         assert queued_messages(rt) == 3
         assert service.dispatch_due(rt) == []
     finally:
@@ -431,9 +441,81 @@ def test_a_broker_down_at_commit_loses_nothing(worker_settings: Settings) -> Non
     rt = _on_commit(worker_settings, broker_url="redis://127.0.0.1:1/0")
     try:
         outbox_id = _enqueue(rt)  # the commit itself succeeds
+        _published(rt)
         row = _row(rt, outbox_id)
         assert (row.status, row.lease_until) == (OutboxStatus.pending, None)
     finally:
+        rt.dispose()
+
+
+def test_a_commit_does_not_wait_for_the_broker(worker_settings: Settings) -> None:
+    # the committing thread only queues the ids: held up, the publisher holds up nothing
+    rt = _on_commit(worker_settings)
+    assert rt.outbox_publisher is not None
+    gate = threading.Event()
+    publish = rt.outbox_publisher._publish
+    rt.outbox_publisher._publish = lambda ids: (gate.wait(30), publish(ids))  # type: ignore[method-assign]
+    try:
+        with counted(rt.engine) as statements:
+            outbox_id = _enqueue(rt)
+        # the commit made no statement for the broker, and nothing has been sent yet
+        assert not [s for s in statements.sql if s.startswith("UPDATE outbox")], statements.report()
+        assert _row(rt, outbox_id).status == OutboxStatus.pending
+        assert queued_messages(rt) == 0
+        gate.set()
+        _published(rt)
+        assert _row(rt, outbox_id).status == OutboxStatus.dispatched
+        assert queued_messages(rt) == 1
+    finally:
+        gate.set()
+        rt.dispose()
+
+
+def test_a_message_written_while_the_publisher_is_down_is_published_later(
+    worker_settings: Settings,
+) -> None:
+    rt = _on_commit(worker_settings)
+    assert rt.outbox_publisher is not None
+    try:
+        # a publisher stopped (the process going down after its commit, say): nothing is sent
+        rt.outbox_publisher.stop()
+        outbox_id = _enqueue(rt)
+        assert _row(rt, outbox_id).status == OutboxStatus.pending
+        assert queued_messages(rt) == 0
+        # the scheduled dispatcher's next pass sends it, once
+        assert service.dispatch_due(rt) == [outbox_id]
+        assert _row(rt, outbox_id).status == OutboxStatus.dispatched
+        assert queued_messages(rt) == 1
+        assert service.dispatch_due(rt) == []
+    finally:
+        rt.dispose()
+
+
+def test_the_publisher_sends_what_piled_up_in_one_pass(worker_settings: Settings) -> None:
+    rt = _on_commit(worker_settings)
+    assert rt.outbox_publisher is not None
+    gate = threading.Event()
+    passes: list[int] = []
+    publish = rt.outbox_publisher._publish
+
+    def held(ids: list[str]) -> None:
+        gate.wait(30)
+        passes.append(len(ids))
+        publish(ids)
+
+    rt.outbox_publisher._publish = held  # type: ignore[method-assign]
+    try:
+        ids = [_enqueue(rt, key=str(n)) for n in range(6)]
+        gate.set()
+        _published(rt)
+        # the first pass took what was queued when it started; all that piled up behind it
+        # while it was held went in the second
+        assert sum(passes) == 6
+        assert len(passes) <= 2
+        assert {_row(rt, i).status for i in ids} == {OutboxStatus.dispatched}
+        assert queued_messages(rt) == 6
+    finally:
+        gate.set()
         rt.dispose()
 
 
