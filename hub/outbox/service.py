@@ -301,7 +301,9 @@ def _broker_holds(runtime: Services, count: int) -> bool:
     try:
         with runtime.celery.connection_for_write() as conn:
             queue = runtime.celery.amqp.queues[DEFAULT_QUEUE].bind(conn.default_channel)
-            waiting = queue.queue_declare(passive=True).message_count
+            # declared, not asked passively: kombu's Redis transport checks a passive declare
+            # without the broker's key prefix, so it finds no queue and the message is resent
+            waiting = queue.queue_declare().message_count
     except Exception as exc:
         log.info("broker queue depth unknown", extra={"error_type": type(exc).__name__})
         return False
