@@ -23,6 +23,7 @@ from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from hub.referrals import routes as referral_routes
 from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
+from hub.service_directory import routes as service_directory_routes
 from hub.transfers import routes as transfer_routes
 
 
@@ -48,6 +49,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(ops_routes.router)
     auth_routes.install(app)
     app.include_router(directory_routes.router)
+    app.include_router(service_directory_routes.router)
     app.include_router(case_routes.router)
     app.include_router(erasure_routes.router)
     app.include_router(review_routes.router)

@@ -19,6 +19,7 @@ from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral, WithdrawalNotice
 from hub.reviews.models import Review
+from hub.service_directory.models import Service, ServiceArea
 from hub.transfers.models import Transfer
 from hub.users.models import RecoveryCode, User, UserSession
 
@@ -47,6 +48,8 @@ __all__ = [
     "Referral",
     "Review",
     "RevokedToken",
+    "Service",
+    "ServiceArea",
     "ShreddedKey",
     "SigningKey",
     "Transfer",

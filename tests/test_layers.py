@@ -41,7 +41,8 @@ LAYERS: list[tuple[str, ...]] = [
     # who is calling: a request's principal (a client, or a person on its behalf) and its scopes
     ("access",),
     # what is held: cases, consent and its gate, disclosures, reviews; the directory of partners
-    ("cases", "consent", "disclosures", "reviews", "directory"),
+    # and the directory of their services
+    ("cases", "consent", "disclosures", "reviews", "directory", "service_directory"),
     # how requests move: tables, history, what a review's decision does
     ("lifecycle",),
     # the requests

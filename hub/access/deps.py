@@ -48,7 +48,14 @@ from hub.users.models import User
 
 log = logging.getLogger("hub.auth")
 
-__all__ = ["CurrentPrincipal", "Principal", "authenticate", "oauth2_scheme", "require_scope"]
+__all__ = [
+    "CurrentPrincipal",
+    "Principal",
+    "authenticate",
+    "oauth2_scheme",
+    "require_any_scope",
+    "require_scope",
+]
 
 # Documents the scheme in OpenAPI; reading the header itself is left to authlib's protector.
 oauth2_scheme = OAuth2(
@@ -206,3 +213,37 @@ def require_scope(scope: str) -> Callable[..., Principal]:
     scoped.__name__ = f"require_scope_{scope.replace(':', '_').replace('/', '_')}"
     scoped.required_scope = scope  # type: ignore[attr-defined]
     return scoped
+
+
+def require_any_scope(*scopes: str) -> Callable[..., Principal]:
+    """A dependency returning the caller's Principal, if its token holds one of `scopes`
+    (403 `insufficient_scope` naming them all otherwise). The route declares the alternatives
+    in OpenAPI with `openapi_extra=any_scope_security(...)`."""
+    unknown = [s for s in scopes if s not in scope_names.KNOWN_SCOPES]
+    if not scopes or unknown:
+        raise ValueError(f"unknown scopes {unknown!r}")
+
+    def scoped(principal: Principal = Security(authenticate)) -> Principal:
+        if not any(principal.has_scope(s) for s in scopes):
+            scope = " ".join(scopes)
+            raise Problem(
+                403,
+                "insufficient_scope",
+                "The access token lacks the scope this request needs",
+                f"One of: {scope}.",
+                headers=_challenge(error="insufficient_scope", scope=scope),
+                scope=scope,
+            )
+        return principal
+
+    scoped.__name__ = "require_any_scope_" + "_".join(
+        s.replace(":", "_").replace("/", "_") for s in scopes
+    )
+    scoped.required_scopes = scopes  # type: ignore[attr-defined]
+    return scoped
+
+
+def any_scope_security(*scopes: str) -> dict[str, Any]:
+    """`openapi_extra` of a route taking `require_any_scope(*scopes)`: one security requirement
+    per scope, any of which will do (hub.api.openapi drops the empty one FastAPI adds)."""
+    return {"security": [{"oauth2": [s]} for s in scopes]}

@@ -17,6 +17,8 @@ know, once for every operation rather than route by route:
 - **Examples.** Each JSON request body shows its schema's first example on the operation, a body
   the API accepts as it is once its ids name real objects (tests/api/test_openapi_examples.py
   posts every one).
+- **Alternative scopes.** A route any of several scopes opens (`require_any_scope`) lists one
+  security requirement per scope; the empty requirement FastAPI adds for its token is dropped.
 - **Vocabularies as enums.** Purposes, data categories, service types, organisation kinds and
   urgencies are the loaded policy's (`specs/policy.yaml`): the request schemas list exactly the
   values validation accepts.
@@ -118,6 +120,7 @@ def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
+            declare_alternative_scopes(doc)
             declare_problems(doc)
             declare_links(doc)
             declare_vocabularies(doc, vocabularies)
@@ -173,6 +176,13 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     if reads_input:
         codes.append(422)
     return codes
+
+
+def declare_alternative_scopes(doc: dict[str, Any]) -> None:
+    for _, _, operation in _operations(doc):
+        security = operation.get("security") or []
+        if any(req.get("oauth2") for req in security):
+            operation["security"] = [req for req in security if req.get("oauth2") != []]
 
 
 def declare_problems(doc: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ API_SCOPES: dict[str, str] = {
     "transfers:read": "Read case transfers",
     "transfers:write": "Propose, accept, reject and cancel case transfers",
     "reviews:decide": "Approve or deny requests held for review (consent officers)",
+    "services:write": "Add, update and remove the organisation's own services in the directory",
     "admin": "Administer organisations, agreements and clients",
 }
 

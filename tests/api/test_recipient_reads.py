@@ -98,6 +98,12 @@ NOT_A_CASE = {
     ("GET", "/v1/organizations/{organization_id}/channel"),
     ("PUT", "/v1/organizations/{organization_id}/channel"),
     ("GET", "/v1/audit/checkpoint"),
+    # the service directory: organisations' services, no one's case
+    ("GET", "/v1/services"),
+    ("GET", "/v1/services/{service_id}"),
+    ("POST", "/v1/services"),
+    ("PATCH", "/v1/services/{service_id}"),
+    ("DELETE", "/v1/services/{service_id}"),
 }
 ROUTES = GATED | NO_CASE_DATA | HANDOVER | OWNER_ONLY | NOT_A_CASE
 

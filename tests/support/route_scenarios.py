@@ -186,6 +186,22 @@ def _new_referral(ctx: Ctx) -> Call:
     return Call({}, referrals.body(case_id, recipient), 201)
 
 
+SERVICE = {
+    "service_type": "shelter",
+    "name": "Transit shelter",
+    "areas": [{"path": "NE/NE-AG/NE-AG-ARL", "name": "Arlit"}],
+    "languages": ["fr"],
+}
+
+
+def _service(ctx: Ctx) -> dict[str, str]:
+    """A service of ctx.owner in the directory (added by the owner itself)."""
+    body = dict(SERVICE, name=ctx.unique("Shelter"))
+    response = ctx.api.post("/v1/services", json=body, headers=ctx.owner.headers)
+    assert response.status_code == 201, response.text
+    return {"service_id": str(response.json()["id"])}
+
+
 def _audit_checkpoint(ctx: Ctx) -> Call:
     """Any partner reads the latest signed audit checkpoint (one is signed first)."""
     make_checkpoint(ctx.runtime)
@@ -195,6 +211,16 @@ def _audit_checkpoint(ctx: Ctx) -> Call:
 SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("GET", "/v1/organizations"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/audit/checkpoint"): Scenario(_audit_checkpoint),
+    # the directory is read by any partner; a partner edits its own services (another's: 404)
+    ("GET", "/v1/services"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/services/{service_id}"): Scenario(lambda ctx: Call(_service(ctx))),
+    ("POST", "/v1/services"): Scenario(lambda ctx: Call({}, SERVICE, 201)),
+    ("PATCH", "/v1/services/{service_id}"): Scenario(
+        lambda ctx: Call(_service(ctx), {"capacity": "full"}), tenant=True
+    ),
+    ("DELETE", "/v1/services/{service_id}"): Scenario(
+        lambda ctx: Call(_service(ctx), None, 204), tenant=True
+    ),
     ("GET", "/v1/organizations/{organization_id}"): Scenario(lambda ctx: Call(_org(ctx))),
     ("POST", "/v1/organizations"): Scenario(
         lambda ctx: Call({}, {"name": ctx.unique("Org"), "kind": "ngo"}, 201), admin=True
