@@ -22,6 +22,7 @@ COMMANDS = (
     Lazy("orgs", "hub.cli.orgs:orgs", "Organisations."),
     Lazy("agreements", "hub.cli.orgs:agreements", "Data sharing agreements."),
     Lazy("users", "hub.cli.users:app", "Console users."),
+    Lazy("services", "hub.cli.services:app", "The service directory (HSDS JSON or CSV)."),
     Lazy("reviews", "hub.cli.reviews:app", "Reviews held for consent officers."),
     Lazy("serve", "hub.cli.serve:serve", "Run the hub."),
     Lazy(
