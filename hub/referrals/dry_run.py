@@ -44,6 +44,9 @@ def dry_run(
     queued, and no `referral.refused` is written: nothing was attempted."""
     recipient = sending.check_request(db, policy, data, organization_id)
     case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
+    if data.service_id is not None:
+        # the directory's rules as `create` meets them (422 `service_full`, ...)
+        sending.check_service(db=db, keyring=keyring, case=case, data=data)
     decision = sending.ask_gate(
         db=db,
         keyring=keyring,

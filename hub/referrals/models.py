@@ -38,6 +38,12 @@ class Referral(Base):
     consent_ids: Mapped[list[str]] = mapped_column(JSON)
     decision_id: Mapped[str] = mapped_column(ForeignKey("gate_decisions.id", ondelete="RESTRICT"))
     review_id: Mapped[str | None] = mapped_column(String(32))
+    # the directory's service it is for, if named (kept as it was if the service is removed);
+    # the directory's rules the sender overrode (codes: `service_full`, `age_not_served`,
+    # `sex_not_served`) and its reason, sealed with the case's data key like the note
+    service_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    service_override: Mapped[list[str] | None] = mapped_column(JSON)
+    override_reason_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(String(64))  # a code, never free text
     # the sender's note and the disclosed snapshot: sealed with the case's data key

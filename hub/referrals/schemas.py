@@ -54,6 +54,21 @@ class ReferralCreate(BaseModel):
     categories: list[str] = Field(min_length=1, max_length=50)
     # for the recipient; personal data, sealed, and shown to the recipient only with the payload
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    service_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The recipient's service in the directory (GET /v1/services) this referral "
+        "is for: one of the recipient's, of the referral's service type. A service that is "
+        "full (422 `service_full`) or does not take the subject's age or sex (422 "
+        "`service_not_eligible`) is refused unless `override_reason` says why.",
+    )
+    override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="Why the referral goes to the service despite its rules; recorded on the "
+        "referral (sealed like the note) and in the audit log (its codes, not its words).",
+    )
     # true: ask the consent gate what it would do and answer 200 `ReferralDryRun`; nothing is
     # stored but the gate's decision and its audit entry (no referral, review, delivery)
     dry_run: bool = Field(
@@ -143,6 +158,9 @@ class ReferralSummary(BaseModel):
     consent_ids: list[str]
     decision_id: str
     review_id: str | None
+    # the directory's service named, and the rules of it the sender overrode (codes)
+    service_id: str | None = None
+    service_override: list[str] | None = None
     sent_at: datetime | None
     acknowledge_by: datetime | None
     overdue: bool

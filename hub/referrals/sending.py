@@ -54,6 +54,7 @@ from hub.referrals.schemas import (
     ReferralCreated,
 )
 from hub.reviews.opening import open_review
+from hub.service_directory import service as directory
 
 SNAPSHOT_FIELD = "snapshot"
 
@@ -105,6 +106,11 @@ def create(
     """Ask the gate and act on its answer; the referral is None when the gate denied it."""
     recipient = check_request(db, policy, data, organization_id)
     case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
+    overridden = (
+        check_service(db=db, keyring=keyring, case=case, data=data)
+        if data.service_id is not None
+        else []
+    )
     decision = ask_gate(
         db=db,
         keyring=keyring,
@@ -159,6 +165,8 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    if data.service_id is not None:
+        record_service(db, keyring, referral, data, overridden, actor)
     if meaning(policy, decision) is Answer.review:
         # written first: the review it is held for refers to it. A referral that is sent is
         # written once, complete, by `send` (no INSERT then UPDATEs)
@@ -202,6 +210,73 @@ def create(
         },
     )
     return referral, decision
+
+
+OVERRIDE_FIELD = "override_reason"
+
+
+def check_service(
+    *, db: Session, keyring: KeyEncryptionKeys, case: Case, data: ReferralCreate
+) -> list[str]:
+    """The directory's rules the referral's service breaks and the sender overrides (422 when
+    it breaks one and no `override_reason` is given): the subject's age and sex are read for
+    it, never shown."""
+    assert data.service_id is not None
+    subject = cases.read_subject(db=db, keyring=keyring, case=case)
+    return directory.check_referral(
+        db=db,
+        service_id=data.service_id,
+        recipient_id=data.to_organization_id,
+        service_type=data.service_type,
+        age=directory.age_on(subject.birth_date, utcnow().date()),
+        sex=subject.sex,
+        overridden=bool(data.override_reason and data.override_reason.strip()),
+    )
+
+
+def record_service(
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    referral: Referral,
+    data: ReferralCreate,
+    overridden: list[str],
+    actor: str,
+) -> None:
+    """The service on the referral; an override with its reason sealed, and audited (codes)."""
+    referral.service_id = data.service_id
+    if not overridden:
+        return
+    referral.service_override = overridden
+    key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
+    if key is not None and data.override_reason:
+        referral.override_reason_ciphertext = encrypt(
+            key,
+            data.override_reason.encode("utf-8"),
+            table=service.REFERRALS,
+            row=referral.id,
+            field=OVERRIDE_FIELD,
+        )
+    audit(
+        db,
+        actor=actor,
+        action="referral.service_overridden",
+        object_type=service.OBJECT_TYPE,
+        object_id=referral.id,
+        details={"service_id": data.service_id, "codes": overridden},
+    )
+
+
+def open_override_reason(key: bytes | None, referral: Referral) -> str | None:
+    if key is None or referral.override_reason_ciphertext is None:
+        return None
+    plain = decrypt(
+        key,
+        referral.override_reason_ciphertext,
+        table=service.REFERRALS,
+        row=referral.id,
+        field=OVERRIDE_FIELD,
+    )
+    return plain.decode("utf-8")
 
 
 def ask_gate(

@@ -1,4 +1,5 @@
-"""the service directory: organisations' services and the areas where each is offered
+"""the service directory: organisations' services and the areas where each is offered; a
+referral names the service it is for, and the directory's rules its sender overrode
 
 Revision ID: 0011
 Revises: 0010
@@ -77,9 +78,21 @@ def upgrade() -> None:
         unique=False,
         postgresql_ops={"path": "varchar_pattern_ops"},
     )
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("service_id", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("service_override", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column("override_reason_ciphertext", sa.LargeBinary(), nullable=True)
+        )
+        batch_op.create_index(batch_op.f("ix_referrals_service_id"), ["service_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referrals_service_id"))
+        batch_op.drop_column("override_reason_ciphertext")
+        batch_op.drop_column("service_override")
+        batch_op.drop_column("service_id")
     op.drop_index("ix_service_areas_path", table_name="service_areas")
     op.drop_index("ix_service_areas_code", table_name="service_areas")
     op.drop_table("service_areas")
