@@ -21,12 +21,15 @@ from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.organizations.schemas import AgreementCreate, OrganizationCreate
 from hub.policy.loader import Policy
+from hub.service_directory import service as directory
+from hub.service_directory.models import Service
+from hub.service_directory.schemas import ServiceCreate
 from hub.users import service as users
 from hub.users.models import User
 
 PARTNER_SCOPES = (
     "cases:read cases:write consents:read consents:write referrals:read referrals:write "
-    "transfers:read transfers:write"
+    "transfers:read transfers:write services:write"
 )
 DEMO_CLIENT = "demo"
 OFFICER = "officer@iom-agadez.demo"
@@ -107,6 +110,56 @@ AGREEMENTS = (
 )
 
 
+# the directory's demo entries (GET /v1/services), by the organisation that offers each
+AGADEZ = {"path": "NE/NE-AG/NE-AG-AGZ", "name": "Agadez"}
+ARLIT = {"path": "NE/NE-AG/NE-AG-ARL", "name": "Arlit"}
+SERVICES: tuple[tuple[str, dict[str, object]], ...] = (
+    (
+        "ngo",
+        {
+            "service_type": "psychosocial_support",
+            "name": "Psychosocial support, Agadez centre",
+            "description": "Individual counselling and group sessions; a safe space on site.",
+            "areas": [AGADEZ, ARLIT],
+            "location": {"latitude": 16.9742, "longitude": 7.9865},
+            "focal_point": "PSS focal point (demo), psy@terre-daccueil.demo",
+            "hours": "Mon-Thu 08:00-16:00, Fri 08:00-12:00",
+            "eligibility": {"age_min": 12},
+            "languages": ["fr", "ha", "en"],
+            "capacity": "open",
+            "last_verified_on": "2026-11-20",
+        },
+    ),
+    (
+        "ngo",
+        {
+            "service_type": "shelter",
+            "name": "Transit shelter for women and children, Agadez",
+            "areas": [AGADEZ],
+            "focal_point": "Shelter coordinator (demo)",
+            "hours": "24/7",
+            "eligibility": {"sexes": ["female"]},
+            "languages": ["fr", "ha"],
+            "capacity": "full",
+            "last_verified_on": "2026-11-25",
+        },
+    ),
+    (
+        "un",
+        {
+            "service_type": "family_tracing",
+            "name": "Family tracing and reunification",
+            "areas": [{"path": "NE", "name": "Niger"}],
+            "focal_point": "FTR desk (demo)",
+            "eligibility": {"age_max": 17},
+            "languages": ["fr", "en", "ar"],
+            "capacity": "limited",
+            "last_verified_on": "2026-10-30",
+        },
+    ),
+)
+
+
 @dataclass
 class DemoCredentials:
     organizations: dict[str, str] = field(default_factory=dict)  # key -> organisation id
@@ -158,6 +211,19 @@ def seed(
                     purposes=purposes,
                     categories=categories,
                 ),
+            )
+    for key, fields in SERVICES:
+        org_id = creds.organizations[key]
+        taken = select(Service.id).where(
+            Service.organization_id == org_id, Service.name == fields["name"]
+        )
+        if db.scalar(taken) is None:
+            directory.create(
+                db=db,
+                policy=policy,
+                actor=actor,
+                organization_id=org_id,
+                data=ServiceCreate.model_validate(fields),
             )
     # both at the sub-office, so the officer's queue holds what the case worker asked for
     creds.users.append(_user(db, creds.organizations["iom_sub"], OFFICER, "consent_officer", actor))

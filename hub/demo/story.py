@@ -136,6 +136,18 @@ def tell(runtime: Runtime, creds: DemoCredentials, say: Say) -> dict[str, str]:
             f"{ngo.name}; identity, contact, psychosocial; never to a government body"
         )
 
+        found = sub.call(
+            "GET",
+            "/v1/services?type=psychosocial_support&area=NE-AG-AGZ&age=28&sex=female&language=ha",
+            200,
+        )["items"]
+        pss = next(s for s in found if s["organization_id"] == ngo_id)
+        say(
+            f"3. The sub-office looks up the service directory: {len(found)} psychosocial "
+            f'service(s) in Agadez for a woman of 28 speaking Hausa; it picks "{pss["name"]}" '
+            f"({pss['capacity']}, verified {pss['last_verified_on']})"
+        )
+
         referral = sub.call(
             "POST",
             "/v1/referrals",
@@ -143,6 +155,7 @@ def tell(runtime: Runtime, creds: DemoCredentials, say: Say) -> dict[str, str]:
             {
                 "case_id": case["id"],
                 "to_organization_id": ngo_id,
+                "service_id": pss["id"],
                 "service_type": "psychosocial_support",
                 "purpose": "psychosocial_support",
                 "urgency": "high",

@@ -4,10 +4,11 @@ import json
 
 from hub.cases.models import Case
 from hub.cli.demo import credentials_lines
-from hub.demo.seed import ORGS, DemoCredentials
+from hub.demo.seed import ORGS, SERVICES, DemoCredentials
 from hub.disclosures.models import Disclosure
 from hub.referrals.models import Referral
 from hub.runtime import Runtime
+from hub.service_directory.models import Service
 from hub.settings import Settings
 from hub.transfers.models import Transfer
 from tests.support.cli import run_hub
@@ -41,6 +42,12 @@ def test_the_demo_tells_the_whole_story_and_can_run_again(
         ("transfer", orgs["iom_country"]["id"]),
     ]
     assert any("withheld ['health']" in step for step in story["steps"])
+    # the directory has the demo's services, and the referral names the one picked there
+    assert any("service directory" in step for step in story["steps"])
+    with runtime.sessions() as db:
+        services = db.query(Service).all()
+    assert len(services) == len(SERVICES)
+    assert referral.service_id in {s.id for s in services}
 
     # a second run finds the same organisations, gives fresh secrets, tells it again
     second = run_hub(settings, "demo", "--json", timeout=180)
@@ -48,6 +55,8 @@ def test_the_demo_tells_the_whole_story_and_can_run_again(
     again = {o["key"]: o for o in json.loads(second.stdout)["organizations"]}
     assert {k: o["id"] for k, o in again.items()} == {k: o["id"] for k, o in orgs.items()}
     assert again["ngo"]["client_secret"] != orgs["ngo"]["client_secret"]
+    with runtime.sessions() as db:
+        assert db.query(Service).count() == len(SERVICES)
 
     verify = run_hub(settings, "audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
