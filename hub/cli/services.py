@@ -10,7 +10,7 @@ import typer
 
 from hub.cli.context import cli_actor, emit_json, runtime, schema_needed, unit_of_work
 
-app = typer.Typer(help="The service directory.", no_args_is_help=True)
+app = typer.Typer(help="The service directory (HSDS JSON or CSV).", no_args_is_help=True)
 
 
 def _format(path: Path, given: str | None) -> str:
