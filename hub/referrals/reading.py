@@ -56,10 +56,12 @@ class Released:
     withheld: list[dict[str, Any]] | None
     decision_id: str | None = None
     consent_ids: tuple[str, ...] = ()
+    # why the sender overrode the service's rules (the directory), released like the note
+    override_reason: str | None = None
 
     @property
     def releases_data(self) -> bool:
-        return bool(self.payload or self.note)
+        return bool(self.payload or self.note or self.override_reason)
 
 
 def _withheld(*codes: str, **details: Any) -> Released:
@@ -144,7 +146,14 @@ def evaluate(
     permitted = set(decision.permitted_categories)
     payload = {category: data for category, data in snapshot.items() if category in permitted}
     note = service.open_note(key, referral)
-    return Released(payload, note, None, decision.id, tuple(decision.consent_ids))
+    return Released(
+        payload,
+        note,
+        None,
+        decision.id,
+        tuple(decision.consent_ids),
+        sending.open_override_reason(key, referral),
+    )
 
 
 def events(
@@ -264,6 +273,7 @@ def read(
             **service.summary_fields(referral, party, utcnow()),
             requested_categories=list(referral.requested_categories),
             note=service.open_note(key, referral),
+            override_reason=sending.open_override_reason(key, referral),
             payload=None,
             payload_withheld=None,
             review=latest_outcome(db=db, review_id=referral.review_id),
@@ -278,6 +288,7 @@ def read(
         **service.summary_fields(referral, party, utcnow()),
         requested_categories=None,
         note=released.note,
+        override_reason=released.override_reason,
         payload=released.payload,
         payload_withheld=released.withheld,
     )

@@ -178,6 +178,9 @@ class ReferralCreated(ReferralSummary):
 class ReferralRead(ReferralSummary):
     requested_categories: list[str] | None
     note: str | None
+    # why the sender referred despite the service's rules (`service_override`): to the sender,
+    # and to the recipient with the payload, like the note
+    override_reason: str | None = None
     # to the recipient only: {category: data}, as the consent gate permits at this moment
     payload: dict[str, dict[str, Any]] | None
     # to the recipient, when no payload is given: why (reason codes)

@@ -102,6 +102,10 @@ def test_an_override_is_recorded_sealed_and_audited(runtime: Runtime, api: TestC
     assert response.status_code == 201, response.text
     referral_id = response.json()["id"]
     assert response.json()["service_override"] == ["service_full", "age_not_served"]
+    # the sender and the recipient (with the payload, as the gate permits) read why
+    assert world.get(referral_id, world.sender).json()["override_reason"] == reason
+    assert world.get(referral_id, world.recipient).json()["override_reason"] == reason
+    assert world.get(referral_id, world.outsider).status_code == 404
     with runtime.sessions() as db:
         referral = db.get_one(Referral, referral_id)
         assert referral.override_reason_ciphertext is not None
