@@ -218,6 +218,9 @@ LABELS: dict[str, dict[str, str]] = {
         "transfers:read": N_("Read case transfers"),
         "transfers:write": N_("Propose, accept, reject and cancel case transfers"),
         "reviews:decide": N_("Approve or deny requests held for review (consent officers)"),
+        "services:write": N_(
+            "Add, update and remove the organisation's own services in the directory"
+        ),
         "admin": N_("Administer organisations, agreements and clients"),
     },
     "sexes": {
