@@ -1,7 +1,7 @@
 """the service directory: organisations' services and the areas where each is offered; a
 referral names the service it is for, and the directory's rules its sender overrode
 
-Revision ID: 0011
+Revision ID: 0012
 Revises: 0010
 Create Date: 2026-11-29 06:10:00.000000
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 from hub.db.base import UTCDateTime
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
