@@ -2,7 +2,7 @@
 referral names the service it is for, and the directory's rules its sender overrode
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-29 06:10:00.000000
 """
 
