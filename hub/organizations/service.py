@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import inspect, or_, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Select, inspect, literal, or_, select
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
 from hub.api import vocabulary
 from hub.api.problems import Conflict, NotFound, Unprocessable
@@ -146,6 +146,23 @@ def ancestors(*, db: Session, organization_id: str) -> list[str]:
         chain.append(current.parent_id)
         current = get(db=db, organization_id=current.parent_id)
     return chain
+
+
+def below(organization_id: str) -> Select[tuple[str]]:
+    """The ids of the offices below this one, at any depth (not the office itself), as a
+    subquery for `IN`: a recursive query, so the tenant condition stays in the SQL."""
+    tree = (
+        select(Organization.id, literal(1).label("depth"))
+        .where(Organization.parent_id == organization_id)
+        .cte("offices_below", recursive=True)
+    )
+    child = aliased(Organization)
+    tree = tree.union_all(
+        select(child.id, tree.c.depth + 1).where(
+            child.parent_id == tree.c.id, tree.c.depth < MAX_DEPTH
+        )
+    )
+    return select(tree.c.id)
 
 
 def same_hierarchy(*, db: Session, a: str, b: str) -> bool:

@@ -28,6 +28,7 @@ from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
     ConsentDeniedProblem,
+    ListScope,
     MoveBody,
     OutcomeBody,
     ReasonBody,
@@ -150,6 +151,13 @@ def list_referrals(
     overdue: bool | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    scope: Annotated[
+        ListScope,
+        Query(
+            description="`tree`: also the referrals of the offices below the caller's "
+            "(statuses, dates, parties, overdue; never the case or its data)"
+        ),
+    ] = ListScope.own,
 ) -> ReferralPage:
     items, cursor_next = service.get_page(
         db=db,
@@ -159,6 +167,7 @@ def list_referrals(
         overdue=overdue,
         cursor=cursor,
         limit=limit,
+        scope=scope,
     )
     return ReferralPage(items=items, next=cursor_next)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,8 +189,38 @@ class ReferralRead(ReferralSummary):
     review: ReviewOutcome | None = None
 
 
+class ListScope(StrEnum):
+    # the caller's organisation's own referrals
+    own = "own"
+    # and those of the offices below it (supervision: metadata only)
+    tree = "tree"
+
+
+class SupervisedReferral(BaseModel):
+    """A referral of an office below the caller's, as its supervising office sees it
+    (`?scope=tree`): statuses, dates, parties, overdue. No case, no categories, no consent:
+    only the consent gate releases a referral's data, and only to its recipient."""
+
+    supervision: Literal[True] = True
+    id: str
+    from_organization_id: str
+    to_organization_id: str
+    service_type: str
+    purpose: str
+    urgency: str
+    status: str
+    status_reason: str | None
+    fhir_status: str
+    sent_at: datetime | None
+    acknowledge_by: datetime | None
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+
+
 class ReferralPage(BaseModel):
-    items: list[ReferralSummary]
+    # with `?scope=tree`, the offices below the caller's appear as `SupervisedReferral`
+    items: list[ReferralSummary | SupervisedReferral]
     next: str | None
 
 

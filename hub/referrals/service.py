@@ -25,6 +25,7 @@ from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.schemas import EventRead
+from hub.organizations.service import below
 from hub.outbox.service import enqueue
 from hub.referrals.lifecycle import (
     ACCEPTED,
@@ -38,7 +39,7 @@ from hub.referrals.lifecycle import (
     SENT,
 )
 from hub.referrals.models import Referral
-from hub.referrals.schemas import ReferralSummary, Role
+from hub.referrals.schemas import ListScope, ReferralSummary, Role, SupervisedReferral
 from hub.reviews.service import URGENCY_RANK
 
 OBJECT_TYPE = "referral"
@@ -206,6 +207,50 @@ def summary(referral: Referral, party: Party) -> ReferralSummary:
     return ReferralSummary(**summary_fields(referral, party, utcnow()))
 
 
+def supervised_by(organization_id: str, role: Role | None = None) -> ColumnElement[bool]:
+    """The referrals of the offices below the organisation (any depth): sent by one of them,
+    or sent to one of them (once sent). `role` narrows it as for the organisation's own."""
+    offices = below(organization_id)
+    sent = Referral.from_organization_id.in_(offices)
+    received = and_(Referral.to_organization_id.in_(offices), Referral.sent_at.is_not(None))
+    if role is Role.sent:
+        return sent
+    if role is Role.received:
+        return received
+    return or_(sent, received)
+
+
+def supervised(referral: Referral, now: datetime) -> SupervisedReferral:
+    """A referral of an office below, as the office above sees it: no case, no data."""
+    return SupervisedReferral(
+        id=referral.id,
+        from_organization_id=referral.from_organization_id,
+        to_organization_id=referral.to_organization_id,
+        service_type=referral.service_type,
+        purpose=referral.purpose,
+        urgency=referral.urgency,
+        status=referral.status,
+        status_reason=referral.status_reason,
+        fhir_status=FHIR_TASK_STATUS[referral.status],
+        sent_at=referral.sent_at,
+        acknowledge_by=referral.acknowledge_by,
+        overdue=is_overdue(referral, now),
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+    )
+
+
+def _item(
+    referral: Referral, organization_id: str, now: datetime
+) -> ReferralSummary | SupervisedReferral:
+    """The caller's own referral in full summary; one of an office below as supervision."""
+    if referral.from_organization_id == organization_id or (
+        referral.to_organization_id == organization_id and referral.sent_at is not None
+    ):
+        return ReferralSummary(**summary_fields(referral, party_of(referral, organization_id), now))
+    return supervised(referral, now)
+
+
 def get_page(
     *,
     db: Session,
@@ -215,8 +260,10 @@ def get_page(
     overdue: bool | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[ReferralSummary], str | None]:
-    """The organisation's referrals, newest first; the access rule is part of the query."""
+    scope: ListScope = ListScope.own,
+) -> tuple[list[ReferralSummary | SupervisedReferral], str | None]:
+    """The organisation's referrals, newest first; the access rule is part of the query. With
+    `scope` tree, also those of the offices below it, as `SupervisedReferral` (no data)."""
     if any(s not in FHIR_TASK_STATUS for s in statuses or ()):
         # not echoed: whatever a client puts in a query string stays out of answers
         raise Unprocessable(
@@ -231,6 +278,8 @@ def get_page(
         condition = received_by(organization_id)
     else:
         condition = visible_to(organization_id)
+    if scope is ListScope.tree:
+        condition = or_(condition, supervised_by(organization_id, role))
     query = select(Referral).where(condition)
     if statuses:
         query = query.where(Referral.status.in_(statuses))
@@ -245,10 +294,7 @@ def get_page(
     )
     rows = list(db.scalars(query))
     cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
-    items = [
-        ReferralSummary(**summary_fields(r, party_of(r, organization_id), now))
-        for r in rows[:limit]
-    ]
+    items = [_item(r, organization_id, now) for r in rows[:limit]]
     return items, cursor_next
 
 

@@ -28,6 +28,7 @@ from hub.transfers.models import Transfer
 from hub.transfers.schemas import (
     AcceptanceProblem,
     GateProblem,
+    ListScope,
     MoveBody,
     ReasonBody,
     Role,
@@ -135,6 +136,13 @@ def list_transfers(
     statuses: Annotated[list[str] | None, Query(alias="status", max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    scope: Annotated[
+        ListScope,
+        Query(
+            description="`tree`: also the transfers of the offices below the caller's "
+            "(status, dates, parties; never the case, its plan or its data)"
+        ),
+    ] = ListScope.own,
 ) -> TransferPage:
     items, cursor_next = service.get_page(
         db=db,
@@ -143,6 +151,7 @@ def list_transfers(
         statuses=statuses,
         cursor=cursor,
         limit=limit,
+        scope=scope,
     )
     return TransferPage(items=items, next=cursor_next)
 

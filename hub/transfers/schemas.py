@@ -191,8 +191,32 @@ class TransferRead(TransferSummary):
     review: ReviewOutcome | None = None
 
 
+class ListScope(StrEnum):
+    # the caller's organisation's own transfers
+    own = "own"
+    # and those of the offices below it (supervision: metadata only)
+    tree = "tree"
+
+
+class SupervisedTransfer(BaseModel):
+    """A transfer of an office below the caller's, as its supervising office sees it
+    (`?scope=tree`): status, dates, parties. No case, no plan, no consent: the plan and the
+    case file go only to the receiving organisation, through the consent gate."""
+
+    supervision: Literal[True] = True
+    id: str
+    from_organization_id: str
+    to_organization_id: str
+    within_hierarchy: bool
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class TransferPage(BaseModel):
-    items: list[TransferSummary]
+    # with `?scope=tree`, the offices below the caller's appear as `SupervisedTransfer`
+    items: list[TransferSummary | SupervisedTransfer]
     next: str | None
 
 

@@ -33,11 +33,14 @@ from hub.disclosures.models import Disclosure
 from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.models import LifecycleEvent
 from hub.lifecycle.schemas import EventRead
+from hub.organizations.service import below
 from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import (
     CaseBrief,
+    ListScope,
     Role,
+    SupervisedTransfer,
     TransferPlan,
     TransferSummary,
 )
@@ -252,6 +255,33 @@ def released(db: Session, transfer: Transfer) -> list[str] | None:
     return list(row.categories) if row is not None else None
 
 
+def supervised_by(organization_id: str, role: Role | None = None) -> ColumnElement[bool]:
+    """The transfers of the offices below the organisation (any depth): proposed by one of
+    them, or offered to one of them (once sent). `role` narrows it as for its own."""
+    offices = below(organization_id)
+    sent = Transfer.from_organization_id.in_(offices)
+    received = and_(Transfer.to_organization_id.in_(offices), _was_sent())
+    if role is Role.sent:
+        return sent
+    if role is Role.received:
+        return received
+    return or_(sent, received)
+
+
+def supervised(transfer: Transfer) -> SupervisedTransfer:
+    """A transfer of an office below, as the office above sees it: no case, no plan."""
+    return SupervisedTransfer(
+        id=transfer.id,
+        from_organization_id=transfer.from_organization_id,
+        to_organization_id=transfer.to_organization_id,
+        within_hierarchy=transfer.within_hierarchy,
+        status=transfer.status,
+        status_reason=transfer.status_reason,
+        created_at=transfer.created_at,
+        updated_at=transfer.updated_at,
+    )
+
+
 def get_page(
     *,
     db: Session,
@@ -260,8 +290,10 @@ def get_page(
     statuses: list[str] | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[TransferSummary], str | None]:
-    """The organisation's transfers, newest first; the access rule is part of the query."""
+    scope: ListScope = ListScope.own,
+) -> tuple[list[TransferSummary | SupervisedTransfer], str | None]:
+    """The organisation's transfers, newest first; the access rule is part of the query. With
+    `scope` tree, also those of the offices below it, as `SupervisedTransfer` (no data)."""
     if any(s not in STATUSES for s in statuses or ()):
         # not echoed: whatever a client puts in a query string stays out of answers
         raise Unprocessable(
@@ -273,15 +305,30 @@ def get_page(
         condition = received_by(organization_id)
     else:
         condition = visible_to(organization_id)
+    own = condition
+    if scope is ListScope.tree:
+        condition = or_(condition, supervised_by(organization_id, role))
     query = select(Transfer).where(condition)
     if statuses:
         query = query.where(Transfer.status.in_(statuses))
     query = pagination.page(
         query, time_column=Transfer.created_at, id_column=Transfer.id, cursor=cursor, limit=limit
     )
+    if scope is ListScope.tree:
+        # which rows are the caller's own: asked in the same query, by the same rule
+        query = query.add_columns(own.label("own"))
+        pairs = list(db.execute(query).tuples())
+        rows = [t for t, _ in pairs]
+        cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
+        return [
+            summary(t, party_of(t, organization_id)) if mine else supervised(t)
+            for t, mine in pairs[:limit]
+        ], cursor_next
     rows = list(db.scalars(query))
     cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
-    items = [summary(t, party_of(t, organization_id)) for t in rows[:limit]]
+    items: list[TransferSummary | SupervisedTransfer] = [
+        summary(t, party_of(t, organization_id)) for t in rows[:limit]
+    ]
     return items, cursor_next
 
 
