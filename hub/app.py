@@ -21,6 +21,7 @@ from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
 from hub.ops.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from hub.referrals import routes as referral_routes
+from hub.reports import routes as report_routes
 from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
 from hub.service_directory import routes as service_directory_routes
@@ -56,6 +57,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)
     app.include_router(transfer_routes.router)
+    app.include_router(report_routes.router)
     app.include_router(disclosure_routes.router)
     app.include_router(delivery_routes.router)
     install_console(app)

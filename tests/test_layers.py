@@ -47,8 +47,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("lifecycle",),
     # the requests
     ("referrals", "transfers"),
-    # what spans the requests: erasing a case cancels those still under review
-    ("erasure",),
+    # what spans the requests: erasing a case cancels those still under review; reports count them
+    ("erasure", "reports"),
     # getting them to partners: the delivery workflow (it hands the plugins plain data)
     ("delivery",),
     # the faces and the composition root

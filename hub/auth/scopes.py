@@ -25,6 +25,7 @@ API_SCOPES: dict[str, str] = {
     "transfers:write": "Propose, accept, reject and cancel case transfers",
     "reviews:decide": "Approve or deny requests held for review (consent officers)",
     "services:write": "Add, update and remove the organisation's own services in the directory",
+    "reports:read": "Read reports of referrals without personal data (small cells hidden)",
     "admin": "Administer organisations, agreements and clients",
 }
 

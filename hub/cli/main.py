@@ -24,6 +24,13 @@ COMMANDS = (
     Lazy("users", "hub.cli.users:app", "Console users."),
     Lazy("services", "hub.cli.services:app", "The service directory (HSDS JSON or CSV)."),
     Lazy("reviews", "hub.cli.reviews:app", "Reviews held for consent officers."),
+    Lazy(
+        "report",
+        "hub.cli.report:report",
+        "Print the monthly report of every referral made in the month: counts by dimension, "
+        "hours to acknowledge, accept and complete, reasons and reviews; no personal data, "
+        'small cells shown as "<5".',
+    ),
     Lazy("serve", "hub.cli.serve:serve", "Run the hub."),
     Lazy(
         "demo",

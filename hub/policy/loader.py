@@ -23,6 +23,7 @@ from hub.policy.rules import (
     ChildAgeBands,
     Effect,
     Reason,
+    Reporting,
     ReviewLimits,
     ReviewTriggers,
 )
@@ -61,6 +62,7 @@ class Policy(BaseModel):
     effects: dict[str, Effect]
     acknowledgement: Acknowledgement
     reviews: ReviewLimits
+    reporting: Reporting = Field(default_factory=Reporting)
 
     def effect(self, reason: Reason) -> Effect:
         # a code missing from the table is refused at load; deny is the safe fallback anyway

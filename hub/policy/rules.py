@@ -177,3 +177,25 @@ def age_band(children: ChildAgeBands, age: int | None) -> str:
     if age >= assent:
         return f"{assent}_to_{consent - 1}"
     return f"under_{assent}"
+
+
+# the age bands reports disaggregate by (as humanitarian data commonly is): lower bound, label
+REPORT_AGE_BANDS = ((60, "60+"), (18, "18-59"), (12, "12-17"), (5, "5-11"), (0, "0-4"))
+
+
+def report_age_band(age: int | None) -> str:
+    """The subject's band for reports (`REPORT_AGE_BANDS`); `unknown` without an age."""
+    if age is None:
+        return "unknown"
+    return next(label for bound, label in REPORT_AGE_BANDS if age >= bound)
+
+
+class Reporting(BaseModel):
+    """Reports without personal data: counts under `small_cell_threshold` are shown as
+    "<threshold"; `labels` names the reports' headings and codes by language (a code with no
+    label is shown as it is)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    small_cell_threshold: PositiveInt = Field(default=5, le=100)
+    labels: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -18,6 +18,8 @@ class Referral(Base):
         Index("ix_referrals_recipient", "to_organization_id", "created_at"),
         # the deadline job reads only referrals still waiting, by due time
         Index("ix_referrals_status_ack_due", "status", "acknowledge_by"),
+        # reports count referrals by the month they were made
+        Index("ix_referrals_created_at", "created_at"),
     )
 
     id: Mapped[str] = id_column()
@@ -56,6 +58,10 @@ class Referral(Base):
     acknowledge_by: Mapped[datetime | None]
     overdue_since: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # the subject's sex and age band (`hub.policy.rules.report_age_band`) when the referral was
+    # made, for reports: coarse, in the clear, so a report decrypts nothing (None before 0011)
+    subject_sex: Mapped[str | None] = mapped_column(String(16))
+    subject_age_band: Mapped[str | None] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

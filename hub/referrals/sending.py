@@ -30,7 +30,7 @@ from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import gate
 from hub.consent.answers import STOPPED, Answer, meaning
-from hub.consent.gate import Decision
+from hub.consent.gate import Decision, age_on
 from hub.crypto.envelope import (
     CiphertextInvalid,
     decrypt,
@@ -46,6 +46,7 @@ from hub.lifecycle import Party, history
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.loader import Policy
+from hub.policy.rules import report_age_band
 from hub.referrals import service
 from hub.referrals.lifecycle import PENDING_REVIEW, SENT
 from hub.referrals.models import Referral
@@ -142,6 +143,9 @@ def create(
 
     referral_id = new_id()
     now = utcnow()
+    # for reports: the gate has just read the subject (the case's key is unwrapped once per
+    # transaction), so this reads nothing more from the database
+    subject = cases.read_subject(db=db, keyring=keyring, case=case)
     note = None
     if data.note and data.note.strip():
         key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
@@ -161,6 +165,8 @@ def create(
         decision_id=decision.id,
         status=PENDING_REVIEW,
         note_ciphertext=note,
+        subject_sex=subject.sex,
+        subject_age_band=report_age_band(age_on(subject.birth_date, now.date())),
         created_by=actor,
         created_at=now,
         updated_at=now,

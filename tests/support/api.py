@@ -15,7 +15,7 @@ from tests.support.factories import org
 
 ALL_PARTNER_SCOPES = (
     "cases:read cases:write consents:read consents:write referrals:read referrals:write "
-    "transfers:read transfers:write reviews:decide services:write"
+    "transfers:read transfers:write reviews:decide services:write reports:read"
 )
 
 

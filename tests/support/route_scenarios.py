@@ -316,6 +316,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("GET", "/v1/referrals"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/referrals/inbox"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/referrals/figures"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/reports/referrals"): Scenario(lambda ctx: Call({})),
     ("GET", "/v1/referrals/{referral_id}"): Scenario(
         lambda ctx: Call(_referral(ctx, owner_receives=False)), tenant=True
     ),

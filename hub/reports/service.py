@@ -1,0 +1,275 @@
+"""The referral report: counts by dimension, times to each move, reasons and reviews.
+
+Computed from the non-personal columns of the referral, event, review and organisation
+tables (codes, times, the subject's sex and age band stored when the referral was made):
+nothing is decrypted. An organisation's report covers the referrals it or the offices below
+it sent, or received once sent (the tenant condition in every query); the operator's command
+(`hub report`) covers the whole hub. Small cells are hidden (`hub.reports.suppression`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from hub.api.problems import Unprocessable
+from hub.lifecycle.models import LifecycleEvent
+from hub.organizations.models import Organization
+from hub.organizations.service import below
+from hub.policy.loader import Policy
+from hub.referrals.lifecycle import (
+    ACCEPTED,
+    ACKNOWLEDGED,
+    CANCELLED,
+    COMPLETED,
+    DECLINED,
+    DENIED,
+    FAILED,
+)
+from hub.referrals.models import Referral
+from hub.reports import suppression
+from hub.reports.schemas import (
+    CountRow,
+    Dimension,
+    ReasonRow,
+    ReferralReport,
+    ReviewFigures,
+    Times,
+)
+from hub.reviews.models import Review
+
+MAX_DIMENSIONS = 4
+MAX_DAYS = 366 * 3
+UNKNOWN = "unknown"
+# the moves timed from sending, by the name the report gives them
+TIMED = {"acknowledge": ACKNOWLEDGED, "accept": ACCEPTED, "complete": COMPLETED}
+# the statuses whose reasons are counted (how referrals ended, or ended without a service)
+CLOSING = (DECLINED, CANCELLED, DENIED, FAILED, COMPLETED)
+REVIEW_STATUSES = ("approved", "denied", "returned", "pending", "withdrawn")
+
+
+def parse_group_by(text: str | None) -> list[Dimension]:
+    """`month,service_type` -> the dimensions; 422 `unknown_value` for any other name."""
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    allowed = [d.value for d in Dimension]
+    if any(n not in allowed for n in names) or len(set(names)) != len(names):
+        raise Unprocessable(
+            "unknown_value",
+            "Unknown report dimension",
+            f"group_by lists distinct names among {', '.join(allowed)}",
+            field="group_by",
+            allowed=allowed,
+        )
+    if len(names) > MAX_DIMENSIONS:
+        raise Unprocessable(
+            "too_many_dimensions",
+            "Too many report dimensions",
+            f"group_by lists at most {MAX_DIMENSIONS} dimensions",
+            field="group_by",
+        )
+    return [Dimension(n) for n in names]
+
+
+def month_range(month: str) -> tuple[date, date]:
+    """`2026-11` -> its first and last day."""
+    first = date.fromisoformat(f"{month}-01")
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def in_scope(organization_id: str | None) -> ColumnElement[bool]:
+    """The referrals a report of the organisation counts: sent by it or an office below it,
+    or sent to one of them once sent. None: every referral (the hub's operator)."""
+    if organization_id is None:
+        return literal(True)
+    offices = union_all(select(literal(organization_id)), below(organization_id))
+    return or_(
+        Referral.from_organization_id.in_(offices),
+        and_(Referral.to_organization_id.in_(offices), Referral.sent_at.is_not(None)),
+    )
+
+
+def _month(db: Session) -> ColumnElement[str]:
+    if db.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", Referral.created_at), "YYYY-MM")
+    return func.substr(Referral.created_at, 1, 7)
+
+
+def _column(db: Session, dimension: Dimension, recipient: Any) -> ColumnElement[Any]:
+    return {
+        Dimension.month: lambda: _month(db),
+        Dimension.service_type: lambda: Referral.service_type,
+        Dimension.partner: lambda: Referral.to_organization_id,
+        Dimension.sender: lambda: Referral.from_organization_id,
+        Dimension.status: lambda: Referral.status,
+        Dimension.urgency: lambda: Referral.urgency,
+        Dimension.sex: lambda: Referral.subject_sex,
+        Dimension.age_band: lambda: Referral.subject_age_band,
+        Dimension.area: lambda: recipient.country,
+    }[dimension]()
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    if end < start or (end - start).days > MAX_DAYS:
+        raise Unprocessable(
+            "invalid_period",
+            "Invalid report period",
+            f"`to` is on or after `from`, at most {MAX_DAYS} days later",
+            field="to",
+        )
+    return (
+        datetime.combine(start, time(), tzinfo=UTC),
+        datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC),
+    )
+
+
+def _where(query: Select[Any], organization_id: str | None, lo: datetime, hi: datetime) -> Any:
+    return query.where(
+        in_scope(organization_id), Referral.created_at >= lo, Referral.created_at < hi
+    )
+
+
+def _times(values: Sequence[float], threshold: int) -> Times:
+    n = len(values)
+    if n < threshold:
+        return Times(n=suppression.total(n, threshold), median_hours=None, p90_hours=None)
+    ordered = sorted(values)
+    p90 = statistics.quantiles(ordered, n=10, method="inclusive")[8]
+    return Times(n=n, median_hours=round(statistics.median(ordered), 2), p90_hours=round(p90, 2))
+
+
+def _hours(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 3600
+
+
+def counts(
+    db: Session, dims: list[Dimension], organization_id: str | None, lo: datetime, hi: datetime
+) -> dict[tuple[str, ...], int]:
+    recipient = Organization.__table__.alias("recipient")
+    columns = [_column(db, d, recipient.c).label(d.value) for d in dims]
+    query = select(*columns, func.count().label("n")).select_from(Referral)
+    if Dimension.area in dims:
+        query = query.join(recipient, recipient.c.id == Referral.to_organization_id)
+    query = _where(query, organization_id, lo, hi)
+    if columns:
+        query = query.group_by(*columns)
+    found: dict[tuple[str, ...], int] = {}
+    for row in db.execute(query):
+        key = tuple(str(v) if v is not None else UNKNOWN for v in row[:-1])
+        found[key] = found.get(key, 0) + int(row[-1])
+    return found
+
+
+def times(
+    db: Session, organization_id: str | None, lo: datetime, hi: datetime, threshold: int
+) -> dict[str, Times]:
+    """Hours from sending to the first event of each timed move."""
+    query = _where(
+        select(LifecycleEvent.to_status, Referral.sent_at, func.min(LifecycleEvent.at))
+        .select_from(Referral)
+        .join(
+            LifecycleEvent,
+            and_(
+                LifecycleEvent.object_type == "referral",
+                LifecycleEvent.object_id == Referral.id,
+                LifecycleEvent.to_status.in_(list(TIMED.values())),
+            ),
+        )
+        .where(Referral.sent_at.is_not(None)),
+        organization_id,
+        lo,
+        hi,
+    ).group_by(Referral.id, Referral.sent_at, LifecycleEvent.to_status)
+    durations: dict[str, list[float]] = {status: [] for status in TIMED.values()}
+    for status, sent_at, at in db.execute(query):
+        durations[status].append(_hours(at, sent_at))
+    return {name: _times(durations[status], threshold) for name, status in TIMED.items()}
+
+
+def reasons(
+    db: Session, organization_id: str | None, lo: datetime, hi: datetime, threshold: int
+) -> list[ReasonRow]:
+    query = _where(
+        select(Referral.status, Referral.status_reason, func.count())
+        .where(Referral.status.in_(CLOSING))
+        .group_by(Referral.status, Referral.status_reason),
+        organization_id,
+        lo,
+        hi,
+    )
+    # one line (the reasons of the period, whose total the statuses give): keyed as one value
+    found = {(f"{status}/{reason}",): int(n) for status, reason, n in db.execute(query)}
+    cells = suppression.shown(found, threshold)
+    return [
+        ReasonRow(
+            status=key[0].split("/", 1)[0],
+            reason=None if key[0].endswith("/None") else key[0].split("/", 1)[1],
+            count=cells[key],
+        )
+        for key in sorted(found)
+    ]
+
+
+def reviews(
+    db: Session, organization_id: str | None, lo: datetime, hi: datetime, threshold: int
+) -> ReviewFigures:
+    """The referrals' reviews opened in the period (a resubmitted referral may have two)."""
+    query = (
+        select(Review.status, Review.created_at, Review.decided_at)
+        .join(Referral, Referral.id == Review.object_id)
+        .where(
+            Review.kind == "referral",
+            Review.created_at >= lo,
+            Review.created_at < hi,
+            in_scope(organization_id),
+        )
+    )
+    by_status = dict.fromkeys(REVIEW_STATUSES, 0)
+    decided: list[float] = []
+    for status, created, decided_at in db.execute(query):
+        by_status[status] = by_status.get(status, 0) + 1
+        if decided_at is not None and status in ("approved", "denied", "returned"):
+            decided.append(_hours(decided_at, created))
+    held = sum(by_status.values())
+    cells = suppression.shown({(s,): n for s, n in by_status.items()}, threshold)
+    return ReviewFigures(
+        held=suppression.total(held, threshold),
+        decision=_times(decided, threshold),
+        **{s: cells[(s,)] for s in REVIEW_STATUSES},
+    )
+
+
+def report(
+    *,
+    db: Session,
+    policy: Policy,
+    organization_id: str | None,
+    start: date,
+    end: date,
+    group_by: list[Dimension],
+) -> ReferralReport:
+    """The report of the referrals made from `start` to `end` (both included)."""
+    lo, hi = _bounds(start, end)
+    threshold = policy.reporting.small_cell_threshold
+    cells = counts(db, group_by, organization_id, lo, hi)
+    published = suppression.shown(cells, threshold) if group_by else {}
+    rows = [
+        CountRow(values={d.value: v for d, v in zip(group_by, key, strict=True)}, count=n)
+        for key, n in sorted(published.items())
+    ]
+    return ReferralReport(
+        from_date=start,
+        to_date=end,
+        group_by=group_by,
+        small_cell_threshold=threshold,
+        total=suppression.total(sum(cells.values()), threshold),
+        rows=rows,
+        times=times(db, organization_id, lo, hi, threshold),
+        reasons=reasons(db, organization_id, lo, hi, threshold),
+        reviews=reviews(db, organization_id, lo, hi, threshold),
+    )
