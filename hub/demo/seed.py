@@ -51,7 +51,8 @@ ORGS = (
         "iom_country",
         "IOM Niger (demo)",
         "iom_office",
-        scope=PARTNER_SCOPES + " reviews:decide",  # never `admin`: it spans all tenants
+        # never `admin`: it spans all tenants; reports of its tree of offices
+        scope=PARTNER_SCOPES + " reviews:decide reports:read",
     ),
     DemoOrg(
         "iom_sub",

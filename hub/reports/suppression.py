@@ -30,15 +30,20 @@ def hidden_cells(counts: dict[Key, int], threshold: int) -> dict[Key, str]:
         for key in counts:
             grouped[key[:dim] + key[dim + 1 :]].append(key)
         lines.extend(grouped.values())
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            secret = [key for key in line if key in hidden]
-            shown = [key for key in line if key not in hidden and counts[key] > 0]
-            if len(secret) == 1 and shown:
-                hidden[min(shown, key=lambda key: (counts[key], key))] = SECONDARY
-                changed = True
+    lines_of: dict[Key, list[int]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        for key in line:
+            lines_of[key].append(index)
+    # a worklist: a cell hidden now sends its lines to be looked at again
+    waiting = list(range(len(lines)))
+    while waiting:
+        line = lines[waiting.pop()]
+        secret = [key for key in line if key in hidden]
+        shown = [key for key in line if key not in hidden and counts[key] > 0]
+        if len(secret) == 1 and shown:
+            chosen = min(shown, key=lambda key: (counts[key], key))
+            hidden[chosen] = SECONDARY
+            waiting.extend(lines_of[chosen])
     return hidden
 
 
