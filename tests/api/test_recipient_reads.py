@@ -41,6 +41,8 @@ NO_CASE_DATA = {
     ("GET", "/v1/referrals/inbox"),
     # counts, statuses, recipients' names and hours: the sender's own figures
     ("GET", "/v1/referrals/figures"),
+    # counts, codes and hours of the caller's tree of offices, small cells hidden
+    ("GET", "/v1/reports/referrals"),
     ("GET", "/v1/transfers"),
     ("POST", "/v1/referrals/{referral_id}/acknowledge"),
     ("POST", "/v1/referrals/{referral_id}/accept"),
@@ -200,6 +202,8 @@ def test_a_recipients_reads_of_a_referral(runtime: Runtime, api: TestClient) -> 
         "/v1/referrals?role=received",
         "/v1/referrals/inbox",
         "/v1/referrals/figures",
+        "/v1/referrals?scope=tree",
+        "/v1/reports/referrals?group_by=month,service_type,sex,age_band",
         f"/v1/referrals/{referral_id}/deliveries",
     ):
         _, disclosures = _counts(runtime)
