@@ -59,7 +59,7 @@ class Referral(Base):
     overdue_since: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     # the subject's sex and age band (`hub.policy.rules.report_age_band`) when the referral was
-    # made, for reports: coarse, in the clear, so a report decrypts nothing (None before 0011)
+    # made, for reports: coarse, in the clear, so a report decrypts nothing (None before 0012)
     subject_sex: Mapped[str | None] = mapped_column(String(16))
     subject_age_band: Mapped[str | None] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(200))
