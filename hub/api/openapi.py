@@ -85,6 +85,8 @@ VOCABULARY_OF: dict[str, str] = {
     "services": "service_types",
     "kinds": "organization_kinds",
     "urgency": "urgencies",
+    "reason_code": "decline_reasons",
+    "outcome_code": "outcomes",
 }
 # `kind` means an organisation's kind only in these schemas (elsewhere: a channel's, a review's)
 ORGANIZATION_KIND_SCHEMAS = frozenset({"OrganizationCreate"})

@@ -43,6 +43,8 @@ def as_lists(policy: Policy) -> dict[str, list[str]]:
         "data_categories": list(vocab.data_categories),
         "service_types": list(vocab.service_types),
         "organization_kinds": list(vocab.organization_kinds),
+        "decline_reasons": list(vocab.decline_reasons),
+        "outcomes": list(vocab.outcomes),
         "urgencies": urgencies(policy),
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.deps import CurrentRuntime, DbSession, get_runtime
 from hub.api.problems import NotFound, Problem
 from hub.console.errors import ConsoleRoute
 from hub.console.history import parties, since
@@ -42,6 +42,9 @@ WRITE = {
     "outcome": N_("Write the outcome: the sender reads it."),
 }
 TOO_LONG = N_("This is too long (2,000 characters at most).")
+# the coded answer offered beside the words: the policy vocabulary of each worded move
+CODES = {a: service.ANSWER_CODES[a][0] for a in WORDED if a in service.ANSWER_CODES}
+UNKNOWN_CODE = N_("Choose one of the answers listed.")
 
 
 def _received(
@@ -152,10 +155,15 @@ def _words_page(
     action: str,
     *,
     text: str = "",
+    code: str = "",
     error: str | None = None,
+    error_field: str | None = None,
     status_code: int = 200,
 ) -> Response:
     summary = _summary(referral)
+    vocabulary = CODES.get(action)
+    policy = get_runtime(request).policy
+    codes = list(getattr(policy.vocabularies, vocabulary)) if vocabulary else []
     if action not in summary.allowed_actions:
         return _refused(request, person, db, summary, action)
     return page(
@@ -169,7 +177,11 @@ def _words_page(
         field=WORDED[action],
         text=text,
         text_max=TEXT_MAX,
-        errors=[(WORDED[action], error)] if error else [],
+        code_field=f"{WORDED[action]}_code",
+        code_vocabulary=vocabulary,
+        codes=codes,
+        code=code,
+        errors=[(error_field or WORDED[action], error)] if error else [],
     )
 
 
@@ -216,13 +228,30 @@ def move(
         raise NotFound()
     referral = _received(db, person, referral_id, lock=True)
     text = None
+    code = None
     if action in WORDED:
         text = text_field(form, WORDED[action], max_length=TEXT_MAX + 1)
-        error = WRITE[WORDED[action]] if not text else TOO_LONG if len(text) > TEXT_MAX else None
+        code_field = f"{WORDED[action]}_code"
+        code = text_field(form, code_field, max_length=64) if action in CODES else ""
+        error, error_field = None, None
+        if code and code not in getattr(runtime.policy.vocabularies, CODES[action]):
+            error, error_field = UNKNOWN_CODE, code_field
+        elif not text and not code:
+            error = WRITE[WORDED[action]]
+        elif len(text) > TEXT_MAX:
+            error = TOO_LONG
         if error:
-            message = person.gettext(error)
             return _words_page(
-                request, person, db, referral, action, text=text, error=message, status_code=400
+                request,
+                person,
+                db,
+                referral,
+                action,
+                text=text,
+                code=code,
+                error=person.gettext(error),
+                error_field=error_field,
+                status_code=400,
             )
     try:
         service.party_move(
@@ -233,6 +262,8 @@ def move(
             actor=person.actor,
             organization_id=person.principal.organization_id,
             text=text,
+            code=code or None,
+            policy=runtime.policy,
         )
     except Problem as problem:
         if problem.code not in REFUSALS:

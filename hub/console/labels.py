@@ -48,6 +48,21 @@ LABELS: dict[str, dict[str, str]] = {
         "protection_assistance": N_("Protection assistance"),
         "case_transfer": N_("Case transfer"),
     },
+    # the recipient's coded answers (the policy's `decline_reasons` and `outcomes`)
+    "decline_reasons": {
+        "no_capacity": N_("No capacity to take the person"),
+        "not_eligible": N_("The person is not eligible for the service"),
+        "beneficiary_unreachable": N_("The person could not be reached"),
+        "beneficiary_refused": N_("The person refused the service"),
+        "other": N_("Another reason"),
+    },
+    "outcomes": {
+        "service_provided": N_("Service provided"),
+        "referred_on": N_("Referred on to another service"),
+        "beneficiary_unreachable": N_("The person could not be reached"),
+        "beneficiary_refused": N_("The person refused the service"),
+        "other": N_("Another outcome"),
+    },
     "urgencies": {
         "emergency": N_("Emergency"),
         "high": N_("High"),
@@ -235,7 +250,14 @@ LABELS: dict[str, dict[str, str]] = {
 LABELS["service_types"] = {k: v for k, v in LABELS["purposes"].items() if k != "case_transfer"}
 
 # the vocabularies of the policy file that have labels here (`vocabularies:` keys)
-POLICY_VOCABULARIES = ("organization_kinds", "data_categories", "purposes", "service_types")
+POLICY_VOCABULARIES = (
+    "organization_kinds",
+    "data_categories",
+    "purposes",
+    "service_types",
+    "decline_reasons",
+    "outcomes",
+)
 
 
 def labeller(gettext: Callable[[str], str]) -> Callable[[str, str | None], str]:

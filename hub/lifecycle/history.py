@@ -91,14 +91,17 @@ def apply(
     organization_id: str | None,
     reason_code: str | None = None,
     text: str | None = None,
+    coded: str | None = None,
 ) -> Move:
     """Make `action` if `table` allows it to `party` from the current status.
 
     409 `invalid_transition` otherwise (the other party's move, or an illegal one); 422
     `reason_required` when the move needs a reason and none was given. The parties explain
-    themselves in words (`text`); the hub's and reviewers' moves give a code (`reason_code`).
+    themselves in words (`text`), or with a code from a policy vocabulary (`coded`: a
+    referral's decline reason or outcome, checked by the domain, kept in the audit entry); the
+    hub's and reviewers' moves give a code (`reason_code`).
     """
-    given = text if party in (Party.sender, Party.recipient) else reason_code
+    given = (text or coded) if party in (Party.sender, Party.recipient) else reason_code
     rule = tables.check(table, action, status=tracked.status, party=party, reason=given)
     from_status = tracked.status
     tracked.status = rule.target
@@ -129,6 +132,7 @@ def apply(
             "from_status": from_status,
             "to_status": rule.target,
             "reason_code": reason_code,
+            **({"answer_code": coded} if coded else {}),
         },
     )
     if from_status in tables.UNDER_REVIEW and rule.target != tables.PENDING_REVIEW:

@@ -6,7 +6,9 @@ domain's `apply` makes the move (the
 table decides whether it is legal, `hub.lifecycle.check`), and the answer is the object's
 summary for that party. Every route takes an `Idempotency-Key`. A move whose table entry asks
 for a reason takes a body with that one member (`reason`, or what the move calls it: a
-referral's `complete` takes an `outcome`); the others take an empty object or nothing.
+referral's `complete` takes an `outcome`), and beside it the code `<member>_code` when the
+domain's body for that action has one (`action_bodies`: a referral's `reason_code`,
+`outcome_code`); the others take an empty object or nothing.
 Moves with more to them than a status change (a transfer's `accept`, a `resubmit`) keep a route
 of their own: name them in `own_routes`.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter
@@ -25,8 +27,8 @@ from sqlalchemy.orm import Session
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.auth.tokens import Principal
-from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.tables import Move, Party
+from hub.services import Services
 
 T = TypeVar("T")
 
@@ -43,14 +45,19 @@ class MoveRoutes(Generic[T]):
     # the dependency giving the object in the path for the caller's organisation, locked (404
     # for another organisation's: the condition is in its query)
     loaded: Any
-    apply: Callable[[Session, KeyEncryptionKeys, T, str, Principal, str | None], None]
+    # (..., the words, the code beside them: `<says>_code` in the body, when it has one)
+    apply: Callable[[Session, Services, T, str, Principal, str | None, str | None], None]
     answer: Callable[[T, str], BaseModel]  # (object, organisation) → the party's summary
     response_model: type[BaseModel]
     # the body of each kind of move: "" (nothing to say) and each member a move may ask for
     # ("reason" → a model with one optional `reason`)
     bodies: dict[str, type[BaseModel]]
+    # a body of its own for an action (a referral's `decline` takes a `reason_code` too)
+    action_bodies: dict[str, type[BaseModel]] = field(default_factory=dict)
 
-    def body_of(self, move: Move) -> type[BaseModel]:
+    def body_of(self, move: Move, action: str = "") -> type[BaseModel]:
+        if action in self.action_bodies:
+            return self.action_bodies[action]
         return self.bodies[move.says if move.reason_required else ""]
 
     def actions(self, own_routes: Iterable[str]) -> list[str]:
@@ -65,14 +72,15 @@ def add_move_routes(router: APIRouter, spec: MoveRoutes[T], *, own_routes: Itera
 
 def _add(router: APIRouter, spec: MoveRoutes[T], action: str) -> None:
     move = spec.table[action]
-    body_model = spec.body_of(move)
+    body_model = spec.body_of(move, action)
 
     def endpoint(**kwargs: Any) -> Answer:
         principal: Principal = kwargs["principal"]
         body: BaseModel | None = kwargs["body"]
         obj = kwargs["obj"]
         text = getattr(body, move.says, None) if body is not None else None
-        spec.apply(kwargs["db"], kwargs["runtime"].keyring, obj, action, principal, text)
+        code = getattr(body, f"{move.says}_code", None) if body is not None else None
+        spec.apply(kwargs["db"], kwargs["runtime"], obj, action, principal, text, code)
         return Answer(200, spec.answer(obj, principal.organization_id))
 
     keyword = inspect.Parameter.KEYWORD_ONLY

@@ -49,6 +49,9 @@ class Vocabularies(BaseModel):
     data_categories: tuple[str, ...] = Field(min_length=1)
     purposes: tuple[str, ...] = Field(min_length=1)
     service_types: tuple[str, ...] = Field(min_length=1)
+    # the recipient's coded answers: why it declined, how the service ended
+    decline_reasons: tuple[str, ...] = Field(min_length=1)
+    outcomes: tuple[str, ...] = Field(min_length=1)
 
 
 class Policy(BaseModel):

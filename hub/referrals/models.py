@@ -59,9 +59,12 @@ class Referral(Base):
     overdue_since: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     # the subject's sex and age band (`hub.policy.rules.report_age_band`) when the referral was
-    # made, for reports: coarse, in the clear, so a report decrypts nothing (None before 0012)
+    # made, for reports: coarse, in the clear, so a report decrypts nothing (None before 0013)
     subject_sex: Mapped[str | None] = mapped_column(String(16))
     subject_age_band: Mapped[str | None] = mapped_column(String(16))
+    # the recipient's coded answers (the policy's decline_reasons, outcomes)
+    decline_reason_code: Mapped[str | None] = mapped_column(String(64))
+    outcome_code: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

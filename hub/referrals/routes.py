@@ -20,7 +20,6 @@ from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem, Unprocessable
 from hub.consent.gate import Decision
-from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
 from hub.lifecycle.schemas import EventList
 from hub.referrals import dry_run, figures, reading, resubmission, sending, service
@@ -29,6 +28,7 @@ from hub.referrals.models import Referral
 from hub.referrals.schemas import (
     ConsentDeniedProblem,
     ListScope,
+    DeclineReasonBody,
     MoveBody,
     OutcomeBody,
     ReasonBody,
@@ -41,6 +41,7 @@ from hub.referrals.schemas import (
     ReferralSummary,
     Role,
 )
+from hub.services import Services
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
@@ -243,20 +244,23 @@ def list_events(
 
 def _apply(
     db: Session,
-    keyring: KeyEncryptionKeys,
+    runtime: Services,
     referral: Referral,
     action: str,
     principal: Principal,
     text: str | None,
+    code: str | None,
 ) -> None:
     service.party_move(
         db=db,
-        keyring=keyring,
+        keyring=runtime.keyring,
         referral=referral,
         action=action,
         actor=principal.actor,
         organization_id=principal.organization_id,
         text=text,
+        code=code,
+        policy=runtime.policy,
     )
 
 
@@ -272,6 +276,7 @@ add_move_routes(
         answer=lambda referral, org: service.summary(referral, service.party_of(referral, org)),
         response_model=ReferralSummary,
         bodies={"": MoveBody, "reason": ReasonBody, "outcome": OutcomeBody},
+        action_bodies={"decline": DeclineReasonBody},
     ),
     own_routes={"resubmit"},
 )

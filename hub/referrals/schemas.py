@@ -120,17 +120,40 @@ class ReasonBody(BaseModel):
     reason: str | None = Field(default=None, max_length=TEXT_MAX)
 
 
-class OutcomeBody(BaseModel):
-    """complete: what came of the service."""
+class DeclineReasonBody(ReasonBody):
+    """decline: a coded reason (the policy's `decline_reasons`), words beside it, or both; one
+    of the two is needed (422 `reason_required`), an unknown code is 422 `unknown_value`."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"outcome": "Eight counselling sessions held; goals met."}]
+            "examples": [
+                {"reason_code": "no_capacity", "reason": "No place at the centre until March."}
+            ]
+        },
+    )
+
+    reason_code: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class OutcomeBody(BaseModel):
+    """complete: what came of the service, coded (the policy's `outcomes`), in words, or both;
+    one of the two is needed (422 `reason_required`), an unknown code is 422 `unknown_value`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome_code": "service_provided",
+                    "outcome": "Eight counselling sessions held; goals met.",
+                }
+            ]
         },
     )
 
     outcome: str | None = Field(default=None, max_length=TEXT_MAX)
+    outcome_code: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ReferralSummary(BaseModel):
@@ -164,6 +187,10 @@ class ReferralSummary(BaseModel):
     sent_at: datetime | None
     acknowledge_by: datetime | None
     overdue: bool
+    # the recipient's coded answers: why it declined (`decline_reasons`), how the service ended
+    # (`outcomes`); the words beside them are in the history
+    decline_reason_code: str | None = None
+    outcome_code: str | None = None
     created_at: datetime
     updated_at: datetime
     # what the caller may do next (POST /v1/referrals/{id}/<action>)

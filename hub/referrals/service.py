@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hub import lifecycle
 from hub.api import pagination
 from hub.api.problems import NotFound, Unprocessable
+from hub.api.vocabulary import check as vocabulary_check
 from hub.clock import utcnow
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
@@ -27,6 +28,7 @@ from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.schemas import EventRead
 from hub.organizations.service import below
 from hub.outbox.service import enqueue
+from hub.policy.loader import Policy
 from hub.referrals.lifecycle import (
     ACCEPTED,
     ACKNOWLEDGED,
@@ -51,6 +53,12 @@ PARTY_NOTICE_TOPIC = "referral.party_notice"
 PARTY_REASON_CODES = {
     "cancel": reasons.CANCELLED_BY_SENDER,
     "decline": reasons.DECLINED_BY_RECIPIENT,
+}
+# the recipient's moves that take a code beside their words: the policy vocabulary it comes
+# from, the body member naming it, and the referral's column keeping it
+ANSWER_CODES = {
+    "decline": ("decline_reasons", "reason_code", "decline_reason_code"),
+    "complete": ("outcomes", "outcome_code", "outcome_code"),
 }
 # the recipient's inbox: referrals still waiting for its answer, and those it is working on
 TO_ANSWER = (SENT, DELIVERED, ACKNOWLEDGED)
@@ -121,9 +129,11 @@ def move(
     organization_id: str | None,
     reason_code: str | None = None,
     text: str | None = None,
+    coded: str | None = None,
 ) -> None:
     """Make `action` by the referral lifecycle table (`hub.lifecycle.history.apply`: 409/422
-    otherwise)."""
+    otherwise); `coded`: the party's coded answer, which stands for its words if it gave
+    none."""
     history.apply(
         db=db,
         keyring=keyring,
@@ -136,6 +146,7 @@ def move(
         organization_id=organization_id,
         reason_code=reason_code,
         text=text,
+        coded=coded,
     )
 
 
@@ -148,11 +159,18 @@ def party_move(
     actor: str,
     organization_id: str,
     text: str | None,
+    code: str | None = None,
+    policy: Policy | None = None,
 ) -> None:
     """A move asked for by one of the parties (through the API, or read from its FHIR Task);
-    the other party is told (`PARTY_NOTICE_TOPIC`: its webhook, when it has one)."""
+    the other party is told (`PARTY_NOTICE_TOPIC`: its webhook, when it has one).
+
+    A decline or a completion may give a code (`ANSWER_CODES`) beside or instead of its words:
+    checked against the `policy`'s vocabulary (422 `unknown_value`), kept on the referral."""
     party = party_of(referral, organization_id)
     from_status = referral.status
+    if code is not None:
+        _check_code(policy, action, code)
     move(
         db=db,
         keyring=keyring,
@@ -162,8 +180,11 @@ def party_move(
         actor=actor,
         organization_id=organization_id,
         reason_code=PARTY_REASON_CODES.get(action),
-        text=text.strip() if text else None,
+        text=text.strip() if text and text.strip() else None,
+        coded=code,
     )
+    if code is not None:
+        setattr(referral, ANSWER_CODES[action][2], code)
     told = Party.recipient if party is Party.sender else Party.sender
     # a recipient that never had the referral (still `sent`) has nothing to stop
     if told is Party.sender or from_status not in (PENDING_REVIEW, SENT):
@@ -172,6 +193,13 @@ def party_move(
             topic=PARTY_NOTICE_TOPIC,
             payload={"referral_id": referral.id, "status": referral.status, "to": told.value},
         )
+
+
+def _check_code(policy: Policy | None, action: str, code: str) -> None:
+    if action not in ANSWER_CODES or policy is None:
+        raise Unprocessable("unknown_value", "This move takes no code", field="code", allowed=[])
+    vocabulary, member, _ = ANSWER_CODES[action]
+    vocabulary_check(policy, vocabulary, code, field=member)
 
 
 def summary_fields(referral: Referral, party: Party, now: datetime) -> dict[str, Any]:
@@ -197,6 +225,8 @@ def summary_fields(referral: Referral, party: Party, now: datetime) -> dict[str,
         "sent_at": referral.sent_at,
         "acknowledge_by": referral.acknowledge_by,
         "overdue": is_overdue(referral, now),
+        "decline_reason_code": referral.decline_reason_code,
+        "outcome_code": referral.outcome_code,
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
         "allowed_actions": lifecycle.allowed_actions(MOVES, status=referral.status, party=party),

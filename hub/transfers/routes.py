@@ -19,9 +19,9 @@ from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.consent.gate import Decision
-from hub.crypto.keyring import KeyEncryptionKeys
 from hub.lifecycle.routes import MoveRoutes, add_move_routes
 from hub.lifecycle.schemas import EventList
+from hub.services import Services
 from hub.transfers import handover, reading, resubmission, sending, service
 from hub.transfers.lifecycle import MOVES
 from hub.transfers.models import Transfer
@@ -232,15 +232,16 @@ def accept(
 
 def _apply(
     db: Session,
-    keyring: KeyEncryptionKeys,
+    runtime: Services,
     transfer: Transfer,
     action: str,
     principal: Principal,
     text: str | None,
+    code: str | None = None,  # a transfer's moves take words only
 ) -> None:
     service.party_move(
         db=db,
-        keyring=keyring,
+        keyring=runtime.keyring,
         transfer=transfer,
         action=action,
         actor=principal.actor,
