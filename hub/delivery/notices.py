@@ -2,7 +2,10 @@
 
 A consent withdrawn under a referral the recipient already had (`referral.consent_withdrawn`),
 an acknowledgement deadline coming (`referral.reminder`, to the recipient), passed
-(`referral.overdue`, to the sender) or given up on (`referral.failed`, to the sender). A notice
+(`referral.overdue`, to the sender) or given up on (`referral.failed`, to both parties); past
+the acknowledgement, the deadline of the move owed next (answer, start, follow-up) coming
+(`referral.follow_up_reminder`, to the recipient), passed (`referral.follow_up_overdue`, to the
+sender) or escalated (`referral.escalated`, to both parties). A notice
 carries no personal data; an organisation on `inbox` (or `fhir`) finds the same in the
 referral's status and history.
 
@@ -53,6 +56,10 @@ def referral_notice(event: str, referral: Referral, public_url: str) -> dict[str
             "status": referral.status,
             "status_reason": referral.status_reason,
             "acknowledge_by": _time(referral.acknowledge_by),
+            # past the acknowledgement: the move owed next and by when
+            "due_move": referral.due_move,
+            "due_at": _time(referral.due_at),
+            "escalated": referral.due_escalated_at is not None,
         },
         "links": {"referral": f"{public_url.rstrip('/')}/v1/referrals/{referral.id}"},
     }

@@ -86,6 +86,7 @@ def apply(runtime: Services, delivery_id: str, state: TaskState) -> list[str]:
                 actor=ACTOR,
                 organization_id=referral.to_organization_id,
                 text=text,
+                policy=runtime.policy,
             )
         return actions
 

@@ -64,14 +64,16 @@ def withdrawal_notice(db: Session, runtime: Services, payload: dict[str, Any]) -
 
 def _referral_deadline_notice(topic: str) -> Handler:
     def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
-        # once per referral and topic
-        notices.push_about_referral(
-            runtime,
-            referral_id=payload["referral_id"],
-            event=topic,
-            to=referral_deadlines.addressee(topic),
-            key=topic,
-        )
+        # once per referral, topic and stage (a partner drops a copy by its delivery id)
+        key = f"{topic}:{payload['stage']}" if payload.get("stage") else topic
+        for to in referral_deadlines.addressees(topic):
+            notices.push_about_referral(
+                runtime,
+                referral_id=payload["referral_id"],
+                event=topic,
+                to=to,
+                key=key if len(referral_deadlines.addressees(topic)) == 1 else f"{key}:{to}",
+            )
         referral_deadlines.notice_pushed(db, topic=topic, referral_id=payload["referral_id"])
 
     return notify

@@ -45,8 +45,8 @@ class MoveRoutes(Generic[T]):
     # the dependency giving the object in the path for the caller's organisation, locked (404
     # for another organisation's: the condition is in its query)
     loaded: Any
-    # (..., the words, the code beside them: `<says>_code` in the body, when it has one)
-    apply: Callable[[Session, Services, T, str, Principal, str | None, str | None], None]
+    # (..., the move's body: `said` gives its words, `coded` the code beside them)
+    apply: Callable[[Session, Services, T, str, Principal, BaseModel | None], None]
     answer: Callable[[T, str], BaseModel]  # (object, organisation) → the party's summary
     response_model: type[BaseModel]
     # the body of each kind of move: "" (nothing to say) and each member a move may ask for
@@ -65,6 +65,16 @@ class MoveRoutes(Generic[T]):
         return [a for a, m in self.table.items() if m.party in PARTIES and a not in skip]
 
 
+def said(body: BaseModel | None, move: Move) -> str | None:
+    """The words a move's body gives (its `reason`, or what the move calls it)."""
+    return getattr(body, move.says, None) if body is not None else None
+
+
+def coded(body: BaseModel | None, move: Move) -> str | None:
+    """The code beside them (`<member>_code`), when the body has one."""
+    return getattr(body, f"{move.says}_code", None) if body is not None else None
+
+
 def add_move_routes(router: APIRouter, spec: MoveRoutes[T], *, own_routes: Iterable[str]) -> None:
     for action in spec.actions(own_routes):
         _add(router, spec, action)
@@ -78,9 +88,7 @@ def _add(router: APIRouter, spec: MoveRoutes[T], action: str) -> None:
         principal: Principal = kwargs["principal"]
         body: BaseModel | None = kwargs["body"]
         obj = kwargs["obj"]
-        text = getattr(body, move.says, None) if body is not None else None
-        code = getattr(body, f"{move.says}_code", None) if body is not None else None
-        spec.apply(kwargs["db"], kwargs["runtime"], obj, action, principal, text, code)
+        spec.apply(kwargs["db"], kwargs["runtime"], obj, action, principal, body)
         return Answer(200, spec.answer(obj, principal.organization_id))
 
     keyword = inspect.Parameter.KEYWORD_ONLY

@@ -22,6 +22,7 @@ from hub.policy.rules import (
     Acknowledgement,
     ChildAgeBands,
     Effect,
+    FollowUp,
     Reason,
     Reporting,
     ReviewLimits,
@@ -64,6 +65,7 @@ class Policy(BaseModel):
     review_triggers: ReviewTriggers
     effects: dict[str, Effect]
     acknowledgement: Acknowledgement
+    follow_up: FollowUp
     reviews: ReviewLimits
     reporting: Reporting = Field(default_factory=Reporting)
 
@@ -111,13 +113,20 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
         yield ("children", "child_consent_from"), "must not be below child_assent_from"
     if not bands.child_consent_from <= bands.caregiver_consent_under:
         yield ("children", "child_consent_from"), "must not be above caregiver_consent_under"
-    for section in ("acknowledgement", "reviews"):
-        limits = getattr(policy, section)
+    for section in ("acknowledgement", "reviews", "follow_up.answer", "follow_up.start"):
+        limits = policy
+        for part in section.split("."):
+            limits = getattr(limits, part)
         for urgency in type(limits).model_fields:
             window = limits.window(urgency)
             if window.remind_before_hours >= window.deadline_hours:
-                path = (section, urgency, "remind_before_hours")
+                path = (*section.split("."), urgency, "remind_before_hours")
                 yield path, "a reminder must come before the deadline"
+    dated = policy.follow_up.follow_up
+    for service_type in dated.days_by_service_type:
+        if service_type not in vocab.service_types:
+            path = ("follow_up", "follow_up", "days_by_service_type", service_type)
+            yield path, f"{service_type!r} is not in service_types"
 
 
 def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[int, str]]:

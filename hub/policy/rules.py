@@ -159,6 +159,45 @@ class ReviewLimits(ByUrgency):
     escalated to the office above the requesting one."""
 
 
+class FollowUpDate(BaseModel):
+    """The follow-up date: the recipient sets it when starting the service, else it is
+    `default_days` after the start (`days_by_service_type` overrides it for a service type).
+    The same reminder and escalation for every urgency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_days: PositiveInt = Field(le=3650)
+    days_by_service_type: dict[str, PositiveInt] = Field(default_factory=dict)
+    remind_before_hours: float = Field(ge=0, le=24 * 90)
+    escalate_after_hours: float = Field(ge=0, le=24 * 90)
+
+    def days_for(self, service_type: str) -> int:
+        return self.days_by_service_type.get(service_type, self.default_days)
+
+    @property
+    def remind_before(self) -> timedelta:
+        return timedelta(hours=self.remind_before_hours)
+
+    @property
+    def escalate_after(self) -> timedelta:
+        return timedelta(hours=self.escalate_after_hours)
+
+    def windows(self) -> list[tuple[str, FollowUpDate]]:
+        return [(urgency, self) for urgency in ByUrgency.model_fields]
+
+
+class FollowUp(BaseModel):
+    """A referral's deadlines past its acknowledgement, one per move the recipient owes next
+    (`hub.referrals.follow_up`): `answer` (accept or decline, counted from the
+    acknowledgement), `start` (from the acceptance), `follow_up` (the follow-up date)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer: ByUrgency
+    start: ByUrgency
+    follow_up: FollowUpDate
+
+
 def age_band(children: ChildAgeBands, age: int | None) -> str:
     """The subject's band by the policy's child ages: `under_<assent>`,
     `<assent>_to_<consent - 1>`, `<consent>_to_<caregiver - 1>`, `adult`; `unknown` without an

@@ -20,6 +20,8 @@ class Referral(Base):
         Index("ix_referrals_status_ack_due", "status", "acknowledge_by"),
         # reports count referrals by the month they were made
         Index("ix_referrals_created_at", "created_at"),
+        # and past the acknowledgement, the move owed next by its deadline
+        Index("ix_referrals_due", "due_move", "due_at"),
     )
 
     id: Mapped[str] = id_column()
@@ -65,6 +67,14 @@ class Referral(Base):
     # the recipient's coded answers (the policy's decline_reasons, outcomes)
     decline_reason_code: Mapped[str | None] = mapped_column(String(64))
     outcome_code: Mapped[str | None] = mapped_column(String(64))
+    # follow-up past the acknowledgement (`hub.referrals.follow_up`): the move the recipient
+    # owes next (answer, start, follow_up), its deadline, and that deadline's markers (cleared
+    # when the next move sets a new one)
+    due_move: Mapped[str | None] = mapped_column(String(16))
+    due_at: Mapped[datetime | None]
+    due_reminded_at: Mapped[datetime | None]
+    due_overdue_since: Mapped[datetime | None]
+    due_escalated_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

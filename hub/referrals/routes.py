@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hub.access.deps import Principal, require_scope
@@ -20,7 +21,7 @@ from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem, Unprocessable
 from hub.consent.gate import Decision
-from hub.lifecycle.routes import MoveRoutes, add_move_routes
+from hub.lifecycle.routes import MoveRoutes, add_move_routes, coded, said
 from hub.lifecycle.schemas import EventList
 from hub.referrals import dry_run, figures, reading, resubmission, sending, service
 from hub.referrals.lifecycle import MOVES
@@ -40,6 +41,7 @@ from hub.referrals.schemas import (
     ReferralResubmit,
     ReferralSummary,
     Role,
+    StartMoveBody,
 )
 from hub.services import Services
 
@@ -248,8 +250,7 @@ def _apply(
     referral: Referral,
     action: str,
     principal: Principal,
-    text: str | None,
-    code: str | None,
+    body: BaseModel | None,
 ) -> None:
     service.party_move(
         db=db,
@@ -258,9 +259,10 @@ def _apply(
         action=action,
         actor=principal.actor,
         organization_id=principal.organization_id,
-        text=text,
-        code=code,
+        text=said(body, MOVES[action]),
+        code=coded(body, MOVES[action]),
         policy=runtime.policy,
+        follow_up_by=getattr(body, "follow_up_by", None),
     )
 
 
@@ -276,7 +278,7 @@ add_move_routes(
         answer=lambda referral, org: service.summary(referral, service.party_of(referral, org)),
         response_model=ReferralSummary,
         bodies={"": MoveBody, "reason": ReasonBody, "outcome": OutcomeBody},
-        action_bodies={"decline": DeclineReasonBody},
+        action_bodies={"decline": DeclineReasonBody, "start": StartMoveBody},
     ),
     own_routes={"resubmit"},
 )

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.reviews.schemas import ReviewOutcome
 
@@ -109,6 +109,18 @@ class MoveBody(BaseModel):
     )
 
 
+class StartMoveBody(MoveBody):
+    """start: optionally the follow-up date (by when the recipient reports how it went, or
+    completes); without it, the policy's default for the service type (`follow_up`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{}, {"follow_up_by": "2026-12-15T09:00:00Z"}]},
+    )
+
+    follow_up_by: AwareDatetime | None = None
+
+
 class ReasonBody(BaseModel):
     """decline, cancel. Optional in the schema so a missing reason is 422 `reason_required`."""
 
@@ -191,6 +203,12 @@ class ReferralSummary(BaseModel):
     # (`outcomes`); the words beside them are in the history
     decline_reason_code: str | None = None
     outcome_code: str | None = None
+    # follow-up past acknowledgement (the policy's `follow_up`): the move owed next (`answer`:
+    # accept or decline, `start`, `follow_up`: complete by the follow-up date), by when, and
+    # whether it was escalated
+    due_move: str | None = None
+    due_at: datetime | None = None
+    escalated: bool = False
     created_at: datetime
     updated_at: datetime
     # what the caller may do next (POST /v1/referrals/{id}/<action>)

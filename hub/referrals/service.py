@@ -29,6 +29,7 @@ from hub.lifecycle.schemas import EventRead
 from hub.organizations.service import below
 from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
+from hub.referrals import follow_up
 from hub.referrals.lifecycle import (
     ACCEPTED,
     ACKNOWLEDGED,
@@ -98,11 +99,13 @@ def party_of(referral: Referral, organization_id: str) -> Party:
 
 
 def is_overdue(referral: Referral, now: datetime) -> bool:
+    """Past the acknowledgement deadline, or past that of the move owed next
+    (`follow_up.is_overdue`)."""
     return (
         referral.status in AWAITING_ACKNOWLEDGEMENT
         and referral.acknowledge_by is not None
         and referral.acknowledge_by < now
-    )
+    ) or follow_up.is_overdue(referral, now)
 
 
 def seal_note(key: bytes, referral_id: str, note: str) -> bytes:
@@ -161,16 +164,27 @@ def party_move(
     text: str | None,
     code: str | None = None,
     policy: Policy | None = None,
+    follow_up_by: datetime | None = None,
 ) -> None:
     """A move asked for by one of the parties (through the API, or read from its FHIR Task);
     the other party is told (`PARTY_NOTICE_TOPIC`: its webhook, when it has one).
 
     A decline or a completion may give a code (`ANSWER_CODES`) beside or instead of its words:
-    checked against the `policy`'s vocabulary (422 `unknown_value`), kept on the referral."""
+    checked against the `policy`'s vocabulary (422 `unknown_value`), kept on the referral.
+    The move sets what is owed next and by when (`follow_up.schedule`, from the `policy`; the
+    recipient may give the follow-up date when starting: `follow_up_by`, in the future)."""
     party = party_of(referral, organization_id)
     from_status = referral.status
+    now = utcnow()
     if code is not None:
         _check_code(policy, action, code)
+    if follow_up_by is not None and follow_up_by <= now:
+        raise Unprocessable(
+            "follow_up_in_past",
+            "The follow-up date has passed",
+            "follow_up_by must be later than now.",
+            field="follow_up_by",
+        )
     move(
         db=db,
         keyring=keyring,
@@ -185,6 +199,7 @@ def party_move(
     )
     if code is not None:
         setattr(referral, ANSWER_CODES[action][2], code)
+    follow_up.schedule(referral, action, policy, now=now, follow_up_by=follow_up_by)
     told = Party.recipient if party is Party.sender else Party.sender
     # a recipient that never had the referral (still `sent`) has nothing to stop
     if told is Party.sender or from_status not in (PENDING_REVIEW, SENT):
@@ -227,6 +242,9 @@ def summary_fields(referral: Referral, party: Party, now: datetime) -> dict[str,
         "overdue": is_overdue(referral, now),
         "decline_reason_code": referral.decline_reason_code,
         "outcome_code": referral.outcome_code,
+        "due_move": referral.due_move if referral.due_move else None,
+        "due_at": referral.due_at if referral.due_move else None,
+        "escalated": referral.due_escalated_at is not None,
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
         "allowed_actions": lifecycle.allowed_actions(MOVES, status=referral.status, party=party),
@@ -330,11 +348,12 @@ def get_page(
 
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
     """`is_overdue`, as a query condition."""
-    return and_(
+    unacknowledged = and_(
         Referral.status.in_(sorted(AWAITING_ACKNOWLEDGEMENT)),
         Referral.acknowledge_by.is_not(None),
         Referral.acknowledge_by < now,
     )
+    return or_(unacknowledged, follow_up.overdue_condition(now))
 
 
 def inbox(

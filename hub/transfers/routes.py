@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from hub.access.deps import Principal, require_scope
@@ -19,7 +20,7 @@ from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from hub.api.problems import Problem
 from hub.consent.gate import Decision
-from hub.lifecycle.routes import MoveRoutes, add_move_routes
+from hub.lifecycle.routes import MoveRoutes, add_move_routes, said
 from hub.lifecycle.schemas import EventList
 from hub.services import Services
 from hub.transfers import handover, reading, resubmission, sending, service
@@ -236,8 +237,7 @@ def _apply(
     transfer: Transfer,
     action: str,
     principal: Principal,
-    text: str | None,
-    code: str | None = None,  # a transfer's moves take words only
+    body: BaseModel | None,
 ) -> None:
     service.party_move(
         db=db,
@@ -246,7 +246,7 @@ def _apply(
         action=action,
         actor=principal.actor,
         organization_id=principal.organization_id,
-        text=text,
+        text=said(body, MOVES[action]),
     )
 
 

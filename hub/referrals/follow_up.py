@@ -1,0 +1,172 @@
+"""Follow-up past the acknowledgement: the move the recipient owes next, by when, and what the
+hub does about it, as the policy's table says (`follow_up:` in specs/policy.yaml).
+
+The table is data: each stage (`answer`: accept or decline; `start`; `follow_up`: complete by
+the follow-up date) is owed from a status and set by the move that leads there (`SET_BY`).
+`schedule` is called on every party's move: it sets the referral's `due_move` and `due_at`
+from the policy (the follow-up date from the recipient when it gives one) and clears the
+markers of the stage before. `run` is one pass per stage through `hub.db.deadlines`, the pass
+the acknowledgement and the consent officers' deadlines share: remind the recipient before the
+deadline, flag it overdue at it (the sender told), escalate past it (flagged; the sender and
+the recipient organisation told). Nothing is closed: a late answer is still an answer.
+`overdue_condition` / `is_overdue` are the same rule for the board and the API's `overdue`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy.orm import Session
+
+from hub.audit.service import record
+from hub.clock import utcnow
+from hub.db import deadlines as deadline_pass
+from hub.db.deadlines import Step, Watched, Window
+from hub.lifecycle import reasons
+from hub.outbox.service import enqueue
+from hub.policy.loader import Policy
+from hub.referrals.lifecycle import ACCEPTED, ACKNOWLEDGED, IN_PROGRESS
+from hub.referrals.models import Referral
+from hub.services import Services
+
+ANSWER, START, FOLLOW_UP = "answer", "start", "follow_up"
+# stage → the status it is owed from (a referral that moved on no longer owes it)
+OWED_FROM = {ANSWER: ACKNOWLEDGED, START: ACCEPTED, FOLLOW_UP: IN_PROGRESS}
+# the party's move → the stage it opens
+SET_BY = {"acknowledge": ANSWER, "accept": START, "start": FOLLOW_UP}
+
+REMINDER_TOPIC = "referral.follow_up_reminder"  # to the recipient
+OVERDUE_TOPIC = "referral.follow_up_overdue"  # to the sender
+ESCALATED_TOPIC = "referral.escalated"  # to the sender and the recipient
+
+
+@dataclass
+class FollowUpReport:
+    """The ids each step acted on, by stage."""
+
+    reminded: dict[str, list[str]] = field(default_factory=dict)
+    overdue: dict[str, list[str]] = field(default_factory=dict)
+    escalated: dict[str, list[str]] = field(default_factory=dict)
+
+
+def deadline(policy: Policy, referral: Referral, stage: str, start: datetime) -> datetime:
+    """The stage's deadline counted from `start` (the move that opened it)."""
+    table = policy.follow_up
+    if stage == FOLLOW_UP:
+        return start + timedelta(days=table.follow_up.days_for(referral.service_type))
+    limits = getattr(table, stage)
+    return start + limits.window(referral.urgency).deadline
+
+
+def windows(policy: Policy, stage: str) -> list[tuple[str, Window]]:
+    table = policy.follow_up
+    if stage == FOLLOW_UP:
+        return list(table.follow_up.windows())
+    return list(getattr(table, stage).windows())
+
+
+def schedule(
+    referral: Referral,
+    action: str,
+    policy: Policy | None,
+    *,
+    now: datetime,
+    follow_up_by: datetime | None = None,
+) -> None:
+    """After the party's move `action`: the stage it opens, or none (the referral closed, or
+    the move opens nothing)."""
+    stage = SET_BY.get(action)
+    if stage is None and referral.due_move is None:
+        return
+    referral.due_reminded_at = referral.due_overdue_since = referral.due_escalated_at = None
+    if stage is None or policy is None:
+        referral.due_move = referral.due_at = None
+        return
+    referral.due_move = stage
+    if stage == FOLLOW_UP and follow_up_by is not None:
+        referral.due_at = follow_up_by
+    else:
+        referral.due_at = deadline(policy, referral, stage, now)
+
+
+def owes(stage: str) -> ColumnElement[bool]:
+    return and_(Referral.due_move == stage, Referral.status == OWED_FROM[stage])
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """Past the deadline of the move owed next, as a query condition."""
+    late = [and_(owes(stage), Referral.due_at < now) for stage in OWED_FROM]
+    return or_(false(), *late)
+
+
+def is_overdue(referral: Referral, now: datetime) -> bool:
+    stage = referral.due_move
+    return (
+        stage in OWED_FROM
+        and referral.status == OWED_FROM[stage]
+        and referral.due_at is not None
+        and referral.due_at < now
+    )
+
+
+def _watched(stage: str) -> Watched[Referral]:
+    def still_owed(referral: Referral) -> bool:
+        return referral.due_move == stage and referral.status == OWED_FROM[stage]
+
+    return Watched(
+        model=Referral,
+        deadline=Referral.due_at,
+        urgency=Referral.urgency,
+        waiting=owes(stage),
+        still_waiting=still_owed,
+    )
+
+
+def _step(marker: str, topic: str, action: str) -> Step[Referral]:
+    """Set `marker` once, queue the notice `topic`, audit `action`; nothing after an
+    escalation."""
+
+    def act(db: Session, referral: Referral, now: datetime) -> bool:
+        if getattr(referral, marker) is not None:
+            return False
+        if marker != "due_escalated_at" and referral.due_escalated_at is not None:
+            return False
+        setattr(referral, marker, now)
+        if marker == "due_escalated_at" and referral.due_overdue_since is None:
+            referral.due_overdue_since = now
+        stage = referral.due_move
+        enqueue(db=db, topic=topic, payload={"referral_id": referral.id, "stage": stage})
+        record(
+            db,
+            actor=reasons.SYSTEM_ACTOR,
+            action=action,
+            object_type="referral",
+            object_id=referral.id,
+            details={"stage": stage, "urgency": referral.urgency},
+        )
+        return True
+
+    column = getattr(Referral, marker)
+    return Step(act, (column.is_(None), Referral.due_escalated_at.is_(None)))
+
+
+def run(runtime: Services, *, now: datetime | None = None) -> FollowUpReport:
+    """One pass over each stage (escalation first, see `hub.db.deadlines`)."""
+    now = now or utcnow()
+    report = FollowUpReport()
+    for stage in OWED_FROM:
+        passed = deadline_pass.run(
+            sessions=runtime.sessions,
+            watched=_watched(stage),
+            windows=windows(runtime.policy, stage),
+            escalate=_step("due_escalated_at", ESCALATED_TOPIC, "referral.escalated"),
+            overdue=_step("due_overdue_since", OVERDUE_TOPIC, "referral.follow_up_overdue"),
+            remind=_step("due_reminded_at", REMINDER_TOPIC, "referral.follow_up_reminded"),
+            now=now,
+        )
+        report.escalated[stage] = passed.escalated
+        report.overdue[stage] = passed.overdue
+        report.reminded[stage] = passed.reminded
+    return report
