@@ -34,6 +34,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.worker.tasks",
     "hub.referrals.scheduled",
     "hub.reviews.scheduled",
+    "hub.transfers.scheduled",
     "hub.delivery.tasks",
     "hub.users.scheduled",
 )

@@ -23,6 +23,8 @@ from hub.referrals import scheduled as referral_deadlines
 from hub.referrals import service as referrals
 from hub.reviews import scheduled as review_deadlines
 from hub.reviews.models import Review
+from hub.transfers import scheduled as transfer_deadlines
+from hub.transfers.models import Transfer
 from hub.worker.celery_app import FHIR_POLL_TASK
 from hub.worker.process import worker_runtime
 
@@ -102,12 +104,40 @@ def _review_deadline_notice(topic: str) -> Handler:
     return notify
 
 
+def _transfer_deadline_notice(topic: str) -> Handler:
+    def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
+        transfer_id = payload["transfer_id"]
+        with transaction(runtime.sessions) as read:
+            transfer = read.get(Transfer, transfer_id)
+            if transfer is None:
+                return
+            shaped = transfer_deadlines.transfer_notice(
+                topic, transfer, runtime.settings.public_url
+            )
+            told = [
+                (party, transfer_deadlines.organization_of(transfer, party))
+                for party in transfer_deadlines.NOTICE_ACTIONS[topic][1]
+            ]
+        # once per transfer, topic and party (a partner drops a copy by its delivery id)
+        for party, organization_id in told:
+            notices.push(
+                runtime,
+                organization_id=organization_id,
+                delivery_id=notices.notice_id(topic, transfer_id, party.value),
+                shaped=shaped,
+            )
+        transfer_deadlines.notice_pushed(db, topic=topic, transfer_id=transfer_id)
+
+    return notify
+
+
 # made once, so installing again finds the same handlers
 HANDLERS: dict[str, Handler] = {
     referrals.PARTY_NOTICE_TOPIC: party_notice,
     cascade.NOTICE_TOPIC: withdrawal_notice,
     **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
+    **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},
 }
 
 

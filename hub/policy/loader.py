@@ -122,6 +122,10 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
             if window.remind_before_hours >= window.deadline_hours:
                 path = (*section.split("."), urgency, "remind_before_hours")
                 yield path, "a reminder must come before the deadline"
+    offer = policy.follow_up.transfer_acceptance
+    if offer.remind_before_hours >= offer.deadline_hours:
+        path = ("follow_up", "transfer_acceptance", "remind_before_hours")
+        yield path, "a reminder must come before the deadline"
     dated = policy.follow_up.follow_up
     for service_type in dated.days_by_service_type:
         if service_type not in vocab.service_types:

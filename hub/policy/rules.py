@@ -189,13 +189,17 @@ class FollowUpDate(BaseModel):
 class FollowUp(BaseModel):
     """A referral's deadlines past its acknowledgement, one per move the recipient owes next
     (`hub.referrals.follow_up`): `answer` (accept or decline, counted from the
-    acknowledgement), `start` (from the acceptance), `follow_up` (the follow-up date)."""
+    acknowledgement), `start` (from the acceptance), `follow_up` (the follow-up date); and a
+    transfer's acceptance (`hub.transfers.deadlines`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     answer: ByUrgency
     start: ByUrgency
     follow_up: FollowUpDate
+    # a transfer's acceptance (accept or reject), counted from its offer (a transfer has no
+    # urgency: one window)
+    transfer_acceptance: AcknowledgementWindow
 
 
 def age_band(children: ChildAgeBands, age: int | None) -> str:

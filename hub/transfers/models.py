@@ -16,6 +16,8 @@ class Transfer(Base):
     __table_args__ = (
         Index("ix_transfers_sender", "from_organization_id", "created_at"),
         Index("ix_transfers_recipient", "to_organization_id", "created_at"),
+        # the deadline job reads only offers still waiting, by due time
+        Index("ix_transfers_status_accept_due", "status", "accept_by"),
     )
 
     id: Mapped[str] = id_column()
@@ -37,6 +39,11 @@ class Transfer(Base):
     review_id: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(String(64))
+    # the offer's acceptance deadline (`hub.transfers.deadlines`) and its markers
+    accept_by: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    overdue_since: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -143,6 +143,11 @@ class TransferSummary(BaseModel):
     review_id: str | None
     created_at: datetime
     updated_at: datetime
+    # the offer's acceptance deadline (while it waits), and whether it is past it or escalated
+    # (the policy's `follow_up.transfer_acceptance`)
+    accept_by: datetime | None = None
+    overdue: bool = False
+    escalated: bool = False
     # what the caller may do next (POST /v1/transfers/{id}/<action>)
     allowed_actions: list[str]
 

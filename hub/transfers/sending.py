@@ -37,7 +37,7 @@ from hub.lifecycle import Party, history, reasons
 from hub.organizations import service as organizations
 from hub.policy.loader import Policy
 from hub.reviews.opening import open_review
-from hub.transfers import handover, service
+from hub.transfers import deadlines, handover, service
 from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, RETURNED, SENT, WITHDRAWABLE
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import TransferCreate, TransferCreated
@@ -168,7 +168,9 @@ def create(
     ):
         transfer.status = PENDING_REVIEW
     else:
-        # offered now: pushed to the recipient's webhook if it has one (`hub.delivery`)
+        # offered now: pushed to the recipient's webhook if it has one (`hub.delivery`), to be
+        # answered by the policy's deadline
+        deadlines.offered(transfer, policy, now=now)
         start_delivery(db, transfer)
     history.record_event(
         db=db,
@@ -328,6 +330,7 @@ class TransferFlow:
         decision: Decision,
     ) -> None:
         # offered now: pushed to the recipient's webhook if it has one
+        deadlines.offered(held, policy)
         start_delivery(db, held)
 
 

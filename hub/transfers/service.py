@@ -34,6 +34,7 @@ from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.models import LifecycleEvent
 from hub.lifecycle.schemas import EventRead
 from hub.organizations.service import below
+from hub.transfers import deadlines
 from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
 from hub.transfers.schemas import (
@@ -227,6 +228,9 @@ def summary_fields(transfer: Transfer, party: Party) -> dict[str, Any]:
         "review_id": transfer.review_id if sender else None,
         "created_at": transfer.created_at,
         "updated_at": transfer.updated_at,
+        "accept_by": transfer.accept_by if transfer.status == SENT else None,
+        "overdue": deadlines.is_overdue(transfer, utcnow()),
+        "escalated": transfer.status == SENT and transfer.escalated_at is not None,
         "allowed_actions": lifecycle.allowed_actions(MOVES, status=transfer.status, party=party),
     }
 

@@ -22,6 +22,7 @@ DISPATCH_OUTBOX_TASK = "hub.outbox.dispatch"
 AUDIT_CHECKPOINT_TASK = "hub.audit.checkpoint"
 DEADLINES_TASK = "hub.referrals.deadlines"
 REVIEW_DEADLINES_TASK = "hub.reviews.deadlines"
+TRANSFER_DEADLINES_TASK = "hub.transfers.deadlines"
 FHIR_POLL_TASK = "hub.connectors.fhir_poll"
 SESSION_PURGE_TASK = "hub.users.purge_sessions"
 # ended console sessions are purged this often (sign-ins also purge a few as they go)
@@ -31,6 +32,7 @@ SCHEDULED_TASKS = (
     AUDIT_CHECKPOINT_TASK,
     DEADLINES_TASK,
     REVIEW_DEADLINES_TASK,
+    TRANSFER_DEADLINES_TASK,
     FHIR_POLL_TASK,
     SESSION_PURGE_TASK,
 )
@@ -138,6 +140,12 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         # consent officers' time limits, checked as often as the referrals' deadlines
         "review-deadlines": {
             "task": REVIEW_DEADLINES_TASK,
+            "schedule": float(settings.deadline_check_seconds),
+            "options": {"expires": float(settings.deadline_check_seconds)},
+        },
+        # transfer offers' acceptance deadlines, as often
+        "transfer-deadlines": {
+            "task": TRANSFER_DEADLINES_TASK,
             "schedule": float(settings.deadline_check_seconds),
             "options": {"expires": float(settings.deadline_check_seconds)},
         },

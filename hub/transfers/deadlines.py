@@ -1,0 +1,106 @@
+"""A transfer offer's acceptance deadline: remind the recipient, flag the overdue, escalate.
+
+The window is the policy's `follow_up.transfer_acceptance` (a transfer has no urgency): the
+deadline is set when the offer is made (`offered`: at creation, or when a review's approval or
+a resubmission releases it). The pass is `hub.db.deadlines`, shared with the referrals' and
+the consent officers' deadlines: the recipient is reminded before the deadline, the sender told
+at it (flagged overdue), and both organisations told past it (flagged escalated). Nothing is
+closed: the sender may cancel, the recipient may still answer. Running it twice does nothing
+more: every step checks and sets its own marker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, literal
+from sqlalchemy.orm import Session
+
+from hub.audit.service import record
+from hub.clock import utcnow
+from hub.db import deadlines as deadline_pass
+from hub.db.deadlines import Step, Watched
+from hub.lifecycle import reasons
+from hub.outbox.service import enqueue
+from hub.policy.loader import Policy
+from hub.services import Services
+from hub.transfers.lifecycle import SENT
+from hub.transfers.models import Transfer
+
+REMINDER_TOPIC = "transfer.reminder"  # to the recipient
+OVERDUE_TOPIC = "transfer.overdue"  # to the sender
+ESCALATED_TOPIC = "transfer.escalated"  # to both
+# a transfer has no urgency: its one window is read as `normal`
+URGENCY = "normal"
+
+
+@dataclass
+class DeadlineReport:
+    reminded: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+
+
+def offered(transfer: Transfer, policy: Policy, *, now: datetime | None = None) -> None:
+    """The offer is made now: its acceptance deadline, markers cleared."""
+    now = now or utcnow()
+    transfer.accept_by = now + policy.follow_up.transfer_acceptance.deadline
+    transfer.reminded_at = transfer.overdue_since = transfer.escalated_at = None
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    return and_(Transfer.status == SENT, Transfer.accept_by.is_not(None), Transfer.accept_by < now)
+
+
+def is_overdue(transfer: Transfer, now: datetime) -> bool:
+    return transfer.status == SENT and transfer.accept_by is not None and transfer.accept_by < now
+
+
+WATCHED = Watched(
+    model=Transfer,
+    deadline=Transfer.accept_by,
+    urgency=literal(URGENCY),  # type: ignore[arg-type]
+    waiting=Transfer.status == SENT,
+    still_waiting=lambda transfer: transfer.status == SENT,
+)
+
+
+def _step(marker: str, topic: str, action: str) -> Step[Transfer]:
+    def act(db: Session, transfer: Transfer, now: datetime) -> bool:
+        if getattr(transfer, marker) is not None:
+            return False
+        if marker != "escalated_at" and transfer.escalated_at is not None:
+            return False
+        setattr(transfer, marker, now)
+        if marker == "escalated_at" and transfer.overdue_since is None:
+            transfer.overdue_since = now
+        enqueue(db=db, topic=topic, payload={"transfer_id": transfer.id})
+        record(
+            db,
+            actor=reasons.SYSTEM_ACTOR,
+            action=action,
+            object_type="transfer",
+            object_id=transfer.id,
+            details={},
+        )
+        return True
+
+    column = getattr(Transfer, marker)
+    return Step(act, (column.is_(None), Transfer.escalated_at.is_(None)))
+
+
+def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
+    now = now or utcnow()
+    passed = deadline_pass.run(
+        sessions=runtime.sessions,
+        watched=WATCHED,
+        windows=[(URGENCY, runtime.policy.follow_up.transfer_acceptance)],
+        escalate=_step("escalated_at", ESCALATED_TOPIC, "transfer.escalated"),
+        overdue=_step("overdue_since", OVERDUE_TOPIC, "transfer.overdue"),
+        remind=_step("reminded_at", REMINDER_TOPIC, "transfer.reminded"),
+        now=now,
+    )
+    return DeadlineReport(
+        reminded=passed.reminded, overdue=passed.overdue, escalated=passed.escalated
+    )
