@@ -1,7 +1,7 @@
 """a referral's follow-up past its acknowledgement: the move owed next, its deadline, markers
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-29 06:10:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
