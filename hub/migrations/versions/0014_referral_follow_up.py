@@ -1,7 +1,7 @@
 """a referral's follow-up past its acknowledgement: the move owed next, its deadline, markers
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29 06:10:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
