@@ -1,7 +1,7 @@
 """a transfer offer's acceptance deadline and its markers
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-29 06:20:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

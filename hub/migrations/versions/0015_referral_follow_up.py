@@ -1,7 +1,7 @@
 """a referral's follow-up past its acknowledgement: the move owed next, its deadline, markers
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-29 06:10:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
