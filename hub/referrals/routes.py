@@ -28,8 +28,8 @@ from hub.referrals.lifecycle import MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import (
     ConsentDeniedProblem,
-    ListScope,
     DeclineReasonBody,
+    ListScope,
     MoveBody,
     OutcomeBody,
     ReasonBody,
