@@ -225,10 +225,15 @@ def _times_in_database(db: Session, firsts: Any, threshold: int) -> dict[str, Ti
 def reasons(
     db: Session, organization_id: str | None, lo: datetime, hi: datetime, threshold: int
 ) -> list[ReasonRow]:
+    # the recipient's coded answer where it gave one (a decline reason, an outcome), else the
+    # status's own reason; the words beside a code are never read
+    reason = func.coalesce(
+        Referral.decline_reason_code, Referral.outcome_code, Referral.status_reason
+    )
     query = _where(
-        select(Referral.status, Referral.status_reason, func.count())
+        select(Referral.status, reason, func.count())
         .where(Referral.status.in_(CLOSING))
-        .group_by(Referral.status, Referral.status_reason),
+        .group_by(Referral.status, reason),
         organization_id,
         lo,
         hi,

@@ -62,11 +62,15 @@ def _made(world: World) -> list[str]:
         assert world.act(ids[i], "accept", recipient).status_code == 200
     for i in range(2):
         assert world.act(ids[i], "start", recipient).status_code == 200
-        done = world.act(ids[i], "complete", recipient, {"outcome": f"done {CANARY_NAME}"})
-        assert done.status_code == 200, done.text
-    for i in (4, 5):
-        refused = world.act(ids[i], "decline", recipient, {"reason": f"full {CANARY_NAME}"})
-        assert refused.status_code == 200, refused.text
+    # one answer of each kind coded (the policy's outcomes, decline_reasons), one in words only
+    done = world.act(ids[0], "complete", recipient, {"outcome_code": "service_provided"})
+    assert done.status_code == 200, done.text
+    done = world.act(ids[1], "complete", recipient, {"outcome": f"done {CANARY_NAME}"})
+    assert done.status_code == 200, done.text
+    refused = world.act(ids[4], "decline", recipient, {"reason_code": "no_capacity"})
+    assert refused.status_code == 200, refused.text
+    refused = world.act(ids[5], "decline", recipient, {"reason": f"full {CANARY_NAME}"})
+    assert refused.status_code == 200, refused.text
     assert world.act(ids[11], "cancel", sender, {"reason": "moved"}).status_code == 200
     # the clock, moved by hand: each referral sent at a known time, acknowledged hours later
     base = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=12)
@@ -147,7 +151,9 @@ def test_times_reasons_and_reviews(world: World, made: list[str]) -> None:
     assert report["reasons"] == [
         {"status": "cancelled", "reason": "cancelled_by_sender", "count": "<5"},
         {"status": "completed", "reason": None, "count": "<5"},
+        {"status": "completed", "reason": "service_provided", "count": "<5"},
         {"status": "declined", "reason": "declined_by_recipient", "count": "<5"},
+        {"status": "declined", "reason": "no_capacity", "count": "<5"},
     ]
     assert report["reviews"]["held"] == 0 and report["reviews"]["decision"]["n"] == 0
 

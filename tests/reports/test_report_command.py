@@ -42,6 +42,17 @@ def test_the_monthly_report_in_french_and_as_json(world: World) -> None:
     assert document["rows"] == [{"values": {"sex": "female"}, "count": 6}]
     assert document["labels"]["sex"] == "Sex" and document["lang"] == "en"
 
+    # a coded answer is reported by its code, labelled in the language asked for
+    assert (
+        world.act(made[0], "decline", world.recipient, {"reason_code": "no_capacity"}).status_code
+        == 200
+    )
+    coded = run_hub(settings, "report", "--month", month, "--format", "json", "--lang", "fr")
+    assert coded.returncode == 0, coded.stderr
+    document = json.loads(coded.stdout)
+    assert {"status": "declined", "reason": "no_capacity", "count": "<5"} in document["reasons"]
+    assert document["labels"]["no_capacity"] == "Pas de capacité pour accueillir la personne"
+
     earlier = run_hub(settings, "report", "--month", "2001-01", "--format", "json")
     assert json.loads(earlier.stdout)["total"] == 0
     bad = run_hub(settings, "report", "--month", "November")
