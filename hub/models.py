@@ -15,6 +15,7 @@ from hub.db.base import Base
 from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
 from hub.lifecycle.models import LifecycleEvent
+from hub.notifications.models import Notification
 from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral, WithdrawalNotice
@@ -41,6 +42,7 @@ __all__ = [
     "GateDecision",
     "IdempotencyRecord",
     "LifecycleEvent",
+    "Notification",
     "OAuthClient",
     "Organization",
     "OutboxMessage",

@@ -215,6 +215,26 @@ class Settings(BaseSettings):
         description="How often the scheduler reads back the status of the Tasks pushed to "
         "partners' FHIR servers.",
     )
+    smtp_host: str | None = Field(
+        None,
+        description="Mail server for the people's notifications (`hub.notifications`); unset, "
+        "no email is sent (the console still shows them). An email carries a link and the "
+        "notification's code, never personal data.",
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of `HUB_SMTP_HOST`.")
+    smtp_starttls: bool = Field(
+        False, description="Upgrade the mail connection with STARTTLS before anything is sent."
+    )
+    smtp_username: str | None = Field(
+        None, description="User name for the mail server, if it asks for one."
+    )
+    smtp_password: SecretStr | None = Field(None, description="Password for `HUB_SMTP_USERNAME`.")
+    smtp_from: str = Field(
+        "referral-hub@localhost", description="The sender address of the notification emails."
+    )
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of each mail server operation, in seconds."
+    )
 
     @field_validator("connector_allowed_hosts", "worker_include", mode="before")
     @classmethod

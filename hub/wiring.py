@@ -15,6 +15,7 @@ from hub.consent import tasks as consent_tasks
 from hub.console import statement_words
 from hub.delivery import tasks as delivery_tasks
 from hub.lifecycle import tasks as lifecycle_tasks
+from hub.notifications import tasks as notification_tasks
 from hub.referrals import tasks as referral_tasks
 from hub.transfers import tasks as transfer_tasks
 
@@ -24,6 +25,7 @@ INSTALLS: tuple[Callable[[], None], ...] = (
     referral_tasks.install,
     transfer_tasks.install,
     delivery_tasks.install,
+    notification_tasks.install,
     statement_words.install,
 )
 

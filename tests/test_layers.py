@@ -41,8 +41,16 @@ LAYERS: list[tuple[str, ...]] = [
     # who is calling: a request's principal (a client, or a person on its behalf) and its scopes
     ("access",),
     # what is held: cases, consent and its gate, disclosures, reviews; the directory of partners
-    # and the directory of their services
-    ("cases", "consent", "disclosures", "reviews", "directory", "service_directory"),
+    # and the directory of their services; the notifications to people
+    (
+        "cases",
+        "consent",
+        "disclosures",
+        "reviews",
+        "directory",
+        "service_directory",
+        "notifications",
+    ),
     # how requests move: tables, history, what a review's decision does
     ("lifecycle",),
     # the requests

@@ -126,6 +126,12 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
     if offer.remind_before_hours >= offer.deadline_hours:
         path = ("follow_up", "transfer_acceptance", "remind_before_hours")
         yield path, "a reminder must come before the deadline"
+    notify = policy.follow_up.notify
+    for step in type(notify).model_fields:
+        audiences = notify.audiences(step)
+        for i, audience in enumerate(audiences):
+            if audience in audiences[:i]:
+                yield ("follow_up", "notify", step, i), f"{audience.value!r} is listed twice"
     dated = policy.follow_up.follow_up
     for service_type in dated.days_by_service_type:
         if service_type not in vocab.service_types:

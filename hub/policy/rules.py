@@ -186,6 +186,36 @@ class FollowUpDate(BaseModel):
         return [(urgency, self) for urgency in ByUrgency.model_fields]
 
 
+class Audience(StrEnum):
+    """Whom a deadline's notice reaches in person (`follow_up.notify` in the policy): a side of
+    the request (the sender, the recipient) and who there. `hub.users.roles.AUDIENCE_ROLES`
+    says which people each one is."""
+
+    sender_case_worker = "sender_case_worker"  # the person who made the request, if a person did
+    sender_case_workers = "sender_case_workers"
+    sender_consent_officers = "sender_consent_officers"
+    sender_admins = "sender_admins"
+    recipient_case_workers = "recipient_case_workers"
+    recipient_consent_officers = "recipient_consent_officers"
+    recipient_admins = "recipient_admins"
+
+
+class Notify(BaseModel):
+    """Who is notified in person (the console's "needs your attention", and by email when the
+    hub has a mail server) at each step of a follow-up deadline, besides the organisations'
+    channels: before it (`reminder`), at it (`overdue`), past it (`escalation`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reminder: tuple[Audience, ...] = ()
+    overdue: tuple[Audience, ...] = ()
+    escalation: tuple[Audience, ...] = ()
+
+    def audiences(self, step: str) -> tuple[Audience, ...]:
+        found: tuple[Audience, ...] = getattr(self, step)
+        return found
+
+
 class FollowUp(BaseModel):
     """A referral's deadlines past its acknowledgement, one per move the recipient owes next
     (`hub.referrals.follow_up`): `answer` (accept or decline, counted from the
@@ -200,6 +230,8 @@ class FollowUp(BaseModel):
     # a transfer's acceptance (accept or reject), counted from its offer (a transfer has no
     # urgency: one window)
     transfer_acceptance: AcknowledgementWindow
+    # the people told at each step of all of the above (their organisations are told as well)
+    notify: Notify = Field(default_factory=Notify)
 
 
 def age_band(children: ChildAgeBands, age: int | None) -> str:

@@ -8,7 +8,9 @@ from the policy (the follow-up date from the recipient when it gives one) and cl
 markers of the stage before. `run` is one pass per stage through `hub.db.deadlines`, the pass
 the acknowledgement and the consent officers' deadlines share: remind the recipient before the
 deadline, flag it overdue at it (the sender told), escalate past it (flagged; the sender and
-the recipient organisation told). Nothing is closed: a late answer is still an answer.
+the recipient organisation told). At each step the people the policy's `follow_up.notify`
+names are notified too (`hub.notifications`). Nothing is closed: a late answer is still an
+answer.
 `overdue_condition` / `is_overdue` are the same rule for the board and the API's `overdue`.
 """
 
@@ -21,12 +23,15 @@ from sqlalchemy import ColumnElement, and_, false, or_
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
+from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Step, Watched, Window
 from hub.lifecycle import reasons
+from hub.notifications import service as notifications
 from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
+from hub.policy.rules import Audience
 from hub.referrals.lifecycle import ACCEPTED, ACKNOWLEDGED, IN_PROGRESS
 from hub.referrals.models import Referral
 from hub.services import Services
@@ -124,9 +129,11 @@ def _watched(stage: str) -> Watched[Referral]:
     )
 
 
-def _step(marker: str, topic: str, action: str) -> Step[Referral]:
-    """Set `marker` once, queue the notice `topic`, audit `action`; nothing after an
-    escalation."""
+def _step(
+    marker: str, topic: str, action: str, step: str, audiences: tuple[Audience, ...]
+) -> Step[Referral]:
+    """Set `marker` once, queue the notice `topic` and the people's notifications of `step`,
+    audit `action`; nothing after an escalation."""
 
     def act(db: Session, referral: Referral, now: datetime) -> bool:
         if getattr(referral, marker) is not None:
@@ -138,6 +145,19 @@ def _step(marker: str, topic: str, action: str) -> Step[Referral]:
             referral.due_overdue_since = now
         stage = referral.due_move
         enqueue(db=db, topic=topic, payload={"referral_id": referral.id, "stage": stage})
+        notifications.announce(
+            db,
+            audiences=audiences,
+            object_type="referral",
+            object_id=referral.id,
+            step=step,
+            stage=stage,
+            parties=notifications.Parties(
+                sender_organization_id=referral.from_organization_id,
+                recipient_organization_id=referral.to_organization_id,
+                made_by=person_of(referral.created_by),
+            ),
+        )
         record(
             db,
             actor=reasons.SYSTEM_ACTOR,
@@ -156,14 +176,36 @@ def run(runtime: Services, *, now: datetime | None = None) -> FollowUpReport:
     """One pass over each stage (escalation first, see `hub.db.deadlines`)."""
     now = now or utcnow()
     report = FollowUpReport()
+    notify = runtime.policy.follow_up.notify
+    escalate = _step(
+        "due_escalated_at",
+        ESCALATED_TOPIC,
+        "referral.escalated",
+        "escalation",
+        notify.escalation,
+    )
+    overdue = _step(
+        "due_overdue_since",
+        OVERDUE_TOPIC,
+        "referral.follow_up_overdue",
+        "overdue",
+        notify.overdue,
+    )
+    remind = _step(
+        "due_reminded_at",
+        REMINDER_TOPIC,
+        "referral.follow_up_reminded",
+        "reminder",
+        notify.reminder,
+    )
     for stage in OWED_FROM:
         passed = deadline_pass.run(
             sessions=runtime.sessions,
             watched=_watched(stage),
             windows=windows(runtime.policy, stage),
-            escalate=_step("due_escalated_at", ESCALATED_TOPIC, "referral.escalated"),
-            overdue=_step("due_overdue_since", OVERDUE_TOPIC, "referral.follow_up_overdue"),
-            remind=_step("due_reminded_at", REMINDER_TOPIC, "referral.follow_up_reminded"),
+            escalate=escalate,
+            overdue=overdue,
+            remind=remind,
             now=now,
         )
         report.escalated[stage] = passed.escalated

@@ -4,7 +4,8 @@ The window is the policy's `follow_up.transfer_acceptance` (a transfer has no ur
 deadline is set when the offer is made (`offered`: at creation, or when a review's approval or
 a resubmission releases it). The pass is `hub.db.deadlines`, shared with the referrals' and
 the consent officers' deadlines: the recipient is reminded before the deadline, the sender told
-at it (flagged overdue), and both organisations told past it (flagged escalated). Nothing is
+at it (flagged overdue), and both organisations told past it (flagged escalated); at each step
+the people the policy's `follow_up.notify` names are notified too. Nothing is
 closed: the sender may cancel, the recipient may still answer. Running it twice does nothing
 more: every step checks and sets its own marker.
 """
@@ -18,12 +19,15 @@ from sqlalchemy import ColumnElement, and_, literal
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
+from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Step, Watched
 from hub.lifecycle import reasons
+from hub.notifications import service as notifications
 from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
+from hub.policy.rules import Audience
 from hub.services import Services
 from hub.transfers.lifecycle import SENT
 from hub.transfers.models import Transfer
@@ -33,6 +37,8 @@ OVERDUE_TOPIC = "transfer.overdue"  # to the sender
 ESCALATED_TOPIC = "transfer.escalated"  # to both
 # a transfer has no urgency: its one window is read as `normal`
 URGENCY = "normal"
+# the move a transfer offer owes, as its notifications name it
+STAGE = "acceptance"
 
 
 @dataclass
@@ -66,7 +72,9 @@ WATCHED = Watched(
 )
 
 
-def _step(marker: str, topic: str, action: str) -> Step[Transfer]:
+def _step(
+    marker: str, topic: str, action: str, step: str, audiences: tuple[Audience, ...]
+) -> Step[Transfer]:
     def act(db: Session, transfer: Transfer, now: datetime) -> bool:
         if getattr(transfer, marker) is not None:
             return False
@@ -76,6 +84,19 @@ def _step(marker: str, topic: str, action: str) -> Step[Transfer]:
         if marker == "escalated_at" and transfer.overdue_since is None:
             transfer.overdue_since = now
         enqueue(db=db, topic=topic, payload={"transfer_id": transfer.id})
+        notifications.announce(
+            db,
+            audiences=audiences,
+            object_type="transfer",
+            object_id=transfer.id,
+            step=step,
+            stage=STAGE,
+            parties=notifications.Parties(
+                sender_organization_id=transfer.from_organization_id,
+                recipient_organization_id=transfer.to_organization_id,
+                made_by=person_of(transfer.created_by),
+            ),
+        )
         record(
             db,
             actor=reasons.SYSTEM_ACTOR,
@@ -92,13 +113,20 @@ def _step(marker: str, topic: str, action: str) -> Step[Transfer]:
 
 def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
     now = now or utcnow()
+    notify = runtime.policy.follow_up.notify
     passed = deadline_pass.run(
         sessions=runtime.sessions,
         watched=WATCHED,
         windows=[(URGENCY, runtime.policy.follow_up.transfer_acceptance)],
-        escalate=_step("escalated_at", ESCALATED_TOPIC, "transfer.escalated"),
-        overdue=_step("overdue_since", OVERDUE_TOPIC, "transfer.overdue"),
-        remind=_step("reminded_at", REMINDER_TOPIC, "transfer.reminded"),
+        escalate=_step(
+            "escalated_at", ESCALATED_TOPIC, "transfer.escalated", "escalation", notify.escalation
+        ),
+        overdue=_step(
+            "overdue_since", OVERDUE_TOPIC, "transfer.overdue", "overdue", notify.overdue
+        ),
+        remind=_step(
+            "reminded_at", REMINDER_TOPIC, "transfer.reminded", "reminder", notify.reminder
+        ),
         now=now,
     )
     return DeadlineReport(

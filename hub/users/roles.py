@@ -9,8 +9,12 @@ only role is `admin` (the rule is the scopes' own: `hub.auth.scopes.held_by`).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from hub.auth.scopes import OPERATOR_KIND, held_by
+from hub.policy.rules import Audience
+
+Side = Literal["sender", "recipient"]
 
 
 class Role(StrEnum):
@@ -56,3 +60,16 @@ def allowed_at(role: str, *, organization_kind: str) -> bool:
     """Whether a person of that role may belong to an organisation of that kind: the
     operator's people are administrators and nothing else."""
     return organization_kind != OPERATOR_KIND or role == Role.admin
+
+
+# The policy's audiences (`follow_up.notify`): a side of the request and the role of its people
+# told; None is the person who made the request (`Referral.created_by`), whatever their role.
+AUDIENCE_ROLES: dict[Audience, tuple[Side, Role | None]] = {
+    Audience.sender_case_worker: ("sender", None),
+    Audience.sender_case_workers: ("sender", Role.case_worker),
+    Audience.sender_consent_officers: ("sender", Role.consent_officer),
+    Audience.sender_admins: ("sender", Role.admin),
+    Audience.recipient_case_workers: ("recipient", Role.case_worker),
+    Audience.recipient_consent_officers: ("recipient", Role.consent_officer),
+    Audience.recipient_admins: ("recipient", Role.admin),
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,29 +16,15 @@ from hub.outbox.models import OutboxMessage
 from hub.referrals import deadlines
 from hub.referrals.models import Referral
 from hub.runtime import Runtime
+from tests.support.moved_clock import run_at
 from tests.support.outbox_drain import drain
 from tests.support.referral_world import World, make_world
-from tests.support.workers import (  # noqa: F401 (fixtures)
-    HubProcess,
-    broker_prefix,
-    hub_processes,
-    outbox_runtime,
-    start_worker,
-    wait_for,
-    worker_settings,
-)
+from tests.support.workers import HubProcess, wait_for
 
 
 def _referral(runtime: Runtime, referral_id: str) -> Referral:
     with runtime.sessions() as db:
         return db.get_one(Referral, referral_id)
-
-
-def _run_at(runtime: Runtime, moment: datetime) -> deadlines.DeadlineReport:
-    """Move the hub's clock to `moment` and make a pass, as the scheduler would then."""
-    clock.reset()
-    clock.advance(moment - utcnow())
-    return deadlines.run(runtime)
 
 
 def _topics(runtime: Runtime) -> list[str]:
@@ -54,21 +40,21 @@ def test_a_normal_referral_is_reminded_flagged_then_failed(world: World) -> None
     sent_at = _referral(runtime, referral_id).acknowledge_by - timedelta(hours=72)
     # the policy's normal window: 72 h to acknowledge, reminded 24 h before, failed 24 h after
 
-    quiet = _run_at(runtime, sent_at + timedelta(hours=47))
+    quiet = run_at(deadlines.run, runtime, sent_at + timedelta(hours=47))
     assert (quiet.reminded, quiet.overdue, quiet.failed) == ([], [], [])
 
-    first = _run_at(runtime, sent_at + timedelta(hours=49))
+    first = run_at(deadlines.run, runtime, sent_at + timedelta(hours=49))
     assert first.reminded == [referral_id]
-    again = _run_at(runtime, sent_at + timedelta(hours=50))
+    again = run_at(deadlines.run, runtime, sent_at + timedelta(hours=50))
     assert again.reminded == []  # reminded once, not every pass
 
-    late = _run_at(runtime, sent_at + timedelta(hours=73))
+    late = run_at(deadlines.run, runtime, sent_at + timedelta(hours=73))
     assert late.overdue == [referral_id] and late.failed == []
     flagged = _referral(runtime, referral_id)
     assert flagged.overdue_since is not None and flagged.overdue_since <= utcnow()
     assert flagged.status in {"sent", "delivered"}
 
-    final = _run_at(runtime, sent_at + timedelta(hours=97))
+    final = run_at(deadlines.run, runtime, sent_at + timedelta(hours=97))
     assert final.failed == [referral_id]
     failed = _referral(runtime, referral_id)
     assert (failed.status, failed.status_reason) == ("failed", "not_acknowledged")
@@ -94,7 +80,7 @@ def test_a_normal_referral_is_reminded_flagged_then_failed(world: World) -> None
     topics = _topics(runtime)
     for topic in (deadlines.REMINDER_TOPIC, deadlines.OVERDUE_TOPIC, deadlines.FAILED_TOPIC):
         assert topics.count(topic) == 1, topic
-    assert _run_at(runtime, sent_at + timedelta(hours=200)).failed == []
+    assert run_at(deadlines.run, runtime, sent_at + timedelta(hours=200)).failed == []
     drain(runtime)
     with runtime.sessions() as db:
         statuses = set(db.scalars(select(OutboxMessage.status)))
@@ -121,8 +107,8 @@ def test_a_referral_long_past_its_deadline_fails_in_one_pass(world: World) -> No
 
 @pytest.mark.worker
 def test_the_scheduled_job_runs_on_a_real_worker(
-    outbox_runtime: Runtime,  # noqa: F811 (fixture)
-    start_worker: Callable[..., HubProcess],  # noqa: F811 (fixture)
+    outbox_runtime: Runtime,
+    start_worker: Callable[..., HubProcess],
 ) -> None:
     with TestClient(create_app(outbox_runtime)) as api:
         world = make_world(outbox_runtime, api)

@@ -5,7 +5,7 @@ board's `overdue` too), escalated past it, and set afresh by the next move."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,29 +18,15 @@ from hub.outbox.models import OutboxMessage
 from hub.referrals import follow_up, service
 from hub.referrals.models import Referral
 from hub.runtime import Runtime
+from tests.support.moved_clock import run_at
 from tests.support.outbox_drain import drain
 from tests.support.referral_world import World, make_world
-from tests.support.workers import (  # noqa: F401 (fixtures)
-    HubProcess,
-    broker_prefix,
-    hub_processes,
-    outbox_runtime,
-    start_worker,
-    wait_for,
-    worker_settings,
-)
+from tests.support.workers import HubProcess, wait_for
 
 
 def _referral(runtime: Runtime, referral_id: str) -> Referral:
     with runtime.sessions() as db:
         return db.get_one(Referral, referral_id)
-
-
-def _run_at(runtime: Runtime, moment: datetime) -> follow_up.FollowUpReport:
-    """Move the hub's clock to `moment` and make a pass, as the scheduler would then."""
-    clock.reset()
-    clock.advance(moment - utcnow())
-    return follow_up.run(runtime)
 
 
 def _acted(world: World, referral_id: str, *actions: str, body: dict | None = None) -> dict:
@@ -89,12 +75,16 @@ def test_an_acknowledged_referral_owes_an_answer_reminded_overdue_then_escalated
     assert abs((due - acknowledged_at) - timedelta(hours=120)) < timedelta(minutes=1)
     assert answer["overdue"] is False and answer["escalated"] is False
 
-    quiet = _run_at(runtime, due - timedelta(hours=25))
+    quiet = run_at(follow_up.run, runtime, due - timedelta(hours=25))
     assert quiet.reminded["answer"] == quiet.overdue["answer"] == []
-    assert _run_at(runtime, due - timedelta(hours=23)).reminded["answer"] == [referral_id]
-    assert _run_at(runtime, due - timedelta(hours=22)).reminded["answer"] == []  # once
+    assert run_at(follow_up.run, runtime, due - timedelta(hours=23)).reminded["answer"] == [
+        referral_id
+    ]
+    assert (
+        run_at(follow_up.run, runtime, due - timedelta(hours=22)).reminded["answer"] == []
+    )  # once
 
-    late = _run_at(runtime, due + timedelta(minutes=1))
+    late = run_at(follow_up.run, runtime, due + timedelta(minutes=1))
     assert late.overdue["answer"] == [referral_id] and late.escalated["answer"] == []
     # the board's rule is the same: overdue for both parties, in the API's list and summary
     assert referral_id in _overdue_ids(world, world.sender.organization_id)
@@ -103,11 +93,13 @@ def test_an_acknowledged_referral_owes_an_answer_reminded_overdue_then_escalated
         board = service.inbox(db=db, organization_id=world.recipient.organization_id)
     assert board[0].id == referral_id and board[0].overdue is True  # first in the inbox
 
-    escalated = _run_at(runtime, due + timedelta(hours=49))
+    escalated = run_at(follow_up.run, runtime, due + timedelta(hours=49))
     assert escalated.escalated["answer"] == [referral_id]
     stored = _referral(runtime, referral_id)
     assert stored.due_escalated_at is not None and stored.status == "acknowledged"  # not closed
-    assert _run_at(runtime, due + timedelta(hours=100)).escalated["answer"] == []  # once
+    assert (
+        run_at(follow_up.run, runtime, due + timedelta(hours=100)).escalated["answer"] == []
+    )  # once
     assert [p["stage"] for p in _queued(runtime, follow_up.ESCALATED_TOPIC)] == ["answer"]
     for topic in (follow_up.REMINDER_TOPIC, follow_up.OVERDUE_TOPIC):
         assert len(_queued(runtime, topic)) == 1, topic
@@ -140,9 +132,15 @@ def test_an_accepted_referral_owes_its_start_by_urgency(world: World) -> None:
     due = _referral(runtime, referral_id).due_at
     # emergency: 24 h to start, reminded 6 h before, escalated 12 h past
     assert abs((due - accepted_at) - timedelta(hours=24)) < timedelta(minutes=1)
-    assert _run_at(runtime, due - timedelta(hours=5)).reminded["start"] == [referral_id]
-    assert _run_at(runtime, due + timedelta(hours=1)).overdue["start"] == [referral_id]
-    assert _run_at(runtime, due + timedelta(hours=13)).escalated["start"] == [referral_id]
+    assert run_at(follow_up.run, runtime, due - timedelta(hours=5)).reminded["start"] == [
+        referral_id
+    ]
+    assert run_at(follow_up.run, runtime, due + timedelta(hours=1)).overdue["start"] == [
+        referral_id
+    ]
+    assert run_at(follow_up.run, runtime, due + timedelta(hours=13)).escalated["start"] == [
+        referral_id
+    ]
 
 
 def test_the_follow_up_date_is_the_recipients_or_the_policys_default(world: World) -> None:
@@ -169,9 +167,13 @@ def test_the_follow_up_date_is_the_recipients_or_the_policys_default(world: Worl
     assert _referral(runtime, past).status == "accepted"
 
     # the chosen date: reminded 48 h before, overdue at it, escalated 168 h past
-    assert _run_at(runtime, date - timedelta(hours=47)).reminded["follow_up"] == [chosen]
-    assert _run_at(runtime, date + timedelta(minutes=1)).overdue["follow_up"] == [chosen]
-    report = _run_at(runtime, date + timedelta(hours=169))
+    assert run_at(follow_up.run, runtime, date - timedelta(hours=47)).reminded["follow_up"] == [
+        chosen
+    ]
+    assert run_at(follow_up.run, runtime, date + timedelta(minutes=1)).overdue["follow_up"] == [
+        chosen
+    ]
+    report = run_at(follow_up.run, runtime, date + timedelta(hours=169))
     assert report.escalated["follow_up"] == [chosen]
     # completing ends the follow-up
     clock.reset()
@@ -189,7 +191,7 @@ def test_a_closed_referral_owes_nothing(world: World) -> None:
     _acted(world, cancelled, "acknowledge", "accept")
     response = world.act(cancelled, "cancel", world.sender, {"reason": "moved away"})
     assert response.status_code == 200, response.text
-    report = _run_at(runtime, utcnow() + timedelta(days=400))
+    report = run_at(follow_up.run, runtime, utcnow() + timedelta(days=400))
     acted = [i for ids in (report.reminded, report.overdue, report.escalated) for i in ids.values()]
     assert all(declined not in ids and cancelled not in ids for ids in acted)
     for referral_id in (declined, cancelled):
@@ -198,8 +200,8 @@ def test_a_closed_referral_owes_nothing(world: World) -> None:
 
 @pytest.mark.worker
 def test_the_scheduled_job_escalates_a_follow_up_on_a_real_worker(
-    outbox_runtime: Runtime,  # noqa: F811 (fixture)
-    start_worker: Callable[..., HubProcess],  # noqa: F811 (fixture)
+    outbox_runtime: Runtime,
+    start_worker: Callable[..., HubProcess],
 ) -> None:
     with TestClient(create_app(outbox_runtime)) as api:
         world = make_world(outbox_runtime, api)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -17,29 +17,15 @@ from hub.reviews.models import Review
 from hub.reviews.schemas import ReviewStatus
 from hub.runtime import Runtime
 from tests.support import factories
+from tests.support.moved_clock import run_at
 from tests.support.outbox_drain import drain
 from tests.support.reviews import held_request, officer_actor
-from tests.support.workers import (  # noqa: F401 (fixtures)
-    HubProcess,
-    broker_prefix,
-    hub_processes,
-    outbox_runtime,
-    start_worker,
-    wait_for,
-    worker_settings,
-)
+from tests.support.workers import HubProcess, wait_for
 
 
 def _review(runtime: Runtime, review_id: str) -> Review:
     with runtime.sessions() as db:
         return db.get_one(Review, review_id)
-
-
-def _run_at(runtime: Runtime, moment: datetime) -> deadlines.ReviewDeadlineReport:
-    """Move the hub's clock to `moment` and make a pass, as the scheduler would then."""
-    clock.reset()
-    clock.advance(moment - utcnow())
-    return deadlines.run(runtime)
 
 
 def _offices(runtime: Runtime) -> tuple[str, str]:
@@ -64,19 +50,19 @@ def test_an_emergency_is_reminded_flagged_then_escalated_to_the_office_above(
     normal = held_request(runtime, sub, urgency="normal")
     held_at = _review(runtime, review_id).created_at
     # the policy's emergency limit: 1 h, reminded 15 min before, escalated 30 min past it
-    quiet = _run_at(runtime, held_at + timedelta(minutes=40))
+    quiet = run_at(deadlines.run, runtime, held_at + timedelta(minutes=40))
     assert (quiet.reminded, quiet.overdue, quiet.escalated) == ([], [], [])
 
-    first = _run_at(runtime, held_at + timedelta(minutes=50))
+    first = run_at(deadlines.run, runtime, held_at + timedelta(minutes=50))
     assert first.reminded == [review_id]
-    assert _run_at(runtime, held_at + timedelta(minutes=55)).reminded == []
+    assert run_at(deadlines.run, runtime, held_at + timedelta(minutes=55)).reminded == []
 
-    late = _run_at(runtime, held_at + timedelta(minutes=61))
+    late = run_at(deadlines.run, runtime, held_at + timedelta(minutes=61))
     assert late.overdue == [review_id] and late.escalated == []
     with runtime.sessions() as db:
         assert reviews.count_waiting(db=db, organization_id=country) == 0
 
-    final = _run_at(runtime, held_at + timedelta(minutes=91))
+    final = run_at(deadlines.run, runtime, held_at + timedelta(minutes=91))
     assert final.escalated == [review_id]
     escalated = _review(runtime, review_id)
     assert escalated.escalated_to_organization_id == country
@@ -93,7 +79,7 @@ def test_an_emergency_is_reminded_flagged_then_escalated_to_the_office_above(
     for topic in (deadlines.REMINDER_TOPIC, deadlines.OVERDUE_TOPIC, deadlines.ESCALATED_TOPIC):
         assert _count(runtime, topic) == 1, topic
     # nothing more, however often it runs
-    again = _run_at(runtime, held_at + timedelta(hours=5))
+    again = run_at(deadlines.run, runtime, held_at + timedelta(hours=5))
     assert review_id not in again.reminded + again.overdue + again.escalated
     # the normal one was not due yet
     assert _review(runtime, normal).reminded_at is None
@@ -148,8 +134,8 @@ def test_a_decided_review_is_left_alone(runtime: Runtime) -> None:
 
 @pytest.mark.worker
 def test_the_scheduled_pass_runs_on_a_real_worker(
-    outbox_runtime: Runtime,  # noqa: F811 (fixture)
-    start_worker: Callable[..., HubProcess],  # noqa: F811 (fixture)
+    outbox_runtime: Runtime,
+    start_worker: Callable[..., HubProcess],
 ) -> None:
     country, sub = _offices(outbox_runtime)
     late = held_request(outbox_runtime, sub, urgency="emergency")

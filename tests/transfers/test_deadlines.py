@@ -5,7 +5,7 @@ offer owes nothing; and the scheduled job runs on a real worker."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,32 +13,19 @@ from sqlalchemy import select, update
 
 from hub.app import create_app
 from hub.audit.models import AuditEntry
-from hub.clock import clock, utcnow
+from hub.clock import utcnow
 from hub.runtime import Runtime
 from hub.transfers import deadlines
 from hub.transfers.models import Transfer
+from tests.support.moved_clock import run_at
 from tests.support.outbox_drain import drain
 from tests.support.transfer_world import World, make_world
-from tests.support.workers import (  # noqa: F401 (fixtures)
-    HubProcess,
-    broker_prefix,
-    hub_processes,
-    outbox_runtime,
-    start_worker,
-    wait_for,
-    worker_settings,
-)
+from tests.support.workers import HubProcess, wait_for
 
 
 def _transfer(runtime: Runtime, transfer_id: str) -> Transfer:
     with runtime.sessions() as db:
         return db.get_one(Transfer, transfer_id)
-
-
-def _run_at(runtime: Runtime, moment: datetime) -> deadlines.DeadlineReport:
-    clock.reset()
-    clock.advance(moment - utcnow())
-    return deadlines.run(runtime)
 
 
 def test_an_offer_is_reminded_flagged_then_escalated_to_both(world: World) -> None:
@@ -54,10 +41,10 @@ def test_an_offer_is_reminded_flagged_then_escalated_to_both(world: World) -> No
     # the policy: 120 h to accept or reject, reminded 24 h before, escalated 48 h past
     assert abs(due - offered_at - timedelta(hours=120)) < timedelta(minutes=1)
 
-    assert _run_at(runtime, due - timedelta(hours=25)).reminded == []
-    assert _run_at(runtime, due - timedelta(hours=23)).reminded == [transfer_id]
-    assert _run_at(runtime, due - timedelta(hours=22)).reminded == []  # once
-    late = _run_at(runtime, due + timedelta(minutes=1))
+    assert run_at(deadlines.run, runtime, due - timedelta(hours=25)).reminded == []
+    assert run_at(deadlines.run, runtime, due - timedelta(hours=23)).reminded == [transfer_id]
+    assert run_at(deadlines.run, runtime, due - timedelta(hours=22)).reminded == []  # once
+    late = run_at(deadlines.run, runtime, due + timedelta(minutes=1))
     assert late.overdue == [transfer_id] and late.escalated == []
     with runtime.sessions() as db:
         stored = db.get_one(Transfer, transfer_id)
@@ -66,9 +53,9 @@ def test_an_offer_is_reminded_flagged_then_escalated_to_both(world: World) -> No
             db.scalars(select(Transfer.id).where(deadlines.overdue_condition(utcnow())))
         )
     assert overdue_ids == {transfer_id}
-    escalated = _run_at(runtime, due + timedelta(hours=49))
+    escalated = run_at(deadlines.run, runtime, due + timedelta(hours=49))
     assert escalated.escalated == [transfer_id]
-    assert _run_at(runtime, due + timedelta(hours=100)).escalated == []
+    assert run_at(deadlines.run, runtime, due + timedelta(hours=100)).escalated == []
     stored = _transfer(runtime, transfer_id)
     assert stored.status == "sent" and stored.escalated_at is not None  # nothing closed
     untouched = _transfer(runtime, answered)
@@ -96,8 +83,8 @@ def test_an_offer_is_reminded_flagged_then_escalated_to_both(world: World) -> No
 
 @pytest.mark.worker
 def test_the_transfer_deadline_job_runs_on_a_real_worker(
-    outbox_runtime: Runtime,  # noqa: F811 (fixture)
-    start_worker: Callable[..., HubProcess],  # noqa: F811 (fixture)
+    outbox_runtime: Runtime,
+    start_worker: Callable[..., HubProcess],
 ) -> None:
     with TestClient(create_app(outbox_runtime)) as api:
         world = make_world(outbox_runtime, api)
