@@ -10,6 +10,7 @@ from hub.api.problems import NotFound
 from hub.cases import service as cases
 from hub.console import i18n
 from hub.console.errors import ConsoleRoute
+from hub.console.notices import attention
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
 from hub.referrals import service as referrals
@@ -50,6 +51,7 @@ def home(
         organization_name=_organization_name(db, person.principal.organization_id),
         overdue_reviews=overdue,
         came_back=_came_back(db, person) if person.may("referrals:read") else None,
+        attention=attention(db, person.user.id),
     )
 
 

@@ -23,6 +23,7 @@ from hub.console import (
     consents,
     home,
     inbox,
+    notices,
     offers,
     refer,
     reviews,
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
     app.add_middleware(security.ConsoleHeadersMiddleware)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(home.router)
+    app.include_router(notices.router)
     app.include_router(signin.router)
     app.include_router(reviews.router)
     app.include_router(statement.router)

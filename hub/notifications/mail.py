@@ -13,12 +13,12 @@ from hub.settings import Settings
 
 SUBJECTS = {
     "en": "Referral hub: something needs your attention",
-    "fr": "Plateforme de référencement : une demande requiert votre attention",
+    "fr": "Plateforme d'orientation : une demande requiert votre attention",
 }
 BODIES = {
     "en": "A referral or a case transfer needs your attention ({code}).\n\n"
     "Sign in to read it:\n{link}\n",
-    "fr": "Un référencement ou un transfert de dossier requiert votre attention ({code}).\n\n"
+    "fr": "Une orientation ou un transfert de dossier requiert votre attention ({code}).\n\n"
     "Connectez-vous pour le lire :\n{link}\n",
 }
 

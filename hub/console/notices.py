@@ -1,0 +1,122 @@
+"""A person's notifications: what needs their attention (`hub.notifications`), listed with
+the unread first, marked read one by one or all at once; the home page shows the latest.
+
+A notification is the person's own: every query here is by their id, so another person's is
+never shown nor marked. It names a request by its id and the event by code; the link leads to
+the request's page on the person's side (the sender's tracking, or the recipient's inbox),
+whose own rules decide what they see there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from hub.api.deps import DbSession
+from hub.console.errors import ConsoleRoute
+from hub.console.labels import N_
+from hub.console.pages import CheckedForm, page, text_field
+from hub.console.people import CurrentPerson
+from hub.notifications import service as notifications
+from hub.notifications.models import Notification
+from hub.referrals.models import Referral
+from hub.transfers.models import Transfer
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+# how many the home page shows
+ON_HOME = 5
+
+# what happened, by code and stage (the English is the message id; translated when rendered)
+WHAT: dict[tuple[str, str | None], str] = {
+    ("referral.reminder", "answer"): N_("A referral's answer (accept or decline) is due soon"),
+    ("referral.reminder", "start"): N_("A referral's service is due to start soon"),
+    ("referral.reminder", "follow_up"): N_("A referral's follow-up date is near"),
+    ("referral.overdue", "answer"): N_("A referral is waiting past its deadline for an answer"),
+    ("referral.overdue", "start"): N_("A referral's service has not started by its deadline"),
+    ("referral.overdue", "follow_up"): N_("A referral is past its follow-up date"),
+    ("referral.escalation", "answer"): N_(
+        "Escalated: a referral has had no answer long past its deadline"
+    ),
+    ("referral.escalation", "start"): N_(
+        "Escalated: a referral's service has not started long past its deadline"
+    ),
+    ("referral.escalation", "follow_up"): N_(
+        "Escalated: a referral is long past its follow-up date"
+    ),
+    ("transfer.reminder", "acceptance"): N_("A transfer offer's answer is due soon"),
+    ("transfer.overdue", "acceptance"): N_("A transfer offer is waiting past its deadline"),
+    ("transfer.escalation", "acceptance"): N_(
+        "Escalated: a transfer offer has had no answer long past its deadline"
+    ),
+}
+FALLBACK = N_("A referral or a transfer needs your attention")
+
+
+def _link(db: Session, notification: Notification) -> str | None:
+    """The request's page on the person's side; None when it is gone."""
+    if notification.object_type == "referral":
+        referral = db.get(Referral, notification.object_id)
+        if referral is None:
+            return None
+        if referral.from_organization_id == notification.organization_id:
+            return f"/console/board/referrals/{referral.id}"
+        return f"/console/received/{referral.id}"
+    transfer = db.get(Transfer, notification.object_id)
+    if transfer is None:
+        return None
+    if transfer.from_organization_id == notification.organization_id:
+        return f"/console/transfers/{transfer.id}"
+    return f"/console/offers/{transfer.id}"
+
+
+def rows(db: Session, items: list[Notification]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": n.id,
+            "what": WHAT.get((n.code, n.stage), FALLBACK),
+            "code": n.code,
+            "kind": n.object_type,
+            "object_id": n.object_id,
+            "link": _link(db, n),
+            "at": n.created_at,
+            "unread": n.read_at is None,
+        }
+        for n in items
+    ]
+
+
+def attention(db: Session, user_id: str) -> dict[str, Any]:
+    """The home page's "needs your attention": the unread count and the latest unread."""
+    unread = notifications.get_page(db=db, user_id=user_id, unread_only=True, limit=ON_HOME)
+    return {
+        "unread": notifications.unread_count(db=db, user_id=user_id),
+        "rows": rows(db, unread),
+    }
+
+
+@router.get("/console/notifications")
+def listing(request: Request, person: CurrentPerson, db: DbSession) -> Response:
+    user_id = person.user.id
+    items = notifications.get_page(db=db, user_id=user_id)
+    return page(
+        request,
+        person,
+        "notifications.html",
+        db=db,
+        notices=rows(db, items),
+        unread=notifications.unread_count(db=db, user_id=user_id),
+        marked=request.query_params.get("marked") == "1",
+    )
+
+
+@router.post("/console/notifications/read")
+def mark_read(person: CurrentPerson, form: CheckedForm, db: DbSession) -> Response:
+    """Mark one notification read (`id`), or all of the person's (`all`)."""
+    chosen = text_field(form, "id", max_length=32)
+    ids = None if text_field(form, "all", max_length=8) == "1" else [chosen]
+    notifications.mark_read(db=db, user_id=person.user.id, notification_ids=ids)
+    return RedirectResponse("/console/notifications?marked=1", status_code=303)
