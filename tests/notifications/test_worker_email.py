@@ -89,7 +89,7 @@ def test_an_escalation_notifies_and_emails_the_people_on_a_real_worker(
     recipients = sorted(to for _, tos in mailbox.envelopes for to in tos)
     assert maker.email in recipients and admin.email in recipients
     for message in messages:
-        text = message.as_string()
+        text = str(message["Subject"]) + message.get_content()
         assert "https://hub.example.org/console/notifications" in text
         assert "referral.escalation" in text
         assert CANARY_NAME not in text and CANARY_NOTE not in text and late not in text
