@@ -273,4 +273,7 @@ class Reporting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     small_cell_threshold: PositiveInt = Field(default=5, le=100)
+    # the level of the directory's area code path a referral's area is counted at (1: the top,
+    # `NE` of `NE/NE-AG/NE-AG-ARL`)
+    area_level: PositiveInt = Field(default=1, le=10)
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -17,7 +17,9 @@ class Dimension(StrEnum):
     urgency = "urgency"
     sex = "sex"  # the subject's, when the referral was made
     age_band = "age_band"  # the subject's, when the referral was made (0-4, ..., 60+)
-    area = "area"  # the recipient organisation's country
+    # the area of the service the referral is for (`reporting.area_level` of its code path),
+    # else the recipient organisation's country
+    area = "area"
 
 
 Count = int | str  # a number, or "<5" when it is a small cell (or would give one away)

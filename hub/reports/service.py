@@ -42,6 +42,7 @@ from hub.reports.schemas import (
     Times,
 )
 from hub.reviews.models import Review
+from hub.service_directory.models import ServiceArea
 
 MAX_DIMENSIONS = 4
 MAX_DAYS = 366 * 3
@@ -147,20 +148,67 @@ def _hours(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / 3600
 
 
+def area_at(path: str, level: int) -> str:
+    """The code at `level` (1: the top) of an area's code path (`NE/NE-AG/NE-AG-ARL/`); a path
+    that stops above that level gives its deepest code."""
+    codes = [code for code in path.split("/") if code]
+    return codes[min(level, len(codes)) - 1]
+
+
+def service_areas(db: Session, service_ids: set[str], level: int) -> dict[str, str]:
+    """Each service's area for reports: the code at `level` of its areas, the first in code
+    order when it is offered in several (a service with no area has none)."""
+    found: dict[str, str] = {}
+    ids = sorted(service_ids)
+    for start in range(0, len(ids), 500):
+        query = select(ServiceArea.service_id, ServiceArea.path).where(
+            ServiceArea.service_id.in_(ids[start : start + 500])
+        )
+        for service_id, path in db.execute(query):
+            code = area_at(path, level)
+            if service_id not in found or code < found[service_id]:
+                found[service_id] = code
+    return found
+
+
 def counts(
-    db: Session, dims: list[Dimension], organization_id: str | None, lo: datetime, hi: datetime
+    db: Session,
+    dims: list[Dimension],
+    organization_id: str | None,
+    lo: datetime,
+    hi: datetime,
+    *,
+    area_level: int = 1,
 ) -> dict[tuple[str, ...], int]:
+    """Referrals counted by `dims`. The area is the one of the service the referral is for (the
+    code at the policy's `reporting.area_level` of its area paths), else the recipient's
+    country: the query groups by both, and the service's area is looked up afterwards."""
     recipient = Organization.__table__.alias("recipient")
-    columns = [_column(db, d, recipient.c).label(d.value) for d in dims]
+    columns = []
+    for d in dims:
+        if d is Dimension.area:
+            columns += [Referral.service_id.label("service_id"), recipient.c.country.label("area")]
+        else:
+            columns.append(_column(db, d, recipient.c).label(d.value))
     query = select(*columns, func.count().label("n")).select_from(Referral)
     if Dimension.area in dims:
         query = query.join(recipient, recipient.c.id == Referral.to_organization_id)
     query = _where(query, organization_id, lo, hi)
     if columns:
         query = query.group_by(*columns)
+    rows = db.execute(query).all()
+    areas: dict[str, str] = {}
+    where = dims.index(Dimension.area) if Dimension.area in dims else None
+    if where is not None:
+        named = {row[where] for row in rows if row[where] is not None}
+        areas = service_areas(db, named, area_level)
     found: dict[tuple[str, ...], int] = {}
-    for row in db.execute(query):
-        key = tuple(str(v) if v is not None else UNKNOWN for v in row[:-1])
+    for row in rows:
+        values = list(row[:-1])
+        if where is not None:
+            service_id, country = values[where], values[where + 1]
+            values[where : where + 2] = [areas.get(service_id, country) if service_id else country]
+        key = tuple(str(v) if v is not None else UNKNOWN for v in values)
         found[key] = found.get(key, 0) + int(row[-1])
     return found
 
@@ -292,7 +340,8 @@ def report(
     """The report of the referrals made from `start` to `end` (both included)."""
     lo, hi = _bounds(start, end)
     threshold = policy.reporting.small_cell_threshold
-    cells = counts(db, group_by, organization_id, lo, hi)
+    level = policy.reporting.area_level
+    cells = counts(db, group_by, organization_id, lo, hi, area_level=level)
     published = suppression.shown(cells, threshold) if group_by else {}
     rows = [
         CountRow(values={d.value: v for d, v in zip(group_by, key, strict=True)}, count=n)
