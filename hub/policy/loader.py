@@ -27,6 +27,7 @@ from hub.policy.rules import (
     Reporting,
     ReviewLimits,
     ReviewTriggers,
+    ServiceDirectoryRules,
 )
 from hub.wording import plain_message
 
@@ -68,6 +69,7 @@ class Policy(BaseModel):
     follow_up: FollowUp
     reviews: ReviewLimits
     reporting: Reporting = Field(default_factory=Reporting)
+    service_directory: ServiceDirectoryRules = Field(default_factory=ServiceDirectoryRules)
 
     def effect(self, reason: Reason) -> Effect:
         # a code missing from the table is refused at load; deny is the safe fallback anyway

@@ -277,3 +277,12 @@ class Reporting(BaseModel):
     # `NE` of `NE/NE-AG/NE-AG-ARL`)
     area_level: PositiveInt = Field(default=1, le=10)
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class ServiceDirectoryRules(BaseModel):
+    """The service directory's upkeep: an entry last verified more than
+    `verify_every_months` months ago (or never) is shown as due for verification."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verify_every_months: PositiveInt = Field(default=6, le=60)

@@ -288,6 +288,17 @@ def supervised(referral: Referral, now: datetime) -> SupervisedReferral:
     )
 
 
+def get_supervised(*, db: Session, referral_id: str, organization_id: str) -> SupervisedReferral:
+    """One referral of an office below the organisation, as `?scope=tree` lists it (no case,
+    no data); 404 for any other, the organisation's own included (it reads those in full)."""
+    referral = db.scalar(
+        select(Referral).where(Referral.id == referral_id, supervised_by(organization_id))
+    )
+    if referral is None:
+        raise NotFound("referral")
+    return supervised(referral, utcnow())
+
+
 def _item(
     referral: Referral, organization_id: str, now: datetime
 ) -> ReferralSummary | SupervisedReferral:

@@ -295,6 +295,20 @@ def read(*, db: Session, service: Service) -> ServiceRead:
     return to_read(service, db.get_one(Organization, service.organization_id).name)
 
 
+def verification_due(policy: Policy, last_verified_on: date | None, today: date) -> bool:
+    """Whether an entry is due for verification: never verified, or last verified more than
+    the policy's `service_directory.verify_every_months` months before `today`."""
+    if last_verified_on is None:
+        return True
+    months = policy.service_directory.verify_every_months
+    total = today.year * 12 + today.month - 1 - months
+    year, month = divmod(total, 12)
+    # the same day `months` months ago (the month's last day when it has no such day)
+    following = date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    day = min(today.day, (following - date(year, month + 1, 1)).days)
+    return last_verified_on < date(year, month + 1, day)
+
+
 # --- referrals to a service ---------------------------------------------------------------
 
 

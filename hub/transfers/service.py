@@ -286,6 +286,17 @@ def supervised(transfer: Transfer) -> SupervisedTransfer:
     )
 
 
+def get_supervised(*, db: Session, transfer_id: str, organization_id: str) -> SupervisedTransfer:
+    """One transfer of an office below the organisation, as `?scope=tree` lists it (no case,
+    no plan); 404 for any other."""
+    transfer = db.scalar(
+        select(Transfer).where(Transfer.id == transfer_id, supervised_by(organization_id))
+    )
+    if transfer is None:
+        raise NotFound("transfer")
+    return supervised(transfer)
+
+
 def get_page(
     *,
     db: Session,

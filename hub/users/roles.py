@@ -35,11 +35,18 @@ _CASEWORK = (
 )
 _READ = ("cases:read", "consents:read", "referrals:read", "transfers:read")
 
+# The referral report (`reports:read`) is counts and times without personal data, small cells
+# hidden: it is for those who oversee an office's work, not for case work. Consent officers
+# supervise what leaves the office (they decide its held requests) and an organisation's
+# administrators answer for it to the coordination groups; case workers follow their own
+# referrals on the tracking board. An organisation's administrators also keep its entries in
+# the service directory (`services:write`: its own services only); the operator's people edit
+# any organisation's through `admin`, and read no report (the operator's is `hub report`).
 ROLE_SCOPES: dict[Role, tuple[str, ...]] = {
     Role.case_worker: _CASEWORK,
     # officers decide reviews and read what a decision rests on; they do not make requests
-    Role.consent_officer: (*_READ, "reviews:decide"),
-    Role.admin: ("admin", *_READ),
+    Role.consent_officer: (*_READ, "reviews:decide", "reports:read"),
+    Role.admin: ("admin", *_READ, "services:write", "reports:read"),
 }
 
 # roles whose people must pass a second factor (TOTP, or a recovery code) to sign in
