@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.problems import NotFound
-from hub.console import i18n
+from hub.console import i18n, supervision
 from hub.console.charts import Bar, bar_chart
 from hub.console.errors import ConsoleRoute
 from hub.console.history import parties, since
@@ -87,6 +87,10 @@ def board(request: Request, person: CurrentPerson, db: DbSession) -> Response:
     person.require(SCOPE)
     organization_id = person.principal.organization_id
     closed = request.query_params.get("show") == "closed"
+    # "my office and the offices below it": the offices below's items too (`?scope=tree`)
+    supervising = supervision.has_offices_below(db, organization_id)
+    tree = supervising and request.query_params.get("scope") == "tree"
+    below = supervision.offices_below(db, organization_id, closed=closed) if tree else None
     referrals = figures.tracking(db=db, organization_id=organization_id, closed=closed)
     statuses = sorted(TRANSFERS_FINAL) if closed else None
     sent_transfers, _ = transfers.get_page(
@@ -106,12 +110,17 @@ def board(request: Request, person: CurrentPerson, db: DbSession) -> Response:
     recipients = [r.to_organization_id for r in referrals] + [
         t.to_organization_id for t in sent_transfers
     ]
+    if below is not None:
+        recipients += supervision.parties_of(below)
     return page(
         request,
         person,
         "board.html",
         db=db,
         closed=closed,
+        supervising=supervising,
+        tree=tree,
+        below=below,
         referrals=referrals,
         transfers=sent_transfers,
         figures=found,

@@ -26,10 +26,14 @@ from hub.console import (
     notices,
     offers,
     refer,
+    reports,
     reviews,
     security,
+    service_directory,
+    service_edit,
     signin,
     statement,
+    supervision,
     transfers,
 )
 from hub.users import signin as signin_service
@@ -59,6 +63,11 @@ def install(app: FastAPI) -> None:
     app.include_router(consents.router)
     app.include_router(consent_withdrawal.router)
     app.include_router(board.router)
+    app.include_router(supervision.router)
+    # the form's /console/services/new before the service's /console/services/{service_id}
+    app.include_router(service_edit.router)
+    app.include_router(service_directory.router)
+    app.include_router(reports.router)
     app.include_router(admin_organisations.router)
     app.include_router(admin_clients.router)
     app.include_router(admin_channels.router)

@@ -236,7 +236,14 @@ LABELS: dict[str, dict[str, str]] = {
         "services:write": N_(
             "Add, update and remove the organisation's own services in the directory"
         ),
+        "reports:read": N_("Read reports of referrals without personal data (small cells hidden)"),
         "admin": N_("Administer organisations, agreements and clients"),
+    },
+    # a service's intake capacity in the directory
+    "capacities": {
+        "open": N_("Open: taking people"),
+        "limited": N_("Limited: ask before referring"),
+        "full": N_("Full: taking no one"),
     },
     "sexes": {
         "female": N_("Female"),
