@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from hub.api import vocabulary
 from hub.api.deps import CurrentRuntime, DbSession
 from hub.api.idempotency import Idempotency
-from hub.api.problems import NotFound
+from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.console import i18n
@@ -40,6 +40,8 @@ from hub.policy.rules import Effect, Reason
 from hub.referrals import dry_run, sending
 from hub.referrals import service as referrals
 from hub.referrals.schemas import NOTE_MAX, ReferralCreate, ReferralDryRun
+from hub.service_directory import service as directory
+from hub.service_directory.schemas import ServiceRead
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -52,6 +54,15 @@ CHOOSE_RECIPIENT = N_("Choose an organisation that offers this service.")
 CHOOSE_DATA = N_("Choose at least one kind of data to share.")
 CHOOSE_URGENCY = N_("Choose the urgency.")
 NOTE_TOO_LONG = N_("The note is too long (4,000 characters at most).")
+NOT_THEIR_SERVICE = N_(
+    "This service is not offered by the organisation you chose. Choose the organisation that "
+    "offers it, or no particular service."
+)
+WRITE_WHY = N_("Write why the person should still be referred to this service.")
+OVERRIDE_MAX = 1000
+# the directory's answers that a stated reason lets through (`directory.check_referral`)
+SERVICE_REFUSALS = ("service_full", "service_not_eligible")
+SERVICE_LIMIT = 100
 # why a category the gate withholds is withheld, in plain words
 WITHHELD_BY_AGREEMENT = N_("The data sharing agreement with this recipient does not cover it")
 WITHHELD_BY_CONSENT = N_("The person's consent does not cover it for this recipient and purpose")
@@ -72,6 +83,22 @@ def _offering(db: DbSession, person: CurrentPerson, service_type: str) -> list[O
     """The directory's organisations offering the service, the office itself left out."""
     own = person.principal.organization_id
     return [o for o in organizations.get_all(db=db) if service_type in o.services and o.id != own]
+
+
+def _services(
+    db: DbSession, runtime: CurrentRuntime, person: CurrentPerson, service_type: str
+) -> list[ServiceRead]:
+    """The directory's services of this type (as GET /v1/services?type=), the office's own
+    left out: the ones a referral may name."""
+    found, _ = directory.find(
+        db=db,
+        policy=runtime.policy,
+        wanted=directory.ServiceFilter(service_type=service_type),
+        cursor=None,
+        limit=SERVICE_LIMIT,
+    )
+    own = person.principal.organization_id
+    return [s for s in found if s.organization_id != own]
 
 
 # -- finding the case ------------------------------------------------------------------------
@@ -143,10 +170,12 @@ def _recipient_page(
     request: Request,
     person: CurrentPerson,
     db: DbSession,
+    runtime: CurrentRuntime,
     case: Case,
     service_type: str,
     *,
     chosen: str = "",
+    chosen_service: str = "",
     categories: list[str] | None = None,
     errors: list[tuple[str, str]] | None = None,
 ) -> Response:
@@ -161,7 +190,9 @@ def _recipient_page(
         reference=case.external_ref,
         service_type=service_type,
         recipients=_offering(db, person, service_type),
+        services=_services(db, runtime, person, service_type),
         chosen=chosen,
+        chosen_service=chosen_service,
         held=held,
         # all the case holds, until the case worker narrows it (the gate strips the rest)
         categories=held if categories is None else categories,
@@ -181,7 +212,7 @@ def choose_recipient(
     if service_type not in runtime.policy.vocabularies.service_types:
         errors = [("service-" + _first(runtime), person.gettext(CHOOSE_SERVICE))]
         return _service_page(request, person, db, runtime, case, errors=errors)
-    return _recipient_page(request, person, db, case, service_type)
+    return _recipient_page(request, person, db, runtime, case, service_type)
 
 
 def _first(runtime: CurrentRuntime) -> str:
@@ -197,10 +228,23 @@ class _Choice:
         self.categories = sorted({c for c in form.getlist("categories") if isinstance(c, str)})
         self.urgency = text_field(form, "urgency", max_length=16)
         self.note = text_field(form, "note", max_length=NOTE_MAX + 1)
+        # a service of the directory (optional), and why despite its rules when it is full or
+        # does not take the person
+        self.service_id = text_field(form, "service_id", max_length=64)
+        self.override_reason = text_field(form, "override_reason", max_length=OVERRIDE_MAX)
+        self.override_asked = "override_reason" in form
 
     def digest(self) -> str:
         """What identifies the referral asked for: a send key replays only for the same one."""
-        fields = [self.service_type, self.recipient, self.categories, self.urgency, self.note]
+        fields = [
+            self.service_type,
+            self.recipient,
+            self.categories,
+            self.urgency,
+            self.note,
+            self.service_id,
+            self.override_reason,
+        ]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
     def request(self, case: Case, *, dry_run: bool) -> ReferralCreate:
@@ -212,6 +256,8 @@ class _Choice:
             urgency=self.urgency or "normal",
             categories=self.categories,
             note=self.note or None,
+            service_id=self.service_id or None,
+            override_reason=self.override_reason or None,
             dry_run=dry_run,
         )
 
@@ -224,6 +270,16 @@ def _choice_errors(
         raise NotFound()
     errors: list[tuple[str, str]] = []
     offering = _offering(db, person, choice.service_type)
+    if choice.service_id:
+        named = {s.id: s for s in _services(db, runtime, person, choice.service_type)}
+        chosen = named.get(choice.service_id)
+        if chosen is None:
+            raise NotFound()  # only services of the list are offered: a forged form
+        if not choice.recipient:
+            # the service names its organisation
+            choice.recipient = chosen.organization_id
+        elif chosen.organization_id != choice.recipient:
+            errors.append((f"service-{chosen.id}", person.gettext(NOT_THEIR_SERVICE)))
     if choice.recipient not in {o.id for o in offering}:
         first = offering[0].id if offering else ""
         errors.append((f"recipient-{first}", person.gettext(CHOOSE_RECIPIENT)))
@@ -247,14 +303,19 @@ def _check_page(
     status_code: int = 200,
     refused: bool = False,
 ) -> Response:
-    answer = dry_run.dry_run(
-        db=db,
-        keyring=runtime.keyring,
-        policy=runtime.policy,
-        actor=person.actor,
-        organization_id=person.principal.organization_id,
-        data=choice.request(case, dry_run=True),
-    )
+    try:
+        answer = dry_run.dry_run(
+            db=db,
+            keyring=runtime.keyring,
+            policy=runtime.policy,
+            actor=person.actor,
+            organization_id=person.principal.organization_id,
+            data=choice.request(case, dry_run=True),
+        )
+    except Problem as problem:
+        if problem.code not in SERVICE_REFUSALS:
+            raise
+        return _override_page(request, person, db, case, choice, problem)
     return page(
         request,
         person,
@@ -265,6 +326,11 @@ def _check_page(
         reference=case.external_ref,
         choice=choice,
         recipient_name=organization_names(db, [choice.recipient])[choice.recipient],
+        service=(
+            directory.read(db=db, service=directory.get(db=db, service_id=choice.service_id))
+            if choice.service_id
+            else None
+        ),
         answer=answer,
         held_for=_reasons(runtime, answer, Effect.review),
         refused_for=_reasons(runtime, answer, Effect.deny),
@@ -282,6 +348,38 @@ def _check_page(
         # a fresh key per check: sending the form twice (a double click, a resent form) makes
         # one referral
         send_key=secrets.token_urlsafe(24),
+    )
+
+
+def _override_page(
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    case: Case,
+    choice: _Choice,
+    problem: Problem,
+) -> Response:
+    """The directory's refusal (`service_full`, `service_not_eligible`) in plain words, and the
+    reason the case worker may give to refer all the same (recorded on the referral)."""
+    errors: list[tuple[str, str]] = []
+    if choice.override_asked and not choice.override_reason:
+        errors.append(("override_reason", person.gettext(WRITE_WHY)))
+    found = directory.read(db=db, service=directory.get(db=db, service_id=choice.service_id))
+    return page(
+        request,
+        person,
+        "refer_override.html",
+        db=db,
+        status_code=422,
+        case_id=case.id,
+        reference=case.external_ref,
+        choice=choice,
+        service=found,
+        code=problem.code,
+        reasons=list(problem.extra.get("reasons", [])),
+        errors=errors,
+        error_for=_error_for(errors),
+        override_max=OVERRIDE_MAX,
     )
 
 
@@ -324,9 +422,11 @@ def check(
             request,
             person,
             db,
+            runtime,
             case,
             choice.service_type,
             chosen=choice.recipient,
+            chosen_service=choice.service_id,
             categories=choice.categories,
             errors=errors,
         )
@@ -366,14 +466,20 @@ def send(
     if (replay := once.replay(db=db, client_id=sender)) is not None:
         made = json.loads(replay.body)["id"]
         return RedirectResponse(f"/console/referrals/{made}/sent", status_code=303)
-    referral, decision = sending.create(
-        db=db,
-        keyring=runtime.keyring,
-        policy=runtime.policy,
-        actor=person.actor,
-        organization_id=person.principal.organization_id,
-        data=choice.request(case, dry_run=False),
-    )
+    try:
+        referral, decision = sending.create(
+            db=db,
+            keyring=runtime.keyring,
+            policy=runtime.policy,
+            actor=person.actor,
+            organization_id=person.principal.organization_id,
+            data=choice.request(case, dry_run=False),
+        )
+    except Problem as problem:
+        # the service filled up (or changed its rules) since the check
+        if problem.code not in SERVICE_REFUSALS:
+            raise
+        return _override_page(request, person, db, case, choice, problem)
     if referral is not None:
         status = 201 if referral.sent_at is not None else 202
         created = sending.created(referral, decision)

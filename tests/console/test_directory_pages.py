@@ -311,3 +311,51 @@ def test_a_case_worker_reads_no_report(world: World, worker: Person, api: TestCl
     assert api.get("/console/reports").status_code == 403
     assert api.get("/console/reports/referrals.csv?run=1").status_code == 403
     assert 'href="/console/reports"' not in api.get("/console").text
+
+
+# -- a referral to a service of the directory ----------------------------------------------------
+def test_a_referral_names_a_service_and_says_why_when_it_is_full(
+    world: World, directory: dict[str, str], worker: Person, api: TestClient
+) -> None:
+    arlit = directory["arlit"]
+    marked = world.api.patch(
+        f"/v1/services/{arlit}", json={"capacity": "full"}, headers=world.recipient.headers
+    )
+    assert marked.status_code == 200, marked.text
+    case_id = world.case()
+    world.consent(case_id)
+    chooser = api.get(
+        f"/console/cases/{case_id}/refer/recipient", params={"service_type": "psychosocial_support"}
+    )
+    assert f'value="{arlit}"' in chooser.text
+    # the service of another organisation than the one chosen: said in words
+    form: dict[str, Any] = {
+        "csrf_token": csrf_of(chooser.text),
+        "service_type": "psychosocial_support",
+        "to_organization_id": world.recipient.organization_id,
+        "service_id": directory["niamey"],
+        "categories": ["identity", "psychosocial"],
+    }
+    mismatch = api.post(f"/console/cases/{case_id}/refer/check", data=form)
+    assert mismatch.status_code == 400 and "not offered by the organisation" in mismatch.text
+    # the full one, its organisation implied: the directory's refusal, in words
+    form.update(service_id=arlit, to_organization_id="")
+    full = api.post(f"/console/cases/{case_id}/refer/check", data=form)
+    assert full.status_code == 422, full.text
+    assert "This service is full" in full.text and 'name="override_reason"' in full.text
+    empty = api.post(f"/console/cases/{case_id}/refer/check", data={**form, "override_reason": ""})
+    assert empty.status_code == 422 and 'href="#override_reason"' in empty.text
+    why = "The focal point agreed by phone to take her this week."
+    form.update(override_reason=why, to_organization_id=world.recipient.organization_id)
+    checked = api.post(f"/console/cases/{case_id}/refer/check", data=form)
+    assert checked.status_code == 200, checked.text
+    assert why in checked.text and "Écoute Arlit" in checked.text
+    sent = api.post(
+        f"/console/cases/{case_id}/refer/send",
+        data={**form, "csrf_token": csrf_of(checked.text), "urgency": "normal", "note": ""},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    referral_id = sent.headers["location"].split("/")[-2]
+    read = world.get(referral_id, world.sender).json()
+    assert read["service_id"] == arlit and read["service_override"] == ["service_full"]
