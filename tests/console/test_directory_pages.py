@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,8 +17,9 @@ from fastapi.testclient import TestClient
 from hub.clock import utcnow
 from hub.reports import export
 from hub.reports import service as reports
+from hub.service_directory import service as directory_service
 from tests.support import factories
-from tests.support.api import Partner, partner
+from tests.support.api import Partner, operator, partner
 from tests.support.consents import consent_body
 from tests.support.people import Person, csrf_of, person, sign_in
 from tests.support.referral_world import AGREED, CANARY_NAME, CANARY_NOTE, PURPOSE, World
@@ -359,3 +361,48 @@ def test_a_referral_names_a_service_and_says_why_when_it_is_full(
     referral_id = sent.headers["location"].split("/")[-2]
     read = world.get(referral_id, world.sender).json()
     assert read["service_id"] == arlit and read["service_override"] == ["service_full"]
+
+
+def test_the_hubs_administrators_add_a_service_for_any_organisation(
+    world: World, api: TestClient
+) -> None:
+    hub = operator(world.runtime, world.api)
+    admin = person(world.runtime, hub.organization_id, "admin")
+    sign_in(api, admin)
+    form = api.get("/console/services/new")
+    assert form.status_code == 200 and 'name="organization_id"' in form.text
+    fields = {
+        "csrf_token": csrf_of(form.text),
+        "service_type": "shelter",
+        "name": "Abri temporaire Agadez",
+        "capacity": "open",
+    }
+    unnamed = api.post("/console/services/new", data=fields)
+    assert unnamed.status_code == 400 and 'href="#organization_id"' in unnamed.text
+    made = api.post(
+        "/console/services/new",
+        data={**fields, "organization_id": world.outsider.organization_id},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    made_id = made.headers["location"].split("/")[-1].split("?")[0]
+    read = world.api.get(f"/v1/services/{made_id}", headers=world.sender.headers).json()
+    assert read["organization_id"] == world.outsider.organization_id
+    assert api.get("/console/reports").status_code == 403  # the operator's is `hub report`
+
+
+@pytest.mark.parametrize(
+    ("verified", "today", "due"),
+    [
+        (None, date(2026, 11, 29), True),
+        (date(2026, 5, 29), date(2026, 11, 29), False),
+        (date(2026, 5, 28), date(2026, 11, 29), True),
+        (date(2026, 2, 28), date(2026, 8, 31), False),  # six months before 31 August
+        (date(2026, 2, 27), date(2026, 8, 31), True),
+    ],
+)
+def test_an_entry_is_due_for_verification_after_the_policys_months(
+    world: World, verified: date | None, today: date, due: bool
+) -> None:
+    assert world.runtime.policy.service_directory.verify_every_months == 6
+    assert directory_service.verification_due(world.runtime.policy, verified, today) is due
