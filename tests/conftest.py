@@ -121,7 +121,8 @@ _LEFT_OUT = pytest.StashKey[int]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With HUB_TEST_DATABASE_ONLY=1, leave out every test that does not use `database_template`.
+    """With HUB_TEST_DATABASE_ONLY=1, leave out every test that does not use `database_template`,
+    and a test's repeats in the console's other languages (`_language_repeats`).
 
     Whatever a test gets of the pass's database or broker comes through that fixture (PG_URL and
     BROKER_URL reach tests only through `database_url` and `settings`; the `HUB_TEST_*`
@@ -132,14 +133,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if not (PG_URL and DATABASE_TESTS_ONLY):
         return
+    in_other_languages = _language_repeats(items)
     kept, left_out = [], []
     for item in items:
         uses_a_database = "database_template" in getattr(item, "fixturenames", ())
-        (kept if uses_a_database else left_out).append(item)
+        runs_here = uses_a_database and item not in in_other_languages
+        (kept if runs_here else left_out).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
     config.stash[_LEFT_OUT] = len(left_out)
+
+
+# the parameters by which a test repeats itself in another language of the console
+_LANGUAGE_PARAMETERS = ("language", "locale")
+
+
+def _language_repeats(items: list[pytest.Item]) -> set[pytest.Item]:
+    """The repeats of a test in a language other than the first it is run in.
+
+    A test parametrized by the console's language walks the same pages, with the same requests
+    and the same rows, in each language; only the words of the templates change, and those come
+    from the message catalogues, not from the database. The PostgreSQL pass runs such a test in
+    its first language; the SQLite pass runs every language.
+    """
+    first: dict[tuple[str, str], object] = {}
+    repeats: set[pytest.Item] = set()
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for name in _LANGUAGE_PARAMETERS:
+            if name not in params:
+                continue
+            key = (f"{item.path}::{getattr(item, 'originalname', item.name)}", name)
+            if first.setdefault(key, params[name]) != params[name]:
+                repeats.add(item)
+    return repeats
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -148,8 +176,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         left_out = config.stash.get(_LEFT_OUT, None)
         count = "" if left_out is None else f"{left_out} "
         terminalreporter.write_line(
-            f"HUB_TEST_DATABASE_ONLY=1: the {count}tests that use no database were left out "
-            "(the SQLite pass runs them)"
+            f"HUB_TEST_DATABASE_ONLY=1: the {count}tests that use no database, or repeat a test "
+            "in another language, were left out (the SQLite pass runs them)"
         )
     shots = config.stash.get(SHOTS, [])
     if shots:
