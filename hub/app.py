@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from hub import __version__
 from hub.api import openapi, problem_handlers, vocabulary
@@ -11,6 +12,7 @@ from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.consent import routes as consent_routes
 from hub.console.install import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
+from hub.console.install import bind as bind_console
 from hub.console.install import install as install_console
 from hub.delivery import routes as delivery_routes
 from hub.directory import routes as directory_routes
@@ -29,24 +31,31 @@ from hub.transfers import routes as transfer_routes
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    """The hub's app, serving `runtime`."""
+    return bind(build(), runtime)
+
+
+def build() -> FastAPI:
+    """The app's routes, handlers and middleware: all that no runtime changes.
+
+    FastAPI works out a router's parameters and models when a request first reaches it, a
+    tenth of a second or more over the whole app. An app built once can serve another runtime
+    (`bind`) without doing that again: the tests bind each test's runtime to their process's
+    one app.
+    """
     app = FastAPI(
         title="Referral hub",
         version=__version__,
         summary="Interagency referrals and data sharing, gated by recorded informed consent.",
     )
-    configure_logging(runtime.settings.log_level)
-    # loaded now so a malformed policy file stops start-up (PolicyError names the line)
-    runtime.policy  # noqa: B018
-    app.state.runtime = runtime
-    app.state.metrics = Metrics(runtime.sessions, audit_stale_after=stale_after(runtime.settings))
     problem_handlers.install(app)
     # the last added runs first: request context wraps the body limit so a 413 is logged too
     app.add_middleware(
         BodyLimitMiddleware,
-        max_bytes=runtime.settings.max_body_bytes,
+        max_bytes=_max_body_bytes,
         exempt=[consent_routes.EVIDENCE_PATH, *CONSOLE_UPLOAD_PATHS],
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=_metrics)
     app.include_router(ops_routes.router)
     auth_routes.install(app)
     app.include_router(directory_routes.router)
@@ -61,8 +70,32 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(disclosure_routes.router)
     app.include_router(delivery_routes.router)
     install_console(app)
-    openapi.install(app, vocabulary.as_lists(runtime.policy))
+    openapi.install(app, lambda: vocabulary.as_lists(app.state.runtime.policy))
     return app
+
+
+def bind(app: FastAPI, runtime: Runtime) -> FastAPI:
+    """`app` (made by `build`) now serves `runtime`: everything the app holds that is made from
+    a runtime is made here, and binding again replaces all of it."""
+    configure_logging(runtime.settings.log_level)
+    # loaded now so a malformed policy file stops start-up (PolicyError names the line)
+    runtime.policy  # noqa: B018
+    app.state.runtime = runtime
+    app.state.metrics = Metrics(runtime.sessions, audit_stale_after=stale_after(runtime.settings))
+    auth_routes.bind(app)
+    bind_console(app, runtime.settings)
+    # the document lists the policy's vocabularies
+    app.openapi_schema = None
+    return app
+
+
+def _max_body_bytes(scope: Scope) -> int:
+    return int(scope["app"].state.runtime.settings.max_body_bytes)
+
+
+def _metrics(scope: Scope) -> Metrics:
+    metrics: Metrics = scope["app"].state.metrics
+    return metrics
 
 
 def from_environment() -> FastAPI:

@@ -23,11 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hub.app import create_app
+from hub.app import bind, build
 from hub.clock import clock
 from hub.db import migrate
 from hub.runtime import Runtime
@@ -270,7 +271,15 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt.dispose()
 
 
+@pytest.fixture(scope="session")
+def _app() -> FastAPI:
+    """The process's one app (`hub.app.build`): each test binds its runtime to it. FastAPI
+    works out every route's parameters and models once per app, which took more CPU than
+    most tests' own requests when each test made an app of its own."""
+    return build()
+
+
 @pytest.fixture
-def api(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as client:
+def api(runtime: Runtime, _app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(bind(_app, runtime)) as client:
         yield client

@@ -26,7 +26,7 @@ know, once for every operation rather than route by route:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -111,8 +111,9 @@ READS_CASE_DATA: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
-    """`vocabularies`: each vocabulary's values by name (`hub.api.vocabulary.as_lists`)."""
+def install(app: FastAPI, vocabularies: Callable[[], dict[str, list[str]]]) -> None:
+    """`vocabularies()`: each vocabulary's values by name (`hub.api.vocabulary.as_lists`) of
+    the app's runtime when the document is made (binding another runtime clears it)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -125,7 +126,7 @@ def install(app: FastAPI, vocabularies: dict[str, list[str]]) -> None:
             declare_alternative_scopes(doc)
             declare_problems(doc)
             declare_links(doc)
-            declare_vocabularies(doc, vocabularies)
+            declare_vocabularies(doc, vocabularies())
             declare_examples(doc)
             app.openapi_schema = doc
         return app.openapi_schema

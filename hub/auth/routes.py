@@ -31,12 +31,18 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
 def install(app: FastAPI) -> None:
-    """Mount the OAuth routes and make the app's Authority (keys, rate limiter) now."""
+    """Mount the OAuth routes."""
     # authlib logs whole tokens and assertions at DEBUG ("Issue token %r"): never let those
     # records through, whatever the hub's log level
     logging.getLogger("authlib").setLevel(logging.INFO)
-    get_authority(app)
     app.include_router(router)
+
+
+def bind(app: FastAPI) -> None:
+    """Make the app's Authority (keys, rate limiter) from its runtime now, replacing any
+    earlier runtime's."""
+    app.state.auth = None
+    get_authority(app)
 
 
 def _oauth_error(status: int, error: str, description: str, **headers: str) -> JSONResponse:

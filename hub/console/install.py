@@ -36,6 +36,7 @@ from hub.console import (
     supervision,
     transfers,
 )
+from hub.settings import Settings
 from hub.users import signin as signin_service
 
 STATIC = Path(__file__).parent / "static"
@@ -44,7 +45,6 @@ UPLOAD_PATHS = consent_upload.UPLOAD_PATHS
 
 
 def install(app: FastAPI) -> None:
-    app.state.signin_limiter = signin_service.make_limiter(app.state.runtime.settings)
     app.add_middleware(security.ConsoleHeadersMiddleware)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(home.router)
@@ -76,3 +76,8 @@ def install(app: FastAPI) -> None:
     app.include_router(admin_deliveries.router)
     # last: whatever the routes above do not answer
     app.include_router(home.fallback)
+
+
+def bind(app: FastAPI, settings: Settings) -> None:
+    """What the console keeps of the app's runtime: the sign-in limiter made from its settings."""
+    app.state.signin_limiter = signin_service.make_limiter(settings)

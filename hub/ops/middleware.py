@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -49,7 +49,10 @@ def route_template(scope: Scope, root_path: str) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    """`metrics(scope)`: the metrics of the app the request reached (the app's runtime can be
+    replaced, `hub.app.bind`, and its metrics with it)."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[Scope], Metrics]) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -85,7 +88,7 @@ class RequestContextMiddleware:
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope, root_path)
-            self.metrics.observe(
+            self.metrics(scope).observe(
                 method=scope["method"], route=route, status=status, seconds=seconds
             )
             access_log.info(
@@ -106,13 +109,16 @@ class PayloadTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over `max_bytes`: up front by Content-Length, else by counting chunks.
+    """Refuse bodies over `max_bytes(scope)`: up front by Content-Length, else by counting
+    chunks (the limit is a setting of the app's runtime, read for each request).
 
     Counting raises PayloadTooLarge from `receive`, which FastAPI's body parsing re-raises as
     an HTTP error, so the app's problem handler answers it like any other 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt: Sequence[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: Callable[[Scope], int], exempt: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # path patterns whose routes stream and limit their own (larger) bodies, such as
@@ -124,8 +130,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         # the server refuses a malformed Content-Length itself; counting covers a lying one
+        max_bytes = self.max_bytes(scope)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > max_bytes:
             await _answer(scope, receive, send, _too_large())
             return
         received = 0
@@ -136,7 +143,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise PayloadTooLarge
             return message
 

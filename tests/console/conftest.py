@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fastapi import FastAPI
 
+from hub.app import bind
 from hub.runtime import Runtime
 from tests.support import browser as support
 
@@ -112,9 +114,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # -- the hub --------------------------------------------------------------------------------------
 @pytest.fixture
-def live_hub(runtime: Runtime) -> Iterator[support.LiveHub]:
-    """`create_app(runtime)` on a real port of 127.0.0.1: `.url`, `.runtime`, `.port`."""
-    with support.LiveHub(runtime) as hub:
+def live_hub(runtime: Runtime, _app: FastAPI) -> Iterator[support.LiveHub]:
+    """The process's app serving the test's runtime (as `api` does) on a real port of
+    127.0.0.1: `.url`, `.runtime`, `.port`."""
+    with support.LiveHub(runtime, app=bind(_app, runtime)) as hub:
         yield hub
 
 

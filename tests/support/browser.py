@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from hub.app import create_app
 from hub.runtime import Runtime
@@ -146,15 +147,18 @@ class Chromium:
 
 # -- the hub on a real port -----------------------------------------------------------------------
 class LiveHub:
-    """`create_app(runtime)` served by uvicorn on 127.0.0.1 (a free port) in a thread.
+    """`create_app(runtime)` (or `app`, already serving `runtime`) served by uvicorn on
+    127.0.0.1 (a free port) in a thread.
 
     `with LiveHub(runtime) as hub: httpx.get(f"{hub.url}/healthz")`. The socket is bound before
     the thread starts, so there is no window in which another process can take the port.
     """
 
-    def __init__(self, runtime: Runtime, *, start_timeout: float = 20.0) -> None:
+    def __init__(
+        self, runtime: Runtime, *, app: FastAPI | None = None, start_timeout: float = 20.0
+    ) -> None:
         self.runtime = runtime
-        self.app = create_app(runtime)
+        self.app = app if app is not None else create_app(runtime)
         self._start_timeout = start_timeout
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
