@@ -47,6 +47,11 @@ WHAT: dict[tuple[str, str | None], str] = {
     ("referral.escalation", "follow_up"): N_(
         "Escalated: a referral is long past its follow-up date"
     ),
+    ("referral.reminder", "acknowledge"): N_("A referral's acknowledgement is due soon"),
+    ("referral.overdue", "acknowledge"): N_(
+        "A referral is waiting past its deadline for an acknowledgement"
+    ),
+    ("referral.escalation", "acknowledge"): N_("A referral failed: it was never acknowledged"),
     ("transfer.reminder", "acceptance"): N_("A transfer offer's answer is due soon"),
     ("transfer.overdue", "acceptance"): N_("A transfer offer is waiting past its deadline"),
     ("transfer.escalation", "acceptance"): N_(

@@ -202,8 +202,10 @@ class Audience(StrEnum):
 
 class Notify(BaseModel):
     """Who is notified in person (the console's "needs your attention", and by email when the
-    hub has a mail server) at each step of a follow-up deadline, besides the organisations'
-    channels: before it (`reminder`), at it (`overdue`), past it (`escalation`)."""
+    hub has a mail server) at each step of a request's deadline (the acknowledgement, the
+    follow-up stages, a transfer's acceptance), besides the organisations' channels: before it
+    (`reminder`), at it (`overdue`), past it (`escalation`; for the acknowledgement, the
+    referral failing)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

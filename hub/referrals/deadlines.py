@@ -6,6 +6,8 @@ reads only referrals still waiting for an acknowledgement, through the index on
 own small transaction so one bad row cannot hold back the others (the pass is
 `hub.db.deadlines`, shared with the consent officers' deadlines). Running it twice does
 nothing more: every step checks and sets its own marker (reminded_at, overdue_since, status).
+At each step the people the policy's `follow_up.notify` names are notified too, as for the
+follow-up deadlines (stage `acknowledge`; its escalation is the failure).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Act, Step, Watched
 from hub.lifecycle import Party, reasons
 from hub.outbox.service import enqueue
+from hub.policy.rules import Notify
 from hub.referrals import service
+from hub.referrals.follow_up import tell_people
 from hub.referrals.lifecycle import AWAITING_ACKNOWLEDGEMENT
 from hub.referrals.models import Referral
 from hub.services import Services
@@ -30,6 +34,10 @@ REMINDER_TOPIC = "referral.reminder"
 OVERDUE_TOPIC = "referral.overdue"
 FAILED_TOPIC = "referral.failed"
 NOT_ACKNOWLEDGED = "not_acknowledged"
+# the deadline's name in the people's notifications (`follow_up.notify` names who, at each step:
+# the reminder, overdue, and the escalation, which fails the referral)
+STAGE = "acknowledge"
+STEPS = {"reminded_at": "reminder", "overdue_since": "overdue"}
 
 
 @dataclass
@@ -52,15 +60,17 @@ WATCHED = Watched(
 )
 
 
-def _mark(marker: str, topic: str, action: str) -> Act[Referral]:
+def _mark(marker: str, topic: str, action: str, notify: Notify) -> Act[Referral]:
     """A step that sets its marker (`reminded_at`, `overdue_since`) once, tells the recipient
-    (`topic`) and audits it (`action`)."""
+    (`topic`) and the people the policy names for the step, and audits it (`action`)."""
+    step = STEPS[marker]
 
     def act(db: Session, referral: Referral, now: datetime) -> bool:
         if getattr(referral, marker) is not None:
             return False
         setattr(referral, marker, now)
         enqueue(db=db, topic=topic, payload={"referral_id": referral.id})
+        tell_people(db, referral, audiences=notify.audiences(step), step=step, stage=STAGE)
         record(
             db,
             actor=reasons.SYSTEM_ACTOR,
@@ -88,6 +98,8 @@ def _fail(db: Session, runtime: Services, referral: Referral, now: datetime) -> 
         reason_code=NOT_ACKNOWLEDGED,
     )
     enqueue(db=db, topic=FAILED_TOPIC, payload={"referral_id": referral.id})
+    notify = runtime.policy.follow_up.notify
+    tell_people(db, referral, audiences=notify.escalation, step="escalation", stage=STAGE)
     return True
 
 
@@ -96,13 +108,14 @@ def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
     so a referral long past its deadline fails at once instead of being reminded and flagged
     on its way there."""
     now = now or utcnow()
+    notify = runtime.policy.follow_up.notify
     passed = deadline_pass.run(
         sessions=runtime.sessions,
         watched=WATCHED,
         windows=runtime.policy.acknowledgement.windows(),
         escalate=Step(lambda db, referral, at: _fail(db, runtime, referral, at)),
-        overdue=Step(_mark("overdue_since", OVERDUE_TOPIC, "referral.overdue")),
-        remind=Step(_mark("reminded_at", REMINDER_TOPIC, "referral.reminded")),
+        overdue=Step(_mark("overdue_since", OVERDUE_TOPIC, "referral.overdue", notify)),
+        remind=Step(_mark("reminded_at", REMINDER_TOPIC, "referral.reminded", notify)),
         now=now,
     )
     return DeadlineReport(reminded=passed.reminded, overdue=passed.overdue, failed=passed.escalated)

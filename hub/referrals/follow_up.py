@@ -9,7 +9,8 @@ markers of the stage before. `run` is one pass per stage through `hub.db.deadlin
 the acknowledgement and the consent officers' deadlines share: remind the recipient before the
 deadline, flag it overdue at it (the sender told), escalate past it (flagged; the sender and
 the recipient organisation told). At each step the people the policy's `follow_up.notify`
-names are notified too (`hub.notifications`). Nothing is closed: a late answer is still an
+names are notified too (`hub.notifications`, through `tell_people`, which the acknowledgement's
+deadline uses as well). Nothing is closed: a late answer is still an
 answer.
 `overdue_condition` / `is_overdue` are the same rule for the board and the API's `overdue`.
 """
@@ -129,6 +130,31 @@ def _watched(stage: str) -> Watched[Referral]:
     )
 
 
+def tell_people(
+    db: Session,
+    referral: Referral,
+    *,
+    audiences: tuple[Audience, ...],
+    step: str,
+    stage: str | None,
+) -> None:
+    """Queue the notifications of a deadline's `step` to the people `audiences` names (the
+    policy's `follow_up.notify`, for every deadline of a referral, its acknowledgement's too)."""
+    notifications.announce(
+        db,
+        audiences=audiences,
+        object_type="referral",
+        object_id=referral.id,
+        step=step,
+        stage=stage,
+        parties=notifications.Parties(
+            sender_organization_id=referral.from_organization_id,
+            recipient_organization_id=referral.to_organization_id,
+            made_by=person_of(referral.created_by),
+        ),
+    )
+
+
 def _step(
     marker: str, topic: str, action: str, step: str, audiences: tuple[Audience, ...]
 ) -> Step[Referral]:
@@ -145,19 +171,7 @@ def _step(
             referral.due_overdue_since = now
         stage = referral.due_move
         enqueue(db=db, topic=topic, payload={"referral_id": referral.id, "stage": stage})
-        notifications.announce(
-            db,
-            audiences=audiences,
-            object_type="referral",
-            object_id=referral.id,
-            step=step,
-            stage=stage,
-            parties=notifications.Parties(
-                sender_organization_id=referral.from_organization_id,
-                recipient_organization_id=referral.to_organization_id,
-                made_by=person_of(referral.created_by),
-            ),
-        )
+        tell_people(db, referral, audiences=audiences, step=step, stage=stage)
         record(
             db,
             actor=reasons.SYSTEM_ACTOR,

@@ -1,13 +1,14 @@
-"""The people the policy's `follow_up.notify` names are notified at each step of a follow-up
-deadline (a moved clock, the pass in the test process, the outbox drained): none at the
-reminder, the sender's case worker when overdue, the recipient's and the sender's
-administrators and the sender's case worker at the escalation — each once, with ids and codes
-only; nobody else, nobody disabled, nobody of a third organisation."""
+"""The people the policy's `follow_up.notify` names are notified at each step of a request's
+deadline, the acknowledgement's included (a moved clock, the pass in the test process, the
+outbox drained): none at the reminder, the sender's case worker when overdue, the recipient's
+and the sender's administrators and the sender's case worker at the escalation — each once,
+with ids and codes only; nobody else, nobody disabled, nobody of a third organisation."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -15,7 +16,8 @@ from hub.clock import utcnow
 from hub.notifications import service as notifications
 from hub.notifications.models import Notification
 from hub.outbox.models import OutboxMessage
-from hub.policy.rules import Audience
+from hub.policy.rules import Audience, Notify
+from hub.referrals import deadlines as acknowledgement
 from hub.referrals import follow_up
 from hub.referrals.models import Referral
 from hub.runtime import Runtime
@@ -163,3 +165,81 @@ def test_every_audience_names_a_side_and_a_role() -> None:
     assert [a for a, (_, role) in AUDIENCE_ROLES.items() if role is None] == [
         Audience.sender_case_worker
     ]
+
+
+def test_the_acknowledgement_deadline_notifies_them_at_each_step(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rule for the acknowledgement: who is told at each step is the policy's data
+    (here the recipient's case workers at the reminder too); its escalation fails the
+    referral."""
+    runtime = world.runtime
+    policy = runtime.policy
+    notify = Notify(
+        reminder=(Audience.recipient_case_workers,),
+        overdue=policy.follow_up.notify.overdue,
+        escalation=policy.follow_up.notify.escalation,
+    )
+    changed = policy.model_copy(
+        update={"follow_up": policy.follow_up.model_copy(update={"notify": notify})}
+    )
+    monkeypatch.setitem(runtime.__dict__, "policy", changed)
+    who = _people(world)
+    referral_id = _sent_by(world, who["maker"])
+    answered = _sent_by(world, who["maker"])
+    assert world.act(answered, "acknowledge", world.recipient).status_code == 200
+    with runtime.sessions() as db:
+        due = db.get_one(Referral, referral_id).acknowledge_by
+
+    def pass_at(moment: datetime) -> acknowledgement.DeadlineReport:
+        report = run_at(acknowledgement.run, runtime, moment)
+        drain(runtime)
+        return report
+
+    # normal urgency: 72 h to acknowledge, reminded 24 h before, failed 24 h after
+    assert pass_at(due - timedelta(hours=25)).reminded == []
+    assert _notified(runtime) == {}
+    assert pass_at(due - timedelta(hours=23)).reminded == [referral_id]
+    reminder = ("referral.reminder", "acknowledge", referral_id)
+    assert _notified(runtime) == {who["recipient_worker"]: [reminder]}
+
+    assert pass_at(due + timedelta(minutes=1)).overdue == [referral_id]
+    overdue = ("referral.overdue", "acknowledge", referral_id)
+    assert _notified(runtime) == {who["recipient_worker"]: [reminder], who["maker"]: [overdue]}
+
+    assert pass_at(due + timedelta(hours=25)).failed == [referral_id]
+    failed = ("referral.escalation", "acknowledge", referral_id)
+    assert _notified(runtime) == {
+        who["recipient_worker"]: [reminder],
+        who["maker"]: [overdue, failed],
+        who["sender_admin"]: [failed],
+        who["recipient_admin"]: [failed],
+    }
+    with runtime.sessions() as db:
+        referral = db.get_one(Referral, referral_id)
+        assert (referral.status, referral.status_reason) == ("failed", "not_acknowledged")
+    # once: a later pass tells no one again; the acknowledged referral told no one at all
+    pass_at(due + timedelta(hours=100))
+    assert sum(len(rows) for rows in _notified(runtime).values()) == 5
+    assert all(answered not in {row[2] for row in rows} for rows in _notified(runtime).values())
+
+
+def test_a_referral_never_acknowledged_fails_and_tells_the_escalation_s_people(
+    world: World,
+) -> None:
+    """With the policy as shipped: long past its deadline, the referral fails at once (no
+    reminder or overdue first) and the people of `escalation` are told it failed."""
+    runtime = world.runtime
+    who = _people(world)
+    referral_id = _sent_by(world, who["maker"])
+    with runtime.sessions() as db:
+        due = db.get_one(Referral, referral_id).acknowledge_by
+    report = run_at(acknowledgement.run, runtime, due + timedelta(hours=30))
+    drain(runtime)
+    assert (report.failed, report.overdue, report.reminded) == ([referral_id], [], [])
+    failed = [("referral.escalation", "acknowledge", referral_id)]
+    assert _notified(runtime) == {
+        who["maker"]: failed,
+        who["sender_admin"]: failed,
+        who["recipient_admin"]: failed,
+    }
