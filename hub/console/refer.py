@@ -29,19 +29,19 @@ from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.console import i18n
+from hub.console import refer_service as directory_choice
 from hub.console.errors import ConsoleRoute
 from hub.console.history import reasons_with
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
+from hub.console.refer_service import OVERRIDE_MAX, error_for
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.rules import Effect, Reason
 from hub.referrals import dry_run, sending
 from hub.referrals import service as referrals
 from hub.referrals.schemas import NOTE_MAX, ReferralCreate, ReferralDryRun
-from hub.service_directory import service as directory
-from hub.service_directory.schemas import ServiceRead
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -54,24 +54,9 @@ CHOOSE_RECIPIENT = N_("Choose an organisation that offers this service.")
 CHOOSE_DATA = N_("Choose at least one kind of data to share.")
 CHOOSE_URGENCY = N_("Choose the urgency.")
 NOTE_TOO_LONG = N_("The note is too long (4,000 characters at most).")
-NOT_THEIR_SERVICE = N_(
-    "This service is not offered by the organisation you chose. Choose the organisation that "
-    "offers it, or no particular service."
-)
-WRITE_WHY = N_("Write why the person should still be referred to this service.")
-OVERRIDE_MAX = 1000
-# the directory's answers that a stated reason lets through (`directory.check_referral`)
-SERVICE_REFUSALS = ("service_full", "service_not_eligible")
-SERVICE_LIMIT = 100
 # why a category the gate withholds is withheld, in plain words
 WITHHELD_BY_AGREEMENT = N_("The data sharing agreement with this recipient does not cover it")
 WITHHELD_BY_CONSENT = N_("The person's consent does not cover it for this recipient and purpose")
-
-
-def _error_for(errors: list[tuple[str, str]] | None) -> dict[str, str]:
-    """The message by field, for the message beside it (`recipient-<id>` → `recipient`); the
-    summary at the top links to the first choice of each field."""
-    return {anchor.split("-", 1)[0]: message for anchor, message in errors or []}
 
 
 def _case(db: DbSession, person: CurrentPerson, case_id: str) -> Case:
@@ -83,22 +68,6 @@ def _offering(db: DbSession, person: CurrentPerson, service_type: str) -> list[O
     """The directory's organisations offering the service, the office itself left out."""
     own = person.principal.organization_id
     return [o for o in organizations.get_all(db=db) if service_type in o.services and o.id != own]
-
-
-def _services(
-    db: DbSession, runtime: CurrentRuntime, person: CurrentPerson, service_type: str
-) -> list[ServiceRead]:
-    """The directory's services of this type (as GET /v1/services?type=), the office's own
-    left out: the ones a referral may name."""
-    found, _ = directory.find(
-        db=db,
-        policy=runtime.policy,
-        wanted=directory.ServiceFilter(service_type=service_type),
-        cursor=None,
-        limit=SERVICE_LIMIT,
-    )
-    own = person.principal.organization_id
-    return [s for s in found if s.organization_id != own]
 
 
 # -- finding the case ------------------------------------------------------------------------
@@ -151,7 +120,7 @@ def _service_page(
         service_types=runtime.policy.vocabularies.service_types,
         chosen=chosen,
         errors=errors or [],
-        error_for=_error_for(errors),
+        error_for=error_for(errors),
     )
 
 
@@ -190,14 +159,14 @@ def _recipient_page(
         reference=case.external_ref,
         service_type=service_type,
         recipients=_offering(db, person, service_type),
-        services=_services(db, runtime, person, service_type),
+        services=directory_choice.services(db, runtime, person, service_type),
         chosen=chosen,
         chosen_service=chosen_service,
         held=held,
         # all the case holds, until the case worker narrows it (the gate strips the rest)
         categories=held if categories is None else categories,
         errors=errors or [],
-        error_for=_error_for(errors),
+        error_for=error_for(errors),
     )
 
 
@@ -268,18 +237,8 @@ def _choice_errors(
     if choice.service_type not in runtime.policy.vocabularies.service_types:
         # only a forged form gets here: the service was chosen on the page before
         raise NotFound()
-    errors: list[tuple[str, str]] = []
+    errors = directory_choice.service_errors(person, db, runtime, choice)
     offering = _offering(db, person, choice.service_type)
-    if choice.service_id:
-        named = {s.id: s for s in _services(db, runtime, person, choice.service_type)}
-        chosen = named.get(choice.service_id)
-        if chosen is None:
-            raise NotFound()  # only services of the list are offered: a forged form
-        if not choice.recipient:
-            # the service names its organisation
-            choice.recipient = chosen.organization_id
-        elif chosen.organization_id != choice.recipient:
-            errors.append((f"service-{chosen.id}", person.gettext(NOT_THEIR_SERVICE)))
     if choice.recipient not in {o.id for o in offering}:
         first = offering[0].id if offering else ""
         errors.append((f"recipient-{first}", person.gettext(CHOOSE_RECIPIENT)))
@@ -313,9 +272,9 @@ def _check_page(
             data=choice.request(case, dry_run=True),
         )
     except Problem as problem:
-        if problem.code not in SERVICE_REFUSALS:
+        if problem.code not in directory_choice.SERVICE_REFUSALS:
             raise
-        return _override_page(request, person, db, case, choice, problem)
+        return directory_choice.override_page(request, person, db, case, choice, problem)
     return page(
         request,
         person,
@@ -326,11 +285,7 @@ def _check_page(
         reference=case.external_ref,
         choice=choice,
         recipient_name=organization_names(db, [choice.recipient])[choice.recipient],
-        service=(
-            directory.read(db=db, service=directory.get(db=db, service_id=choice.service_id))
-            if choice.service_id
-            else None
-        ),
+        service=directory_choice.chosen_service(db, choice),
         answer=answer,
         held_for=_reasons(runtime, answer, Effect.review),
         refused_for=_reasons(runtime, answer, Effect.deny),
@@ -342,44 +297,12 @@ def _check_page(
             for u in vocabulary.urgencies(runtime.policy)
         },
         errors=errors or [],
-        error_for=_error_for(errors),
+        error_for=error_for(errors),
         note_max=NOTE_MAX,
         refused=refused,
         # a fresh key per check: sending the form twice (a double click, a resent form) makes
         # one referral
         send_key=secrets.token_urlsafe(24),
-    )
-
-
-def _override_page(
-    request: Request,
-    person: CurrentPerson,
-    db: DbSession,
-    case: Case,
-    choice: _Choice,
-    problem: Problem,
-) -> Response:
-    """The directory's refusal (`service_full`, `service_not_eligible`) in plain words, and the
-    reason the case worker may give to refer all the same (recorded on the referral)."""
-    errors: list[tuple[str, str]] = []
-    if choice.override_asked and not choice.override_reason:
-        errors.append(("override_reason", person.gettext(WRITE_WHY)))
-    found = directory.read(db=db, service=directory.get(db=db, service_id=choice.service_id))
-    return page(
-        request,
-        person,
-        "refer_override.html",
-        db=db,
-        status_code=422,
-        case_id=case.id,
-        reference=case.external_ref,
-        choice=choice,
-        service=found,
-        code=problem.code,
-        reasons=list(problem.extra.get("reasons", [])),
-        errors=errors,
-        error_for=_error_for(errors),
-        override_max=OVERRIDE_MAX,
     )
 
 
@@ -477,9 +400,9 @@ def send(
         )
     except Problem as problem:
         # the service filled up (or changed its rules) since the check
-        if problem.code not in SERVICE_REFUSALS:
+        if problem.code not in directory_choice.SERVICE_REFUSALS:
             raise
-        return _override_page(request, person, db, case, choice, problem)
+        return directory_choice.override_page(request, person, db, case, choice, problem)
     if referral is not None:
         status = 201 if referral.sent_at is not None else 202
         created = sending.created(referral, decision)
