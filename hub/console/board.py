@@ -30,8 +30,10 @@ from hub.transfers.schemas import Role as TransferRole
 
 router = APIRouter(prefix="/console/board", route_class=ConsoleRoute, include_in_schema=False)
 
-# the board is the senders' (case workers: they make the referrals and chase them)
-SCOPE = "referrals:write"
+# the board is the sending office's: its case workers chase what they sent, and those who read
+# the office's referrals without making them (consent officers, administrators) follow them,
+# the offices below theirs too, as GET /v1/referrals allows them (`referrals:read`)
+SCOPE = "referrals:read"
 TRANSFER_LIMIT = 50
 HOURS = N_("%(hours)s h")
 NO_ACKNOWLEDGEMENT = N_("none acknowledged yet")

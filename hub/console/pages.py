@@ -14,6 +14,7 @@ from hub.console import i18n, security
 from hub.console.errors import CsrfRefused
 from hub.console.people import CurrentPerson, Person
 from hub.console.templating import render
+from hub.notifications import service as notifications
 from hub.organizations import service as organizations
 from hub.referrals import service as referrals
 from hub.reviews import service as reviews
@@ -38,7 +39,12 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
         received = referrals.count_received(db=db, organization_id=person.principal.organization_id)
     if person is not None and db is not None and person.may("transfers:write"):
         offered = transfers.count_received(db=db, organization_id=person.principal.organization_id)
+    # everyone signed in has notifications (what needs their attention): the unread count
+    unread = None
+    if person is not None and db is not None:
+        unread = notifications.unread_count(db, user_id=person.user.id)
     return {
+        "unread_notifications": unread,
         "request": request,
         "person": person,
         "csrf_field": security.CSRF_FIELD,

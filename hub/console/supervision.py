@@ -35,8 +35,8 @@ from hub.transfers.service import STATUSES as TRANSFER_STATUSES
 
 router = APIRouter(prefix="/console/board/below", route_class=ConsoleRoute, include_in_schema=False)
 
-# the board is the senders' (`board.SCOPE`): the same people follow the offices below
-SCOPE = "referrals:write"
+# whoever reads the board (`board.SCOPE`) follows the offices below, as `?scope=tree` allows
+SCOPE = "referrals:read"
 LIMIT = 100
 
 
