@@ -21,7 +21,11 @@ CAPACITIES = ("open", "limited", "full")
 
 class Service(Base):
     __tablename__ = "services"
-    __table_args__ = (Index("ix_services_type_created", "service_type", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_services_type_created", "service_type", "created_at", "id"),
+        # the directory newest first, whatever the filters (`find`)
+        Index("ix_services_created", "created_at", "id"),
+    )
 
     id: Mapped[str] = id_column()
     organization_id: Mapped[str] = mapped_column(
@@ -62,8 +66,14 @@ class ServiceArea(Base):
     __tablename__ = "service_areas"
     __table_args__ = (
         Index("ix_service_areas_code", "code"),
-        # prefix searches (`LIKE 'NE/NE-AG/%'`) use it on PostgreSQL whatever the collation
-        Index("ix_service_areas_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+        # prefix searches (`LIKE 'NE/NE-AG/%'`) use it on PostgreSQL whatever the collation;
+        # with the service's id, an area's services are read from the index alone
+        Index(
+            "ix_service_areas_path",
+            "path",
+            "service_id",
+            postgresql_ops={"path": "varchar_pattern_ops"},
+        ),
     )
 
     service_id: Mapped[str] = mapped_column(

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination, vocabulary
@@ -209,6 +210,32 @@ def area_prefix(*, db: Session, area: str) -> str | None:
     return "/".join(segments[: segments.index(area) + 1]) + "/"
 
 
+# an area with at most this many services listed in it is searched from its own list
+AREA_DRIVES = 20_000
+
+
+def _in_area(db: Session, query: Select[Any], prefix: str) -> Select[Any]:
+    """Services offered in the area or a sub-area. A small area's services are listed first
+    (a commune's few hundred, from the index on the path), then filtered and ordered: the
+    planner, which believes matches are spread evenly, would rather walk the whole directory
+    newest first testing each one. A large area's are found by that walk, which meets them
+    soon (`bench/services.py`)."""
+    listed = select(ServiceArea.service_id).where(
+        ServiceArea.path.startswith(prefix, autoescape=True)
+    )
+    counted = select(func.count()).select_from(listed.limit(AREA_DRIVES + 1).subquery())
+    if (db.scalar(counted) or 0) <= AREA_DRIVES:
+        # MATERIALIZED: listed once, never folded back into a walk of the whole directory
+        small = listed.distinct().cte("in_area").prefix_with("MATERIALIZED", dialect="postgresql")
+        return query.join(small, small.c.service_id == Service.id)
+    return query.where(
+        exists().where(
+            ServiceArea.service_id == Service.id,
+            ServiceArea.path.startswith(prefix, autoescape=True),
+        )
+    )
+
+
 def find(
     *,
     db: Session,
@@ -232,12 +259,7 @@ def find(
         prefix = area_prefix(db=db, area=wanted.area)
         if prefix is None:
             return [], None
-        query = query.where(
-            exists().where(
-                ServiceArea.service_id == Service.id,
-                ServiceArea.path.startswith(prefix, autoescape=True),
-            )
-        )
+        query = _in_area(db, query, prefix)
     if wanted.age is not None:
         query = query.where(
             or_(Service.age_min.is_(None), Service.age_min <= wanted.age),
