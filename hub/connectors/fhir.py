@@ -1,22 +1,28 @@
-"""The FHIR connector: a transaction Bundle POSTed to the partner's FHIR base, and the
-partner's Task read back (`hub.delivery.polling` maps its status onto the referral)."""
+"""The FHIR connector: a transaction Bundle POSTed to the partner's FHIR base, the partner's
+Task read back (`hub.delivery.polling` maps its status onto the referral), and the hub's own
+closing of a referral written onto that Task (`update_task`, `hub.delivery.fhir_updates`)."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from typing import Any
 
 from hub.audit import published
 from hub.connectors import fhir_bundle
 from hub.connectors.channels import Channel
 from hub.connectors.contract import PushContext, PushResult
 from hub.connectors.fhir_bundle import TaskState
-from hub.connectors.http import OutboundClient
+from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.package import DeliveryPackage, OfferPackage
 
 FHIR_JSON = "application/fhir+json"
 # what the hub puts after the partner's base: `Task/<FHIR id>`, nothing the partner chose
 TASK_REF = re.compile(r"^Task/[A-Za-z0-9\-.]{1,64}$")
+# a partner that changed its Task between our read and our write answers 412: read again
+PRECONDITION_FAILED = 412
+WRITE_TRIES = 2
 
 
 def _headers(channel: Channel) -> dict[str, str]:
@@ -63,6 +69,10 @@ def push(
 def read_task(channel: Channel, remote_ref: str, client: OutboundClient) -> TaskState:
     """The partner's Task as it stands (raises DeliveryFailed, or ValueError when the answer
     is not a Task)."""
+    return fhir_bundle.parse_task(_read(channel, remote_ref, client))
+
+
+def _read(channel: Channel, remote_ref: str, client: OutboundClient) -> dict[str, Any]:
     if not TASK_REF.match(remote_ref):
         raise ValueError("not a Task reference")
     response = client.request("GET", f"{_base(channel)}/{remote_ref}", headers=_headers(channel))
@@ -70,4 +80,84 @@ def read_task(channel: Channel, remote_ref: str, client: OutboundClient) -> Task
         document = json.loads(response.body)
     except ValueError:
         raise ValueError("the partner's answer is not JSON") from None
-    return fhir_bundle.parse_task(document)
+    if not isinstance(document, dict):
+        raise ValueError("Not a FHIR Task")
+    return document
+
+
+def update_task(
+    channel: Channel,
+    remote_ref: str,
+    client: OutboundClient,
+    *,
+    status: str,
+    reason_code: str,
+    reason_text: str | None,
+    at: datetime,
+) -> str:
+    """Write the hub's `status` (cancelled, failed) and its coded reason onto the partner's
+    Task: read it, change the status, `statusReason` and `lastModified`, PUT it back (with
+    `If-Match` on the version read, so nothing the partner wrote meanwhile is lost).
+
+    Returns `updated`; `unchanged` when the Task already says so; `closed` when the partner
+    closed it first (completed, rejected, ...): the hub does not write over the partner's
+    answer. Raises DeliveryFailed (the outbox retries the retryable ones) or ValueError when
+    the partner's answer is no Task.
+    """
+    for _ in range(WRITE_TRIES):
+        result = _write_once(
+            channel, remote_ref, client, status=status, reason=(reason_code, reason_text), at=at
+        )
+        if result is not None:
+            return result
+    raise DeliveryFailed(
+        "conflict",
+        "PUT of a partner's Task: it changed between each read and write.",
+        retryable=True,
+        status=PRECONDITION_FAILED,
+    )
+
+
+def _write_once(
+    channel: Channel,
+    remote_ref: str,
+    client: OutboundClient,
+    *,
+    status: str,
+    reason: tuple[str, str | None],
+    at: datetime,
+) -> str | None:
+    """One read and write of `update_task`; None when the partner answered 412 (stale)."""
+    reason_code, reason_text = reason
+    current = _read(channel, remote_ref, client)
+    state = fhir_bundle.parse_task(current)
+    if state.status == status and reason_code in _status_reason_codes(current):
+        return "unchanged"
+    if state.status in fhir_bundle.FINAL_TASK_STATUSES:
+        return "closed"
+    updated = fhir_bundle.task_update(
+        current, status=status, reason_code=reason_code, reason_text=reason_text, at=at
+    )
+    updated.setdefault("id", remote_ref.removeprefix("Task/"))  # an update names its resource
+    headers = {**_headers(channel), "Content-Type": FHIR_JSON}
+    version = (current.get("meta") or {}).get("versionId")
+    if isinstance(version, str) and version:
+        headers["If-Match"] = f'W/"{version}"'
+    content = json.dumps(updated, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        client.request("PUT", f"{_base(channel)}/{remote_ref}", headers=headers, content=content)
+    except DeliveryFailed as exc:
+        if exc.status == PRECONDITION_FAILED:
+            return None
+        raise
+    return "updated"
+
+
+def _status_reason_codes(task: dict[str, Any]) -> set[str]:
+    reason = task.get("statusReason")
+    codings = reason.get("coding") if isinstance(reason, dict) else None
+    return {
+        str(c.get("code"))
+        for c in codings or []
+        if isinstance(c, dict) and c.get("system") == fhir_bundle.STATUS_REASON_SYSTEM
+    }

@@ -1,4 +1,5 @@
-"""The FHIR R4 shape of a delivery: a transaction Bundle out, the partner's Task read back.
+"""The FHIR R4 shape of a delivery: a transaction Bundle out, the partner's Task read back,
+and the hub's own closing of the referral written onto that Task.
 
 The Bundle holds the five resource types DESIGN.md names (Patient, Organization,
 ServiceRequest, Task, Consent) and nothing of a category outside `package.categories`.
@@ -7,6 +8,22 @@ from the delivery id, so a retried delivery sends the same resources and a partn
 honours `ifNoneExist` keeps one copy. The Bundle's `meta.tag` carries the hub's latest signed
 audit checkpoint at the time of each attempt (`hub.audit.published`, the same value as the
 `Hub-Audit-Checkpoint` header), so a copy lives in the partner's store too.
+
+The hub is an intermediary (the SDOH Clinical Care IG's "coordination platform"): the
+sender's request is the referral itself, on the hub, a ServiceRequest of `intent` `order` and a
+Task, both identified by the referral id in `REFERRAL_SYSTEM`. What the Bundle creates on the
+partner's server is the hub's order *towards the recipient*: a ServiceRequest of `intent`
+`filler-order` (identified in `FILLER_ORDER_SYSTEM`) `basedOn` the sender's request, and the
+downstream Task (identified by the delivery in `DELIVERY_SYSTEM`) `partOf` the sender's Task and
+`basedOn` (and `focus`) the filler-order. The sender's two resources are referenced by
+identifier, not copied into the Bundle: the partner's server does not fill the sender's order,
+and the hub's FHIR facade serves them.
+
+`Task.statusReason` is filled whenever a Task the hub writes is `rejected`, `cancelled`,
+`on-hold` or `failed` (`task_update`). A partner's answer is read back with its codes
+(`parse_task`): the `statusReason` codings (a decline reason) and the `Task.output` of type
+`outcome` (the outcome code and its words); the delivery workflow checks them against the
+policy's vocabularies, which fhir.resources does not know.
 
 Models come from `fhir.resources.R4B`: the package's default is R5 (DESIGN.md "Known traps").
 """
@@ -43,7 +60,10 @@ from hub.audit import published
 from hub.connectors.package import ConsentRef, DeliveryPackage, OrganizationRef
 
 # Identifier systems of the hub's own ids
+# the sender's request on the hub: its ServiceRequest (`order`) and its Task
 REFERRAL_SYSTEM = "urn:referral-hub:referral"
+# the hub's ServiceRequest towards the recipient (`filler-order`), valued with the referral id
+FILLER_ORDER_SYSTEM = "urn:referral-hub:filler-order"
 DELIVERY_SYSTEM = "urn:referral-hub:delivery"
 ORGANIZATION_SYSTEM = "urn:referral-hub:organization"
 CONSENT_SYSTEM = "urn:referral-hub:consent"
@@ -52,6 +72,14 @@ CASE_SYSTEM = "urn:referral-hub:case"
 SERVICE_TYPE_SYSTEM = "urn:referral-hub:service-type"
 PURPOSE_SYSTEM = "urn:referral-hub:purpose"
 DATA_CATEGORY_SYSTEM = "urn:referral-hub:data-category"
+# why a referral is where it is (`hub.lifecycle.reasons`: consent_withdrawn, undeliverable, ...)
+STATUS_REASON_SYSTEM = "urn:referral-hub:status-reason"
+# the recipient's coded answers (the policy's `decline_reasons` and `outcomes`)
+DECLINE_REASON_SYSTEM = "urn:referral-hub:decline-reason"
+OUTCOME_SYSTEM = "urn:referral-hub:outcome"
+# Task.output.type of the outcome
+TASK_OUTPUT_SYSTEM = "urn:referral-hub:task-output"
+OUTCOME_OUTPUT = "outcome"
 # HL7 terminology
 CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 LOINC_SYSTEM = "http://loinc.org"
@@ -81,6 +109,13 @@ TASK_STATUSES = frozenset(
     }
 )
 
+# the statuses whose Task carries a statusReason (the IG's rule)
+REASONED_STATUSES = frozenset({"rejected", "cancelled", "on-hold", "failed"})
+# a Task in one of these is over on the partner's side: the hub does not write over it
+FINAL_TASK_STATUSES = frozenset(
+    {"rejected", "cancelled", "failed", "completed", "entered-in-error"}
+)
+
 _FULL_URL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:referral-hub:fhir-bundle")
 # FHIR's id syntax, less "." and "..": the id goes into the URL the hub reads the Task from
 _FHIR_ID = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}")
@@ -92,6 +127,11 @@ class TaskState:
 
     status: str
     reason: str | None
+    # the codes of statusReason (system `DECLINE_REASON_SYSTEM` or none), first given first
+    reason_codes: tuple[str, ...] = ()
+    # the outcome in Task.output: its codes (`OUTCOME_SYSTEM` or none) and its words
+    outcome_codes: tuple[str, ...] = ()
+    outcome_text: str | None = None
 
 
 def build_bundle(
@@ -126,10 +166,12 @@ def build_bundle(
         )
         entries.append(_entry(consent_url, resource, CONSENT_SYSTEM, consent.id))
 
+    # the hub's order towards the recipient, filling the sender's (the referral, on the hub)
     service_request = ServiceRequest(
-        identifier=[_identifier(REFERRAL_SYSTEM, package.referral_id)],
+        identifier=[_identifier(FILLER_ORDER_SYSTEM, package.referral_id)],
+        basedOn=[_by_identifier("ServiceRequest", REFERRAL_SYSTEM, package.referral_id)],
         status="active",
-        intent="order",
+        intent="filler-order",
         priority=priority,
         code=_concept(SERVICE_TYPE_SYSTEM, package.service_type),
         reasonCode=[_concept(PURPOSE_SYSTEM, package.purpose)],
@@ -141,14 +183,14 @@ def build_bundle(
         note=[Annotation(text=package.note)] if package.note else None,
     )
     entries.append(
-        _entry(service_request_url, service_request, REFERRAL_SYSTEM, package.referral_id)
+        _entry(service_request_url, service_request, FILLER_ORDER_SYSTEM, package.referral_id)
     )
 
+    # the downstream Task: part of the sender's Task (on the hub), based on the filler-order
     task = Task(
-        identifier=[
-            _identifier(REFERRAL_SYSTEM, package.referral_id),
-            _identifier(DELIVERY_SYSTEM, package.delivery_id),
-        ],
+        identifier=[_identifier(DELIVERY_SYSTEM, package.delivery_id)],
+        basedOn=[_ref(service_request_url)],
+        partOf=[_by_identifier("Task", REFERRAL_SYSTEM, package.referral_id)],
         status="requested",
         intent="order",
         priority=priority,
@@ -208,7 +250,48 @@ def parse_task(task_json: dict[str, Any]) -> TaskState:
         raise ValueError("Invalid FHIR R4 Task") from None
     if task.status not in TASK_STATUSES:
         raise ValueError("Invalid FHIR R4 Task: unknown status")
-    return TaskState(status=task.status, reason=_reason(task.statusReason))
+    outcome_codes, outcome_text = _outcome(task)
+    return TaskState(
+        status=task.status,
+        reason=_reason(task.statusReason),
+        reason_codes=_codes(task.statusReason, DECLINE_REASON_SYSTEM),
+        outcome_codes=outcome_codes,
+        outcome_text=outcome_text,
+    )
+
+
+def task_update(
+    task_json: dict[str, Any],
+    *,
+    status: str,
+    reason_code: str | None,
+    reason_text: str | None = None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The partner's Task (as it read it) moved to `status` by the hub, with `statusReason`
+    coded in `STATUS_REASON_SYSTEM`: the document to PUT back. Everything else the partner
+    wrote is kept as it was. ValueError when the input is no valid Task, the status is no R4
+    code, or the status needs a reason (`REASONED_STATUSES`) and none is given."""
+    parse_task(task_json)
+    if status not in TASK_STATUSES:
+        raise ValueError("Unknown Task status")
+    if status in REASONED_STATUSES and not reason_code:
+        raise ValueError("A Task in this status carries its reason")
+    updated = json.loads(json.dumps(task_json))
+    updated["status"] = status
+    updated.pop("statusReason", None)
+    if reason_code:
+        updated["statusReason"] = _concept(
+            STATUS_REASON_SYSTEM, reason_code, reason_text
+        ).model_dump(mode="json", exclude_none=True)
+        if reason_text:
+            updated["statusReason"]["text"] = reason_text
+    updated["lastModified"] = _instant(at)
+    try:
+        Task.model_validate(updated)
+    except ValidationError:
+        raise ValueError("Invalid FHIR R4 Task") from None
+    return updated
 
 
 class _FullUrls:
@@ -330,12 +413,40 @@ def _reason(concept: CodeableConcept | None) -> str | None:
     return None
 
 
+def _codes(concept: CodeableConcept | None, system: str) -> tuple[str, ...]:
+    """The codes of `concept` in `system` (or in no system: a partner may leave it out)."""
+    if concept is None:
+        return ()
+    return tuple(
+        c.code for c in concept.coding or [] if c.code and (c.system is None or c.system == system)
+    )
+
+
+def _outcome(task: Task) -> tuple[tuple[str, ...], str | None]:
+    """The outcome a partner gave in `Task.output`: the output typed `outcome`
+    (`TASK_OUTPUT_SYSTEM`), or any whose value is coded in `OUTCOME_SYSTEM`; its codes and
+    its words (the concept's text or a string value)."""
+    for output in task.output or []:
+        typed = any(
+            c.system == TASK_OUTPUT_SYSTEM and c.code == OUTCOME_OUTPUT
+            for c in output.type.coding or []
+        )
+        value = output.valueCodeableConcept
+        coded = value is not None and any(c.system == OUTCOME_SYSTEM for c in value.coding or [])
+        if not (typed or coded):
+            continue
+        codes = _codes(value, OUTCOME_SYSTEM)
+        text = (value.text if value is not None else None) or output.valueString
+        return codes, text or None
+    return (), None
+
+
 def _instant(moment: datetime | None) -> str | None:
     """FHIR dateTime in UTC; a naive value (as SQLite returns) is taken to be UTC."""
     if moment is None:
         return None
     aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.isoformat()
+    return aware.isoformat().replace("+00:00", "Z")
 
 
 def _identifier(system: str, value: str) -> Identifier:
@@ -348,3 +459,8 @@ def _concept(system: str, code: str, display: str | None = None) -> CodeableConc
 
 def _ref(full_url: str) -> Reference:
     return Reference(reference=full_url)
+
+
+def _by_identifier(kind: str, system: str, value: str) -> Reference:
+    """A logical reference: the resource lives on the hub, not on the partner's server."""
+    return Reference(type=kind, identifier=_identifier(system, value))

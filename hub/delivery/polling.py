@@ -3,14 +3,17 @@
 A partner on the `fhir` channel answers by updating the Task the hub created on its server;
 the scheduler reads each open one (oldest read first) and makes the recipient's moves that
 bring the referral to the Task's status (`hub.delivery.fhir_status`: received →
-acknowledged, accepted, rejected → declined, in-progress, completed). Each Task is read outside
-any transaction and applied in a short one of its own, so one slow partner delays nobody's
-writes; a partner that cannot be read is tried again at the next pass.
+acknowledged, accepted, rejected → declined, in-progress, completed), with the partner's coded
+answer where it gave one the policy knows (`answer`: a rejected Task's statusReason code as the
+decline's `reason_code`, a completed Task's outcome in `Task.output` as its `outcome_code`).
+Each Task is read outside any transaction and applied in a short one of its own, so one slow
+partner delays nobody's writes; a partner that cannot be read is tried again at the next pass.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,6 +27,7 @@ from hub.db.session import transaction
 from hub.delivery import fhir_status, service
 from hub.delivery.models import Delivery
 from hub.delivery.schemas import DeliveryStatus
+from hub.policy.loader import Policy
 from hub.referrals import service as referrals
 from hub.referrals.lifecycle import FINAL
 from hub.referrals.models import Referral
@@ -39,6 +43,11 @@ ACTOR = "connector:fhir"
 DEFAULT_TEXT = {
     "decline": "Rejected on the partner's FHIR server",
     "complete": "Completed on the partner's FHIR server",
+}
+# where a partner's Task carries the code of each answer
+CODES_FROM: dict[str, Callable[[TaskState], tuple[str, ...]]] = {
+    "decline": lambda state: state.reason_codes,
+    "complete": lambda state: state.outcome_codes,
 }
 
 
@@ -75,9 +84,12 @@ def apply(runtime: Services, delivery_id: str, state: TaskState) -> list[str]:
             return []
         actions = fhir_status.actions_to_reach(referral.status, state.status)
         for action in actions:
-            text = None
-            if action in DEFAULT_TEXT:
-                text = state.reason or DEFAULT_TEXT[action]
+            code, text = answer(runtime.policy, action, state)
+            if code is None and action in CODES_FROM and CODES_FROM[action](state):
+                log.warning(
+                    "a partner's Task gave a code outside the policy's vocabulary",
+                    extra={"delivery_id": delivery_id, "code": "unknown_value"},
+                )
             referrals.party_move(
                 db=db,
                 keyring=runtime.keyring,
@@ -86,9 +98,33 @@ def apply(runtime: Services, delivery_id: str, state: TaskState) -> list[str]:
                 actor=ACTOR,
                 organization_id=referral.to_organization_id,
                 text=text,
+                code=code,
                 policy=runtime.policy,
             )
         return actions
+
+
+def answer(policy: Policy, action: str, state: TaskState) -> tuple[str | None, str | None]:
+    """The recipient's coded answer and its words, for a decline or a completion read from
+    its Task (nothing for the other moves).
+
+    The code is the first the partner gave that the policy's vocabulary knows (`decline_reasons`
+    from `statusReason`, `outcomes` from `Task.output`); a code it does not know is left out
+    and the answer keeps its words only, as `/v1` would refuse it. Words: the outcome's text,
+    else the statusReason's (unless that is only the code), else `DEFAULT_TEXT` when there is
+    no code to stand for them.
+    """
+    if action not in CODES_FROM:
+        return None, None
+    vocabulary = referrals.ANSWER_CODES[action][0]
+    known = set(getattr(policy.vocabularies, vocabulary))
+    code = next((c for c in CODES_FROM[action](state) if c in known), None)
+    words = state.outcome_text if action == "complete" else None
+    if not words and state.reason and state.reason not in CODES_FROM[action](state):
+        words = state.reason
+    if not words and code is None:
+        words = DEFAULT_TEXT[action]
+    return code, words
 
 
 def poll_due(runtime: Services, limit: int = POLL_BATCH) -> int:

@@ -45,7 +45,7 @@ from hub.connectors.package import (
 from hub.connectors.schemas import ChannelKind
 from hub.consent.models import Consent
 from hub.db.session import transaction
-from hub.delivery import offers, service
+from hub.delivery import fhir_updates, offers, service
 from hub.delivery.models import Delivery
 from hub.delivery.schemas import DeliveryStatus
 from hub.disclosures import service as disclosures
@@ -340,6 +340,9 @@ def finish(
         return
     channel = prepared.channel.kind.value
     _delivered(delivery, result)
+    if referral.status in referrals.CLOSED_BY_THE_HUB:
+        # closed while the push travelled: the partner's new Task is closed in its turn
+        fhir_updates.queue(db, referral, delivery)
     if referral.status == SENT:
         referrals.move(
             db=db,

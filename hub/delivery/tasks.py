@@ -15,7 +15,7 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.db.session import transaction
-from hub.delivery import notices, polling, push, service
+from hub.delivery import fhir_updates, notices, polling, push, service
 from hub.lifecycle import Party
 from hub.outbox.service import Handler, handler
 from hub.referrals import cascade
@@ -135,6 +135,7 @@ def _transfer_deadline_notice(topic: str) -> Handler:
 HANDLERS: dict[str, Handler] = {
     referrals.PARTY_NOTICE_TOPIC: party_notice,
     cascade.NOTICE_TOPIC: withdrawal_notice,
+    fhir_updates.TOPIC: fhir_updates.write,
     **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
     **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},
@@ -144,6 +145,7 @@ HANDLERS: dict[str, Handler] = {
 def install() -> None:
     """The workflow's handlers on the outbox, and the requests' hook that starts deliveries."""
     service.install()
+    fhir_updates.install()
     for topic in (service.DELIVER_TOPIC, service.TRANSFER_TOPIC):
         handler(topic, on_dead=service.on_dead)(push.deliver)
     for topic, fn in HANDLERS.items():

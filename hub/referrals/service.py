@@ -11,6 +11,7 @@ the data is `hub.referrals.reading`; the consent-withdrawal cascade is `hub.refe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,10 @@ from hub.referrals.lifecycle import (
     ACCEPTED,
     ACKNOWLEDGED,
     AWAITING_ACKNOWLEDGEMENT,
+    CANCELLED,
     DELIVERED,
+    DENIED,
+    FAILED,
     FHIR_TASK_STATUS,
     IN_PROGRESS,
     MOVES,
@@ -65,6 +69,18 @@ ANSWER_CODES = {
 TO_ANSWER = (SENT, DELIVERED, ACKNOWLEDGED)
 RECEIVED_OPEN = (*TO_ANSWER, ACCEPTED, IN_PROGRESS)
 INBOX_LIMIT = 200
+# what the hub (or the sender, or a reviewer) closes, never the recipient: the delivery workflow
+# (`hub.delivery`, a layer up) hears of each such move through `on_closed`, in the move's
+# transaction, and writes it to a partner's FHIR Task (`hub.delivery.fhir_updates`)
+CLOSED_BY_THE_HUB = frozenset({CANCELLED, DENIED, FAILED})
+Closed = Callable[[Session, Referral], None]
+_closed_listeners: list[Closed] = []
+
+
+def on_closed(listener: Closed) -> Closed:
+    """Register what hears of a referral the hub closed (the delivery workflow's, once)."""
+    _closed_listeners[:] = [listener]
+    return listener
 
 
 def visible_to(organization_id: str) -> ColumnElement[bool]:
@@ -151,6 +167,9 @@ def move(
         text=text,
         coded=coded,
     )
+    if referral.status in CLOSED_BY_THE_HUB:
+        for listener in _closed_listeners:
+            listener(db, referral)
 
 
 def party_move(

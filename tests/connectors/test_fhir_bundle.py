@@ -20,13 +20,20 @@ from hub.connectors.fhir_bundle import (
     CASE_SYSTEM,
     CONSENT_SYSTEM,
     DATA_CATEGORY_SYSTEM,
+    DECLINE_REASON_SYSTEM,
     DELIVERY_SYSTEM,
+    FILLER_ORDER_SYSTEM,
     ORGANIZATION_SYSTEM,
+    OUTCOME_SYSTEM,
+    REASONED_STATUSES,
     REFERRAL_SYSTEM,
+    STATUS_REASON_SYSTEM,
+    TASK_OUTPUT_SYSTEM,
     TaskState,
     build_bundle,
     parse_task,
     task_reference_from_response,
+    task_update,
 )
 from hub.connectors.package import ConsentRef, DeliveryPackage, OrganizationRef, Subject
 from tests.support.fhir_server import FhirServer
@@ -123,7 +130,7 @@ def test_entries_are_conditional_creates_with_stable_names() -> None:
         f"Organization:identifier={ORGANIZATION_SYSTEM}|org-recipient",
         f"Patient:identifier={CASE_SYSTEM}|case-0001",
         f"Consent:identifier={CONSENT_SYSTEM}|cons-0001",
-        f"ServiceRequest:identifier={REFERRAL_SYSTEM}|ref-0001",
+        f"ServiceRequest:identifier={FILLER_ORDER_SYSTEM}|ref-0001",
         f"Task:identifier={DELIVERY_SYSTEM}|dlv-0001",
     }
     for entry in bundle["entry"]:
@@ -162,6 +169,7 @@ def test_references_point_inside_the_bundle() -> None:
 
     task = only(bundle, "Task")
     assert task["focus"]["reference"] == service_request
+    assert [b["reference"] for b in task["basedOn"]] == [service_request]
     assert task["for"]["reference"] == patient
     assert task["requester"]["reference"] == sender
     assert task["owner"]["reference"] == recipient
@@ -175,9 +183,13 @@ def test_service_request_and_task_carry_the_referral() -> None:
     bundle = build_bundle(make_package())
 
     sr = only(bundle, "ServiceRequest")
-    assert (sr["status"], sr["intent"], sr["priority"]) == ("active", "order", "urgent")
+    assert (sr["status"], sr["intent"], sr["priority"]) == ("active", "filler-order", "urgent")
     assert sr["code"]["coding"][0]["code"] == "psychosocial_support"
-    assert sr["identifier"] == [{"system": REFERRAL_SYSTEM, "value": "ref-0001"}]
+    assert sr["identifier"] == [{"system": FILLER_ORDER_SYSTEM, "value": "ref-0001"}]
+    # the sender's request (the referral, on the hub), by identifier
+    assert sr["basedOn"] == [
+        {"type": "ServiceRequest", "identifier": {"system": REFERRAL_SYSTEM, "value": "ref-0001"}}
+    ]
     assert sr["authoredOn"] == "2025-03-04T09:30:00Z"
     assert sr["note"] == [{"text": "Prefers morning appointments"}]
 
@@ -186,10 +198,12 @@ def test_service_request_and_task_carry_the_referral() -> None:
     assert "businessStatus" not in task
     assert task["authoredOn"] == "2025-03-04T09:30:00Z"
     assert task["restriction"]["period"]["end"] == "2025-03-05T09:30:00Z"
-    assert task["identifier"] == [
-        {"system": REFERRAL_SYSTEM, "value": "ref-0001"},
-        {"system": DELIVERY_SYSTEM, "value": "dlv-0001"},
+    assert task["identifier"] == [{"system": DELIVERY_SYSTEM, "value": "dlv-0001"}]
+    # part of the sender's Task (the referral, on the hub), by identifier
+    assert task["partOf"] == [
+        {"type": "Task", "identifier": {"system": REFERRAL_SYSTEM, "value": "ref-0001"}}
     ]
+    assert "statusReason" not in task  # requested: no reason to give
     [psychosocial] = task["input"]
     assert psychosocial["type"]["coding"] == [
         {"system": DATA_CATEGORY_SYSTEM, "code": "psychosocial"}
@@ -342,6 +356,125 @@ def test_parse_task_reads_status_and_reason() -> None:
     assert parse_task(coded) == TaskState("rejected", "Full")
     code_only = {**coded, "statusReason": {"coding": [{"system": "urn:x", "code": "full"}]}}
     assert parse_task(code_only).reason == "full"
+
+
+def test_parse_task_reads_the_decline_reason_codes() -> None:
+    task = {
+        "resourceType": "Task",
+        "intent": "order",
+        "status": "rejected",
+        "statusReason": {
+            "coding": [
+                {"system": "urn:partner:own", "code": "full"},
+                {"system": DECLINE_REASON_SYSTEM, "code": "no_capacity", "display": "No room"},
+                {"code": "other"},
+            ],
+            "text": "Full until March",
+        },
+    }
+    state = parse_task(task)
+    # another system's codes are not the hub's; a code without a system may be
+    assert state.reason_codes == ("no_capacity", "other")
+    assert state.reason == "Full until March"
+
+
+@pytest.mark.parametrize(
+    ("output", "codes", "text"),
+    [
+        (
+            {
+                "type": {"coding": [{"system": TASK_OUTPUT_SYSTEM, "code": "outcome"}]},
+                "valueCodeableConcept": {
+                    "coding": [{"system": OUTCOME_SYSTEM, "code": "service_provided"}],
+                    "text": "Six sessions held",
+                },
+            },
+            ("service_provided",),
+            "Six sessions held",
+        ),
+        (  # typed otherwise, but coded in the outcome system
+            {
+                "type": {"text": "result"},
+                "valueCodeableConcept": {
+                    "coding": [{"system": OUTCOME_SYSTEM, "code": "referred_on"}]
+                },
+            },
+            ("referred_on",),
+            None,
+        ),
+        (  # an outcome in words only
+            {
+                "type": {"coding": [{"system": TASK_OUTPUT_SYSTEM, "code": "outcome"}]},
+                "valueString": "Seen twice",
+            },
+            (),
+            "Seen twice",
+        ),
+        (  # an output that is no outcome
+            {"type": {"text": "report"}, "valueString": "attached"},
+            (),
+            None,
+        ),
+    ],
+)
+def test_parse_task_reads_the_outcome_in_its_output(
+    output: dict[str, Any], codes: tuple[str, ...], text: str | None
+) -> None:
+    task = {"resourceType": "Task", "intent": "order", "status": "completed", "output": [output]}
+    state = parse_task(task)
+    assert (state.outcome_codes, state.outcome_text) == (codes, text)
+
+
+PARTNER_TASK = {
+    "resourceType": "Task",
+    "id": "17",
+    "meta": {"versionId": "3"},
+    "intent": "order",
+    "status": "in-progress",
+    "note": [{"text": "the partner's own note"}],
+}
+
+
+@pytest.mark.parametrize("status", sorted(REASONED_STATUSES))
+def test_task_update_carries_the_coded_reason(status: str) -> None:
+    updated = task_update(
+        PARTNER_TASK,
+        status=status,
+        reason_code="consent_withdrawn",
+        reason_text="The beneficiary withdrew consent",
+        at=SENT_AT,
+    )
+    Task.model_validate(updated)
+    assert updated["status"] == status
+    assert updated["statusReason"] == {
+        "coding": [
+            {
+                "system": STATUS_REASON_SYSTEM,
+                "code": "consent_withdrawn",
+                "display": "The beneficiary withdrew consent",
+            }
+        ],
+        "text": "The beneficiary withdrew consent",
+    }
+    assert updated["lastModified"] == "2025-03-04T09:30:00Z"
+    # what the partner wrote stays, and its own document is not changed
+    assert updated["note"] == PARTNER_TASK["note"] and updated["id"] == "17"
+    assert PARTNER_TASK["status"] == "in-progress" and "statusReason" not in PARTNER_TASK
+
+
+@pytest.mark.parametrize("status", sorted(REASONED_STATUSES))
+def test_task_update_refuses_a_reasoned_status_without_reason(status: str) -> None:
+    with pytest.raises(ValueError, match="reason"):
+        task_update(PARTNER_TASK, status=status, reason_code=None, at=SENT_AT)
+
+
+def test_task_update_refuses_an_unknown_status_or_an_invalid_task() -> None:
+    with pytest.raises(ValueError):
+        task_update(PARTNER_TASK, status="done", reason_code="x", at=SENT_AT)
+    with pytest.raises(ValueError):
+        task_update(
+            {**PARTNER_TASK, "for": "Aïcha"}, status="cancelled", reason_code="x", at=SENT_AT
+        )
 
 
 @pytest.mark.parametrize(

@@ -62,8 +62,8 @@ def test_a_referral_is_pushed_as_a_transaction_bundle(
     assert {"Patient", "ServiceRequest", "Task", "Consent", "Organization"} <= set(resources)
     [task] = resources["Task"]
     assert task["status"] == "requested"
-    identifiers = {i["value"] for i in task["identifier"]}
-    assert {referral_id, delivery.id} <= identifiers
+    assert [i["value"] for i in task["identifier"]] == [delivery.id]
+    assert [p["identifier"]["value"] for p in task["partOf"]] == [referral_id]
     [patient] = resources["Patient"]
     assert patient["name"][0]["given"] == [CANARY_NAME]
     text = json.dumps(bundle)

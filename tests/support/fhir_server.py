@@ -1,7 +1,8 @@
 """A small FHIR R4 server on 127.0.0.1 that plays a partner in tests.
 
 It takes transaction Bundles (validated with fhir.resources R4B), honours `ifNoneExist` on
-`identifier=system|value`, stores what it creates, serves `GET Task/<id>`, and lets the test
+`identifier=system|value`, stores what it creates, serves `GET Task/<id>`, takes
+`PUT Task/<id>` (validated, with `If-Match` on the version: 412 when stale), and lets the test
 move a Task the way the partner's staff would. Enough of FHIR for the connector, no more.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.task import Task
 from pydantic import ValidationError
 
 from tests.support.servers import serve_forever
@@ -32,6 +34,9 @@ class FhirServer:
         self.duplicates: Counter[str] = Counter()  # type -> creates dropped by ifNoneExist
         self.authorization: list[str | None] = []  # Authorization header of each request
         self.audit_checkpoints: list[str | None] = []  # Hub-Audit-Checkpoint of each POST
+        self.updates: list[dict[str, Any]] = []  # every PUT body taken (valid, current version)
+        self.if_match: list[str | None] = []  # If-Match of each PUT
+        self.conflicts = 0  # the next PUTs answered 412, as if the Task changed meanwhile
         self._lock = threading.Lock()
         self._down = False
         self._next_id = 0
@@ -64,14 +69,29 @@ class FhirServer:
         with self._lock:
             self._down = False
 
-    def set_task_status(self, task_id: str, status: str, reason: str | None = None) -> None:
-        """Move a Task as the partner would (KeyError for an unknown one)."""
+    def set_task_status(
+        self,
+        task_id: str,
+        status: str,
+        reason: str | None = None,
+        *,
+        reason_coding: dict[str, str] | None = None,
+        output: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Move a Task as the partner would (KeyError for an unknown one): its statusReason
+        in words and/or coded, its outputs."""
         with self._lock:
             task = self.resources["Task"][task_id]
             task["status"] = status
             task.pop("statusReason", None)
-            if reason is not None:
-                task["statusReason"] = {"text": reason}
+            if reason is not None or reason_coding is not None:
+                task["statusReason"] = {}
+                if reason_coding is not None:
+                    task["statusReason"]["coding"] = [reason_coding]
+                if reason is not None:
+                    task["statusReason"]["text"] = reason
+            if output is not None:
+                task["output"] = output
             version = int(task["meta"]["versionId"]) + 1
             task["meta"] = {"versionId": str(version)}
 
@@ -151,6 +171,33 @@ class FhirServer:
                     return resource_id
         return None
 
+    def _update(
+        self, kind: str, resource_id: str, body: bytes, if_match: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """An update (PUT) of a stored Task, validated; a stale `If-Match` is 412."""
+        try:
+            raw = json.loads(body)
+            resource = Task.model_validate(raw)
+        except (ValueError, ValidationError):
+            return 400, _outcome("structure", "Not a valid Task")
+        with self._lock:
+            self.if_match.append(if_match)
+            stored = self.resources.get(kind, {}).get(resource_id)
+            if kind != "Task" or stored is None:
+                return 404, _outcome("not-found", "No such resource")
+            if raw.get("id") != resource_id or resource.status is None:
+                return 400, _outcome("invalid", "The id is not the one in the URL")
+            version = stored["meta"]["versionId"]
+            if self.conflicts > 0:
+                self.conflicts -= 1
+                return 412, _outcome("conflict", "The resource changed")
+            if if_match is not None and if_match != f'W/"{version}"':
+                return 412, _outcome("conflict", "The resource changed")
+            raw["meta"] = {"versionId": str(int(version) + 1)}
+            self.resources[kind][resource_id] = raw
+            self.updates.append(json.loads(json.dumps(raw)))
+            return 200, json.loads(json.dumps(raw))
+
     def _read(self, kind: str, resource_id: str) -> dict[str, Any] | None:
         with self._lock:
             found = self.resources.get(kind, {}).get(resource_id)
@@ -200,6 +247,16 @@ def _handler_for(server: FhirServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, _outcome("not-found", "No such resource"))
             else:
                 self._send(200, found)
+
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self._refused():
+                return
+            parts = self.path.strip("/").split("/")
+            if len(parts) != 3 or parts[0] != "fhir":
+                self._send(404, _outcome("not-found", "Unknown endpoint"))
+                return
+            self._send(*server._update(parts[1], parts[2], body, self.headers.get("If-Match")))
 
         def _refused(self) -> bool:
             if server._is_down(self.headers.get("Authorization")):
