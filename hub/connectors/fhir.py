@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from hub.audit import published
-from hub.connectors import fhir_bundle
+from hub.connectors import fhir_bundle, fhir_task
 from hub.connectors.channels import Channel
 from hub.connectors.contract import PushContext, PushResult
-from hub.connectors.fhir_bundle import TaskState
+from hub.connectors.fhir_task import TaskState
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.package import DeliveryPackage, OfferPackage
 
@@ -58,7 +58,7 @@ def push(
     response = context.client.request("POST", _base(channel), headers=headers, content=content)
     remote_ref = None
     try:
-        found = fhir_bundle.task_reference_from_response(json.loads(response.body))
+        found = fhir_task.task_reference_from_response(json.loads(response.body))
     except ValueError:
         found = None
     if found is not None and TASK_REF.match(found):
@@ -69,7 +69,7 @@ def push(
 def read_task(channel: Channel, remote_ref: str, client: OutboundClient) -> TaskState:
     """The partner's Task as it stands (raises DeliveryFailed, or ValueError when the answer
     is not a Task)."""
-    return fhir_bundle.parse_task(_read(channel, remote_ref, client))
+    return fhir_task.parse_task(_read(channel, remote_ref, client))
 
 
 def _read(channel: Channel, remote_ref: str, client: OutboundClient) -> dict[str, Any]:
@@ -130,12 +130,12 @@ def _write_once(
     """One read and write of `update_task`; None when the partner answered 412 (stale)."""
     reason_code, reason_text = reason
     current = _read(channel, remote_ref, client)
-    state = fhir_bundle.parse_task(current)
+    state = fhir_task.parse_task(current)
     if state.status == status and reason_code in _status_reason_codes(current):
         return "unchanged"
-    if state.status in fhir_bundle.FINAL_TASK_STATUSES:
+    if state.status in fhir_task.FINAL_TASK_STATUSES:
         return "closed"
-    updated = fhir_bundle.task_update(
+    updated = fhir_task.task_update(
         current, status=status, reason_code=reason_code, reason_text=reason_text, at=at
     )
     updated.setdefault("id", remote_ref.removeprefix("Task/"))  # an update names its resource
@@ -159,5 +159,5 @@ def _status_reason_codes(task: dict[str, Any]) -> set[str]:
     return {
         str(c.get("code"))
         for c in codings or []
-        if isinstance(c, dict) and c.get("system") == fhir_bundle.STATUS_REASON_SYSTEM
+        if isinstance(c, dict) and c.get("system") == fhir_task.STATUS_REASON_SYSTEM
     }

@@ -1,5 +1,5 @@
-"""The FHIR R4 shape of a delivery: a transaction Bundle out, the partner's Task read back,
-and the hub's own closing of the referral written onto that Task.
+"""The FHIR R4 shape of a delivery: the transaction Bundle pushed to a partner's server (the
+Task it creates is read and written back by `hub.connectors.fhir_task`).
 
 The Bundle holds the five resource types DESIGN.md names (Patient, Organization,
 ServiceRequest, Task, Consent) and nothing of a category outside `package.categories`.
@@ -19,24 +19,16 @@ downstream Task (identified by the delivery in `DELIVERY_SYSTEM`) `partOf` the s
 identifier, not copied into the Bundle: the partner's server does not fill the sender's order,
 and the hub's FHIR facade serves them.
 
-`Task.statusReason` is filled whenever a Task the hub writes is `rejected`, `cancelled`,
-`on-hold` or `failed` (`task_update`). A partner's answer is read back with its codes
-(`parse_task`): the `statusReason` codings (a decline reason) and the `Task.output` of type
-`outcome` (the outcome code and its words); the delivery workflow checks them against the
-policy's vocabularies, which fhir.resources does not know.
-
 Models come from `fhir.resources.R4B`: the package's default is R5 (DESIGN.md "Known traps").
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fhir.resources.R4B.annotation import Annotation
 from fhir.resources.R4B.bundle import Bundle, BundleEntry, BundleEntryRequest
@@ -54,7 +46,6 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task, TaskInput, TaskRestriction
-from pydantic import ValidationError
 
 from hub.audit import published
 from hub.connectors.package import ConsentRef, DeliveryPackage, OrganizationRef
@@ -72,14 +63,6 @@ CASE_SYSTEM = "urn:referral-hub:case"
 SERVICE_TYPE_SYSTEM = "urn:referral-hub:service-type"
 PURPOSE_SYSTEM = "urn:referral-hub:purpose"
 DATA_CATEGORY_SYSTEM = "urn:referral-hub:data-category"
-# why a referral is where it is (`hub.lifecycle.reasons`: consent_withdrawn, undeliverable, ...)
-STATUS_REASON_SYSTEM = "urn:referral-hub:status-reason"
-# the recipient's coded answers (the policy's `decline_reasons` and `outcomes`)
-DECLINE_REASON_SYSTEM = "urn:referral-hub:decline-reason"
-OUTCOME_SYSTEM = "urn:referral-hub:outcome"
-# Task.output.type of the outcome
-TASK_OUTPUT_SYSTEM = "urn:referral-hub:task-output"
-OUTCOME_OUTPUT = "outcome"
 # HL7 terminology
 CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 LOINC_SYSTEM = "http://loinc.org"
@@ -91,47 +74,7 @@ PRIORITY_FOR_URGENCY = {"normal": "routine", "high": "urgent", "emergency": "sta
 # identity and contact become Patient fields; every other permitted category is a Task.input
 PATIENT_CATEGORIES = frozenset({"identity", "contact"})
 ADMINISTRATIVE_GENDERS = frozenset({"female", "male", "other", "unknown"})
-# R4 TaskStatus: fhir.resources checks types, not value sets, so the codes are checked here
-TASK_STATUSES = frozenset(
-    {
-        "draft",
-        "requested",
-        "received",
-        "accepted",
-        "rejected",
-        "ready",
-        "cancelled",
-        "in-progress",
-        "on-hold",
-        "failed",
-        "completed",
-        "entered-in-error",
-    }
-)
-
-# the statuses whose Task carries a statusReason (the IG's rule)
-REASONED_STATUSES = frozenset({"rejected", "cancelled", "on-hold", "failed"})
-# a Task in one of these is over on the partner's side: the hub does not write over it
-FINAL_TASK_STATUSES = frozenset(
-    {"rejected", "cancelled", "failed", "completed", "entered-in-error"}
-)
-
 _FULL_URL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:referral-hub:fhir-bundle")
-# FHIR's id syntax, less "." and "..": the id goes into the URL the hub reads the Task from
-_FHIR_ID = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}")
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """The partner's Task as far as the hub follows it."""
-
-    status: str
-    reason: str | None
-    # the codes of statusReason (system `DECLINE_REASON_SYSTEM` or none), first given first
-    reason_codes: tuple[str, ...] = ()
-    # the outcome in Task.output: its codes (`OUTCOME_SYSTEM` or none) and its words
-    outcome_codes: tuple[str, ...] = ()
-    outcome_text: str | None = None
 
 
 def build_bundle(
@@ -215,83 +158,6 @@ def build_bundle(
         meta = Meta(tag=[tag])
     bundle = Bundle(type="transaction", meta=meta, entry=entries)
     return bundle.model_dump(mode="json", exclude_none=True)
-
-
-def task_reference_from_response(response_json: dict[str, Any]) -> str | None:
-    """`Task/<id>` of the Task a partner created, from its transaction-response Bundle.
-
-    Locations may be relative (`Task/1/_history/1`) or absolute
-    (`https://partner/fhir/Task/1/_history/1`). None when the response is no valid Bundle or
-    names no Task.
-    """
-    if not isinstance(response_json, dict) or response_json.get("resourceType") != "Bundle":
-        return None
-    try:
-        bundle = Bundle.model_validate(response_json)
-    except ValidationError:
-        return None
-    for entry in bundle.entry or []:
-        location = entry.response.location if entry.response else None
-        if location and (task_id := _task_id(location)):
-            return f"Task/{task_id}"
-    return None
-
-
-def parse_task(task_json: dict[str, Any]) -> TaskState:
-    """The status (and its reason) of a partner's Task; ValueError if it is no valid R4 Task.
-
-    The messages never quote the input: a partner's Task may carry personal data.
-    """
-    if not isinstance(task_json, dict) or task_json.get("resourceType") != "Task":
-        raise ValueError("Not a FHIR Task")
-    try:
-        task = Task.model_validate(task_json)
-    except ValidationError:
-        raise ValueError("Invalid FHIR R4 Task") from None
-    if task.status not in TASK_STATUSES:
-        raise ValueError("Invalid FHIR R4 Task: unknown status")
-    outcome_codes, outcome_text = _outcome(task)
-    return TaskState(
-        status=task.status,
-        reason=_reason(task.statusReason),
-        reason_codes=_codes(task.statusReason, DECLINE_REASON_SYSTEM),
-        outcome_codes=outcome_codes,
-        outcome_text=outcome_text,
-    )
-
-
-def task_update(
-    task_json: dict[str, Any],
-    *,
-    status: str,
-    reason_code: str | None,
-    reason_text: str | None = None,
-    at: datetime,
-) -> dict[str, Any]:
-    """The partner's Task (as it read it) moved to `status` by the hub, with `statusReason`
-    coded in `STATUS_REASON_SYSTEM`: the document to PUT back. Everything else the partner
-    wrote is kept as it was. ValueError when the input is no valid Task, the status is no R4
-    code, or the status needs a reason (`REASONED_STATUSES`) and none is given."""
-    parse_task(task_json)
-    if status not in TASK_STATUSES:
-        raise ValueError("Unknown Task status")
-    if status in REASONED_STATUSES and not reason_code:
-        raise ValueError("A Task in this status carries its reason")
-    updated = json.loads(json.dumps(task_json))
-    updated["status"] = status
-    updated.pop("statusReason", None)
-    if reason_code:
-        updated["statusReason"] = _concept(
-            STATUS_REASON_SYSTEM, reason_code, reason_text
-        ).model_dump(mode="json", exclude_none=True)
-        if reason_text:
-            updated["statusReason"]["text"] = reason_text
-    updated["lastModified"] = _instant(at)
-    try:
-        Task.model_validate(updated)
-    except ValidationError:
-        raise ValueError("Invalid FHIR R4 Task") from None
-    return updated
 
 
 class _FullUrls:
@@ -392,53 +258,6 @@ def _task_inputs(package: DeliveryPackage) -> list[TaskInput]:
         for category in sorted(package.categories)
         if category not in PATIENT_CATEGORIES and category in package.payload
     ]
-
-
-def _task_id(location: str) -> str | None:
-    segments = urlsplit(location).path.strip("/").split("/")
-    for i in range(len(segments) - 2, -1, -1):
-        if segments[i] == "Task" and _FHIR_ID.fullmatch(segments[i + 1]):
-            return segments[i + 1]
-    return None
-
-
-def _reason(concept: CodeableConcept | None) -> str | None:
-    if concept is None:
-        return None
-    if concept.text:
-        return concept.text
-    for coding in concept.coding or []:
-        if coding.display or coding.code:
-            return coding.display or coding.code
-    return None
-
-
-def _codes(concept: CodeableConcept | None, system: str) -> tuple[str, ...]:
-    """The codes of `concept` in `system` (or in no system: a partner may leave it out)."""
-    if concept is None:
-        return ()
-    return tuple(
-        c.code for c in concept.coding or [] if c.code and (c.system is None or c.system == system)
-    )
-
-
-def _outcome(task: Task) -> tuple[tuple[str, ...], str | None]:
-    """The outcome a partner gave in `Task.output`: the output typed `outcome`
-    (`TASK_OUTPUT_SYSTEM`), or any whose value is coded in `OUTCOME_SYSTEM`; its codes and
-    its words (the concept's text or a string value)."""
-    for output in task.output or []:
-        typed = any(
-            c.system == TASK_OUTPUT_SYSTEM and c.code == OUTCOME_OUTPUT
-            for c in output.type.coding or []
-        )
-        value = output.valueCodeableConcept
-        coded = value is not None and any(c.system == OUTCOME_SYSTEM for c in value.coding or [])
-        if not (typed or coded):
-            continue
-        codes = _codes(value, OUTCOME_SYSTEM)
-        text = (value.text if value is not None else None) or output.valueString
-        return codes, text or None
-    return (), None
 
 
 def _instant(moment: datetime | None) -> str | None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from hub.clock import utcnow
 from hub.connectors import channels, fhir
-from hub.connectors.fhir_bundle import TaskState
+from hub.connectors.fhir_task import TaskState
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.schemas import ChannelKind
 from hub.db.session import transaction

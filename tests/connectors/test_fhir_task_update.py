@@ -12,7 +12,8 @@ from fhir.resources.R4B.task import Task
 
 from hub.connectors import fhir
 from hub.connectors.channels import Channel
-from hub.connectors.fhir_bundle import STATUS_REASON_SYSTEM, build_bundle
+from hub.connectors.fhir_bundle import build_bundle
+from hub.connectors.fhir_task import STATUS_REASON_SYSTEM
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.schemas import ChannelKind
 from tests.connectors.test_fhir_bundle import make_package

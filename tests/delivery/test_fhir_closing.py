@@ -15,12 +15,10 @@ from sqlalchemy import select
 
 from hub.audit.models import AuditEntry
 from hub.clock import utcnow
-from hub.connectors.fhir_bundle import (
+from hub.connectors.fhir_bundle import DELIVERY_SYSTEM, FILLER_ORDER_SYSTEM, REFERRAL_SYSTEM
+from hub.connectors.fhir_task import (
     DECLINE_REASON_SYSTEM,
-    DELIVERY_SYSTEM,
-    FILLER_ORDER_SYSTEM,
     OUTCOME_SYSTEM,
-    REFERRAL_SYSTEM,
     STATUS_REASON_SYSTEM,
     TASK_OUTPUT_SYSTEM,
 )

@@ -11,7 +11,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from hub.connectors.fhir_bundle import STATUS_REASON_SYSTEM
+from hub.connectors.fhir_task import STATUS_REASON_SYSTEM
 from hub.delivery.models import Delivery
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
