@@ -18,6 +18,8 @@ from hub.delivery import routes as delivery_routes
 from hub.directory import routes as directory_routes
 from hub.disclosures import routes as disclosure_routes
 from hub.erasure import routes as erasure_routes
+from hub.fhir import outcomes as fhir_outcomes
+from hub.fhir import routes as fhir_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
@@ -48,7 +50,8 @@ def build() -> FastAPI:
         version=__version__,
         summary="Interagency referrals and data sharing, gated by recorded informed consent.",
     )
-    problem_handlers.install(app)
+    # the FHIR facade answers the same problems as OperationOutcomes
+    problem_handlers.install(app, {fhir_routes.BASE: fhir_outcomes.render})
     # the last added runs first: request context wraps the body limit so a 413 is logged too
     app.add_middleware(
         BodyLimitMiddleware,
@@ -69,6 +72,7 @@ def build() -> FastAPI:
     app.include_router(report_routes.router)
     app.include_router(disclosure_routes.router)
     app.include_router(delivery_routes.router)
+    app.include_router(fhir_routes.router)
     install_console(app)
     openapi.install(app, lambda: vocabulary.as_lists(app.state.runtime.policy))
     return app

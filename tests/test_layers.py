@@ -60,7 +60,7 @@ LAYERS: list[tuple[str, ...]] = [
     # getting them to partners: the delivery workflow (it hands the plugins plain data)
     ("delivery",),
     # the faces and the composition root
-    ("console", "demo", "app", "wiring", "runtime", "models", "cli", "migrations"),
+    ("console", "demo", "fhir", "app", "wiring", "runtime", "models", "cli", "migrations"),
 ]
 
 DEBT: dict[tuple[str, str], str] = {}

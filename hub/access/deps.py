@@ -202,7 +202,7 @@ CurrentPrincipal = Annotated[Principal, Security(authenticate)]
 
 def require_scope(scope: str) -> Callable[..., Principal]:
     """A dependency returning the caller's Principal, if its token holds `scope`."""
-    if scope not in scope_names.KNOWN_SCOPES:
+    if not scope_names.is_known(scope):
         raise ValueError(f"unknown scope {scope!r}")  # a typo in a route, caught at import
 
     # a default rather than Annotated: the annotation is a string here (future import) and
@@ -219,7 +219,7 @@ def require_any_scope(*scopes: str) -> Callable[..., Principal]:
     """A dependency returning the caller's Principal, if its token holds one of `scopes`
     (403 `insufficient_scope` naming them all otherwise). The route declares the alternatives
     in OpenAPI with `openapi_extra=any_scope_security(...)`."""
-    unknown = [s for s in scopes if s not in scope_names.KNOWN_SCOPES]
+    unknown = [s for s in scopes if not scope_names.is_known(s)]
     if not scopes or unknown:
         raise ValueError(f"unknown scopes {unknown!r}")
 

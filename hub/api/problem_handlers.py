@@ -4,11 +4,12 @@ errors and anything unexpected, each as an RFC 9457 document (`application/probl
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api.json_body import StrictJsonBody
@@ -62,17 +63,31 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
 
 
-def install(app: FastAPI) -> None:
-    """The API's error answers, and the one check of JSON bodies (`hub.api.json_body`)."""
+# another face's way of saying a problem (the FHIR facade's OperationOutcome), by path prefix
+Renderer = Callable[[Problem, Request], Response]
+
+
+def install(app: FastAPI, renderers: Mapping[str, Renderer] | None = None) -> None:
+    """The API's error answers, and the one check of JSON bodies (`hub.api.json_body`).
+
+    `renderers`: a path prefix and how problems under it are answered instead of RFC 9457
+    (the same problems, the same statuses and codes: only their document differs)."""
     # added first, so it runs innermost: under the body size limit and the request context
     app.add_middleware(StrictJsonBody)
+    faces = dict(renderers or {})
+
+    def answer(problem: Problem, request: Request) -> Response:
+        for prefix, render in faces.items():
+            if request.url.path == prefix or request.url.path.startswith(prefix + "/"):
+                return render(problem, request)
+        return problem_response(problem, request)
 
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc, request)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return answer(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = _validation_errors(exc)
         if any(e["type"] == "json_invalid" for e in errors):
             problem = Problem(400, "malformed_json", "The request body is not valid JSON")
@@ -84,16 +99,17 @@ def install(app: FastAPI) -> None:
                 _summary(errors) if errors else None,
                 errors=errors,
             )
-        return problem_response(problem, request)
+        return answer(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         headers = dict(exc.headers or {})
-        return problem_response(Problem(exc.status_code, code, title, headers=headers), request)
+        problem = Problem(exc.status_code, code, title, headers=headers)
+        return answer(problem, request)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # the exception text may carry data; log the type and the request id only
         log.error("unhandled error", extra={"error_type": type(exc).__name__})
-        return problem_response(Problem(500, "internal_error", "Internal error"), request)
+        return answer(Problem(500, "internal_error", "Internal error"), request)

@@ -150,7 +150,7 @@ def _metadata(authority: Authority) -> dict[str, Any]:
         "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
-        "scopes_supported": list(scope_names.KNOWN_SCOPES),
+        "scopes_supported": [*scope_names.KNOWN_SCOPES, *scope_names.FHIR_V2_SCOPES],
         "access_token_signing_alg_values_supported": list(SIGNING_ALGS),
     }
 
@@ -172,12 +172,13 @@ def smart_configuration(request: Request) -> dict[str, Any]:
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
-        "scopes_supported": list(scope_names.KNOWN_SCOPES),
+        "scopes_supported": [*scope_names.KNOWN_SCOPES, *scope_names.FHIR_V2_SCOPES],
         "response_types_supported": [],
         "capabilities": [
             "client-confidential-asymmetric",
             "client-confidential-symmetric",
             "permission-v1",
+            "permission-v2",
         ],
     }
 

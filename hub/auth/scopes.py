@@ -29,9 +29,21 @@ API_SCOPES: dict[str, str] = {
     "admin": "Administer organisations, agreements and clients",
 }
 
-# the resources the FHIR R4 facade serves; `*` stands for all of them (SMART v1 syntax)
-FHIR_RESOURCES = ("*", "Consent", "Organization", "Patient", "ServiceRequest", "Task")
+# the resources the FHIR R4 facade serves; `*` stands for all of them
+FHIR_RESOURCES = (
+    "*",
+    "Consent",
+    "HealthcareService",
+    "Organization",
+    "Patient",
+    "ServiceRequest",
+    "Task",
+)
+# SMART v1 accesses, and the SMART v2 permissions each stands for: c(reate) r(ead) u(pdate)
+# d(elete) s(earch), always written in that order (`system/Task.rs`, `system/Task.cruds`)
 FHIR_ACCESS = ("read", "write")
+V1_PERMISSIONS = {"read": "rs", "write": "cud"}
+V2_ORDER = "cruds"
 
 FHIR_SCOPES: dict[str, str] = {
     f"system/{resource}.{access}": (
@@ -39,6 +51,15 @@ FHIR_SCOPES: dict[str, str] = {
     )
     for resource in FHIR_RESOURCES
     for access in FHIR_ACCESS
+}
+# SMART v2 scopes advertised in discovery beside the v1 names; any other v2 permission string
+# in the canonical order (`system/Task.cu`) is valid too (`is_known`)
+FHIR_V2_SCOPES: dict[str, str] = {
+    f"system/{resource}.{permissions}": (
+        f"FHIR (SMART v2): {permissions} {'all resources' if resource == '*' else resource}"
+    )
+    for resource in FHIR_RESOURCES
+    for permissions in ("rs", "cruds")
 }
 
 KNOWN_SCOPES: dict[str, str] = {**API_SCOPES, **FHIR_SCOPES}
@@ -78,10 +99,39 @@ def to_string(scopes: Iterable[str]) -> str:
     return " ".join(dict.fromkeys(scopes))
 
 
+def fhir_permissions(name: str) -> tuple[str, frozenset[str]] | None:
+    """A SMART system scope as (resource, its permission letters), or None when the name is
+    not one: `system/Task.read` → ("Task", {"r", "s"}), `system/*.cud` → ("*", {"c", "u",
+    "d"}). v2 letters must be in the canonical order `cruds`, each once."""
+    if not name.startswith("system/") or "." not in name:
+        return None
+    resource, access = name.removeprefix("system/").rsplit(".", 1)
+    if resource not in FHIR_RESOURCES:
+        return None
+    if access in V1_PERMISSIONS:
+        return resource, frozenset(V1_PERMISSIONS[access])
+    ordered = [V2_ORDER.index(letter) for letter in access if letter in V2_ORDER]
+    if not access or len(ordered) != len(access) or ordered != sorted(set(ordered)):
+        return None
+    return resource, frozenset(access)
+
+
+def is_known(name: str) -> bool:
+    """A scope the hub knows: one of KNOWN_SCOPES, or any SMART v2 system scope."""
+    return name in KNOWN_SCOPES or fhir_permissions(name) is not None
+
+
+def fhir_scope(resource: str, interaction: str) -> str:
+    """The v2 scope one FHIR interaction needs: ("Task", "r") → `system/Task.r`."""
+    if resource not in FHIR_RESOURCES or resource == "*" or interaction not in V2_ORDER:
+        raise ValueError(f"no FHIR scope for {resource}.{interaction}")
+    return f"system/{resource}.{interaction}"
+
+
 def validate(scope: str | Iterable[str] | None) -> tuple[str, ...]:
     """The parsed scope names; raises UnknownScope if any is not a known scope."""
     names = parse(scope)
-    unknown = [name for name in names if name not in KNOWN_SCOPES]
+    unknown = [name for name in names if not is_known(name)]
     if unknown:
         raise UnknownScope(unknown)
     return names
@@ -90,13 +140,29 @@ def validate(scope: str | Iterable[str] | None) -> tuple[str, ...]:
 def satisfies(granted: Iterable[str], required: str) -> bool:
     """Whether the granted scopes cover `required`.
 
-    Exact match, plus the SMART wildcard: `system/*.read` covers `system/Task.read`. Nothing
-    else implies anything: `admin` is its own scope, not a superset of the others.
+    Exact match, plus SMART's system scopes: a required FHIR scope is covered when the
+    granted scopes on its resource (or on `*`) hold all its permissions, v1 and v2 alike
+    (`system/*.read` covers `system/Task.read` and `system/Task.rs`; `system/Task.cruds`
+    covers `system/Task.write`). Nothing else implies anything: `admin` is its own scope, not
+    a superset of the others.
     """
     held = set(granted)
     if required in held:
         return True
-    if required.startswith("system/") and "." in required:
-        access = required.rsplit(".", 1)[1]
-        return f"system/*.{access}" in held
-    return False
+    wanted = fhir_permissions(required)
+    if wanted is None:
+        return False
+    resource, letters = wanted
+    covering: set[str] = set()
+    for name in held:
+        found = fhir_permissions(name)
+        if found is not None and found[0] in (resource, "*"):
+            covering |= found[1]
+    return letters <= covering
+
+
+def within(requested: Iterable[str], held: Iterable[str]) -> tuple[str, ...]:
+    """Those of the requested scopes that the held ones cover (`satisfies`): a client granted
+    `system/Task.cruds` may ask for a token with `system/Task.rs` only, as SMART v2 allows."""
+    names = tuple(held)
+    return tuple(s for s in parse(requested) if satisfies(names, s))

@@ -112,7 +112,7 @@ class HubClient(ClientMixin):  # type: ignore[misc]
     def get_allowed_scope(self, scope: str | None) -> str:
         if not scope:
             return scope_names.to_string(self.scopes)
-        return scope_names.to_string(s for s in scope_names.parse(scope) if s in self.scopes)
+        return scope_names.to_string(scope_names.within(scope, self.scopes))
 
     def check_client_secret(self, client_secret: str) -> bool:
         return client_service.check_secret(self.row, client_secret)
@@ -240,8 +240,9 @@ class HubClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
     def validate_requested_scope(self) -> None:
         # authlib compares against a fixed list; the hub grants any subset of the client's
         # scope, and the whole of it when none is asked for
+        # (a SMART system scope may be narrower than the client's: `.rs` of its `.cruds`)
         requested = scope_names.parse(self.request.payload.scope)
-        if not set(requested) <= set(self.client.scopes):
+        if scope_names.within(requested, self.client.scopes) != requested:
             raise InvalidScopeError(description="The scope exceeds what the client holds.")
 
 
@@ -343,7 +344,8 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         include_refresh_token: bool = False,
     ) -> dict[str, Any]:
         requested = scope_names.parse(scope)
-        if not set(requested) <= set(client.scopes):  # validated already; never widened here
+        # validated already; never widened here
+        if scope_names.within(requested, client.scopes) != requested:
             raise InvalidScopeError()
         granted = requested or client.scopes
         return tokens.issue(

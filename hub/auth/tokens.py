@@ -224,8 +224,7 @@ def principal_for(*, db: Session, claims: dict[str, Any]) -> Principal:
         raise InvalidToken("revoked")
     if client.organization_id != claims["org"]:
         raise InvalidToken("organisation does not match the client")
-    held = set(held_scopes(client, kind))
-    granted = tuple(s for s in scope_names.parse(claims.get("scope", "")) if s in held)
+    granted = scope_names.within(claims.get("scope", ""), held_scopes(client, kind))
     return Principal(
         client_id=client.client_id,
         organization_id=client.organization_id,

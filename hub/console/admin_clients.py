@@ -40,7 +40,8 @@ def scope_label(person: CurrentPerson, scope: str) -> str:
     if scope.startswith("system/") and "." in scope:
         resource, access = scope.removeprefix("system/").rsplit(".", 1)
         named = person.gettext(ALL_RESOURCES) if resource == "*" else resource
-        message = FHIR_READ if access == "read" else FHIR_WRITE
+        # SMART v2 permissions of reading and searching only read; any other writes
+        message = FHIR_READ if access == "read" or set(access) <= {"r", "s"} else FHIR_WRITE
         return person.gettext(message) % {"resource": named}
     message = LABELS["scopes"].get(scope)
     return person.gettext(message) if message else scope

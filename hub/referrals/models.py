@@ -22,6 +22,9 @@ class Referral(Base):
         Index("ix_referrals_created_at", "created_at"),
         # and past the acknowledgement, the move owed next by its deadline
         Index("ix_referrals_due", "due_move", "due_at"),
+        # the FHIR facade's polling: each party's referrals by when they last changed
+        Index("ix_referrals_sender_updated", "from_organization_id", "updated_at"),
+        Index("ix_referrals_recipient_updated", "to_organization_id", "updated_at"),
     )
 
     id: Mapped[str] = id_column()

@@ -182,6 +182,8 @@ class ServiceFilter:
     language: str | None = None
     organization_id: str | None = None
     capacity: str | None = None
+    # a part of the service's name, any case (the FHIR facade's `name` search)
+    name: str | None = None
 
 
 def area_prefix(*, db: Session, area: str) -> str | None:
@@ -255,6 +257,10 @@ def find(
         query = query.where(Service.organization_id == wanted.organization_id)
     if wanted.capacity is not None:
         query = query.where(Service.capacity == wanted.capacity)
+    if wanted.name is not None:
+        query = query.where(
+            func.lower(Service.name).contains(wanted.name.strip().lower(), autoescape=True)
+        )
     if wanted.area is not None:
         prefix = area_prefix(db=db, area=wanted.area)
         if prefix is None:

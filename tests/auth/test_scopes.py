@@ -33,3 +33,29 @@ def test_satisfies() -> None:
     assert not scopes.satisfies(["system/Task.read"], "system/*.read")
     assert not scopes.satisfies(["admin"], "cases:read")
     assert scopes.satisfies(["cases:read"], "cases:read")
+
+
+def test_smart_v2_scopes_are_valid_and_v1_names_still_are() -> None:
+    assert scopes.validate("system/Task.rs system/ServiceRequest.c system/*.cruds") == (
+        "system/Task.rs",
+        "system/ServiceRequest.c",
+        "system/*.cruds",
+    )
+    assert scopes.validate("system/HealthcareService.read") == ("system/HealthcareService.read",)
+    # letters out of the canonical order, twice, unknown, or an unknown resource
+    for name in ("system/Task.sr", "system/Task.rr", "system/Task.x", "system/Account.rs"):
+        with pytest.raises(scopes.UnknownScope):
+            scopes.validate(name)
+
+
+def test_v1_and_v2_cover_each_other() -> None:
+    assert scopes.satisfies(["system/Task.read"], "system/Task.r")
+    assert scopes.satisfies(["system/Task.read"], "system/Task.s")
+    assert not scopes.satisfies(["system/Task.read"], "system/Task.u")
+    assert scopes.satisfies(["system/Task.rs", "system/Task.cud"], "system/Task.write")
+    assert scopes.satisfies(["system/*.cruds"], "system/Patient.r")
+    assert not scopes.satisfies(["system/Task.cruds"], "system/Patient.r")
+    assert not scopes.satisfies(["system/Task.rs"], "system/Task.read system/Task.c")
+    assert scopes.within("system/Task.rs system/Patient.r", ["system/Task.cruds"]) == (
+        "system/Task.rs",
+    )
