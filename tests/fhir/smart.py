@@ -57,7 +57,9 @@ class Backend:
         return {"Authorization": f"Bearer {self.token(scope)}"}
 
     def fhir(self, scope: str | None = None) -> SyncFHIRClient:
-        return SyncFHIRClient(self.live.url("/fhir/R4"), authorization=f"Bearer {self.token(scope)}")
+        return SyncFHIRClient(
+            self.live.url("/fhir/R4"), authorization=f"Bearer {self.token(scope)}"
+        )
 
     def fhir_async(self, scope: str | None = None) -> AsyncFHIRClient:
         return AsyncFHIRClient(
