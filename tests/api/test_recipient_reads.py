@@ -29,6 +29,7 @@ from hub.consent.models import Consent, GateDecision
 from hub.disclosures.models import Disclosure
 from hub.runtime import Runtime
 from tests.support import referral_world, transfer_world
+from tests.support.api import client_for
 
 GATED = {
     ("GET", "/v1/referrals/{referral_id}"),
@@ -262,3 +263,72 @@ def test_a_recipients_reads_of_a_transfer(runtime: Runtime, api: TestClient) -> 
     for path in (f"/v1/cases/{case_id}", f"/v1/consents/{consent_id}"):
         response = api.get(path, headers=headers)
         assert response.status_code in (403, 404), (path, response.status_code)
+
+
+# the FHIR facade (docs/fhir.md), classified the same way
+FHIR_GATED = {("GET", "/fhir/R4/Patient/{case_id}")}
+FHIR_NO_CASE_DATA = {
+    ("GET", "/fhir/R4/Task"),
+    ("GET", "/fhir/R4/Task/{referral_id}"),
+    ("PUT", "/fhir/R4/Task/{referral_id}"),
+    ("GET", "/fhir/R4/ServiceRequest/{referral_id}"),
+    # codes, dates and ids of the consent, narrowed to what was disclosed
+    ("GET", "/fhir/R4/Consent/{consent_id}"),
+}
+FHIR_OWNER_ONLY = {("POST", "/fhir/R4"), ("POST", "/fhir/R4/"), ("POST", "/fhir/R4/Task")}
+FHIR_NOT_A_CASE = {
+    ("GET", "/fhir/R4/metadata"),
+    ("GET", "/fhir/R4/Organization"),
+    ("GET", "/fhir/R4/Organization/{organization_id}"),
+    ("GET", "/fhir/R4/HealthcareService"),
+    ("GET", "/fhir/R4/HealthcareService/{service_id}"),
+}
+FHIR_ROUTES = FHIR_GATED | FHIR_NO_CASE_DATA | FHIR_OWNER_ONLY | FHIR_NOT_A_CASE
+
+
+def test_every_fhir_route_is_classified(api: TestClient) -> None:
+    found = {
+        (method, route.path)
+        for route in iter_route_contexts(api.app.routes)  # type: ignore[attr-defined]
+        if (route.path or "").startswith("/fhir/")
+        for method in (route.methods or ()) - {"HEAD", "OPTIONS"}
+    }
+    assert found == FHIR_ROUTES, (
+        f"classify these in FHIR_ROUTES: {sorted(found - FHIR_ROUTES)}; "
+        f"gone: {sorted(FHIR_ROUTES - found)}"
+    )
+
+
+def test_a_recipients_fhir_reads(runtime: Runtime, api: TestClient) -> None:
+    world = referral_world.make_world(runtime, api)
+    case_id = world.case()
+    consent_id = world.consent(case_id)["id"]
+    referral_id = world.refer(case_id).json()["id"]
+    reader = client_for(
+        runtime, api, world.recipient.organization_id, "system/*.read system/Task.u"
+    )
+    canaries = (referral_world.CANARY_NAME, referral_world.CANARY_NOTE)
+
+    def patient() -> str:
+        response = api.get(f"/fhir/R4/Patient/{case_id}", headers=reader.headers)
+        assert response.status_code in (200, 403), response.text
+        return response.text
+
+    _check_gated(runtime, patient, canaries[:1], consent_id, ("GET", "/fhir/R4/Patient"))
+    for path in (
+        "/fhir/R4/Task",
+        f"/fhir/R4/Task/{referral_id}",
+        f"/fhir/R4/ServiceRequest/{referral_id}",
+        f"/fhir/R4/Consent/{consent_id}",
+    ):
+        _, disclosures = _counts(runtime)
+        text = _get(api, path, reader.headers)
+        assert not any(c in text for c in canaries) and _counts(runtime)[1] == disclosures, path
+    _, disclosures = _counts(runtime)
+    moved = api.put(
+        f"/fhir/R4/Task/{referral_id}",
+        json={"resourceType": "Task", "id": referral_id, "status": "received", "intent": "order"},
+        headers=reader.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert not any(c in moved.text for c in canaries) and _counts(runtime)[1] == disclosures

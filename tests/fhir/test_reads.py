@@ -1,37 +1,17 @@
-"""The facade's reads in process: the Patient asks the gate and is accounted for exactly as a
-`/v1` read (tests/api/test_recipient_reads.py's check), Consent narrowed to the disclosure,
-the directory's searches, and errors that never echo what was sent."""
+"""The facade's reads in process: Consent narrowed to the disclosure, the directory's searches,
+and errors that never echo what was sent. (The Patient's read through the gate is checked with
+the `/v1` reads: tests/api/test_recipient_reads.py.)"""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
 from hub.runtime import Runtime
-from tests.api.test_recipient_reads import _check_gated
 from tests.fhir.smart import valid
-from tests.support import referral_world
 from tests.support.api import client_for
 from tests.support.referral_world import World
 
 READER = "system/*.read"
-
-
-def test_a_patient_read_asks_the_gate_and_is_a_disclosure(
-    runtime: Runtime, api: TestClient, world: World
-) -> None:
-    case_id = world.case()
-    consent_id = world.consent(case_id)["id"]
-    assert world.refer(case_id).status_code == 201
-    reader = client_for(runtime, api, world.recipient.organization_id, READER)
-
-    def read() -> str:
-        response = api.get(f"/fhir/R4/Patient/{case_id}", headers=reader.headers)
-        assert response.status_code in (200, 403), response.text
-        valid(response.json())
-        return response.text
-
-    route = ("GET", "/fhir/R4/Patient/{case_id}")
-    _check_gated(runtime, read, (referral_world.CANARY_NAME,), consent_id, route)
 
 
 def test_consent_is_narrowed_to_the_referral(

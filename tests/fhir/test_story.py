@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
-from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
+from fhirpy.base.exceptions import ForbiddenError, OperationOutcome, ResourceNotFound
 
 from tests.fhir.conftest import PURPOSE, FhirWorld
 from tests.fhir.smart import valid
@@ -283,3 +283,36 @@ def test_async_fhirpy_pages_through_tasks(fhir_world: FhirWorld) -> None:
     found = asyncio.run(fetch())
     assert {t.id for t in found} == made
     assert len(found) == 3
+
+
+def test_the_hubs_cancellation_on_a_withdrawn_consent_is_a_cancelled_task(
+    fhir_world: FhirWorld,
+) -> None:
+    world = fhir_world
+    case_id, reference = _case(world)
+    answer = world.sender.fhir().execute("", method="post", data=_bundle(world, reference))
+    referral_id = answer["entry"][2]["response"]["location"].removeprefix("Task/")
+    consent_id = answer["entry"][1]["resource"]["supportingInfo"][0]["reference"]
+    http = world.live.http
+    withdrawn = http.post(
+        world.live.url(f"/v1/consents/{consent_id.removeprefix('Consent/')}/withdraw"),
+        json={"method": "verbal"},
+        headers=world.sender.headers(),
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    recipient = world.recipient.fhir()
+    # the Patient is no longer released (the referral is closed, or the gate says withdrawn)
+    before = len(_disclosures(world, case_id))
+    with pytest.raises((ResourceNotFound, ForbiddenError)):
+        recipient.reference("Patient", case_id).to_resource()
+    assert len(_disclosures(world, case_id)) == before
+    task = valid(recipient.reference("Task", referral_id).to_resource().serialize())
+    assert task["status"] == "cancelled"
+    assert task["statusReason"]["coding"][0]["code"] == "consent_withdrawn"
+    # and the Consent it relied on says so
+    consent = valid(
+        recipient.reference("Consent", consent_id.removeprefix("Consent/"))
+        .to_resource()
+        .serialize()
+    )
+    assert consent["status"] == "inactive"
