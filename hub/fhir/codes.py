@@ -1,8 +1,9 @@
 """The facade's code and identifier systems: the hub's vocabularies as FHIR codings.
 
 The identifier and code systems are those of the Bundles the hub pushes to partners
-(`hub.connectors.fhir_bundle`), so a partner sees one set of systems whichever way it meets
-the hub. HL7's value sets are checked here: fhir.resources checks types, not codes.
+(`hub.connectors.fhir_bundle`, `hub.connectors.fhir_task`), so a partner sees one set of
+systems whichever way it meets the hub. HL7's value sets are checked here: fhir.resources
+checks types, not codes.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from hub.connectors.fhir_bundle import (
     REFERRAL_SYSTEM,
     SERVICE_TYPE_SYSTEM,
     TASK_CODE_SYSTEM,
-    TASK_STATUSES,
 )
+from hub.connectors.fhir_task import TASK_STATUSES
 
 __all__ = [
     "CASE_REFERENCE_SYSTEM",
