@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub.api import pagination
 from hub.api.problems import Conflict, NotFound, Problem, Unprocessable
 from hub.audit.service import record
+from hub.cases import ages
 from hub.cases.models import Case, CaseData
 from hub.cases.schemas import CaseRead, CaseSummary, Subject
 from hub.clock import utcnow
@@ -95,6 +96,9 @@ def create(
     data: Mapping[str, Mapping[str, Any]],
 ) -> Case:
     _check_categories(policy, data.keys())
+    today = utcnow().date()
+    ages.check(subject, today)
+    subject = ages.settled(subject, today)
     taken = db.scalar(
         select(Case.id).where(
             Case.owner_organization_id == owner_organization_id,

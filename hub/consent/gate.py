@@ -9,7 +9,7 @@ run checks of their own. The rules' parameters come from the policy file (`hub.p
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.cases import service as cases
+from hub.cases.ages import youngest_age
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent.models import Consent, GateDecision
@@ -81,12 +82,6 @@ def _ids(consents: Iterable[Consent]) -> list[str]:
     return sorted(c.id for c in consents)
 
 
-def age_on(birth_date: date, day: date) -> int:
-    """Age in whole years on `day`."""
-    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
-    return day.year - birth_date.year - int(before_birthday)
-
-
 def decide(
     *,
     db: Session,
@@ -136,8 +131,8 @@ def decide(
     if case.erased_at is not None:
         reasons.add(Reason.case_erased)
     else:
-        birth_date = cases.read_subject(db=db, keyring=keyring, case=case).birth_date
-        age = age_on(birth_date, at.date())
+        # the youngest the person can be: an estimated age never makes a child an adult
+        age = youngest_age(cases.read_subject(db=db, keyring=keyring, case=case), at.date())
 
     agreement_cover = _agreements(db, policy, case, recipient, purpose, known, at, reasons)
     consent_cover, relied_on = _consents(

@@ -123,7 +123,8 @@ def _package(
         # birth date and sex are identity data: they go only where identity may
         case = db.get_one(Case, referral.case_id)
         known = cases.read_subject(db=db, keyring=runtime.keyring, case=case)
-        subject = Subject(birth_date=known.birth_date.isoformat(), sex=known.sex)
+        # an estimated date goes as written (FHIR's birthDate takes 2010 and 2010-05 too)
+        subject = Subject(birth_date=known.birth_date, sex=known.sex)
     if referral.sent_at is None:
         raise ValueError("a referral being delivered has been sent")
     return DeliveryPackage(

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from hub.api import vocabulary
 from hub.audit.service import record as audit
 from hub.cases import service as cases
+from hub.cases.ages import youngest_age
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import gate
 from hub.consent.answers import STOPPED, Answer, meaning
-from hub.consent.gate import Decision, age_on
+from hub.consent.gate import Decision
 from hub.crypto.envelope import (
     CiphertextInvalid,
     decrypt,
@@ -166,7 +167,7 @@ def create(
         status=PENDING_REVIEW,
         note_ciphertext=note,
         subject_sex=subject.sex,
-        subject_age_band=report_age_band(age_on(subject.birth_date, now.date())),
+        subject_age_band=report_age_band(youngest_age(subject, now.date())),
         created_by=actor,
         created_at=now,
         updated_at=now,
@@ -234,7 +235,7 @@ def check_service(
         service_id=data.service_id,
         recipient_id=data.to_organization_id,
         service_type=data.service_type,
-        age=directory.age_on(subject.birth_date, utcnow().date()),
+        age=youngest_age(subject, utcnow().date()),
         sex=subject.sex,
         overridden=bool(data.override_reason and data.override_reason.strip()),
     )

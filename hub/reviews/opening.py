@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.cases import service as cases
+from hub.cases.ages import youngest_age
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.consent.gate import Decision, Outcome, age_on
+from hub.consent.gate import Decision, Outcome
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
@@ -34,7 +35,7 @@ def _age_band(db: Session, keyring: KeyEncryptionKeys, policy: Policy, case: Cas
     if case.erased_at is not None:
         return age_band(policy.children, None)
     subject = cases.read_subject(db=db, keyring=keyring, case=case)
-    return age_band(policy.children, age_on(subject.birth_date, utcnow().date()))
+    return age_band(policy.children, youngest_age(subject, utcnow().date()))
 
 
 def open_note(key: bytes | None, review: Review) -> str | None:

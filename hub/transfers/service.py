@@ -23,9 +23,9 @@ from hub import lifecycle
 from hub.api import pagination
 from hub.api.problems import NotFound, Unprocessable
 from hub.cases import service as cases
+from hub.cases.ages import youngest_age
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.consent.gate import age_on
 from hub.consent.models import GateDecision
 from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
@@ -204,7 +204,8 @@ def brief(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> CaseBrief:
     if case.erased_at is not None:
         return CaseBrief(case_id=case.id, external_ref=case.external_ref, age_band=None, sex=None)
     subject = cases.read_subject(db=db, keyring=keyring, case=case)
-    band = age_band(age_on(subject.birth_date, utcnow().date()))
+    age = youngest_age(subject, utcnow().date())
+    band = None if age is None else age_band(age)
     return CaseBrief(
         case_id=case.id,
         external_ref=case.external_ref,

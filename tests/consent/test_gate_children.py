@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from hub.cases.ages import age_on
 from hub.clock import utcnow
-from hub.consent.gate import Outcome, age_on
+from hub.consent.gate import Outcome
 from hub.policy.rules import Reason
 from hub.runtime import Runtime
 from tests.support.consent_rows import add_consent
