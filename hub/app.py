@@ -10,6 +10,7 @@ from hub.api import openapi, problem_handlers, vocabulary
 from hub.audit.tasks import stale_after
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
+from hub.closure import routes as closure_routes
 from hub.consent import routes as consent_routes
 from hub.console.install import UPLOAD_PATHS as CONSOLE_UPLOAD_PATHS
 from hub.console.install import bind as bind_console
@@ -65,6 +66,7 @@ def build() -> FastAPI:
     app.include_router(service_directory_routes.router)
     app.include_router(case_routes.router)
     app.include_router(erasure_routes.router)
+    app.include_router(closure_routes.router)
     app.include_router(review_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)

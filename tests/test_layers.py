@@ -56,7 +56,8 @@ LAYERS: list[tuple[str, ...]] = [
     # the requests
     ("referrals", "transfers"),
     # what spans the requests: erasing a case cancels those still under review; reports count them
-    ("erasure", "reports"),
+    # closing a case cancels the open requests its owner chooses to cancel
+    ("erasure", "closure", "reports"),
     # getting them to partners: the delivery workflow (it hands the plugins plain data)
     ("delivery",),
     # the faces and the composition root

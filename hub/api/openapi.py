@@ -101,6 +101,9 @@ READS_CASE_DATA: frozenset[tuple[str, str]] = frozenset(
         ("get", "/v1/cases/{case_id}"),
         ("patch", "/v1/cases/{case_id}"),
         ("delete", "/v1/cases/{case_id}"),
+        # an erased case has no life left to close or reopen
+        ("post", "/v1/cases/{case_id}/close"),
+        ("post", "/v1/cases/{case_id}/reopen"),
         ("post", "/v1/cases/{case_id}/consents"),
         ("post", "/v1/consents/{consent_id}/withdraw"),
         ("put", "/v1/consents/{consent_id}/evidence"),

@@ -45,6 +45,7 @@ def as_lists(policy: Policy) -> dict[str, list[str]]:
         "organization_kinds": list(vocab.organization_kinds),
         "decline_reasons": list(vocab.decline_reasons),
         "outcomes": list(vocab.outcomes),
+        "closure_reasons": list(vocab.closure_reasons),
         "urgencies": urgencies(policy),
     }
 

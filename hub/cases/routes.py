@@ -78,7 +78,10 @@ def list_cases(
     ] = None,
     status: Annotated[
         service.CaseStatus | None,
-        Query(description="`open`: data held; `erased`: the case's data was erased"),
+        Query(
+            description="`open`, `closed` (the case's own life; its data held); "
+            "`erased`: the case's data was erased"
+        ),
     ] = None,
     registered_from: Annotated[
         date | None, Query(description="registered on or after this day (UTC)")

@@ -109,6 +109,10 @@ class CaseSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     erased_at: datetime | None = None
+    # the case's own life: `open` or `closed` (POST /v1/cases/{id}/close, /reopen)
+    status: Literal["open", "closed"] = "open"
+    # why it was closed, while it is (the policy's `closure_reasons`)
+    closure_reason: str | None = None
 
 
 class CaseRead(CaseSummary):

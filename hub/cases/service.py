@@ -41,7 +41,20 @@ class CaseErased(Problem):
         super().__init__(410, "case_erased", "The case's personal data has been erased")
 
 
+class CaseClosed(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "case_closed",
+            "The case is closed",
+            "A closed case takes no new referral or transfer: reopen it first.",
+        )
+
+
 CASE_OWNER_PREFIX = "case:"
+# the case's own life (its table of moves: `hub.closure.lifecycle`)
+OPEN = "open"
+CLOSED = "closed"
 
 
 def owner_for_case(case_id: str) -> str:
@@ -148,6 +161,18 @@ def get(*, db: Session, case_id: str, organization_id: str) -> Case:
         raise NotFound("case")
     case, key_row = found
     keys.keep_loaded(db, owner_for_case(case.id), key_row)
+    return case
+
+
+def open_for_requests(*, db: Session, case_id: str, organization_id: str) -> Case:
+    """The case a new referral or transfer is made for: the caller's (404 otherwise), locked
+    (a closing at the same moment waits, or is waited for), and not closed (409
+    `case_closed`). The one check both requests pass through; what an erased case answers is
+    each request's own (the gate's `case_erased`)."""
+    case = get(db=db, case_id=case_id, organization_id=organization_id)
+    db.refresh(case, with_for_update=True)
+    if case.status == CLOSED:
+        raise CaseClosed()
     return case
 
 
@@ -273,6 +298,8 @@ def summary(*, db: Session, case: Case) -> CaseSummary:
         created_at=case.created_at,
         updated_at=case.updated_at,
         erased_at=case.erased_at,
+        status=case.status,
+        closure_reason=case.status_reason if case.status == CLOSED else None,
     )
 
 
@@ -303,9 +330,11 @@ def get_page(
 
 
 class CaseStatus(StrEnum):
-    """What a list may ask for: a case still held, or one whose data was erased."""
+    """What a list may ask for: a case open or closed (its data held), or one whose data was
+    erased."""
 
     open = "open"
+    closed = "closed"
     erased = "erased"
 
 
@@ -351,8 +380,8 @@ def _filtered(query: Select[Any], wanted: CaseFilter) -> Select[Any]:
         # a substring, whatever the case of its letters: people type part of a reference
         needle = f"%{_escape_like(wanted.reference.strip().lower())}%"
         query = query.where(Case.external_ref.ilike(needle, escape="\\"))
-    if wanted.status is CaseStatus.open:
-        query = query.where(Case.erased_at.is_(None))
+    if wanted.status in (CaseStatus.open, CaseStatus.closed):
+        query = query.where(Case.erased_at.is_(None), Case.status == wanted.status.value)
     elif wanted.status is CaseStatus.erased:
         query = query.where(Case.erased_at.is_not(None))
     if wanted.registered_from:

@@ -32,7 +32,8 @@ from hub.services import Services
 
 T = TypeVar("T")
 
-PARTIES = (Party.sender, Party.recipient)
+# the parties whose moves are routes: a request's two sides, and a case's owner
+PARTIES = (Party.sender, Party.recipient, Party.owner)
 
 
 @dataclass(frozen=True)

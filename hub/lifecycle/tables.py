@@ -26,6 +26,7 @@ class Party(StrEnum):
     sender = "sender"
     recipient = "recipient"
     reviewer = "reviewer"  # a consent officer deciding a review
+    owner = "owner"  # the organisation that owns a case: its own life (`hub.closure.lifecycle`)
     system = "system"  # the hub itself: deliveries, deadlines, withdrawal cascades
 
 

@@ -54,6 +54,11 @@ class Vocabularies(BaseModel):
     # the recipient's coded answers: why it declined, how the service ended
     decline_reasons: tuple[str, ...] = Field(min_length=1)
     outcomes: tuple[str, ...] = Field(min_length=1)
+    # why a case is closed (`reason` of POST /v1/cases/{id}/close)
+    closure_reasons: tuple[str, ...] = Field(
+        default=("goals_met", "transferred", "person_moved", "unreachable", "death", "other"),
+        min_length=1,
+    )
 
 
 class Policy(BaseModel):

@@ -43,7 +43,8 @@ def dry_run(
     gate's decision (context `dry_run`) and its audit entry are stored. Nothing is held, sent or
     queued, and no `referral.refused` is written: nothing was attempted."""
     recipient = sending.check_request(db, policy, data, organization_id)
-    case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
+    # a closed case is refused here as it would be when sent (409 `case_closed`)
+    case = cases.open_for_requests(db=db, case_id=data.case_id, organization_id=organization_id)
     if data.service_id is not None:
         # the directory's rules as `create` meets them (422 `service_full`, ...)
         sending.check_service(db=db, keyring=keyring, case=case, data=data)

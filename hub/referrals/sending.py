@@ -107,7 +107,8 @@ def create(
 ) -> tuple[Referral | None, Decision]:
     """Ask the gate and act on its answer; the referral is None when the gate denied it."""
     recipient = check_request(db, policy, data, organization_id)
-    case = cases.get(db=db, case_id=data.case_id, organization_id=organization_id)
+    # 404, 409 `case_closed`: the check every new request passes
+    case = cases.open_for_requests(db=db, case_id=data.case_id, organization_id=organization_id)
     overridden = (
         check_service(db=db, keyring=keyring, case=case, data=data)
         if data.service_id is not None

@@ -72,9 +72,9 @@ def start_delivery(db: Session, transfer: Transfer) -> None:
 
 
 def _locked_case(db: Session, case_id: str, organization_id: str) -> Case:
-    case = cases.get(db=db, case_id=case_id, organization_id=organization_id)
-    # locked: two proposals for one case at once, the second sees the first (one open at a time)
-    db.refresh(case, with_for_update=True)
+    # locked: two proposals for one case at once, the second sees the first (one open at a
+    # time); 404, 409 `case_closed`: the check every new request passes
+    case = cases.open_for_requests(db=db, case_id=case_id, organization_id=organization_id)
     if case.erased_at is not None:
         raise cases.CaseErased()
     return case

@@ -179,6 +179,16 @@ def _dead_offer(ctx: Ctx) -> str:
     return transfer_id
 
 
+def _closed_case(ctx: Ctx) -> str:
+    """A case of ctx.owner, closed (goals met)."""
+    case_id = ctx.case()
+    closed = ctx.api.post(
+        f"/v1/cases/{case_id}/close", json={"reason": "goals_met"}, headers=ctx.owner.headers
+    )
+    assert closed.status_code == 200, closed.text
+    return case_id
+
+
 def _new_referral(ctx: Ctx) -> Call:
     name = ctx.unique("MATRIX-REFER")
     recipient = referrals.new_org(ctx.runtime, f"{name} recipient")
@@ -289,6 +299,15 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("DELETE", "/v1/cases/{case_id}"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}, None, 204), tenant=True
+    ),
+    ("POST", "/v1/cases/{case_id}/close"): Scenario(
+        lambda ctx: Call({"case_id": ctx.case()}, {"reason": "goals_met"}), tenant=True
+    ),
+    ("POST", "/v1/cases/{case_id}/reopen"): Scenario(
+        lambda ctx: Call({"case_id": _closed_case(ctx)}, {"note": "Came back"}), tenant=True
+    ),
+    ("GET", "/v1/cases/{case_id}/events"): Scenario(
+        lambda ctx: Call({"case_id": _closed_case(ctx)}), tenant=True
     ),
     ("POST", "/v1/cases/{case_id}/consents"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}, CONSENT, 201), tenant=True
