@@ -58,7 +58,12 @@ class World:
                 un=make("UN agency", "un_agency"),
             )
 
-    def case(self, birth_date: date = ADULT_BIRTH_DATE, owner: str | None = None) -> str:
+    def case(
+        self,
+        birth_date: date = ADULT_BIRTH_DATE,
+        owner: str | None = None,
+        subject: Subject | None = None,
+    ) -> str:
         with self.runtime.sessions.begin() as db:
             case = cases.create(
                 db=db,
@@ -67,7 +72,7 @@ class World:
                 actor="user:caseworker",
                 owner_organization_id=owner or self.owner,
                 external_ref=f"MRRM-{uuid.uuid4().hex[:10]}",
-                subject=Subject(birth_date=birth_date, sex="female"),
+                subject=subject or Subject(birth_date=birth_date, sex="female"),
                 data={"identity": {"given_name": "Aïcha", "family_name": "Moussa"}},
             )
             return case.id
