@@ -10,8 +10,7 @@ no name in an address, a title or the browser's history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,9 +19,10 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession
-from hub.api.problems import Conflict
+from hub.api.problems import Conflict, Unprocessable
+from hub.cases import ages
 from hub.cases import service as cases
-from hub.cases.schemas import CaseCreate
+from hub.cases.schemas import CaseCreate, Subject
 from hub.clock import utcnow
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
@@ -56,6 +56,23 @@ ENTER_REFERENCE = N_("Enter the case's reference.")
 REFERENCE_TAKEN = N_("A case of your office already has this reference.")
 ENTER_BIRTH_DATE = N_("Enter the date of birth, for example 2010-03-14.")
 BIRTH_IN_FUTURE = N_("The date of birth must be in the past.")
+ENTER_BIRTH_OR_AGE = N_(
+    "Enter the date of birth (or only its year, or year and month), or the age the person says "
+    "they are."
+)
+BIRTH_OR_AGE = N_("Enter the date of birth or the estimated age, not both.")
+ENTER_AGE = N_("Enter the age in whole years, for example 15.")
+# what `hub.cases.ages.check` refuses, as the form says it: (the field, the message)
+REFUSED = {
+    "birth_date_missing": ("birth_date", ENTER_BIRTH_OR_AGE),
+    "birth_date_and_estimated_age": ("birth_date", BIRTH_OR_AGE),
+    "birth_date_precision_mismatch": ("birth_date", ENTER_BIRTH_DATE),
+    "birth_date_invalid": ("birth_date", ENTER_BIRTH_DATE),
+    "birth_date_in_future": ("birth_date", BIRTH_IN_FUTURE),
+    "estimated_age_out_of_range": ("estimated_age", ENTER_AGE),
+}
+# how precise a birth date is, by how it is written: 2010, 2010-05, 2010-03-14
+PRECISIONS = {4: "year", 7: "month", 10: "day"}
 CHOOSE_SEX = N_("Choose the person's sex.")
 TOO_LONG = N_("This answer is too long.")
 
@@ -95,6 +112,7 @@ class _Answers:
     def __init__(self, form: FormData, categories: list[str]) -> None:
         self.external_ref = text_field(form, "external_ref", max_length=101)
         self.birth_date = text_field(form, "birth_date", max_length=10)
+        self.estimated_age = text_field(form, "estimated_age", max_length=3)
         self.sex = text_field(form, "sex", max_length=16)
         self.data: dict[str, dict[str, str]] = {}
         self.too_long: list[str] = []
@@ -107,11 +125,27 @@ class _Answers:
                 if value:
                     self.data.setdefault(category, {})[key] = value
 
-    def born(self) -> date | None:
+    def subject(self) -> dict[str, Any]:
+        """The API's subject for these answers: a date's precision read from how it is written;
+        an age as stated today."""
+        given: dict[str, Any] = {"sex": self.sex}
+        if self.birth_date:
+            given["birth_date"] = self.birth_date
+            precision = PRECISIONS.get(len(self.birth_date), "day")
+            if precision != "day":
+                given["birth_date_precision"] = precision
+        if self.estimated_age:
+            given["estimated_age"] = int(self.estimated_age) if self.estimated_age.isdigit() else -1
+        return given
+
+    def born(self) -> Subject | None:
+        """The subject as the case will record it (the check page shows the estimate)."""
         try:
-            return date.fromisoformat(self.birth_date)
-        except ValueError:
+            subject = Subject.model_validate(self.subject())
+            ages.check(subject, utcnow().date())
+        except (ValidationError, Unprocessable):
             return None
+        return ages.settled(subject, utcnow().date())
 
     def value(self, category: str, key: str) -> str:
         return self.data.get(category, {}).get(key, "")
@@ -129,23 +163,31 @@ class _Answers:
             db=db, organization_id=person.principal.organization_id, reference=self.external_ref
         ):
             errors.append(("external_ref", gettext(REFERENCE_TAKEN)))
-        try:
-            born = date.fromisoformat(self.birth_date)
-            if born > utcnow().date():
-                errors.append(("birth_date", gettext(BIRTH_IN_FUTURE)))
-        except ValueError:
-            errors.append(("birth_date", gettext(ENTER_BIRTH_DATE)))
+        errors.extend(self._birth_errors(gettext))
         if self.sex not in SEXES:
             errors.append(("sex-female", gettext(CHOOSE_SEX)))
         errors.extend((name.replace(".", "-"), gettext(TOO_LONG)) for name in self.too_long)
         return errors
+
+    def _birth_errors(self, gettext: Callable[[str], str]) -> list[tuple[str, str]]:
+        """The one check of a birth date or an estimate (`hub.cases.ages.check`), in words."""
+        given = self.subject()
+        given["sex"] = "unknown"  # the sex has its own message
+        try:
+            ages.check(Subject.model_validate(given), utcnow().date())
+        except ValidationError:
+            return [("birth_date", gettext(ENTER_BIRTH_DATE))]
+        except Unprocessable as problem:
+            field, message = REFUSED.get(problem.code, ("birth_date", ENTER_BIRTH_DATE))
+            return [(field, gettext(message))]
+        return []
 
     def body(self) -> CaseCreate:
         """The API's body for the same case."""
         return CaseCreate.model_validate(
             {
                 "external_ref": self.external_ref,
-                "subject": {"birth_date": self.birth_date, "sex": self.sex},
+                "subject": self.subject(),
                 "data": self.data,
             }
         )
@@ -248,7 +290,7 @@ def register(
             subject=body.subject,
             data=body.data,
         )
-    except (ValidationError, Conflict):
+    except (ValidationError, Conflict, Unprocessable):
         # only a forged form or a race with another registration of the same reference
         errors = answers.errors(person, db) or [("external_ref", person.gettext(REFERENCE_TAKEN))]
         return _form_page(request, person, db, runtime.policy, answers, errors)

@@ -171,4 +171,6 @@ def case_page(
         open_transfer=next((t for t in moved if t.status in transfer_sending.OPEN), None),
         names=organization_names(db, parties),
         registered=request.query_params.get("registered") == "1",
+        closed_now=request.query_params.get("closed") == "1" and case.status == cases.CLOSED,
+        reopened=request.query_params.get("reopened") == "1" and case.status == cases.OPEN,
     )

@@ -108,6 +108,10 @@ def _locale(language: str) -> Locale:
         return Locale.parse(DEFAULT_LANGUAGE)
 
 
+def locale_of(language: str) -> Locale:
+    return _locale(language)
+
+
 def format_when(value: datetime | None, language: str) -> str:
     """A time as people read it, in UTC (the hub stores and shows UTC; the zone is named)."""
     if value is None:

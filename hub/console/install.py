@@ -15,6 +15,7 @@ from hub.console import (
     admin_organisations,
     admin_people,
     board,
+    case_closing,
     case_form,
     cases,
     consent_form,
@@ -58,6 +59,7 @@ def install(app: FastAPI) -> None:
     app.include_router(transfers.router)
     # the form's /console/cases/new before the case's /console/cases/{case_id}
     app.include_router(case_form.router)
+    app.include_router(case_closing.router)
     app.include_router(cases.router)
     app.include_router(consent_form.router)
     app.include_router(consents.router)

@@ -63,6 +63,15 @@ LABELS: dict[str, dict[str, str]] = {
         "beneficiary_refused": N_("The person refused the service"),
         "other": N_("Another outcome"),
     },
+    # why a case was closed (the policy's `closure_reasons`)
+    "closure_reasons": {
+        "goals_met": N_("The case plan's goals are met"),
+        "transferred": N_("The case was transferred"),
+        "person_moved": N_("The person moved away"),
+        "unreachable": N_("The person can no longer be reached"),
+        "death": N_("The person died"),
+        "other": N_("Another reason"),
+    },
     "urgencies": {
         "emergency": N_("Emergency"),
         "high": N_("High"),
@@ -264,6 +273,7 @@ POLICY_VOCABULARIES = (
     "service_types",
     "decline_reasons",
     "outcomes",
+    "closure_reasons",
 )
 
 

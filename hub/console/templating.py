@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse
 
 from hub.console import i18n
+from hub.console.birth import born
 from hub.console.labels import labeller
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,6 +50,8 @@ def environment(language: str) -> Environment:
         when=lambda value: i18n.format_when(value, language),
         day=lambda value: i18n.format_day(value, language),
         number=lambda value: i18n.format_number(value, language),
+        # a subject's birth date, or the estimate, as one: `born(subject)`
+        born=lambda subject: born(subject, translations.gettext, language),
         language_name=lambda code: i18n.language_name(code, language),
         stylesheet_version=stylesheet_version(),
     )
