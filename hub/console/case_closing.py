@@ -122,16 +122,16 @@ def close(
     chosen = {q.id: text_field(form, f"request-{q.id}", max_length=8) for q in requests}
     gettext = person.gettext
     errors: list[tuple[str, str]] = []
-    if reason not in runtime.policy.vocabularies.closure_reasons:
-        errors.append(
-            ("reason-" + runtime.policy.vocabularies.closure_reasons[0], gettext(CHOOSE_REASON))
-        )
+    # in the page's order: the requests, then the reason
     for q in requests:
         if chosen[q.id] not in CHOICES:
             message = CHOOSE_REFERRAL if q.kind == "referral" else CHOOSE_TRANSFER
             errors.append((f"request-{q.id}-cancel", gettext(message)))
         elif chosen[q.id] == "cancel" and not q.can_cancel:
             errors.append((f"request-{q.id}-keep", gettext(NOT_CANCELLABLE)))
+    reasons = runtime.policy.vocabularies.closure_reasons
+    if reason not in reasons:
+        errors.append((f"reason-{reasons[0]}", gettext(CHOOSE_REASON)))
     if len(note) > NOTE_MAX:
         errors.append(("note-field", gettext(NOTE_TOO_LONG)))
     if errors:
