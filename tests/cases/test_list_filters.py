@@ -53,7 +53,7 @@ def test_filters(world: World, api: TestClient) -> None:
 
 def test_bad_filter_values_are_problems(world: World, api: TestClient) -> None:
     for params in (
-        {"status": "closed"},
+        {"status": "ended"},
         {"registered_from": "yesterday"},
         {"has_open_referrals": "maybe"},
     ):
