@@ -48,6 +48,10 @@ class Consent(Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime | None]
     given_at: Mapped[datetime]  # when the person consented (stale-consent rule)
+    # how long a recipient may keep what it receives under this consent, counted from each
+    # disclosure (`hub.consent.data_life`): day | month | year and how many; none: no limit
+    data_life_unit: Mapped[str | None] = mapped_column(String(8))
+    data_life_value: Mapped[int | None]
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

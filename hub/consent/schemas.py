@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.consent.status import ConsentStatus
+from hub.policy.data_life import Period
 
 GivenBy = Literal["subject", "caregiver"]
 Method = Literal["written", "verbal", "thumbprint", "electronic"]
@@ -92,6 +93,9 @@ class ConsentCreate(BaseModel):
     given_at: AwareDatetime | None = None
     # the id of the version this one replaces: the new record is the next version of its series
     supersedes: Identifier | None = None
+    # how long a recipient may keep what it receives, counted from each disclosure; absent:
+    # the policy's default for the purposes, if any (`hub.consent.data_life`)
+    data_life: Period | None = None
 
 
 class WithdrawalCreate(BaseModel):
@@ -160,6 +164,8 @@ class ConsentRead(BaseModel):
     valid_from: datetime
     valid_until: datetime | None
     given_at: datetime
+    # how long a recipient may keep what it receives (null: no limit)
+    data_life: Period | None = None
     recorded_by: str
     recorded_at: datetime
     withdrawal: WithdrawalRead | None

@@ -23,6 +23,7 @@ from hub.api.problems import Conflict, NotFound, Unprocessable
 from hub.audit.service import record as audit
 from hub.cases.models import Case
 from hub.clock import utcnow
+from hub.consent import data_life
 from hub.consent.models import Consent, ConsentEvidence, ConsentWithdrawal
 from hub.consent.schemas import (
     ConsentCreate,
@@ -169,6 +170,7 @@ def record(
     key = case_key(db=db, keyring=keyring, case=case)
     _check_rules(data, now)
     _check_scope(db, policy, data)
+    life = data_life.resolve(policy.data_life, data.purposes, data.data_life, now)
     previous = _previous(db, case, data.supersedes) if data.supersedes else None
     consent_id = new_id()
     caregiver = seal_caregiver(key, consent_id, data.caregiver) if data.caregiver else None
@@ -194,6 +196,8 @@ def record(
         valid_from=data.valid_from,
         valid_until=data.valid_until,
         given_at=data.given_at or now,
+        data_life_unit=life.unit if life else None,
+        data_life_value=life.value if life else None,
         recorded_by=actor,
         recorded_at=now,
     )
@@ -222,6 +226,7 @@ def record(
             "method": consent.method,
             "purposes": consent.purposes,
             "categories": consent.categories,
+            "data_life": life.model_dump() if life else None,
         },
     )
     return consent
@@ -388,6 +393,7 @@ def read(*, db: Session, keyring: KeyEncryptionKeys, consents: list[Consent]) ->
                 valid_from=consent.valid_from,
                 valid_until=consent.valid_until,
                 given_at=consent.given_at,
+                data_life=data_life.period_of(consent),
                 recorded_by=consent.recorded_by,
                 recorded_at=consent.recorded_at,
                 withdrawal=(

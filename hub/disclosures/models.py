@@ -35,3 +35,11 @@ class Disclosure(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     audit_seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # data life (`hub.consent.data_life`): the recipient erases what it received by then (the
+    # earliest its consents allow; none: no limit), is reminded before, flagged overdue after,
+    # and confirms the erasure (`hub.disclosures.erasure`)
+    erase_by: Mapped[datetime | None] = mapped_column(index=True)
+    erase_reminded_at: Mapped[datetime | None]
+    erase_overdue_since: Mapped[datetime | None]
+    erasure_confirmed_at: Mapped[datetime | None]
+    erasure_confirmed_by: Mapped[str | None] = mapped_column(String(200))

@@ -18,13 +18,19 @@ from hub.audit import published
 from hub.audit.schemas import CheckpointRead
 from hub.audit.signing import AuditServices
 from hub.cases import service as cases
-from hub.disclosures import service, statement, statement_pdf
-from hub.disclosures.schemas import DisclosurePage
+from hub.disclosures import erasure, service, statement, statement_pdf
+from hub.disclosures.schemas import (
+    DisclosurePage,
+    ErasureConfirmationCreate,
+    ErasureConfirmationRead,
+)
 
 # tags per route: the checkpoint is the audit log's
 router = APIRouter()
 
 Reader = Annotated[Principal, Depends(require_scope("cases:read"))]
+# the recipient's statement about a referral it received, as its other moves on it
+RecipientWriter = Annotated[Principal, Depends(require_scope("referrals:write"))]
 
 FORMATS = ("json", "pdf")
 PDF = "application/pdf"
@@ -97,6 +103,29 @@ def list_disclosures(
         )
     items, cursor_next = service.get_page(db=db, case=case, cursor=cursor, limit=limit)
     return DisclosurePage(items=items, next=cursor_next)
+
+
+@router.post(
+    "/v1/referrals/{referral_id}/erasure-confirmation",
+    tags=["disclosures"],
+    response_model=ErasureConfirmationRead,
+    responses={404: {"description": "Nothing of the referral was disclosed to the caller"}},
+)
+def confirm_erasure(
+    referral_id: str,
+    principal: RecipientWriter,
+    db: DbSession,
+    body: ErasureConfirmationCreate | None = None,
+) -> ErasureConfirmationRead:
+    """The recipient confirms it has erased what it received under the referral (its data
+    life, `erase_by`, in every delivery). Recorded with its time and actor, and shown in the
+    case's accounting of disclosures; confirming again changes nothing."""
+    return erasure.confirm(
+        db=db,
+        referral_id=referral_id,
+        organization_id=principal.organization_id,
+        actor=principal.actor,
+    )
 
 
 @router.get(

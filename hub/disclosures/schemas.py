@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DisclosureRead(BaseModel):
@@ -26,6 +26,28 @@ class DisclosureRead(BaseModel):
     )
     # the entry of the hash-chained audit log that makes this row tamper-evident
     audit_seq: int
+    # data life: the date by which the recipient must have erased what it received (null: no
+    # limit), whether that date has passed without its confirmation, and its confirmation
+    erase_by: datetime | None = None
+    erase_overdue: bool = False
+    erasure_confirmed_at: datetime | None = None
+    erasure_confirmed_by: str | None = None
+
+
+class ErasureConfirmationCreate(BaseModel):
+    """The recipient says it has erased what it received under a referral."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
+class ErasureConfirmationRead(BaseModel):
+    referral_id: str
+    # when and by whom it was first confirmed (a second confirmation changes nothing)
+    confirmed_at: datetime
+    confirmed_by: str
+    # the disclosures to the caller the confirmation covers, with their erase-by dates
+    disclosure_ids: list[str]
+    erase_by: datetime | None
 
 
 class DisclosurePage(BaseModel):

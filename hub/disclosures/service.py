@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -25,16 +26,20 @@ from hub.api import pagination
 from hub.audit.service import record_now
 from hub.cases.models import Case
 from hub.cases.service import owner_for_case
+from hub.consent import data_life
 from hub.crypto import service as keys
 from hub.crypto.canonical import canonical
 from hub.crypto.envelope import hash_key, keyed_digest
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.clock import utcnow
 from hub.db.base import new_id
+from hub.disclosures import erasure
 from hub.disclosures.models import Disclosure
 from hub.disclosures.schemas import DisclosureRead
 
 CHANNEL_INBOX = "inbox"
-CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", "transfer"})
+CHANNEL_TRANSFER = "transfer"
+CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", CHANNEL_TRANSFER})
 
 
 def payload_sha256(payload: Mapping[str, Any]) -> str:
@@ -73,8 +78,13 @@ def record(
     referral_id: str | None = None,
     transfer_id: str | None = None,
     keyring: KeyEncryptionKeys | None = None,
+    erase_by: datetime | None = None,
 ) -> Disclosure:
     """Account for data that is leaving now, in the caller's transaction.
+
+    `erase_by` is the date the recipient was told (a push computes it when it builds the
+    package); without one it is computed here from the consents (`hub.consent.data_life`). A
+    transfer's handover has none: the recipient becomes the case's owner.
 
     `payload_sha256` is the plain digest `payload_sha256()` gives; what is stored (and
     chained in the audit log) is that digest keyed with the case's hash key. The keyring is
@@ -86,6 +96,8 @@ def record(
         raise ValueError("a disclosure belongs to exactly one referral or one transfer")
     disclosure_id = new_id()
     keyed = _keyed(db, keyring or keys.bound_keyring(db), case_id, payload_sha256)
+    if erase_by is None and channel != CHANNEL_TRANSFER:
+        erase_by = data_life.erase_by(db=db, consent_ids=consent_ids, at=utcnow())
     details: dict[str, Any] = {
         "case_id": case_id,
         "recipient_organization_id": recipient_organization_id,
@@ -97,6 +109,8 @@ def record(
         "referral_id": referral_id,
         "transfer_id": transfer_id,
     }
+    if erase_by is not None:
+        details["erase_by"] = erase_by.isoformat()
     entry = record_now(
         db,
         actor=actor,
@@ -118,6 +132,7 @@ def record(
         payload_sha256=keyed,
         audit_seq=entry.seq,
         at=entry.at,
+        erase_by=erase_by,
     )
     db.add(disclosure)
     return disclosure
@@ -146,6 +161,10 @@ def _read(row: Disclosure) -> DisclosureRead:
         channel=row.channel,
         payload_sha256=row.payload_sha256,
         audit_seq=row.audit_seq,
+        erase_by=row.erase_by,
+        erase_overdue=erasure.is_overdue(row, utcnow()),
+        erasure_confirmed_at=row.erasure_confirmed_at,
+        erasure_confirmed_by=row.erasure_confirmed_by,
     )
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from pydantic_core import ErrorDetails
 
+from hub.policy.data_life import DataLifeRules
 from hub.policy.rules import (
     ALWAYS_DENY,
     Acknowledgement,
@@ -75,6 +76,7 @@ class Policy(BaseModel):
     reviews: ReviewLimits
     reporting: Reporting = Field(default_factory=Reporting)
     service_directory: ServiceDirectoryRules = Field(default_factory=ServiceDirectoryRules)
+    data_life: DataLifeRules = Field(default_factory=DataLifeRules)
 
     def effect(self, reason: Reason) -> Effect:
         # a code missing from the table is refused at load; deny is the safe fallback anyway
@@ -139,6 +141,14 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
         for i, audience in enumerate(audiences):
             if audience in audiences[:i]:
                 yield ("follow_up", "notify", step, i), f"{audience.value!r} is listed twice"
+    for purpose in policy.data_life.by_purpose:
+        if purpose not in vocab.purposes:
+            yield ("data_life", "by_purpose", purpose), f"{purpose!r} is not in purposes"
+    for step in ("reminder", "overdue"):
+        audiences = getattr(policy.data_life.notify, step)
+        for i, audience in enumerate(audiences):
+            if audience in audiences[:i]:
+                yield ("data_life", "notify", step, i), f"{audience.value!r} is listed twice"
     dated = policy.follow_up.follow_up
     for service_type in dated.days_by_service_type:
         if service_type not in vocab.service_types:

@@ -51,6 +51,8 @@ NO_CASE_DATA = {
     ("POST", "/v1/referrals/{referral_id}/start"),
     ("POST", "/v1/referrals/{referral_id}/complete"),
     ("POST", "/v1/transfers/{transfer_id}/reject"),
+    # the recipient's confirmation that it erased what it received: ids and times back
+    ("POST", "/v1/referrals/{referral_id}/erasure-confirmation"),
     # both parties see the attempts: ids, statuses, error codes
     ("GET", "/v1/referrals/{referral_id}/deliveries"),
     ("GET", "/v1/transfers/{transfer_id}/deliveries"),

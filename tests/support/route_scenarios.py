@@ -148,6 +148,14 @@ def _referral(ctx: Ctx, *moves: str, owner_receives: bool = True) -> dict[str, s
     return {"referral_id": referral_id}
 
 
+def _received(ctx: Ctx) -> dict[str, str]:
+    """A referral to ctx.owner whose data it has read (a disclosure it can confirm erased)."""
+    params = _referral(ctx)
+    read = ctx.api.get(f"/v1/referrals/{params['referral_id']}", headers=ctx.owner.headers)
+    assert read.status_code == 200 and read.json()["payload"], read.text
+    return params
+
+
 def _transfer(ctx: Ctx, *, owner_receives: bool = False) -> dict[str, str]:
     """A transfer between ctx.owner and a new sub-office of it (ctx.other is no party)."""
     name = ctx.unique("MATRIX-TRANSFER")
@@ -357,6 +365,9 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/referrals/{referral_id}/complete"): Scenario(
         lambda ctx: Call(_referral(ctx, "acknowledge", "accept", "start"), {"outcome": "done"}),
         tenant=True,
+    ),
+    ("POST", "/v1/referrals/{referral_id}/erasure-confirmation"): Scenario(
+        lambda ctx: Call(_received(ctx), {}), tenant=True
     ),
     ("POST", "/v1/referrals/{referral_id}/cancel"): Scenario(
         lambda ctx: Call(_referral(ctx, owner_receives=False), {"reason": "mistake"}),
