@@ -40,8 +40,7 @@ def resolve(
                 raise Unprocessable(
                     "data_life_too_long",
                     "The data life is longer than the policy allows",
-                    f"For purpose {purpose!r} a recipient may keep data at most "
-                    f"{maximum.words()}.",
+                    f"For purpose {purpose!r} a recipient may keep data at most {maximum.words()}.",
                     field="data_life",
                     purpose=purpose,
                     maximum=maximum.model_dump(),
@@ -71,7 +70,5 @@ def erase_by(*, db: Session, consent_ids: Sequence[str], at: datetime) -> dateti
             Consent.id.in_(list(consent_ids))
         )
     )
-    periods = [
-        Period(unit=unit, value=value) for unit, value in rows if unit is not None and value
-    ]
+    periods = [Period(unit=unit, value=value) for unit, value in rows if unit is not None and value]
     return erase_by_for(periods, at)

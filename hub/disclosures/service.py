@@ -26,12 +26,12 @@ from hub.api import pagination
 from hub.audit.service import record_now
 from hub.cases.models import Case
 from hub.cases.service import owner_for_case
+from hub.clock import utcnow
 from hub.consent import data_life
 from hub.crypto import service as keys
 from hub.crypto.canonical import canonical
 from hub.crypto.envelope import hash_key, keyed_digest
 from hub.crypto.keyring import KeyEncryptionKeys
-from hub.clock import utcnow
 from hub.db.base import new_id
 from hub.disclosures import erasure
 from hub.disclosures.models import Disclosure
