@@ -36,6 +36,7 @@ from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.consent import Consent, ConsentProvision, ConsentProvisionActor
 from fhir.resources.R4B.contactpoint import ContactPoint
+from fhir.resources.R4B.extension import Extension
 from fhir.resources.R4B.humanname import HumanName
 from fhir.resources.R4B.identifier import Identifier
 from fhir.resources.R4B.meta import Meta
@@ -69,6 +70,9 @@ LOINC_SYSTEM = "http://loinc.org"
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
+# data life: the date by which the recipient must have erased what the Task carries (also the
+# end of each Consent's `provision.period`, docs/connectors.md)
+ERASE_BY_EXTENSION = "urn:referral-hub:extension:erase-by"
 
 PRIORITY_FOR_URGENCY = {"normal": "routine", "high": "urgent", "emergency": "stat"}
 # identity and contact become Patient fields; every other permitted category is a Task.input
@@ -149,6 +153,11 @@ def build_bundle(
             else None
         ),
         input=_task_inputs(package) or None,
+        extension=(
+            [Extension(url=ERASE_BY_EXTENSION, valueDateTime=_instant(package.erase_by))]
+            if package.erase_by
+            else None
+        ),
     )
     entries.append(_entry(urls("task"), task, DELIVERY_SYSTEM, package.delivery_id))
 
@@ -239,6 +248,8 @@ def _consent(
             ],
             purpose=[Coding(system=PURPOSE_SYSTEM, code=p) for p in purposes] or None,
             class_fhir=[Coding(system=DATA_CATEGORY_SYSTEM, code=c) for c in categories] or None,
+            # data life: the recipient may keep what it received under it until then
+            period=Period(end=_instant(package.erase_by)) if package.erase_by else None,
         ),
     )
 

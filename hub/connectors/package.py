@@ -58,6 +58,10 @@ class DeliveryPackage:
     payload: dict[str, Any] = field(default_factory=dict)  # category -> data
     subject: Subject | None = None
     note: str | None = None
+    # data life: by when the recipient must have erased what this delivery carries (the
+    # shortest period of its consents, counted from the delivery's start: the same on every
+    # attempt); None: no limit
+    erase_by: datetime | None = None
 
     @property
     def consent_ids(self) -> tuple[str, ...]:

@@ -55,6 +55,8 @@ def body(package: DeliveryPackage, public_url: str) -> dict[str, Any]:
             else None,
             "categories": list(package.categories),
             "consent_ids": list(package.consent_ids),
+            # data life: erase what this delivery carries by then, and confirm it (links)
+            "erase_by": package.erase_by.isoformat() if package.erase_by else None,
         },
         "subject": subject,
         "payload": package.payload,
@@ -62,6 +64,9 @@ def body(package: DeliveryPackage, public_url: str) -> dict[str, Any]:
         "links": {
             "referral": f"{base}/v1/referrals/{package.referral_id}",
             "acknowledge": f"{base}/v1/referrals/{package.referral_id}/acknowledge",
+            "erasure_confirmation": (
+                f"{base}/v1/referrals/{package.referral_id}/erasure-confirmation"
+            ),
         },
     }
 

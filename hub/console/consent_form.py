@@ -63,6 +63,12 @@ ENTER_DATE = N_("Enter a real date, for example 2026-11-28.")
 END_AFTER_START = N_("The end date must be after the start date.")
 NOT_IN_FUTURE = N_("The date the person consented cannot be in the future.")
 TOO_LONG = N_("This answer is too long.")
+ENTER_DATA_LIFE = N_("Enter a whole number from 1, or leave it empty.")
+CHOOSE_DATA_LIFE_UNIT = N_("Choose days, months or years.")
+DATA_LIFE_TOO_LONG = N_(
+    "The policy allows a shorter time for one of these purposes: enter a shorter one."
+)
+DATA_LIFE_UNITS = ("day", "month", "year")
 
 
 def _day(value: str) -> date | None:
@@ -106,6 +112,8 @@ class Answers:
         self.valid_from = text_field(form, "valid_from", max_length=10)
         self.valid_until = text_field(form, "valid_until", max_length=10)
         self.supersedes = text_field(form, "supersedes", max_length=32)
+        self.data_life_value = text_field(form, "data_life_value", max_length=6)
+        self.data_life_unit = text_field(form, "data_life_unit", max_length=8) or "month"
 
     @classmethod
     def fresh(cls) -> Answers:
@@ -140,6 +148,9 @@ class Answers:
         answers.valid_from = consent.valid_from.date().isoformat()
         answers.valid_until = consent.valid_until.date().isoformat() if consent.valid_until else ""
         answers.supersedes = consent.id
+        if consent.data_life is not None:
+            answers.data_life_value = str(consent.data_life.value)
+            answers.data_life_unit = consent.data_life.unit
         return answers
 
     @property
@@ -174,6 +185,12 @@ class Answers:
                 errors.append((name, gettext(ENTER_DATE)))
         if self.valid_until and _day(self.valid_until) is None:
             errors.append(("valid_until", gettext(ENTER_DATE)))
+        if self.data_life_value and (
+            not self.data_life_value.isdigit() or int(self.data_life_value) < 1
+        ):
+            errors.append(("data_life_value", gettext(ENTER_DATA_LIFE)))
+        if self.data_life_unit not in DATA_LIFE_UNITS:
+            errors.append(("data_life_unit", gettext(CHOOSE_DATA_LIFE_UNIT)))
         return errors
 
     def body(self) -> ConsentCreate:
@@ -207,6 +224,11 @@ class Answers:
             # the day the person consented; today's is now (a midnight would be hours ago)
             "given_at": utcnow() if given_on == utcnow().date() else _midnight(given_on),
             "supersedes": self.supersedes or None,
+            "data_life": (
+                {"unit": self.data_life_unit, "value": int(self.data_life_value)}
+                if self.data_life_value
+                else None
+            ),
         }
         return ConsentCreate.model_validate(body)
 
@@ -218,6 +240,7 @@ _BY_LOCATION: dict[tuple[str, ...], tuple[str, str]] = {
     ("language",): ("language", CHOOSE_LANGUAGE),
     ("witness",): ("witness", TOO_LONG),
     ("interpreter",): ("interpreter", TOO_LONG),
+    ("data_life",): ("data_life_value", DATA_LIFE_TOO_LONG),
 }
 
 
@@ -239,6 +262,7 @@ def _refused(person: CurrentPerson, policy: Policy, problem: Unprocessable) -> t
     by_code = {
         "caregiver_missing": ("caregiver_name", ENTER_CAREGIVER_NAME),
         "caregiver_unexpected": ("caregiver_name", NO_CAREGIVER_FOR_SUBJECT),
+        "data_life_too_long": ("data_life_value", DATA_LIFE_TOO_LONG),
         "recipients_missing": (
             f"recipient_kinds-{policy.vocabularies.organization_kinds[0]}",
             CHOOSE_RECIPIENTS,

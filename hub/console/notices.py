@@ -52,6 +52,12 @@ WHAT: dict[tuple[str, str | None], str] = {
         "A referral is waiting past its deadline for an acknowledgement"
     ),
     ("referral.escalation", "acknowledge"): N_("A referral failed: it was never acknowledged"),
+    ("referral.reminder", "data_life"): N_(
+        "Data received under a referral must be erased soon: confirm it once done"
+    ),
+    ("referral.overdue", "data_life"): N_(
+        "A recipient has not confirmed the erasure of a referral's data by its date"
+    ),
     ("transfer.reminder", "acceptance"): N_("A transfer offer's answer is due soon"),
     ("transfer.overdue", "acceptance"): N_("A transfer offer is waiting past its deadline"),
     ("transfer.escalation", "acceptance"): N_(

@@ -54,6 +54,16 @@ def _row(entry: Entry, language: str) -> tuple[tuple[str, ...], ...]:
     who = [entry.recipient]
     if entry.recipient_kind:
         who.append(label("organization_kinds", entry.recipient_kind))
+    if entry.erased_at is not None:
+        who.append(
+            gettext(N_("Erased by the recipient on %(day)s"))
+            % {"day": i18n.format_day(entry.erased_at, language)}
+        )
+    elif entry.erase_by is not None:
+        who.append(
+            gettext(N_("To be erased by %(day)s"))
+            % {"day": i18n.format_day(entry.erase_by, language)}
+        )
     purpose = label("purposes", entry.purpose) if entry.purpose else gettext(N_("Not recorded"))
     return (
         (i18n.format_when(entry.at, language), *([gettext(channel)] if channel else [])),

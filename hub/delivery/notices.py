@@ -5,7 +5,9 @@ an acknowledgement deadline coming (`referral.reminder`, to the recipient), pass
 (`referral.overdue`, to the sender) or given up on (`referral.failed`, to both parties); past
 the acknowledgement, the deadline of the move owed next (answer, start, follow-up) coming
 (`referral.follow_up_reminder`, to the recipient), passed (`referral.follow_up_overdue`, to the
-sender) or escalated (`referral.escalated`, to both parties). A notice
+sender) or escalated (`referral.escalated`, to both parties); the date by which the recipient
+must have erased what it received coming (`referral.erase_reminder`, to the recipient) or passed
+without its confirmation (`referral.erase_overdue`, to the sender), with that date. A notice
 carries no personal data; an organisation on `inbox` (or `fhir`) finds the same in the
 referral's status and history.
 
@@ -82,6 +84,31 @@ def push_about_referral(
         runtime,
         organization_id=organization_id,
         delivery_id=notice_id(event, referral_id, key),
+        shaped=shaped,
+    )
+
+
+def push_data_life(
+    runtime: SigningServices, *, referral_id: str, event: str, to: Party, erase_by: str
+) -> bool:
+    """Push a data-life notice (`event`) about the referral, with its erase-by date."""
+    with transaction(runtime.sessions) as db:
+        referral = db.get(Referral, referral_id)
+        if referral is None:
+            return False
+        shaped = referral_notice(event, referral, runtime.settings.public_url)
+        base = runtime.settings.public_url.rstrip("/")
+        shaped["data_life"] = {"erase_by": erase_by}
+        shaped["links"]["erasure_confirmation"] = (
+            f"{base}/v1/referrals/{referral_id}/erasure-confirmation"
+        )
+        organization_id = (
+            referral.from_organization_id if to is Party.sender else referral.to_organization_id
+        )
+    return push(
+        runtime,
+        organization_id=organization_id,
+        delivery_id=notice_id(event, referral_id, erase_by),
         shaped=shaped,
     )
 

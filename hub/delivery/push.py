@@ -43,6 +43,7 @@ from hub.connectors.package import (
     Subject,
 )
 from hub.connectors.schemas import ChannelKind
+from hub.consent import data_life
 from hub.consent.models import Consent
 from hub.db.session import transaction
 from hub.delivery import fhir_updates, offers, service
@@ -145,6 +146,10 @@ def _package(
         payload=payload,
         subject=subject,
         note=released.note,
+        # counted from the delivery's start, so every attempt carries the same date
+        erase_by=data_life.erase_by(
+            db=db, consent_ids=released.consent_ids, at=delivery.created_at
+        ),
     )
 
 
@@ -362,6 +367,9 @@ def finish(
             released=prepared.released,
             actor=f"connector:{channel}",
             channel=channel,
+            erase_by=prepared.package.erase_by
+            if isinstance(prepared.package, DeliveryPackage)
+            else None,
         )
 
 

@@ -19,6 +19,7 @@ from hub.delivery import fhir_updates, notices, polling, push, service
 from hub.lifecycle import Party
 from hub.outbox.service import Handler, handler
 from hub.referrals import cascade
+from hub.referrals import data_life as referral_data_life
 from hub.referrals import scheduled as referral_deadlines
 from hub.referrals import service as referrals
 from hub.reviews import scheduled as review_deadlines
@@ -81,6 +82,23 @@ def _referral_deadline_notice(topic: str) -> Handler:
     return notify
 
 
+def _data_life_notice(topic: str) -> Handler:
+    def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
+        referral_id, erase_by = payload["referral_id"], payload["erase_by"]
+        notices.push_data_life(
+            runtime,
+            referral_id=referral_id,
+            event=topic,
+            to=referral_data_life.NOTICE_ACTIONS[topic][1],
+            erase_by=erase_by,
+        )
+        referral_data_life.notice_pushed(
+            db, topic=topic, referral_id=referral_id, erase_by=erase_by
+        )
+
+    return notify
+
+
 def _review_deadline_notice(topic: str) -> Handler:
     def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
         review_id = payload["review_id"]
@@ -139,6 +157,7 @@ HANDLERS: dict[str, Handler] = {
     **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
     **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},
+    **{topic: _data_life_notice(topic) for topic in referral_data_life.NOTICE_ACTIONS},
 }
 
 

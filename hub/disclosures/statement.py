@@ -57,6 +57,9 @@ class Entry:
     channel: str  # inbox | webhook | fhir | transfer
     categories: tuple[str, ...]
     consents: tuple[ConsentUsed, ...]
+    # data life: by when the recipient must erase it, and when it said it had
+    erase_by: datetime | None = None
+    erased_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ def assemble(*, db: Session, case: Case, at: datetime | None = None) -> Statemen
                 channel=row.channel,
                 categories=tuple(sorted(row.categories)),
                 consents=_consents(db, list(row.consent_ids), case.id),
+                erase_by=row.erase_by,
+                erased_at=row.erasure_confirmed_at,
             )
         )
     return Statement(

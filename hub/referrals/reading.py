@@ -13,7 +13,8 @@ A closed referral (declined, completed, cancelled, failed) carries no payload an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -58,6 +59,8 @@ class Released:
     consent_ids: tuple[str, ...] = ()
     # why the sender overrode the service's rules (the directory), released like the note
     override_reason: str | None = None
+    # data life: by when the recipient must have erased what it was given (once accounted for)
+    erase_by: datetime | None = None
 
     @property
     def releases_data(self) -> bool:
@@ -215,13 +218,21 @@ def events(
 
 
 def account(
-    *, db: Session, referral: Referral, released: Released, actor: str, channel: str
-) -> None:
-    """Record the disclosure of what `evaluate` released, once it has left by `channel`."""
+    *,
+    db: Session,
+    referral: Referral,
+    released: Released,
+    actor: str,
+    channel: str,
+    erase_by: datetime | None = None,
+) -> Released:
+    """Record the disclosure of what `evaluate` released, once it has left by `channel`;
+    the release with the recipient's erase-by date (the one given, as a push told it, or the
+    disclosure's own)."""
     if not released.releases_data:
-        return
+        return released
     payload = released.payload or {}
-    disclosures.record(
+    disclosure = disclosures.record(
         db=db,
         actor=actor,
         case_id=referral.case_id,
@@ -232,7 +243,9 @@ def account(
         channel=channel,
         payload_sha256=disclosures.payload_sha256(payload),
         referral_id=referral.id,
+        erase_by=erase_by,
     )
+    return replace(released, erase_by=disclosure.erase_by)
 
 
 def release(
@@ -245,10 +258,9 @@ def release(
 ) -> Released:
     """The recipient's read through the API: evaluated and accounted for at once."""
     released = evaluate(db=db, keyring=keyring, policy=policy, referral=referral, actor=actor)
-    account(
+    return account(
         db=db, referral=referral, released=released, actor=actor, channel=disclosures.CHANNEL_INBOX
     )
-    return released
 
 
 def read(
@@ -291,4 +303,5 @@ def read(
         override_reason=released.override_reason,
         payload=released.payload,
         payload_withheld=released.withheld,
+        erase_by=released.erase_by,
     )

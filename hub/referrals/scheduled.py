@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.service import record
 from hub.lifecycle import Party
-from hub.referrals import deadlines, follow_up
+from hub.referrals import data_life, deadlines, follow_up
 from hub.referrals.models import Referral
 from hub.worker.celery_app import DEADLINES_TASK
 from hub.worker.process import worker_runtime
@@ -39,6 +39,7 @@ def run_deadlines() -> None:
     runtime = worker_runtime()
     deadlines.run(runtime)
     follow_up.run(runtime)
+    data_life.run(runtime)
 
 
 def addressees(topic: str) -> tuple[Party, ...]:

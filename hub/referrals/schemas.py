@@ -230,6 +230,10 @@ class ReferralRead(ReferralSummary):
     payload: dict[str, dict[str, Any]] | None
     # to the recipient, when no payload is given: why (reason codes)
     payload_withheld: list[dict[str, Any]] | None
+    # to the recipient with the payload: the date by which it must have erased it (data life:
+    # the shortest period of the consents it rests on; null: no limit), then confirmed with
+    # POST /v1/referrals/{id}/erasure-confirmation
+    erase_by: datetime | None = None
     # to the sender only: the latest review (a consent officer's answer, and why)
     review: ReviewOutcome | None = None
 

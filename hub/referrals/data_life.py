@@ -1,0 +1,168 @@
+"""Data life on the recipients' side: before the erase-by date of what a recipient received
+under a referral it is reminded, and past it, without its confirmation of the erasure, the
+referral's sender is told it is overdue (`data_life:` in specs/policy.yaml).
+
+Dates live on the disclosures (`hub.disclosures`: each its own erase-by date, the recipient's
+confirmation covers a referral's). One pass (`run`, on the deadlines' schedule) takes, per
+referral, the disclosures still waiting: those within `remind_before_days` of their date and not
+yet reminded, then those past it and not yet flagged. For each referral it sets the markers,
+queues one notice on the outbox (`referral.erase_reminder` to the recipient's webhook,
+`referral.erase_overdue` to the sender's; pushed by `hub.delivery.tasks` with the date), tells
+the people `data_life.notify` names (`hub.notifications`, stage `data_life`) and writes an audit
+entry. Running it again does nothing more. Nothing is erased by the hub here: the data is at the
+recipient; the hub's own retention is another matter.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.audit.service import record
+from hub.clock import utcnow
+from hub.db.session import transaction
+from hub.disclosures.erasure import waiting
+from hub.disclosures.models import Disclosure
+from hub.lifecycle import Party, reasons
+from hub.outbox.service import enqueue
+from hub.policy.rules import Audience
+from hub.referrals.follow_up import tell_people
+from hub.referrals.models import Referral
+from hub.services import Services
+
+REMINDER_TOPIC = "referral.erase_reminder"  # to the recipient
+OVERDUE_TOPIC = "referral.erase_overdue"  # to the sender
+STAGE = "data_life"
+# topic → (audit action once pushed, who is told)
+NOTICE_ACTIONS: dict[str, tuple[str, Party]] = {
+    REMINDER_TOPIC: ("referral.erase_reminder_queued", Party.recipient),
+    OVERDUE_TOPIC: ("referral.erase_overdue_notice_queued", Party.sender),
+}
+BATCH = 500
+
+
+@dataclass
+class DataLifeReport:
+    """The referrals each step acted on."""
+
+    reminded: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+
+
+def _by_referral(rows: list[Disclosure]) -> dict[str, list[Disclosure]]:
+    grouped: dict[str, list[Disclosure]] = defaultdict(list)
+    for row in rows:
+        if row.referral_id is not None:
+            grouped[row.referral_id].append(row)
+    return dict(sorted(grouped.items()))
+
+
+def _step(
+    db: Session,
+    rows: list[Disclosure],
+    *,
+    marker: str,
+    topic: str,
+    action: str,
+    step: str,
+    audiences: tuple[Audience, ...],
+    now: datetime,
+) -> list[str]:
+    acted = []
+    for referral_id, found in _by_referral(rows).items():
+        referral = db.get(Referral, referral_id)
+        if referral is None:
+            continue
+        for row in found:
+            setattr(row, marker, now)
+        erase_by = min(row.erase_by for row in found if row.erase_by is not None)
+        payload = {"referral_id": referral_id, "erase_by": erase_by.isoformat()}
+        enqueue(db=db, topic=topic, payload=payload)
+        tell_people(db, referral, audiences=audiences, step=step, stage=STAGE)
+        record(
+            db,
+            actor=reasons.SYSTEM_ACTOR,
+            action=action,
+            object_type="referral",
+            object_id=referral_id,
+            details={
+                "organization_id": referral.to_organization_id,
+                "disclosure_ids": [row.id for row in found],
+                "erase_by": erase_by.isoformat(),
+            },
+        )
+        acted.append(referral_id)
+    return acted
+
+
+def run(runtime: Services, *, now: datetime | None = None) -> DataLifeReport:
+    """One pass: flag what is past its date (the sender told), then remind what is near."""
+    now = now or utcnow()
+    rules = runtime.policy.data_life
+    report = DataLifeReport()
+    base = select(Disclosure).where(waiting(), Disclosure.referral_id.is_not(None))
+    with transaction(runtime.sessions) as db:
+        late = list(
+            db.scalars(
+                base.where(Disclosure.erase_overdue_since.is_(None), Disclosure.erase_by <= now)
+                .order_by(Disclosure.erase_by, Disclosure.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        report.overdue = _step(
+            db,
+            late,
+            marker="erase_overdue_since",
+            topic=OVERDUE_TOPIC,
+            action="referral.erase_overdue",
+            step="overdue",
+            audiences=rules.notify.overdue,
+            now=now,
+        )
+    with transaction(runtime.sessions) as db:
+        near = list(
+            db.scalars(
+                base.where(
+                    Disclosure.erase_reminded_at.is_(None),
+                    Disclosure.erase_overdue_since.is_(None),
+                    Disclosure.erase_by > now,
+                    Disclosure.erase_by <= now + rules.remind_before,
+                )
+                .order_by(Disclosure.erase_by, Disclosure.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        report.reminded = _step(
+            db,
+            near,
+            marker="erase_reminded_at",
+            topic=REMINDER_TOPIC,
+            action="referral.erase_reminded",
+            step="reminder",
+            audiences=rules.notify.reminder,
+            now=now,
+        )
+    return report
+
+
+def notice_pushed(db: Session, *, topic: str, referral_id: str, erase_by: str) -> None:
+    """The audit entry of a data-life notice, once its push (if any) has gone out."""
+    action, told = NOTICE_ACTIONS[topic]
+    referral = db.get_one(Referral, referral_id)
+    organization_id = (
+        referral.from_organization_id if told is Party.sender else referral.to_organization_id
+    )
+    record(
+        db,
+        actor=reasons.SYSTEM_ACTOR,
+        action=action,
+        object_type="referral",
+        object_id=referral.id,
+        details={"organization_id": organization_id, "erase_by": erase_by},
+    )
