@@ -77,7 +77,7 @@ def test_erase_by_is_inside_the_signed_webhook_envelope(
     later = (erase_by + timedelta(days=365)).isoformat()
     tampered = item.body.replace(body["referral"]["erase_by"].encode(), later.encode())
     assert tampered != item.body
-    with pytest.raises(Exception, match="(?i)signature"):
+    with pytest.raises(Exception, match=r"(?i)signature"):
         signing.verify_jws(item.headers["hub-signature-jws"], tampered, keys=_jwks(world))
     # what the recipient was told is what the accounting keeps
     assert _disclosure(world, referral_id).erase_by == erase_by

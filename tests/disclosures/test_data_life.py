@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import select
 
 from hub.audit.models import AuditEntry
@@ -17,6 +18,7 @@ from hub.disclosures.models import Disclosure
 from hub.notifications.service import NOTIFY_TOPIC
 from hub.outbox.models import OutboxMessage
 from hub.referrals import data_life
+from tests.support.api import Partner
 from tests.support.consents import consent_body
 from tests.support.moved_clock import run_at
 from tests.support.outbox_drain import drain
@@ -30,7 +32,7 @@ def _when(value: str) -> datetime:
 
 
 def _sent(world: World, **consent: object) -> tuple[str, str]:
-    """A referral sent to the recipient under a consent with `consent`'s fields; (case, referral)."""
+    """A referral sent to the recipient under a consent with these fields: (case, referral)."""
     case_id = world.case()
     world.consent(case_id, **consent)
     response = world.refer(case_id)
@@ -50,11 +52,9 @@ def _accounting(world: World, case_id: str) -> list[dict]:
     return list(response.json()["items"])
 
 
-def _confirm(world: World, referral_id: str, who: object):  # noqa: ANN202
+def _confirm(world: World, referral_id: str, who: Partner) -> httpx.Response:
     return world.api.post(
-        f"/v1/referrals/{referral_id}/erasure-confirmation",
-        json={},
-        headers=who.headers,  # type: ignore[attr-defined]
+        f"/v1/referrals/{referral_id}/erasure-confirmation", json={}, headers=who.headers
     )
 
 
@@ -177,12 +177,7 @@ def test_the_recipient_confirms_the_erasure_once_and_the_accounting_shows_it(
     with world.runtime.sessions() as db:
         case = db.get_one(Case, case_id)
         made = statement.assemble(db=db, case=case)
-    lines = [
-        line
-        for row in statement.in_words(made, "en").rows
-        for cell in row
-        for line in cell
-    ]
+    lines = [line for row in statement.in_words(made, "en").rows for cell in row for line in cell]
     assert any(line.startswith("Erased by the recipient on") for line in lines), lines
     french = statement.in_words(made, "fr").rows
     assert any("Effacées par le destinataire le" in line for cell in french[0] for line in cell)
