@@ -38,8 +38,7 @@ from hub.disclosures.models import Disclosure
 from hub.disclosures.schemas import DisclosureRead
 
 CHANNEL_INBOX = "inbox"
-CHANNEL_TRANSFER = "transfer"
-CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", CHANNEL_TRANSFER})
+CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", "transfer"})
 
 
 def payload_sha256(payload: Mapping[str, Any]) -> str:
@@ -96,7 +95,7 @@ def record(
         raise ValueError("a disclosure belongs to exactly one referral or one transfer")
     disclosure_id = new_id()
     keyed = _keyed(db, keyring or keys.bound_keyring(db), case_id, payload_sha256)
-    if erase_by is None and channel != CHANNEL_TRANSFER:
+    if erase_by is None and referral_id is not None:
         erase_by = data_life.erase_by(db=db, consent_ids=consent_ids, at=utcnow())
     details: dict[str, Any] = {
         "case_id": case_id,
