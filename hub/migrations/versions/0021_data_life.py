@@ -1,8 +1,8 @@
 """data life: how long a recipient may keep what it receives under a consent, the erase-by
 date of each disclosure, its reminder and overdue markers, and the recipient's confirmation
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-11-29 09:20:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
