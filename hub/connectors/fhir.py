@@ -1,6 +1,7 @@
 """The FHIR connector: a transaction Bundle POSTed to the partner's FHIR base, the partner's
 Task read back (`hub.delivery.polling` maps its status onto the referral), and the hub's own
-closing of a referral written onto that Task (`update_task`, `hub.delivery.fhir_updates`)."""
+closing of a referral (`update_task`) or its notices (`notify_task`) written onto that Task
+(`hub.delivery.fhir_updates`)."""
 
 from __future__ import annotations
 
@@ -138,6 +139,48 @@ def _write_once(
     updated = fhir_task.task_update(
         current, status=status, reason_code=reason_code, reason_text=reason_text, at=at
     )
+    return "updated" if _put(channel, remote_ref, client, current, updated) else None
+
+
+def notify_task(
+    channel: Channel,
+    remote_ref: str,
+    client: OutboundClient,
+    *,
+    code: str,
+    note: str,
+    at: datetime,
+) -> str:
+    """Write the hub's notice (`fhir_task.task_notice`: `businessStatus` coded `code`, the
+    `note`) onto the partner's Task, its status untouched: read, change, PUT with `If-Match`.
+
+    Returns `updated`, or `unchanged` when the Task already carries the code. Raises as
+    `update_task` does."""
+    for _ in range(WRITE_TRIES):
+        current = _read(channel, remote_ref, client)
+        fhir_task.parse_task(current)
+        if fhir_task.has_notice(current, code):
+            return "unchanged"
+        updated = fhir_task.task_notice(current, code=code, note=note, at=at)
+        if _put(channel, remote_ref, client, current, updated):
+            return "updated"
+    raise DeliveryFailed(
+        "conflict",
+        "PUT of a partner's Task: it changed between each read and write.",
+        retryable=True,
+        status=PRECONDITION_FAILED,
+    )
+
+
+def _put(
+    channel: Channel,
+    remote_ref: str,
+    client: OutboundClient,
+    current: dict[str, Any],
+    updated: dict[str, Any],
+) -> bool:
+    """PUT `updated` over the partner's Task, conditional on the version of `current`; False
+    when the partner answered 412 (it changed meanwhile: read again)."""
     updated.setdefault("id", remote_ref.removeprefix("Task/"))  # an update names its resource
     headers = {**_headers(channel), "Content-Type": FHIR_JSON}
     version = (current.get("meta") or {}).get("versionId")
@@ -148,9 +191,9 @@ def _write_once(
         client.request("PUT", f"{_base(channel)}/{remote_ref}", headers=headers, content=content)
     except DeliveryFailed as exc:
         if exc.status == PRECONDITION_FAILED:
-            return None
+            return False
         raise
-    return "updated"
+    return True
 
 
 def _status_reason_codes(task: dict[str, Any]) -> set[str]:

@@ -8,6 +8,8 @@ words); the delivery workflow checks the codes against the policy's vocabularies
 fhir.resources does not know. `task_update` is the partner's Task moved by the hub (cancelled,
 failed) with `statusReason` coded in `STATUS_REASON_SYSTEM`: whenever a Task is `rejected`,
 `cancelled`, `on-hold` or `failed`, it carries its reason (the SDOH Clinical Care IG's rule).
+`task_notice` tells the partner's Task what the hub does not close it for (a consent withdrawn
+after the acknowledgement): `businessStatus` and a `note`, its status untouched.
 
 Models come from `fhir.resources.R4B`: the package's default is R5 (DESIGN.md "Known traps").
 """
@@ -52,6 +54,14 @@ TASK_STATUSES = frozenset(
         "completed",
         "entered-in-error",
     }
+)
+
+# the note the hub writes on a Task whose consent was withdrawn after its acknowledgement (the
+# partner's, and the facade's own Task): words about the referral, none about the person
+WITHDRAWAL_NOTE = (
+    "Consent withdrawn. A consent this referral rests on was withdrawn after the referral was "
+    "acknowledged. The hub has not cancelled it: closing it is the recipient's decision. The "
+    "hub no longer releases the case's data under that consent."
 )
 
 # the statuses whose Task carries a statusReason (the IG's rule)
@@ -151,6 +161,44 @@ def task_update(
     except ValidationError:
         raise ValueError("Invalid FHIR R4 Task") from None
     return updated
+
+
+def task_notice(task_json: dict[str, Any], *, code: str, note: str, at: datetime) -> dict[str, Any]:
+    """The partner's Task (as it read it) told something the hub does not close it for (a
+    consent withdrawn under a referral already acknowledged): its status left as it is,
+    `businessStatus` given a coding `code` in `STATUS_REASON_SYSTEM` (beside the partner's
+    own codings), `note` appended (words without personal data), `lastModified` set. The
+    document to PUT back; ValueError when the input is no valid Task."""
+    parse_task(task_json)
+    updated = json.loads(json.dumps(task_json))
+    business = updated.get("businessStatus")
+    business = dict(business) if isinstance(business, dict) else {}
+    codings = [c for c in business.get("coding") or [] if isinstance(c, dict)]
+    if not has_notice(updated, code):
+        codings.append({"system": STATUS_REASON_SYSTEM, "code": code})
+    business["coding"] = codings
+    business.setdefault("text", note.split(".", 1)[0])  # "Consent withdrawn"
+    updated["businessStatus"] = business
+    notes = [n for n in updated.get("note") or [] if isinstance(n, dict)]
+    if not any(n.get("text") == note for n in notes):
+        notes.append({"time": instant(at), "text": note})
+    updated["note"] = notes
+    updated["lastModified"] = instant(at)
+    try:
+        Task.model_validate(updated)
+    except ValidationError:
+        raise ValueError("Invalid FHIR R4 Task") from None
+    return updated
+
+
+def has_notice(task_json: dict[str, Any], code: str) -> bool:
+    """The Task's `businessStatus` already carries the hub's `code`."""
+    business = task_json.get("businessStatus")
+    codings = business.get("coding") if isinstance(business, dict) else None
+    return any(
+        isinstance(c, dict) and c.get("system") == STATUS_REASON_SYSTEM and c.get("code") == code
+        for c in codings or []
+    )
 
 
 def _task_id(location: str) -> str | None:

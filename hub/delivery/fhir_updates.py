@@ -14,6 +14,15 @@ writes to the partner outside any (the guarded client: no redirects, no private 
 unless allowed, timeouts), then records the result in the outbox's transaction. A failed
 write raises the outbox's errors: retried with back-off like any delivery, dead at the end.
 A Task the partner had already closed (completed, rejected, ...) is left as it is.
+
+A consent withdrawn under a referral the partner already acknowledged does not close it (the
+withdrawal cascade, `hub.referrals.cascade`, cancels only unanswered ones: closing is the
+recipient's move). A webhook partner gets a notice (`hub.delivery.notices`); a FHIR partner
+gets it on its Task (`withdrawn`, queued by the withdrawal notice's handler, once per
+referral and consent series, under `NOTICE_TOPIC`): `businessStatus` coded
+`consent_withdrawn` in `urn:referral-hub:status-reason` and a `note` without personal data
+(`fhir_task.WITHDRAWAL_NOTE`), its status left as it is (`notify`, through `fhir.notify_task`).
+A referral the withdrawal cancelled is not told twice: its Task's cancellation says why.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from sqlalchemy.orm import Session
 from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.connectors import channels, fhir
+from hub.connectors.fhir_task import WITHDRAWAL_NOTE
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.schemas import ChannelKind
 from hub.db.session import transaction
@@ -42,6 +52,7 @@ if TYPE_CHECKING:
     from hub.services import Services
 
 TOPIC = "referral.fhir_task_update"
+NOTICE_TOPIC = "referral.fhir_task_notice"
 ACTOR = "connector:fhir"
 # the words beside each code in Task.statusReason (the code is what a partner acts on)
 REASON_TEXT = {
@@ -73,21 +84,79 @@ def queue(db: Session, referral: Referral, delivery: Delivery) -> None:
 
 def closed(db: Session, referral: Referral) -> None:
     """The `on_closed` listener: every Task the partner holds for the referral is told."""
-    rows = db.scalars(
-        select(Delivery)
-        .where(
-            Delivery.referral_id == referral.id,
-            Delivery.channel == ChannelKind.fhir.value,
-            Delivery.remote_ref.is_not(None),
-        )
-        .order_by(Delivery.created_at, Delivery.id)
-    )
-    for delivery in rows:
+    for delivery in _tasks_held(db, referral.id):
         queue(db, referral, delivery)
 
 
 def install() -> None:
     referrals.on_closed(closed)
+
+
+def _tasks_held(db: Session, referral_id: str) -> list[Delivery]:
+    return list(
+        db.scalars(
+            select(Delivery)
+            .where(
+                Delivery.referral_id == referral_id,
+                Delivery.channel == ChannelKind.fhir.value,
+                Delivery.remote_ref.is_not(None),
+            )
+            .order_by(Delivery.created_at, Delivery.id)
+        )
+    )
+
+
+def withdrawn(db: Session, referral_id: str) -> None:
+    """Queue, in `db`, the consent-withdrawal notice onto every Task a FHIR partner holds for
+    the referral, unless the withdrawal cancelled it (that cancellation is written instead)."""
+    referral = db.get(Referral, referral_id)
+    if referral is None or referral.status_reason == reasons.CONSENT_WITHDRAWN:
+        return
+    for delivery in _tasks_held(db, referral_id):
+        enqueue(
+            db=db,
+            topic=NOTICE_TOPIC,
+            payload={"delivery_id": delivery.id, "code": reasons.CONSENT_WITHDRAWN},
+        )
+
+
+def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
+    """The outbox handler of `NOTICE_TOPIC`: the notice written onto the partner's Task."""
+    delivery_id, code = str(payload["delivery_id"]), str(payload["code"])
+    if code != reasons.CONSENT_WITHDRAWN:
+        raise PermanentError("unknown_notice")
+    with transaction(runtime.sessions) as read:
+        delivery = read.get(Delivery, delivery_id)
+        if delivery is None or delivery.remote_ref is None:
+            return
+        remote_ref = delivery.remote_ref
+        channel = channels.open_channel(
+            db=read, keyring=runtime.keyring, organization_id=delivery.recipient_organization_id
+        )
+    if channel.kind is not ChannelKind.fhir or channel.url is None:
+        return  # the partner left FHIR: its Tasks are no longer written
+    with OutboundClient.from_settings(runtime.settings) as client:
+        try:
+            result = fhir.notify_task(
+                channel, remote_ref, client, code=code, note=WITHDRAWAL_NOTE, at=utcnow()
+            )
+        except DeliveryFailed as exc:
+            if exc.retryable:
+                raise RetryableError(exc.code, retry_after=exc.retry_after) from None
+            raise PermanentError(exc.code) from None
+        except ValueError:
+            raise PermanentError("invalid_task") from None
+    row = service.locked(db, delivery_id)
+    if row is None:
+        return
+    audit(
+        db,
+        actor=ACTOR,
+        action="delivery.partner_task_noted",
+        object_type=service.OBJECT_TYPE,
+        object_id=row.id,
+        details={"referral_id": row.referral_id, "code": code, "result": result},
+    )
 
 
 def write(db: Session, runtime: Services, payload: dict[str, Any]) -> None:

@@ -53,6 +53,8 @@ def party_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> Non
 
 
 def withdrawal_notice(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
+    """The recipient told of the withdrawal (once per referral and series): by its webhook, or
+    on the Task its FHIR server holds (queued here, in this message's transaction)."""
     referral_id, series_id = payload["referral_id"], payload["series_id"]
     if cascade.notice_due(runtime, referral_id=referral_id, series_id=series_id):
         notices.push_about_referral(
@@ -62,6 +64,7 @@ def withdrawal_notice(db: Session, runtime: Services, payload: dict[str, Any]) -
             to=Party.recipient,
             key=series_id,
         )
+        fhir_updates.withdrawn(db, referral_id)
     cascade.notify_withdrawal(db=db, runtime=runtime, referral_id=referral_id, series_id=series_id)
 
 
@@ -154,6 +157,7 @@ HANDLERS: dict[str, Handler] = {
     referrals.PARTY_NOTICE_TOPIC: party_notice,
     cascade.NOTICE_TOPIC: withdrawal_notice,
     fhir_updates.TOPIC: fhir_updates.write,
+    fhir_updates.NOTICE_TOPIC: fhir_updates.notify,
     **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
     **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},
