@@ -14,6 +14,7 @@ from hub.crypto.models import DataKey, ShreddedKey
 from hub.db.base import Base
 from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
+from hub.fhir.models import SenderIdentifier
 from hub.lifecycle.models import LifecycleEvent
 from hub.notifications.models import Notification
 from hub.organizations.models import DataSharingAgreement, Organization
@@ -50,6 +51,7 @@ __all__ = [
     "Referral",
     "Review",
     "RevokedToken",
+    "SenderIdentifier",
     "Service",
     "ServiceArea",
     "ShreddedKey",

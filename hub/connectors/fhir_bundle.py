@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -255,19 +256,26 @@ def _consent(
 
 
 def _task_inputs(package: DeliveryPackage) -> list[TaskInput]:
-    """One input per permitted category beyond identity/contact, its data as canonical JSON."""
+    permitted = set(package.categories)
+    return category_inputs({c: d for c, d in package.payload.items() if c in permitted})
+
+
+def category_inputs(payload: Mapping[str, Any]) -> list[TaskInput]:
+    """One Task.input per category of `payload` beyond identity/contact (those are the
+    Patient's), typed by its code in `DATA_CATEGORY_SYSTEM`, its data as canonical JSON. The
+    pushed Bundle's Task carries them so, and so does the facade's Task to its recipient."""
     return [
         TaskInput(
             type=_concept(DATA_CATEGORY_SYSTEM, category),
             valueString=json.dumps(
-                package.payload[category],
+                payload[category],
                 sort_keys=True,
                 separators=(",", ":"),
                 ensure_ascii=False,
             ),
         )
-        for category in sorted(package.categories)
-        if category not in PATIENT_CATEGORIES and category in package.payload
+        for category in sorted(payload)
+        if category not in PATIENT_CATEGORIES
     ]
 
 

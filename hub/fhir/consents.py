@@ -16,13 +16,14 @@ from fhir.resources.R4B.consent import Consent, ConsentProvision, ConsentProvisi
 from fhir.resources.R4B.identifier import Identifier
 from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.reference import Reference
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from hub.api.problems import NotFound
 from hub.cases.models import Case
 from hub.consent.answers import any_withdrawn
 from hub.consent.models import Consent as ConsentRow
+from hub.db.json_arrays import json_array_has
 from hub.fhir import codes
 from hub.referrals import service
 from hub.referrals.models import Referral
@@ -37,30 +38,44 @@ def _concept(system: str, code: str, display: str | None = None) -> CodeableConc
     return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
 
 
-def _relied_on_by(db: Session, row: ConsentRow, organization_id: str) -> Referral | None:
-    """The newest referral the organisation received that rests on the consent."""
-    received = db.scalars(
+def _relied_on(
+    consent_id: str, organization_id: str, case_id: ColumnElement[str] | str
+) -> Select[tuple[Referral]]:
+    """The referrals the organisation received that rest on the consent, newest first (the
+    recipient check on `consent_ids`, a JSON array, in SQL: `hub.db.json_arrays`)."""
+    return (
         select(Referral)
-        .where(Referral.case_id == row.case_id, service.received_by(organization_id))
+        .where(
+            Referral.case_id == case_id,
+            service.received_by(organization_id),
+            json_array_has(Referral.consent_ids, consent_id),
+        )
         .order_by(Referral.sent_at.desc(), Referral.id.desc())
     )
-    return next((r for r in received if row.id in (r.consent_ids or ())), None)
 
 
 def read(*, db: Session, consent_id: str, organization_id: str) -> Consent:
-    row = db.scalar(
-        select(ConsentRow)
+    """The consent as the organisation may see it: the tenant condition (the case's owner, or
+    the recipient of a referral resting on it) is in the query; anyone else: 404."""
+    found = db.execute(
+        select(ConsentRow, Case.owner_organization_id)
         .join(Case, Case.id == ConsentRow.case_id)
-        .where(ConsentRow.id == consent_id)
-    )
-    if row is None:
+        .where(
+            ConsentRow.id == consent_id,
+            or_(
+                Case.owner_organization_id == organization_id,
+                _relied_on(consent_id, organization_id, ConsentRow.case_id).exists(),
+            ),
+        )
+    ).first()
+    if found is None:
         raise NotFound("consent")
-    owner = db.get_one(Case, row.case_id).owner_organization_id
+    row, owner = found
     if owner == organization_id:
         purposes, categories, recipients = list(row.purposes), list(row.categories), None
     else:
-        referral = _relied_on_by(db, row, organization_id)
-        if referral is None:
+        referral = db.scalars(_relied_on(consent_id, organization_id, row.case_id).limit(1)).first()
+        if referral is None:  # gone between the two reads
             raise NotFound("consent")
         purposes = [p for p in row.purposes if p == referral.purpose]
         categories = [c for c in row.categories if c in set(referral.categories)]

@@ -16,7 +16,7 @@ What is read:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -47,6 +47,8 @@ class Request:
     case: Reference | Patient
     service_request: ServiceRequest
     task: Task | None
+    # conditional creates: resource type → its `If-None-Exist` search (`hub.fhir.conditional`)
+    conditions: dict[str, str] = field(default_factory=dict)
 
 
 def _invalid(message: str) -> Problem:
@@ -86,6 +88,7 @@ def from_bundle(body: dict[str, Any]) -> Request:
     if bundle.type != "transaction":
         raise _invalid("The Bundle must be a transaction")
     by_type: dict[str, list[tuple[str | None, Any]]] = {}
+    conditions: dict[str, str] = {}
     for entry in bundle.entry or ():
         if entry.resource is None:
             raise _invalid("Every entry needs a resource")
@@ -93,6 +96,8 @@ def from_bundle(body: dict[str, Any]) -> Request:
         if entry.request is None or entry.request.method not in ("POST", "PUT"):
             raise _invalid("Every entry must be created (request.method POST)")
         by_type.setdefault(kind, []).append((entry.fullUrl, entry.resource))
+        if entry.request.ifNoneExist and kind in ("ServiceRequest", "Task"):
+            conditions[kind] = str(entry.request.ifNoneExist)
     if sorted(by_type) != ["Patient", "ServiceRequest", "Task"] or any(
         len(v) != 1 for v in by_type.values()
     ):
@@ -104,11 +109,12 @@ def from_bundle(body: dict[str, Any]) -> Request:
         raise _invalid("ServiceRequest.subject must refer to the Bundle's Patient")
     if task.focus is None or task.focus.reference != request_url:
         raise _invalid("Task.focus must refer to the Bundle's ServiceRequest")
-    return Request(case=patient, service_request=service_request, task=task)
+    return Request(case=patient, service_request=service_request, task=task, conditions=conditions)
 
 
-def from_task(body: dict[str, Any]) -> Request:
-    """A Task whose focus is its contained ServiceRequest and whose `for` names the case."""
+def from_task(body: dict[str, Any], if_none_exist: str | None = None) -> Request:
+    """A Task whose focus is its contained ServiceRequest and whose `for` names the case
+    (`If-None-Exist`, the header, a condition on the Task)."""
     task = parse(Task, body)
     contained = {
         f"#{r.id}": r for r in task.contained or () if r.get_resource_type() == "ServiceRequest"
@@ -121,7 +127,12 @@ def from_task(body: dict[str, Any]) -> Request:
         service_request = ServiceRequest.model_validate(contained[task.focus.reference])
     except ValidationError:
         raise _invalid("The contained ServiceRequest is not valid") from None
-    return Request(case=task.for_fhir, service_request=service_request, task=task)
+    return Request(
+        case=task.for_fhir,
+        service_request=service_request,
+        task=task,
+        conditions={"Task": if_none_exist} if if_none_exist else {},
+    )
 
 
 def _case_id(db: Session, request: Request, organization_id: str) -> str:

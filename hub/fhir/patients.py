@@ -1,4 +1,5 @@
-"""The Patient: the case's subject as its recipient may see it, released by the consent gate.
+"""The case's data as its recipient may see it, released by the consent gate: the Patient
+(identity and contact) and the other permitted categories as the recipient's Task's `input`.
 
 `Patient/{case id}` is read through the newest open referral of that case the caller received
 (none: 404, the same answer as another organisation's case). The gate is asked as for a `/v1`
@@ -7,6 +8,13 @@ read of the referral's payload (`hub.referrals.reading.evaluate`), and only the 
 read that shows them is a disclosure (channel `fhir`) in the accounting, like a `/v1` read. A
 gate that says no answers 403 with its code, and what the gate did then (a withdrawal found
 cancels a referral not yet acknowledged) is kept, as in `/v1`.
+
+The other categories (psychosocial, health, household, legal_status...) go where the pushed
+Bundle puts them (`hub.connectors.fhir_bundle.category_inputs`): one `Task.input` each, typed
+by the category's code, its data as canonical JSON. They come with the recipient's read of the
+Task (`GET Task/{id}`, never a search nor the sender's read), released by the same
+`reading.evaluate` and accounted by the same `reading.account` (channel `fhir`, those
+categories); when the gate does not release them the Task comes without them.
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ from fhir.resources.R4B.humanname import HumanName
 from fhir.resources.R4B.identifier import Identifier
 from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.task import TaskInput
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.cases.models import Case
+from hub.connectors.fhir_bundle import PATIENT_CATEGORIES, category_inputs
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures.service import CHANNELS
 from hub.fhir import codes
@@ -33,8 +43,6 @@ from hub.referrals.models import Referral
 
 CHANNEL = "fhir"
 assert CHANNEL in CHANNELS
-# the categories a Patient resource carries; the others stay out of it
-PATIENT_CATEGORIES = ("identity", "contact")
 
 
 def through(*, db: Session, case_id: str, organization_id: str) -> Referral:
@@ -100,3 +108,30 @@ def read(
         channel=CHANNEL,
     )
     return patient
+
+
+def task_inputs(
+    *,
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    referral: Referral,
+    actor: str,
+) -> list[TaskInput]:
+    """The categories beyond the Patient's that the gate releases now to the referral's
+    recipient, as Task inputs, accounted for; none when it releases nothing."""
+    released = reading.evaluate(
+        db=db, keyring=keyring, policy=policy, referral=referral, actor=actor
+    )
+    if released.payload is None:
+        return []
+    shown = {c: d for c, d in released.payload.items() if c not in PATIENT_CATEGORIES}
+    inputs = category_inputs(shown)
+    reading.account(
+        db=db,
+        referral=referral,
+        released=replace(released, payload=shown, note=None, override_reason=None),
+        actor=actor,
+        channel=CHANNEL,
+    )
+    return inputs

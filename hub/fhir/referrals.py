@@ -1,12 +1,16 @@
 """A referral as FHIR: the Task that follows it and the ServiceRequest it carries out.
 
 Neither carries personal data (ids, codes, times, as `/v1`'s summaries): the subject is
-`Patient/{case id}`, read through the gate (`hub.fhir.patients`). Task.status is the
+`Patient/{case id}`, read through the gate (`hub.fhir.patients`), and so are the other
+categories, as `Task.input` on the recipient's read of its Task only. Task.status is the
 lifecycle's own mapping (`hub.referrals.lifecycle.FHIR_TASK_STATUS`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from fhir.resources.R4B.annotation import Annotation
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.identifier import Identifier
@@ -14,9 +18,11 @@ from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.servicerequest import ServiceRequest
-from fhir.resources.R4B.task import Task, TaskOutput, TaskRestriction
+from fhir.resources.R4B.task import Task, TaskInput, TaskOutput, TaskRestriction
 
+from hub.connectors.fhir_task import WITHDRAWAL_NOTE
 from hub.fhir import codes
+from hub.lifecycle import reasons
 from hub.referrals.lifecycle import FHIR_TASK_STATUS
 from hub.referrals.models import Referral
 
@@ -48,8 +54,28 @@ def status_reason(referral: Referral) -> CodeableConcept | None:
     return None
 
 
-def task(referral: Referral) -> Task:
+def business_status(referral: Referral, withdrawn_at: datetime | None) -> CodeableConcept:
+    """The hub's status; and, once the recipient was told of a consent withdrawn under a
+    referral the withdrawal did not cancel, `consent_withdrawn` in the status-reason system
+    (as the hub writes it onto a FHIR partner's Task: `hub.delivery.fhir_updates`)."""
+    coding = [Coding(system=codes.STATUS_SYSTEM, code=referral.status)]
+    if withdrawn_at is None or referral.status_reason == reasons.CONSENT_WITHDRAWN:
+        return CodeableConcept(coding=coding)
+    coding.append(Coding(system=codes.STATUS_REASON_SYSTEM, code=reasons.CONSENT_WITHDRAWN))
+    return CodeableConcept(coding=coding, text=WITHDRAWAL_NOTE.split(".", 1)[0])
+
+
+def task(
+    referral: Referral,
+    *,
+    inputs: list[TaskInput] | None = None,
+    withdrawn_at: datetime | None = None,
+) -> Task:
+    """The referral's Task; with `inputs` (the categories the gate released to its recipient,
+    `hub.fhir.patients.task_inputs`) and `withdrawn_at` (`cascade.withdrawals_told`)."""
     status = FHIR_TASK_STATUS[referral.status]
+    business = business_status(referral, withdrawn_at)
+    noted = withdrawn_at is not None and referral.status_reason != reasons.CONSENT_WITHDRAWN
     outputs = (
         [
             TaskOutput(
@@ -67,7 +93,7 @@ def task(referral: Referral) -> Task:
         basedOn=[Reference(reference=f"ServiceRequest/{referral.id}")],
         status=status,
         statusReason=status_reason(referral),
-        businessStatus=_concept(codes.STATUS_SYSTEM, referral.status),
+        businessStatus=business,
         intent="order",
         priority=codes.PRIORITIES.get(referral.urgency),
         code=_concept(codes.TASK_CODE_SYSTEM, "fulfill"),
@@ -81,6 +107,10 @@ def task(referral: Referral) -> Task:
         if referral.acknowledge_by is not None
         else None,
         output=outputs,
+        input=inputs or None,
+        note=[Annotation(time=codes.instant(withdrawn_at), text=WITHDRAWAL_NOTE)]
+        if noted
+        else None,
     )
 
 

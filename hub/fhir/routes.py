@@ -6,22 +6,38 @@ document: the CapabilityStatement (`/fhir/R4/metadata`) describes this face.
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 from fhir.resources.R4B.bundle import Bundle, BundleEntry, BundleEntryResponse
+from fhir.resources.R4B.task import Task, TaskInput
+from pydantic import RootModel
 from sqlalchemy.orm import Session
 
 from hub.api.deps import CurrentRuntime, DbSession
+from hub.api.idempotency import Answer, IdempotencyKey, idempotent
 from hub.api.problems import Problem
 from hub.auth.server import get_authority
 from hub.auth.tokens import Principal
-from hub.fhir import access, capability, consents, creating, directory, patients, search, tasks
-from hub.fhir.media import BASE, check_accept, fhir_response, read_body
+from hub.fhir import (
+    access,
+    capability,
+    conditional,
+    consents,
+    creating,
+    directory,
+    listing,
+    patients,
+    search,
+    tasks,
+)
+from hub.fhir.media import BASE, FHIR_JSON, as_json, check_accept, fhir_response, read_body
 from hub.fhir.outcomes import outcome
 from hub.fhir.referrals import service_request, task
-from hub.referrals import service
+from hub.lifecycle import Party
+from hub.referrals import cascade, service
 from hub.referrals.models import Referral
 from hub.services import Services
 
@@ -68,15 +84,35 @@ def metadata(request: Request) -> Response:
 
 @router.get("/Task")
 def search_tasks(request: Request, principal: access.TaskSearcher, db: DbSession) -> Response:
-    rows, cursor_next = tasks.find(
-        db=db, request=request, organization_id=principal.organization_id
+    rows, cursor_next = listing.find(
+        db=db, request=request, organization_id=principal.organization_id, searched=listing.TASK
     )
-    return fhir_response(search.searchset(request, "Task", [task(r) for r in rows], cursor_next))
+    told = cascade.withdrawals_told(db, [r.id for r in rows])
+    found = [task(r, withdrawn_at=told.get(r.id)) for r in rows]
+    return fhir_response(search.searchset(request, "Task", found, cursor_next))
+
+
+def _task(db: Session, referral: Referral, inputs: list[TaskInput] | None = None) -> Task:
+    told = cascade.withdrawals_told(db, [referral.id])
+    return task(referral, inputs=inputs, withdrawn_at=told.get(referral.id))
 
 
 @router.get("/Task/{referral_id}")
-def read_task(referral: TaskToRead) -> Response:
-    return fhir_response(task(referral))
+def read_task(
+    referral: TaskToRead, principal: access.TaskReader, db: DbSession, runtime: CurrentRuntime
+) -> Response:
+    """The Task; to its recipient, with the other categories the gate releases now as
+    `input` (each such read a disclosure: `hub.fhir.patients.task_inputs`)."""
+    inputs = None
+    if service.party_of(referral, principal.organization_id) is Party.recipient:
+        inputs = patients.task_inputs(
+            db=db,
+            keyring=runtime.keyring,
+            policy=runtime.policy,
+            referral=referral,
+            actor=principal.actor,
+        )
+    return fhir_response(_task(db, referral, inputs))
 
 
 @router.put("/Task/{referral_id}")
@@ -98,12 +134,21 @@ async def update_task(
         body=body,
     )
     db.flush()  # updated_at set by the move, shown in the answer's meta
-    return fhir_response(task(referral))
+    return fhir_response(_task(db, referral))
 
 
-def _create(
+FhirBody = Annotated[dict[str, Any], Depends(read_body)]
+Answered = RootModel[dict[str, Any]]
+
+
+def _made(
     db: Session, runtime: Services, principal: Principal, wanted: creating.Request
-) -> tuple[Referral | None, Problem | None]:
+) -> tuple[Referral | None, bool, Problem | None]:
+    """The referral the request makes, or the one its condition finds (`hub.fhir.conditional`):
+    (referral, whether it was made now, the gate's refusal)."""
+    found = conditional.existing(db, organization_id=principal.organization_id, request=wanted)
+    if found is not None:
+        return found, False, None
     referral, decision = creating.create(
         db=db,
         keyring=runtime.keyring,
@@ -114,54 +159,119 @@ def _create(
     )
     if referral is None:
         # answered, not raised: the gate's decision and the audit entry are kept, as in /v1
-        return None, creating.denied(decision)
+        return None, False, creating.denied(decision)
+    conditional.keep(db, referral=referral, request=wanted)
     db.flush()
-    return referral, None
+    return referral, True, None
+
+
+def _as_fhir(response: Response, request: Request, resource_type: str) -> Response:
+    """The idempotent answer (first given or replayed) as FHIR JSON, with its `Location`."""
+    response.headers["content-type"] = FHIR_JSON
+    if resource_type == "Task" and response.status_code in (200, 201):
+        made = json.loads(bytes(response.body))
+        response.headers["Location"] = _location(request, f"Task/{made['id']}")
+    return response
+
+
+def _refused(problem: Problem | None) -> Answer:
+    """The gate's refusal, remembered as an OperationOutcome (codes only)."""
+    refusal = problem or Problem(500, "internal_error", "No referral and no refusal")
+    return Answer(422, Answered(as_json(outcome(refusal))))
+
+
+@idempotent
+def _create_task(
+    wanted: creating.Request,
+    principal: access.TaskCreator,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Answer:
+    referral, made, refused = _made(db, runtime, principal, wanted)
+    if referral is None:
+        return _refused(refused)
+    return Answer(201 if made else 200, Answered(as_json(_task(db, referral))))
 
 
 @router.post("/Task")
-async def create_task(
-    request: Request, principal: access.TaskCreator, db: DbSession, runtime: CurrentRuntime
+def create_task(
+    request: Request,
+    body: FhirBody,
+    principal: access.TaskCreator,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+    if_none_exist: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Response:
     """A referral from a Task with its ServiceRequest contained (201; Task `on-hold` when held
-    for review; 422 `consent_denied`)."""
+    for review; 422 `consent_denied`); `If-None-Exist` (or the same search in the URL, as
+    fhirpy's `create(identifier=...)` sends it) and `Idempotency-Key` honoured (200 with the
+    referral a condition finds; a retry gets the first answer)."""
     access.demand(principal, "ServiceRequest", access.CREATE)
-    wanted = creating.from_task(await read_body(request))
-    referral, refused = _create(db, runtime, principal, wanted)
-    if refused is not None or referral is None:
-        return fhir_response(outcome(refused or Problem(500, "internal_error", "")), 422)
-    location = _location(request, f"Task/{referral.id}")
-    return fhir_response(task(referral), 201, headers={"Location": location})
+    wanted = creating.from_task(body, if_none_exist or conditional.from_query(request))
+    answer = _create_task(wanted=wanted, principal=principal, db=db, runtime=runtime, idem=idem)
+    return _as_fhir(answer, request, "Task")
 
 
-@router.post("")
-@router.post("/")  # fhirpy's `execute("")` posts to the base with its slash
-async def transaction(
-    request: Request, principal: access.TaskCreator, db: DbSession, runtime: CurrentRuntime
-) -> Response:
-    """A transaction Bundle of Patient (the case), ServiceRequest and Task: one referral."""
-    access.demand(principal, "ServiceRequest", access.CREATE)
-    wanted = creating.from_bundle(await read_body(request))
-    referral, refused = _create(db, runtime, principal, wanted)
-    if refused is not None or referral is None:
-        return fhir_response(outcome(refused or Problem(500, "internal_error", "")), 422)
+@idempotent
+def _transact(
+    wanted: creating.Request,
+    principal: access.TaskCreator,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Answer:
+    referral, made, refused = _made(db, runtime, principal, wanted)
+    if referral is None:
+        return _refused(refused)
+    status = "201 Created" if made else "200 OK"
     entries = [
         BundleEntry(
             response=BundleEntryResponse(status="200 OK", location=f"Patient/{referral.case_id}")
         ),
         BundleEntry(
             resource=service_request(referral),
-            response=BundleEntryResponse(
-                status="201 Created", location=f"ServiceRequest/{referral.id}"
-            ),
+            response=BundleEntryResponse(status=status, location=f"ServiceRequest/{referral.id}"),
         ),
         BundleEntry(
-            resource=task(referral),
-            response=BundleEntryResponse(status="201 Created", location=f"Task/{referral.id}"),
+            resource=_task(db, referral),
+            response=BundleEntryResponse(status=status, location=f"Task/{referral.id}"),
         ),
     ]
-    bundle = Bundle(type="transaction-response", entry=entries)
-    return fhir_response(bundle, 200)
+    return Answer(200, Answered(as_json(Bundle(type="transaction-response", entry=entries))))
+
+
+@router.post("")
+@router.post("/")  # fhirpy's `execute("")` posts to the base with its slash
+def transaction(
+    request: Request,
+    body: FhirBody,
+    principal: access.TaskCreator,
+    db: DbSession,
+    runtime: CurrentRuntime,
+    idem: IdempotencyKey,
+) -> Response:
+    """A transaction Bundle of Patient (the case), ServiceRequest and Task: one referral
+    (`ifNoneExist` on the Task or ServiceRequest entry, and `Idempotency-Key`, honoured)."""
+    access.demand(principal, "ServiceRequest", access.CREATE)
+    wanted = creating.from_bundle(body)
+    answer = _transact(wanted=wanted, principal=principal, db=db, runtime=runtime, idem=idem)
+    return _as_fhir(answer, request, "Bundle")
+
+
+@router.get("/ServiceRequest")
+def search_service_requests(
+    request: Request, principal: access.ServiceRequestSearcher, db: DbSession
+) -> Response:
+    rows, cursor_next = listing.find(
+        db=db,
+        request=request,
+        organization_id=principal.organization_id,
+        searched=listing.SERVICE_REQUEST,
+    )
+    found = [service_request(r) for r in rows]
+    return fhir_response(search.searchset(request, "ServiceRequest", found, cursor_next))
 
 
 @router.get("/ServiceRequest/{referral_id}")

@@ -10,10 +10,12 @@ place it is written: the cascade acts on it, `preview` tells it before a withdra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record as audit
@@ -128,6 +130,19 @@ def cancel_for_withdrawal(
                 payload={"referral_id": referral.id, "series_id": series_id},
             )
     return cancelled
+
+
+def withdrawals_told(db: Session, referral_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each of the referrals' recipients was first to be told of a withdrawal under it
+    (the notice queued; referrals without one are left out)."""
+    if not referral_ids:
+        return {}
+    rows = db.execute(
+        select(WithdrawalNotice.referral_id, func.min(WithdrawalNotice.queued_at))
+        .where(WithdrawalNotice.referral_id.in_(list(referral_ids)))
+        .group_by(WithdrawalNotice.referral_id)
+    )
+    return {referral_id: at for referral_id, at in rows}
 
 
 def notice_due(runtime: Services, *, referral_id: str, series_id: str) -> bool:

@@ -271,11 +271,12 @@ def test_a_recipients_reads_of_a_transfer(runtime: Runtime, api: TestClient) -> 
 
 
 # the FHIR facade (docs/fhir.md), classified the same way
-FHIR_GATED = {("GET", "/fhir/R4/Patient/{case_id}")}
+# the Patient (identity, contact) and the recipient's Task (the other categories as inputs)
+FHIR_GATED = {("GET", "/fhir/R4/Patient/{case_id}"), ("GET", "/fhir/R4/Task/{referral_id}")}
 FHIR_NO_CASE_DATA = {
     ("GET", "/fhir/R4/Task"),
-    ("GET", "/fhir/R4/Task/{referral_id}"),
     ("PUT", "/fhir/R4/Task/{referral_id}"),
+    ("GET", "/fhir/R4/ServiceRequest"),
     ("GET", "/fhir/R4/ServiceRequest/{referral_id}"),
     # codes, dates and ids of the consent, narrowed to what was disclosed
     ("GET", "/fhir/R4/Consent/{consent_id}"),
@@ -320,9 +321,19 @@ def test_a_recipients_fhir_reads(runtime: Runtime, api: TestClient) -> None:
         return response.text
 
     _check_gated(runtime, patient, canaries[:1], consent_id, ("GET", "/fhir/R4/Patient"))
+    # the other categories, as the recipient's Task's inputs (psychosocial: "sleep problems")
+    _check_gated(
+        runtime,
+        lambda: _get(api, f"/fhir/R4/Task/{referral_id}", reader.headers),
+        ("sleep problems",),
+        consent_id,
+        ("GET", "/fhir/R4/Task/{referral_id}"),
+    )
+    canaries = (*canaries, "sleep problems")
     for path in (
         "/fhir/R4/Task",
-        f"/fhir/R4/Task/{referral_id}",
+        "/fhir/R4/ServiceRequest",
+        f"/fhir/R4/ServiceRequest?performer=Organization/{world.recipient.organization_id}",
         f"/fhir/R4/ServiceRequest/{referral_id}",
         f"/fhir/R4/Consent/{consent_id}",
     ):

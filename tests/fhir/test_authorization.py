@@ -25,6 +25,8 @@ class Interaction:
     letter: str  # the SMART v2 permission it needs
     path: Callable[[dict[str, str]], str]
     body: Callable[[dict[str, str]], dict[str, Any] | None] = lambda ids: None
+    # a conditional create (`If-None-Exist`), a retry's `Idempotency-Key`
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _task(ids: dict[str, str]) -> dict[str, Any]:
@@ -57,7 +59,25 @@ INTERACTIONS = [
         lambda i: {"resourceType": "Task"},
     ),
     Interaction(
+        "POST",
+        "/fhir/R4/Task",
+        "Task",
+        "c",
+        lambda i: "/fhir/R4/Task",
+        lambda i: {"resourceType": "Task"},
+        (("If-None-Exist", "identifier=urn:sender|1"), ("Idempotency-Key", "matrix-1")),
+    ),
+    Interaction(
         "POST", "/fhir/R4", "Task", "c", lambda i: "/fhir/R4", lambda i: {"resourceType": "Bundle"}
+    ),
+    Interaction(
+        "POST",
+        "/fhir/R4",
+        "Task",
+        "c",
+        lambda i: "/fhir/R4",
+        lambda i: {"resourceType": "Bundle"},
+        (("Idempotency-Key", "matrix-2"),),
     ),
     Interaction(
         "POST",
@@ -66,6 +86,13 @@ INTERACTIONS = [
         "c",
         lambda i: "/fhir/R4/",
         lambda i: {"resourceType": "Bundle"},
+    ),
+    Interaction(
+        "GET",
+        "/fhir/R4/ServiceRequest",
+        "ServiceRequest",
+        "s",
+        lambda i: f"/fhir/R4/ServiceRequest?requester=Organization/{i['org']}&_count=5",
     ),
     Interaction(
         "GET",
@@ -137,11 +164,12 @@ def _send(
     api: TestClient, interaction: Interaction, ids: dict[str, str], headers: dict[str, str]
 ) -> Any:
     body = interaction.body(ids)
+    sent = {**headers, **dict(interaction.headers)}
     return api.request(
         interaction.method,
         interaction.path(ids),
         json=body,
-        headers={**headers, "Content-Type": "application/fhir+json"} if body else headers,
+        headers={**sent, "Content-Type": "application/fhir+json"} if body else sent,
     )
 
 
@@ -197,3 +225,25 @@ def test_matrix(runtime: Runtime, api: TestClient, world: World) -> None:
             valid(answer.json())
         walked += 1
     assert walked == len(INTERACTIONS)
+
+
+def test_a_search_of_service_requests_is_the_callers_own(
+    runtime: Runtime, api: TestClient, world: World
+) -> None:
+    """Tenant isolation in the query: another organisation's search finds nothing, whatever
+    it names, and the parties each find the referral."""
+    case_id = world.case()
+    world.consent(case_id)
+    referral_id = world.refer(case_id).json()["id"]
+    sender = world.sender.organization_id
+    for org, expected in (
+        (world.outsider.organization_id, []),
+        (world.recipient.organization_id, [referral_id]),
+        (sender, [referral_id]),
+    ):
+        reader = client_for(runtime, api, org, "system/ServiceRequest.s")
+        for query in ("", f"?requester=Organization/{sender}", "?status=active"):
+            bundle = valid(
+                api.get(f"/fhir/R4/ServiceRequest{query}", headers=reader.headers).json()
+            )
+            assert [e["resource"]["id"] for e in bundle.get("entry", [])] == expected, (org, query)
