@@ -8,8 +8,10 @@ the acknowledgement, the deadline of the move owed next (answer, start, follow-u
 sender) or escalated (`referral.escalated`, to both parties); the date by which the recipient
 must have erased what it received coming (`referral.erase_reminder`, to the recipient) or passed
 without its confirmation (`referral.erase_overdue`, to the sender), with that date. A notice
-carries no personal data; an organisation on `inbox` (or `fhir`) finds the same in the
-referral's status and history.
+carries no personal data; an organisation on `inbox` finds the same in the referral's status
+and history. One on `fhir` finds it on the Task its server holds for a withdrawal
+(`hub.delivery.fhir_updates`: `businessStatus` `consent_withdrawn` and a note) and on the
+facade's Task; the others as an inbox organisation does.
 
 The outbox handler pushes before it writes anything (no lock is held while the partner
 answers); a failed push raises the outbox's errors, so the notice is retried with back-off and

@@ -13,7 +13,7 @@ from tests.support import factories
 from tests.support.live_hub import Live
 
 PURPOSE = "psychosocial_support"
-AGREED = ["identity", "contact", "psychosocial", "health", "legal_status"]
+AGREED = ["identity", "contact", "psychosocial", "household", "health", "legal_status"]
 # the sender's API scopes (to make cases and consents) and SMART system scopes, v1 and v2
 SENDER = "cases:read cases:write consents:write referrals:read system/*.cruds"
 RECIPIENT = (
