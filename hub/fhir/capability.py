@@ -37,7 +37,16 @@ SERVED: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
             ("_id", "token"),
         ),
     ),
-    "ServiceRequest": (("read",), ()),
+    "ServiceRequest": (
+        ("read", "search-type"),
+        (
+            ("performer", "reference"),
+            ("requester", "reference"),
+            ("status", "token"),
+            ("_lastUpdated", "date"),
+            ("_id", "token"),
+        ),
+    ),
     "Patient": (("read",), ()),
     "Consent": (("read",), ()),
     "Organization": (
@@ -54,6 +63,16 @@ SERVED: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
             ("_id", "token"),
         ),
     ),
+}
+
+
+# what a conditional create (`If-None-Exist`, `hub.fhir.conditional`) applies to, and how
+CONDITIONAL_CREATE = {
+    "Task": "Conditional create on the sender's identifier (If-None-Exist: "
+    "identifier=<system>|<value>; 200 with the existing Task on one match, 412 on several). "
+    "Idempotency-Key honoured.",
+    "ServiceRequest": "Created with its Task only (a transaction Bundle or contained in a "
+    "POST Task); a transaction entry's ifNoneExist on the sender's identifier is honoured.",
 }
 
 
@@ -77,6 +96,8 @@ def statement(authority: Authority, base_url: str) -> CapabilityStatement:
             versioning="no-version",
             readHistory=False,
             updateCreate=False,
+            conditionalCreate=True if name in CONDITIONAL_CREATE else None,
+            documentation=CONDITIONAL_CREATE.get(name),
         )
         for name, (interactions, params) in SERVED.items()
     ]

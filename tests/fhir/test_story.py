@@ -126,7 +126,18 @@ def test_metadata_needs_no_token_and_says_what_is_served(fhir_world: FhirWorld) 
     served = {r["type"]: {i["code"] for i in r["interaction"]} for r in rest["resource"]}
     assert served["Task"] == {"read", "search-type", "create", "update"}
     assert served["Patient"] == {"read"}
+    assert served["ServiceRequest"] == {"read", "search-type"}
     assert "DocumentReference" not in served
+    resources = {r["type"]: r for r in rest["resource"]}
+    assert {p["name"] for p in resources["ServiceRequest"]["searchParam"]} == {
+        "performer",
+        "requester",
+        "status",
+        "_lastUpdated",
+        "_id",
+    }
+    conditional = {t for t, r in resources.items() if r.get("conditionalCreate")}
+    assert conditional == {"Task", "ServiceRequest"}
 
 
 def test_a_referral_through_fhir_from_sender_to_recipient_and_back(fhir_world: FhirWorld) -> None:
