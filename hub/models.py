@@ -21,7 +21,7 @@ from hub.organizations.models import DataSharingAgreement, Organization
 from hub.outbox.models import OutboxMessage
 from hub.referrals.models import Referral, WithdrawalNotice
 from hub.reviews.models import Review
-from hub.service_directory.models import Service, ServiceArea
+from hub.service_directory.models import Service, ServiceArea, ServiceCoverage
 from hub.transfers.models import Transfer
 from hub.users.models import RecoveryCode, User, UserSession
 
@@ -54,6 +54,7 @@ __all__ = [
     "SenderIdentifier",
     "Service",
     "ServiceArea",
+    "ServiceCoverage",
     "ShreddedKey",
     "SigningKey",
     "Transfer",

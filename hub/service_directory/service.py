@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from hub.api import pagination, vocabulary
@@ -22,7 +22,7 @@ from hub.api.problems import NotFound, Problem, Unprocessable
 from hub.audit.service import record
 from hub.organizations.models import Organization
 from hub.policy.loader import OPERATOR_KIND, Policy
-from hub.service_directory.models import Service, ServiceArea
+from hub.service_directory.models import Service, ServiceArea, ServiceCoverage
 from hub.service_directory.schemas import (
     Area,
     AreaRead,
@@ -209,33 +209,10 @@ def area_prefix(*, db: Session, area: str) -> str | None:
     if inside is None:
         return None
     segments = str(inside).split("/")
+    if area not in segments:
+        # SQLite's LIKE ignores case: another case of the code is another area
+        return None
     return "/".join(segments[: segments.index(area) + 1]) + "/"
-
-
-# an area with at most this many services listed in it is searched from its own list
-AREA_DRIVES = 20_000
-
-
-def _in_area(db: Session, query: Select[Any], prefix: str) -> Select[Any]:
-    """Services offered in the area or a sub-area. A small area's services are listed first
-    (a commune's few hundred, from the index on the path), then filtered and ordered: the
-    planner, which believes matches are spread evenly, would rather walk the whole directory
-    newest first testing each one. A large area's are found by that walk, which meets them
-    soon (`bench/services.py`)."""
-    listed = select(ServiceArea.service_id).where(
-        ServiceArea.path.startswith(prefix, autoescape=True)
-    )
-    counted = select(func.count()).select_from(listed.limit(AREA_DRIVES + 1).subquery())
-    if (db.scalar(counted) or 0) <= AREA_DRIVES:
-        # MATERIALIZED: listed once, never folded back into a walk of the whole directory
-        small = listed.distinct().cte("in_area").prefix_with("MATERIALIZED", dialect="postgresql")
-        return query.join(small, small.c.service_id == Service.id)
-    return query.where(
-        exists().where(
-            ServiceArea.service_id == Service.id,
-            ServiceArea.path.startswith(prefix, autoescape=True),
-        )
-    )
 
 
 def find(
@@ -246,13 +223,32 @@ def find(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ServiceRead], str | None]:
-    """The directory's services matching every filter given, newest first, a page at a time."""
-    query = select(Service, Organization.name).join(
-        Organization, Organization.id == Service.organization_id
-    )
+    """The directory's services matching every filter given, newest first, a page at a time.
+
+    With an area, the walk is the area's rows of `service_coverage` newest first (of the type
+    when one is given: `ix_service_coverage_type`), each service met once and tested against
+    the other filters; without one, `services` newest first (`ix_services_type_created`,
+    `ix_services_created`). The cursor is a bound of that index (a row comparison), so a later
+    page starts where the previous one ended instead of walking past it again."""
     if wanted.service_type is not None:
         vocabulary.check(policy, "service_types", wanted.service_type, field="type")
+    query = select(Service, Organization.name)
+    newest: tuple[Any, Any] = (Service.created_at, Service.id)
+    if wanted.area is not None:
+        prefix = area_prefix(db=db, area=wanted.area)
+        if prefix is None:
+            return [], None
+        query = (
+            query.select_from(ServiceCoverage)
+            .join(Service, Service.id == ServiceCoverage.service_id)
+            .where(ServiceCoverage.path == prefix)
+        )
+        if wanted.service_type is not None:
+            query = query.where(ServiceCoverage.service_type == wanted.service_type)
+        newest = (ServiceCoverage.created_at, ServiceCoverage.service_id)
+    elif wanted.service_type is not None:
         query = query.where(Service.service_type == wanted.service_type)
+    query = query.join(Organization, Organization.id == Service.organization_id)
     if wanted.organization_id is not None:
         query = query.where(Service.organization_id == wanted.organization_id)
     if wanted.capacity is not None:
@@ -261,11 +257,6 @@ def find(
         query = query.where(
             func.lower(Service.name).contains(wanted.name.strip().lower(), autoescape=True)
         )
-    if wanted.area is not None:
-        prefix = area_prefix(db=db, area=wanted.area)
-        if prefix is None:
-            return [], None
-        query = _in_area(db, query, prefix)
     if wanted.age is not None:
         query = query.where(
             or_(Service.age_min.is_(None), Service.age_min <= wanted.age),
@@ -279,8 +270,11 @@ def find(
         query = query.where(
             Service.languages_key.contains(f" {wanted.language.lower()} ", autoescape=True)
         )
+    if cursor:
+        at, row_id = pagination.decode_cursor(cursor)
+        query = query.where(tuple_(*newest) < tuple_(at, row_id))
     query = pagination.page(
-        query, time_column=Service.created_at, id_column=Service.id, cursor=cursor, limit=limit
+        query, time_column=newest[0], id_column=newest[1], cursor=None, limit=limit
     )
     rows = list(db.execute(query))
     items = [to_read(service, name) for service, name in rows[:limit]]
