@@ -44,11 +44,12 @@ from referrals import (  # bench/ is on sys.path when run as a script: its set-u
     stop,
     wait_ready,
 )
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from hub.auth.clients import create_client
+from hub.auth.models import SigningKey
 from hub.db import migrate
 from hub.policy.loader import Policy
 from hub.runtime import Runtime
@@ -404,6 +405,11 @@ def main() -> None:
             n_coverage = db.scalar(select(func.count()).select_from(ServiceCoverage))
             org_id = db.scalar(select(Service.organization_id).limit(1))
         print(f"{stored} services, {n_areas} service areas, {n_coverage} rows of coverage")
+        if args.reuse:
+            # the kept signing keys were sealed with the keyring of an earlier run's data folder,
+            # removed since: the hub makes a new key
+            with runtime.engine.begin() as c:
+                c.execute(delete(SigningKey))
         with runtime.sessions.begin() as db:
             client, secret = create_client(db=db, organization_id=org_id, scope="referrals:read")
             client_id = client.client_id
