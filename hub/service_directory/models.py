@@ -144,6 +144,9 @@ class ServiceCoverage(Base):
 
 def _cover(connection: Connection, service: Service) -> None:
     connection.execute(delete(ServiceCoverage).where(ServiceCoverage.service_id == service.id))
+    # the collection as the session holds it (never loaded in the middle of the flush: a new
+    # service whose areas were never set has none)
+    areas: list[ServiceArea] = service.__dict__.get("areas") or []
     rows = [
         {
             "service_id": service.id,
@@ -151,7 +154,7 @@ def _cover(connection: Connection, service: Service) -> None:
             "service_type": service.service_type,
             "created_at": service.created_at,
         }
-        for path in covered_paths(area.path for area in service.areas)
+        for path in covered_paths(area.path for area in areas)
     ]
     if rows:
         connection.execute(insert(ServiceCoverage), rows)

@@ -239,3 +239,19 @@ def test_an_update_of_the_type_alone_reaches_every_row(world: World, runtime: Ru
         )
     rows = check(runtime)
     assert len([r for r in rows if r[2] == "education"]) == 4
+
+
+def test_a_service_made_without_areas_has_no_coverage(world: World, runtime: Runtime) -> None:
+    with runtime.sessions.begin() as db:
+        db.add(
+            Service(
+                id="bare",
+                organization_id=world.ngo.organization_id,
+                service_type="education",
+                name="Bare",
+            )
+        )
+    assert not [r for r in check(runtime) if r[0] == "bare"]
+    with runtime.sessions.begin() as db:
+        db.get_one(Service, "bare").areas = [ServiceArea(path="NE/", code="NE")]
+    assert {r[1] for r in check(runtime) if r[0] == "bare"} == {"NE/"}
