@@ -209,7 +209,7 @@ def test_the_migration_fills_the_coverage_and_goes_back(world: World, runtime: R
     config = migrate.alembic_config()
     with runtime.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0020")
+        command.downgrade(config, "0022")
     with runtime.engine.connect() as conn:
         assert not runtime.engine.dialect.has_table(conn, "service_coverage")
     # a service written while the table is not there

@@ -1,8 +1,8 @@
 """every area each service is found under, with its type and creation date: the directory's
 search by area newest first from one index, whatever the area's size
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-11-29 09:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from hub.db.base import UTCDateTime
 
-revision = "0021"
-down_revision = "0020"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
