@@ -147,16 +147,20 @@ def create(
     return case
 
 
-def get(*, db: Session, case_id: str, organization_id: str) -> Case:
+def get(*, db: Session, case_id: str, organization_id: str, lock: bool = False) -> Case:
     """The case if `organization_id` owns it; otherwise 404, so existence does not leak.
 
     Its data key row comes in the same query (one round trip): nearly every caller seals or
-    opens something of the case next."""
-    found = db.execute(
+    opens something of the case next. `lock`: the case's row locked until the transaction
+    ends, and read afresh even if the session held it."""
+    query = (
         select(Case, DataKey)
         .outerjoin(DataKey, DataKey.owner == literal(CASE_OWNER_PREFIX) + Case.id)
         .where(Case.id == case_id, Case.owner_organization_id == organization_id)
-    ).first()
+    )
+    if lock:
+        query = query.with_for_update(of=Case).execution_options(populate_existing=True)
+    found = db.execute(query).first()
     if found is None:
         raise NotFound("case")
     case, key_row = found
@@ -169,8 +173,7 @@ def open_for_requests(*, db: Session, case_id: str, organization_id: str) -> Cas
     (a closing at the same moment waits, or is waited for), and not closed (409
     `case_closed`). The one check both requests pass through; what an erased case answers is
     each request's own (the gate's `case_erased`)."""
-    case = get(db=db, case_id=case_id, organization_id=organization_id)
-    db.refresh(case, with_for_update=True)
+    case = get(db=db, case_id=case_id, organization_id=organization_id, lock=True)
     if case.status == CLOSED:
         raise CaseClosed()
     return case

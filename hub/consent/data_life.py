@@ -15,7 +15,7 @@ set no limit; none at all: no date). Every delivery carries it (`docs/consent.md
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,6 +25,8 @@ from hub.api.problems import Unprocessable
 from hub.clock import utcnow
 from hub.consent.models import Consent
 from hub.policy.data_life import DataLifeRules, Period
+
+_REMEMBERED_INFO = "hub.consent.data_life.remembered"
 
 
 def resolve(
@@ -61,14 +63,32 @@ def erase_by_for(periods: Sequence[Period | None], at: datetime) -> datetime | N
     return min(ends) if ends else None
 
 
+def remember(db: Session, consents: Iterable[Consent]) -> None:
+    """The data life of consents the gate has just read, kept for this transaction: the
+    disclosure that follows the gate's answer dates its erasure without reading them again."""
+    _remembered(db).update({c.id: period_of(c) for c in consents})
+
+
+def _remembered(db: Session) -> dict[str, Period | None]:
+    """This transaction's periods by consent id; a new transaction starts empty (a consent may
+    have a new version since)."""
+    transaction = db.get_transaction()
+    held = db.info.get(_REMEMBERED_INFO)
+    if held is None or held[0] is not transaction:
+        held = db.info[_REMEMBERED_INFO] = (transaction, {})
+    return held[1]  # type: ignore[no-any-return]
+
+
 def erase_by(*, db: Session, consent_ids: Sequence[str], at: datetime) -> datetime | None:
     """The date by which a disclosure made at `at` under these consents must be erased."""
     if not consent_ids:
         return None
-    rows = db.execute(
-        select(Consent.data_life_unit, Consent.data_life_value).where(
-            Consent.id.in_(list(consent_ids))
+    known = _remembered(db)
+    periods = [known[cid] for cid in consent_ids if cid in known]
+    missing = [cid for cid in consent_ids if cid not in known]
+    if missing:
+        rows = db.execute(
+            select(Consent.data_life_unit, Consent.data_life_value).where(Consent.id.in_(missing))
         )
-    )
-    periods = [Period(unit=unit, value=value) for unit, value in rows if unit is not None and value]
+        periods += [Period(unit=u, value=v) for u, v in rows if u is not None and v]  # type: ignore[arg-type]
     return erase_by_for(periods, at)

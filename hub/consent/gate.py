@@ -22,6 +22,7 @@ from hub.cases import service as cases
 from hub.cases.ages import youngest_age
 from hub.cases.models import Case
 from hub.clock import utcnow
+from hub.consent import data_life
 from hub.consent.models import Consent, GateDecision
 from hub.consent.status import ConsentStatus, current_versions, status_of
 from hub.crypto.keyring import KeyEncryptionKeys
@@ -237,6 +238,7 @@ def _consents(
             active.append(consent)
         else:
             lapsed.setdefault(status, []).append(consent)
+    data_life.remember(db, active)
 
     excluding = [c for c in active if _excludes(c, recipient)]
     if excluding:
