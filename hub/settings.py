@@ -209,6 +209,12 @@ class Settings(BaseSettings):
         description="Largest response body a connector reads from a partner; a longer one "
         "fails the attempt.",
     )
+    retention_run_seconds: int = Field(
+        86400,
+        ge=60,
+        description="How often the scheduler purges the closed cases past the policy's "
+        "retention (`hub retention run`).",
+    )
     fhir_poll_seconds: int = Field(
         60,
         ge=1,

@@ -39,6 +39,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.transfers.scheduled",
     "hub.delivery.tasks",
     "hub.users.scheduled",
+    "hub.retention.scheduled",
 )
 
 

@@ -58,6 +58,8 @@ LAYERS: list[tuple[str, ...]] = [
     # what spans the requests: erasing a case cancels those still under review; reports count them
     # closing a case cancels the open requests its owner chooses to cancel
     ("erasure", "closure", "reports"),
+    # the hub's own retention: closed cases past their period go by the erasure above
+    ("retention",),
     # getting them to partners: the delivery workflow (it hands the plugins plain data)
     ("delivery",),
     # the faces and the composition root

@@ -24,6 +24,7 @@ COMMANDS = (
     Lazy("users", "hub.cli.users:app", "Console users."),
     Lazy("services", "hub.cli.services:app", "The service directory (HSDS JSON or CSV)."),
     Lazy("reviews", "hub.cli.reviews:app", "Reviews held for consent officers."),
+    Lazy("retention", "hub.cli.retention:app", "The hub's retention of closed cases."),
     Lazy(
         "report",
         "hub.cli.report:report",

@@ -15,7 +15,8 @@ from celery import shared_task
 from sqlalchemy.orm import Session
 
 from hub.db.session import transaction
-from hub.delivery import fhir_updates, notices, polling, push, service
+from hub.delivery import erasure_notices, fhir_updates, notices, polling, push, service
+from hub.erasure.service import NOTICE_TOPIC as ERASURE_NOTICE_TOPIC
 from hub.lifecycle import Party
 from hub.outbox.service import Handler, handler
 from hub.referrals import cascade
@@ -158,6 +159,7 @@ HANDLERS: dict[str, Handler] = {
     cascade.NOTICE_TOPIC: withdrawal_notice,
     fhir_updates.TOPIC: fhir_updates.write,
     fhir_updates.NOTICE_TOPIC: fhir_updates.notify,
+    ERASURE_NOTICE_TOPIC: erasure_notices.erasure_notice,
     **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
     **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from pydantic_core import ErrorDetails
 
 from hub.policy.data_life import DataLifeRules
+from hub.policy.retention import Retention
 from hub.policy.rules import (
     ALWAYS_DENY,
     Acknowledgement,
@@ -77,6 +78,8 @@ class Policy(BaseModel):
     reporting: Reporting = Field(default_factory=Reporting)
     service_directory: ServiceDirectoryRules = Field(default_factory=ServiceDirectoryRules)
     data_life: DataLifeRules = Field(default_factory=DataLifeRules)
+    # how long the hub keeps a closed case (`hub.retention`)
+    retention: Retention = Field(default_factory=Retention)
 
     def effect(self, reason: Reason) -> Effect:
         # a code missing from the table is refused at load; deny is the safe fallback anyway
@@ -154,6 +157,10 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
         if service_type not in vocab.service_types:
             path = ("follow_up", "follow_up", "days_by_service_type", service_type)
             yield path, f"{service_type!r} is not in service_types"
+    for reason in policy.retention.closed_cases.by_closure_reason:
+        if reason not in vocab.closure_reasons:
+            path = ("retention", "closed_cases", "by_closure_reason", reason)
+            yield path, f"{reason!r} is not in closure_reasons"
 
 
 def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[int, str]]:

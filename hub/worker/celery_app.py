@@ -25,6 +25,7 @@ REVIEW_DEADLINES_TASK = "hub.reviews.deadlines"
 TRANSFER_DEADLINES_TASK = "hub.transfers.deadlines"
 FHIR_POLL_TASK = "hub.connectors.fhir_poll"
 SESSION_PURGE_TASK = "hub.users.purge_sessions"
+RETENTION_TASK = "hub.retention.run"
 # ended console sessions are purged this often (sign-ins also purge a few as they go)
 SESSION_PURGE_SECONDS = 3600.0
 SCHEDULED_TASKS = (
@@ -35,6 +36,7 @@ SCHEDULED_TASKS = (
     TRANSFER_DEADLINES_TASK,
     FHIR_POLL_TASK,
     SESSION_PURGE_TASK,
+    RETENTION_TASK,
 )
 DEFAULT_QUEUE = "hub"
 # the scheduler's ticks have a queue of their own, which workers consume in turn with the
@@ -163,5 +165,11 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": SESSION_PURGE_TASK,
             "schedule": SESSION_PURGE_SECONDS,
             "options": {"expires": SESSION_PURGE_SECONDS},
+        },
+        # closed cases past the policy's retention, crypto-shredded (`hub.retention`)
+        "retention": {
+            "task": RETENTION_TASK,
+            "schedule": float(settings.retention_run_seconds),
+            "options": {"expires": float(settings.retention_run_seconds)},
         },
     }
