@@ -23,7 +23,7 @@ from hub.policy.retention import Period
 from hub.runtime import Runtime
 from hub.settings import Settings
 from tests.cli.test_keys import hub_in_process, one_json
-from tests.retention.support import audit_of, close
+from tests.retention.support import audit_of, closed_at
 from tests.support import at_rest
 from tests.support.referral_world import World
 
@@ -54,8 +54,6 @@ def scenario(world: World) -> tuple[str, datetime]:
         headers=world.sender.headers,
     )
     assert closed.status_code == 200, closed.text
-    from tests.retention.support import closed_at
-
     return case_id, closed_at(world.runtime, case_id)
 
 
@@ -70,7 +68,7 @@ def test_a_purged_case_is_unreadable_everywhere_and_the_audit_still_verifies(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     runtime: Runtime = world.runtime
-    case_id, closed_at = scenario(world)
+    case_id, closed = scenario(world)
     owner = owner_for_case(case_id)
     copies = [at_rest.copy_storage(settings, "before the purge", tmp_path / "before")]
     outputs: list[str] = []
@@ -81,7 +79,7 @@ def test_a_purged_case_is_unreadable_everywhere_and_the_audit_still_verifies(
         # the scheduler signs checkpoints as time goes by: one now, one after the purge
         assert one_json(hub_in_process(settings, "audit", "checkpoint", "--json"))["created"]
         # five years on (the policy's default), the scheduler's pass as an operator runs it
-        clock.advance(Period(months=60).after(closed_at) - closed_at)
+        clock.advance(Period(months=60).after(closed) - closed)
         dry = one_json(hub_in_process(settings, "retention", "run", "--dry-run", "--json"))
         assert [d["case_id"] for d in dry["due"]] == [case_id] and dry["purged"] == []
         done = one_json(hub_in_process(settings, "retention", "run", "--json"))
@@ -111,7 +109,7 @@ def test_a_purged_case_is_unreadable_everywhere_and_the_audit_still_verifies(
         verified = hub_in_process(settings, "audit", "verify", "--json")
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert one_json(verified)["ok"] is True
-        outputs += [verified.stdout, signed.__repr__()]
+        outputs += [verified.stdout, str(signed)]
     finally:
         for copy in copies:
             at_rest.drop_copy(copy)

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from hub.audit.models import AuditEntry
-from hub.clock import clock
 from hub.cases.models import Case, CaseData
 from hub.cases.service import owner_for_case
+from hub.clock import clock
 from hub.crypto.models import DataKey
 from hub.policy.retention import Period
 from hub.retention import service
@@ -123,11 +123,10 @@ def test_a_purge_is_the_erasure_and_tells_the_recipient_that_held_the_data(
     world: World, admin: Partner, receiver: WebhookReceiver
 ) -> None:
     runtime = world.runtime
-    hooked = admin.headers
     channel = world.api.put(
         f"/v1/organizations/{world.recipient.organization_id}/channel",
         json={"kind": "webhook", "url": receiver.url},
-        headers=hooked,
+        headers=admin.headers,
     )
     assert channel.status_code == 200, channel.text
     case_id = world.case()
