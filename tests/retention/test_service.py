@@ -6,8 +6,10 @@ the erasure's (data key shredded, requests under review cancelled, holders told)
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from hub.audit.models import AuditEntry
@@ -16,10 +18,10 @@ from hub.cases.service import owner_for_case
 from hub.clock import clock
 from hub.crypto.models import DataKey
 from hub.policy.retention import Period
-from hub.retention import service
+from hub.retention import scheduled, service
 from hub.retention.service import Report
 from hub.runtime import Runtime
-from hub.worker import celery_app
+from hub.worker import celery_app, process
 from tests.retention.support import audit_of, close, close_now
 from tests.support.api import Partner
 from tests.support.moved_clock import run_at
@@ -213,3 +215,21 @@ def test_the_scheduler_ticks_the_retention_pass(runtime: Runtime) -> None:
     assert entry["schedule"] == float(runtime.settings.retention_run_seconds) == 86400.0
     assert "hub.retention.scheduled" in app.conf.include
     assert app.conf.task_routes[celery_app.RETENTION_TASK] == {"queue": celery_app.SCHEDULE_QUEUE}
+
+
+def test_the_scheduled_task_purges_what_is_due(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = world.runtime
+    case_id = world.case()
+    closed_at = close(world, case_id, "death")
+    # the task the scheduler ticks, run the way a worker runs it (with the worker's runtime)
+    monkeypatch.setattr(process, "_runtime", runtime)
+    monkeypatch.setattr(process, "_pid", os.getpid())
+    clock.advance(TWO_YEARS.after(closed_at) - closed_at - timedelta(minutes=1))
+    assert scheduled.run_retention.apply().get() == 0
+    clock.advance(timedelta(minutes=1))
+    assert scheduled.run_retention.apply().get() == 1
+    assert not _key_left(runtime, case_id)
+    [purge] = [e for e in audit_of(runtime, case_id) if e.action == "case.purged"]
+    assert purge.actor == "system:hub"
