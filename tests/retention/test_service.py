@@ -36,7 +36,8 @@ TWO_YEARS = Period(months=24)
 def _run(runtime: Runtime, moment: datetime, *, dry_run: bool = False) -> Report:
     """The pass at `moment`, then back to the present (the partners' tokens live minutes)."""
     try:
-        return run_at(lambda rt: service.run(rt, dry_run=dry_run), runtime, moment)
+        # the pass's `now` is exactly `moment` (the clock has moved on by a few microseconds)
+        return run_at(lambda rt: service.run(rt, dry_run=dry_run, now=moment), runtime, moment)
     finally:
         clock.reset()
 
