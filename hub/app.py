@@ -31,6 +31,7 @@ from hub.reviews import routes as review_routes
 from hub.runtime import Runtime
 from hub.service_directory import routes as service_directory_routes
 from hub.transfers import routes as transfer_routes
+from hub.transfers.requests import routes as transfer_request_routes
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -71,6 +72,7 @@ def build() -> FastAPI:
     app.include_router(consent_routes.router)
     app.include_router(referral_routes.router)
     app.include_router(transfer_routes.router)
+    app.include_router(transfer_request_routes.router)
     app.include_router(report_routes.router)
     app.include_router(disclosure_routes.router)
     app.include_router(delivery_routes.router)

@@ -23,6 +23,7 @@ from hub.referrals.models import Referral, WithdrawalNotice
 from hub.reviews.models import Review
 from hub.service_directory.models import Service, ServiceArea, ServiceCoverage
 from hub.transfers.models import Transfer
+from hub.transfers.requests.models import TransferRequest
 from hub.users.models import RecoveryCode, User, UserSession
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "ShreddedKey",
     "SigningKey",
     "Transfer",
+    "TransferRequest",
     "UsedAssertion",
     "User",
     "UserSession",

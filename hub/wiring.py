@@ -16,8 +16,10 @@ from hub.console import statement_words
 from hub.delivery import tasks as delivery_tasks
 from hub.lifecycle import tasks as lifecycle_tasks
 from hub.notifications import tasks as notification_tasks
+from hub.referrals import service as referral_service
 from hub.referrals import tasks as referral_tasks
 from hub.transfers import tasks as transfer_tasks
+from hub.transfers.requests import service as transfer_requests
 
 INSTALLS: tuple[Callable[[], None], ...] = (
     consent_tasks.install,
@@ -43,7 +45,14 @@ TASK_MODULES: tuple[str, ...] = (
 )
 
 
+def _connect_requests() -> None:
+    # a transfer request may name its case by a referral its requester received: the
+    # referrals' rule, handed to the transfers (siblings that never import each other)
+    transfer_requests.on_referral_lookup(referral_service.case_received)
+
+
 def install() -> None:
     """Connect every part; running it again changes nothing."""
     for install_part in INSTALLS:
         install_part()
+    _connect_requests()

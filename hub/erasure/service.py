@@ -41,6 +41,7 @@ from hub.referrals.models import Referral
 from hub.reviews.closing import forget_case
 from hub.transfers.lifecycle import MOVES as TRANSFER_MOVES
 from hub.transfers.models import Transfer
+from hub.transfers.requests.service import forget_case as forget_requests
 
 MOVE = "erase_case"
 # the outbox topic of the notice to an organisation that held the case's data
@@ -113,6 +114,8 @@ def erase(
     told = holders(db=db, case=case)
     cases.erase(db=db, actor=actor, case=case)
     forget_case(db=db, case_id=case.id)
+    # what the transfer requests naming the case hold sealed (the requester's reason) goes too
+    forget_requests(db=db, case_id=case.id)
     for organization_id in told:
         enqueue(
             db=db,

@@ -18,13 +18,13 @@ class LifecycleEvent(Base):
     __table_args__ = (Index("ix_lifecycle_events_object", "object_type", "object_id", "at"),)
 
     id: Mapped[str] = id_column()
-    object_type: Mapped[str] = mapped_column(String(16))  # referral | transfer
+    object_type: Mapped[str] = mapped_column(String(16))  # referral | transfer | transfer_request
     object_id: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
     organization_id: Mapped[str | None] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     # free text (decline reason, outcome): may name people, so sealed with the case key
     text_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -61,6 +61,17 @@ class Vocabularies(BaseModel):
         default=("goals_met", "transferred", "person_moved", "unreachable", "death", "other"),
         min_length=1,
     )
+    # why the owner of a case refuses a transfer request (`hub.transfers.requests`)
+    transfer_request_refusals: tuple[str, ...] = Field(
+        default=(
+            "not_in_best_interests",
+            "person_disagrees",
+            "services_ongoing",
+            "case_not_identified",
+            "other",
+        ),
+        min_length=1,
+    )
 
 
 class Policy(BaseModel):
@@ -138,6 +149,16 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
     if offer.remind_before_hours >= offer.deadline_hours:
         path = ("follow_up", "transfer_acceptance", "remind_before_hours")
         yield path, "a reminder must come before the deadline"
+    asked = policy.follow_up.transfer_request
+    for urgency, window in [("default", asked.default), *asked.by_urgency.items()]:
+        path = ("follow_up", "transfer_request")
+        if urgency != "default":
+            if urgency not in type(policy.acknowledgement).model_fields:
+                yield (*path, "by_urgency", urgency), f"{urgency!r} is not an urgency"
+            path = (*path, "by_urgency")
+        if window.remind_before_hours >= window.deadline_hours:
+            message = "a reminder must come before the deadline"
+            yield (*path, urgency, "remind_before_hours"), message
     notify = policy.follow_up.notify
     for step in type(notify).model_fields:
         audiences = notify.audiences(step)

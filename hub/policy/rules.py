@@ -218,6 +218,32 @@ class Notify(BaseModel):
         return found
 
 
+class TransferRequestAnswer(BaseModel):
+    """How long the owner of a case has to answer a transfer request (with a transfer, or a
+    refusal): `default`, or the window given for the request's urgency in `by_urgency`; reminded,
+    flagged overdue and escalated like the rest. A request still unanswered `expire_after_hours`
+    past its deadline expires (`hub.transfers.requests.deadlines`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: AcknowledgementWindow = AcknowledgementWindow(
+        deadline_hours=72, remind_before_hours=24, escalate_after_hours=24
+    )
+    by_urgency: dict[str, AcknowledgementWindow] = Field(default_factory=dict)
+    expire_after_hours: float = Field(default=336, gt=0, le=24 * 365)
+
+    def window(self, urgency: str) -> AcknowledgementWindow:
+        return self.by_urgency.get(urgency, self.default)
+
+    def windows(self) -> list[tuple[str, AcknowledgementWindow]]:
+        """Each urgency a request may have, with its window, most urgent first."""
+        return [(urgency, self.window(urgency)) for urgency in ByUrgency.model_fields]
+
+    @property
+    def expire_after(self) -> timedelta:
+        return timedelta(hours=self.expire_after_hours)
+
+
 class FollowUp(BaseModel):
     """A referral's deadlines past its acknowledgement, one per move the recipient owes next
     (`hub.referrals.follow_up`): `answer` (accept or decline, counted from the
@@ -232,6 +258,8 @@ class FollowUp(BaseModel):
     # a transfer's acceptance (accept or reject), counted from its offer (a transfer has no
     # urgency: one window)
     transfer_acceptance: AcknowledgementWindow
+    # a transfer request answered by the case's owner (a transfer, or a refusal)
+    transfer_request: TransferRequestAnswer = Field(default_factory=TransferRequestAnswer)
     # the people told at each step of all of the above (their organisations are told as well)
     notify: Notify = Field(default_factory=Notify)
 

@@ -442,3 +442,12 @@ def events(
         viewer=viewer,
         text_withheld_from=text_withheld_from,
     )
+
+
+def case_received(*, db: Session, referral_id: str, organization_id: str) -> str | None:
+    """The case of a referral sent to the organisation, or None (none such, or not sent to it):
+    how a transfer request names a case by a referral its requester received
+    (`hub.transfers.requests.service`, connected by `hub.wiring`)."""
+    return db.scalar(
+        select(Referral.case_id).where(Referral.id == referral_id, received_by(organization_id))
+    )

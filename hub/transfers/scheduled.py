@@ -1,4 +1,5 @@
-"""The transfer flow's scheduled work: the offers' acceptance deadline pass, and its notices.
+"""The transfer flow's scheduled work: the offers' acceptance deadline pass, and its notices;
+the transfer requests' answer deadline pass (`hub.transfers.requests.deadlines`).
 
 Notices are outbox messages, so they survive a lost broker message; the handlers that push them
 are the delivery workflow's (`hub.delivery.tasks`), which then calls `notice_pushed` here for
@@ -17,6 +18,7 @@ from hub.audit.service import record
 from hub.lifecycle import Party, reasons
 from hub.transfers import deadlines
 from hub.transfers.models import Transfer
+from hub.transfers.requests import deadlines as request_deadlines
 from hub.worker.celery_app import TRANSFER_DEADLINES_TASK
 from hub.worker.process import worker_runtime
 
@@ -33,7 +35,10 @@ NOTICE_ACTIONS: dict[str, tuple[str, tuple[Party, ...]]] = {
 
 @shared_task(name=TRANSFER_DEADLINES_TASK, acks_late=True, ignore_result=True)
 def run_transfer_deadlines() -> None:
-    deadlines.run(worker_runtime())
+    runtime = worker_runtime()
+    deadlines.run(runtime)
+    # the transfer requests' answer deadlines, in the same scheduled pass
+    request_deadlines.run(runtime)
 
 
 def organization_of(transfer: Transfer, party: Party) -> str:

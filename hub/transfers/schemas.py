@@ -77,6 +77,9 @@ class TransferCreate(BaseModel):
     case_id: str = Field(min_length=1, max_length=64)
     to_organization_id: str = Field(min_length=1, max_length=64)
     plan: TransferPlan
+    # the transfer request this transfer answers (`/v1/transfer-requests`): the request moves
+    # to `answered_with_transfer` in the same transaction; the transfer goes to the requester
+    transfer_request_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class TransferResubmit(BaseModel):

@@ -40,6 +40,7 @@ from hub.reviews.opening import open_review
 from hub.transfers import deadlines, handover, service
 from hub.transfers.lifecycle import ACCEPTED, PENDING_REVIEW, RETURNED, SENT, WITHDRAWABLE
 from hub.transfers.models import Transfer
+from hub.transfers.requests import service as requests
 from hub.transfers.schemas import TransferCreate, TransferCreated
 
 if TYPE_CHECKING:
@@ -111,6 +112,17 @@ def create(
         what="transfer a case",
     )
     case = _locked_case(db, data.case_id, organization_id)
+    asked = None
+    if data.transfer_request_id is not None:
+        # answering a request: the owner's, still waiting, from the organisation it transfers to
+        asked = requests.answer_with(
+            db=db,
+            keyring=keyring,
+            request_id=data.transfer_request_id,
+            organization_id=organization_id,
+            case_id=case.id,
+            to_organization_id=data.to_organization_id,
+        )
     _check_none_open(db, case)
     held = cases.categories(db=db, case=case)
     to = data.to_organization_id
@@ -182,6 +194,16 @@ def create(
         from_status=None,
         to_status=transfer.status,
     )
+    if asked is not None:
+        # the request is answered by this transfer, in the same transaction
+        requests.answered(
+            db=db,
+            keyring=keyring,
+            request=asked,
+            transfer=transfer,
+            actor=actor,
+            organization_id=organization_id,
+        )
     categories, withheld = (
         (list(decision.permitted_categories), list(decision.withheld_categories))
         if decision
@@ -204,6 +226,7 @@ def create(
             "review_id": transfer.review_id,
             "categories": categories,
             "withheld_categories": withheld,
+            "transfer_request_id": data.transfer_request_id,
         },
     )
     return transfer, decision

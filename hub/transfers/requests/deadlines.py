@@ -1,0 +1,150 @@
+"""A transfer request's answer deadline: remind the owner, flag the overdue, escalate, expire.
+
+The window is the policy's `follow_up.transfer_request` (by the request's urgency, else its
+default), counted from the request. The pass is `hub.db.deadlines`, as for the referrals' and
+a transfer offer's deadlines, and runs with the transfers' scheduled job
+(`hub.transfers.scheduled`): the people of `follow_up.notify` are told at each step (the
+requester is the request's sender side, the owner its recipient side). A request still
+unanswered `expire_after_hours` past its deadline expires (the table's `expire`, the hub's
+move). Running it twice does nothing more: every step checks and sets its own marker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.audit.service import record
+from hub.auth.tokens import person_of
+from hub.clock import utcnow
+from hub.db import deadlines as deadline_pass
+from hub.db.deadlines import Step, Watched
+from hub.lifecycle import Party, history, reasons
+from hub.notifications import service as notifications
+from hub.policy.rules import Audience
+from hub.services import Services
+from hub.transfers.requests.lifecycle import MOVES, REQUESTED
+from hub.transfers.requests.models import TransferRequest
+
+OBJECT_TYPE = "transfer_request"
+# the move a request owes, as its notifications name it
+STAGE = "answer"
+EXPIRED = "expired"  # the status reason of an expired request
+
+
+@dataclass
+class DeadlineReport:
+    reminded: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+
+def is_overdue(request: TransferRequest, now: datetime) -> bool:
+    return request.status == REQUESTED and request.answer_by < now
+
+
+WATCHED = Watched(
+    model=TransferRequest,
+    deadline=TransferRequest.answer_by,
+    urgency=TransferRequest.urgency,
+    waiting=TransferRequest.status == REQUESTED,
+    still_waiting=lambda request: request.status == REQUESTED,
+)
+
+
+def _step(
+    marker: str, action: str, step: str, audiences: tuple[Audience, ...]
+) -> Step[TransferRequest]:
+    def act(db: Session, request: TransferRequest, now: datetime) -> bool:
+        if getattr(request, marker) is not None:
+            return False
+        if marker != "escalated_at" and request.escalated_at is not None:
+            return False
+        setattr(request, marker, now)
+        if marker == "escalated_at" and request.overdue_since is None:
+            request.overdue_since = now
+        notifications.announce(
+            db,
+            audiences=audiences,
+            object_type=OBJECT_TYPE,
+            object_id=request.id,
+            step=step,
+            stage=STAGE,
+            parties=notifications.Parties(
+                sender_organization_id=request.requester_organization_id,
+                recipient_organization_id=request.owner_organization_id,
+                made_by=person_of(request.created_by),
+            ),
+        )
+        record(
+            db,
+            actor=reasons.SYSTEM_ACTOR,
+            action=action,
+            object_type=OBJECT_TYPE,
+            object_id=request.id,
+            details={
+                "requester_organization_id": request.requester_organization_id,
+                "owner_organization_id": request.owner_organization_id,
+            },
+        )
+        return True
+
+    column = getattr(TransferRequest, marker)
+    return Step(act, (column.is_(None), TransferRequest.escalated_at.is_(None)))
+
+
+def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
+    now = now or utcnow()
+    rules = runtime.policy.follow_up
+    notify = rules.notify
+    passed = deadline_pass.run(
+        sessions=runtime.sessions,
+        watched=WATCHED,
+        windows=rules.transfer_request.windows(),
+        escalate=_step(
+            "escalated_at", "transfer_request.escalated", "escalation", notify.escalation
+        ),
+        overdue=_step("overdue_since", "transfer_request.overdue", "overdue", notify.overdue),
+        remind=_step("reminded_at", "transfer_request.reminded", "reminder", notify.reminder),
+        now=now,
+    )
+    report = DeadlineReport(
+        reminded=passed.reminded, overdue=passed.overdue, escalated=passed.escalated
+    )
+    due_by = now - rules.transfer_request.expire_after
+    with runtime.sessions() as db:
+        candidates = list(
+            db.scalars(
+                select(TransferRequest.id)
+                .where(TransferRequest.status == REQUESTED, TransferRequest.answer_by <= due_by)
+                .order_by(TransferRequest.answer_by)
+                .limit(deadline_pass.BATCH)
+            )
+        )
+    for request_id in candidates:
+        with runtime.sessions.begin() as db:
+            request = db.scalar(
+                select(TransferRequest)
+                .where(TransferRequest.id == request_id)
+                .with_for_update(skip_locked=True)
+            )
+            if request is None or request.status != REQUESTED:
+                continue
+            history.apply(
+                db=db,
+                keyring=runtime.keyring,
+                table=MOVES,
+                object_type=OBJECT_TYPE,
+                tracked=request,  # type: ignore[arg-type]
+                action="expire",
+                party=Party.system,
+                actor=reasons.SYSTEM_ACTOR,
+                organization_id=None,
+                reason_code=EXPIRED,
+            )
+            report.expired.append(request_id)
+    return report
