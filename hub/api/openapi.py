@@ -87,6 +87,7 @@ VOCABULARY_OF: dict[str, str] = {
     "urgency": "urgencies",
     "reason_code": "decline_reasons",
     "outcome_code": "outcomes",
+    "refusal_code": "transfer_request_refusals",
 }
 # `kind` means an organisation's kind only in these schemas (elsewhere: a channel's, a review's)
 ORGANIZATION_KIND_SCHEMAS = frozenset({"OrganizationCreate"})

@@ -46,6 +46,7 @@ def as_lists(policy: Policy) -> dict[str, list[str]]:
         "decline_reasons": list(vocab.decline_reasons),
         "outcomes": list(vocab.outcomes),
         "closure_reasons": list(vocab.closure_reasons),
+        "transfer_request_refusals": list(vocab.transfer_request_refusals),
         "urgencies": urgencies(policy),
     }
 

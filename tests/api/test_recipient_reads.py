@@ -56,6 +56,12 @@ NO_CASE_DATA = {
     # both parties see the attempts: ids, statuses, error codes
     ("GET", "/v1/referrals/{referral_id}/deliveries"),
     ("GET", "/v1/transfers/{transfer_id}/deliveries"),
+    # transfer requests: the requester's own words and the request's ids, codes and times; the
+    # owner's case (its id, whether it matched) is never shown to the requester
+    ("POST", "/v1/transfer-requests"),
+    ("GET", "/v1/transfer-requests"),
+    ("GET", "/v1/transfer-requests/{request_id}"),
+    ("POST", "/v1/transfer-requests/{request_id}/withdraw"),
 }
 # releases the case file through the gate, accounted for (see the module)
 HANDOVER = {("POST", "/v1/transfers/{transfer_id}/accept")}
@@ -82,6 +88,8 @@ OWNER_ONLY = {
     ("POST", "/v1/transfers"),
     ("POST", "/v1/transfers/{transfer_id}/cancel"),
     ("POST", "/v1/transfers/{transfer_id}/resubmit"),
+    # the owner's answer to a transfer request
+    ("POST", "/v1/transfer-requests/{request_id}/refuse"),
     # the sender's (and its consent officers') side: redeliveries and reviews of its requests
     ("POST", "/v1/referrals/{referral_id}/redeliver"),
     ("POST", "/v1/transfers/{transfer_id}/redeliver"),
@@ -268,6 +276,37 @@ def test_a_recipients_reads_of_a_transfer(runtime: Runtime, api: TestClient) -> 
     for path in (f"/v1/cases/{case_id}", f"/v1/consents/{consent_id}"):
         response = api.get(path, headers=headers)
         assert response.status_code in (403, 404), (path, response.status_code)
+
+
+def test_a_requesters_reads_of_a_transfer_request(runtime: Runtime, api: TestClient) -> None:
+    world = transfer_world.make_world(runtime, api)
+    reference = "MRRM-NE-ASKED"
+    case_id = world.case(reference)
+    world.consent(case_id)
+    asked = api.post(
+        "/v1/transfer-requests",
+        json={
+            "owner_organization_id": world.sender.organization_id,
+            "case_ref": reference,
+            "reason": "we follow the family now",
+        },
+        headers=world.ngo.headers,
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["id"]
+    canaries = (transfer_world.CANARY_NAME, case_id)
+    headers = world.ngo.headers
+    for path in (
+        "/v1/transfer-requests",
+        "/v1/transfer-requests?role=sent",
+        f"/v1/transfer-requests/{request_id}",
+    ):
+        decisions, disclosures = _counts(runtime)
+        text = _get(api, path, headers)
+        assert not any(c in text for c in canaries), path
+        assert _counts(runtime) == (decisions, disclosures), path
+    withdrawn = api.post(f"/v1/transfer-requests/{request_id}/withdraw", json={}, headers=headers)
+    assert withdrawn.status_code == 200 and case_id not in withdrawn.text
 
 
 # the FHIR facade (docs/fhir.md), classified the same way

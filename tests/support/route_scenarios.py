@@ -398,6 +398,34 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/transfers/{transfer_id}/cancel"): Scenario(
         lambda ctx: Call(_transfer(ctx), {"reason": "mistake"}), tenant=True
     ),
+    ("POST", "/v1/transfer-requests"): Scenario(
+        lambda ctx: Call({}, transfers.request_body(ctx.runtime, ctx.owner.organization_id), 201)
+    ),
+    ("GET", "/v1/transfer-requests"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/transfer-requests/{request_id}"): Scenario(
+        lambda ctx: Call(
+            {"request_id": transfers.transfer_request(ctx.runtime, ctx.owner.organization_id)}
+        ),
+        tenant=True,
+    ),
+    ("POST", "/v1/transfer-requests/{request_id}/refuse"): Scenario(
+        lambda ctx: Call(
+            {
+                "request_id": transfers.transfer_request(
+                    ctx.runtime, ctx.owner.organization_id, owner_asked=True
+                )
+            },
+            {"refusal_code": "other"},
+        ),
+        tenant=True,
+    ),
+    ("POST", "/v1/transfer-requests/{request_id}/withdraw"): Scenario(
+        lambda ctx: Call(
+            {"request_id": transfers.transfer_request(ctx.runtime, ctx.owner.organization_id)},
+            {},
+        ),
+        tenant=True,
+    ),
     ("GET", "/v1/cases/{case_id}/disclosures"): Scenario(
         lambda ctx: Call({"case_id": ctx.case()}), tenant=True
     ),

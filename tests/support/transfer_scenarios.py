@@ -8,12 +8,15 @@ recipient for the recipient's. Built with the services in one transaction.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from hub.cases import service as cases
 from hub.cases.schemas import Subject
 from hub.runtime import Runtime
 from hub.transfers import sending as transfers
+from hub.transfers.requests import service as transfer_requests
+from hub.transfers.requests.schemas import TransferRequestCreate
 from hub.transfers.schemas import TransferCreate
 from tests.support import factories
 from tests.support.consent_rows import add_consent
@@ -99,3 +102,28 @@ def returned_transfer(runtime: Runtime, owner: str, name: str) -> str:
         transfer_id, review_id = transfer.id, transfer.review_id
     send_back(runtime, review_id)
     return transfer_id
+
+
+def request_body(runtime: Runtime, requester: str) -> dict[str, object]:
+    """A POST body for a transfer request by `requester` to a new sub-office of it."""
+    office = sub_office(runtime, requester, f"asked office {uuid.uuid4().hex[:8]}")
+    return {"owner_organization_id": office, "case_ref": "MATRIX-ASKED", "reason": "moved"}
+
+
+def transfer_request(runtime: Runtime, owner: str, *, owner_asked: bool = False) -> str:
+    """A transfer request between `owner` and a new sub-office of it: made by `owner`, or
+    (`owner_asked`) made to it; returns its id."""
+    office = sub_office(runtime, owner, f"requesting office {uuid.uuid4().hex[:8]}")
+    requester, asked = (office, owner) if owner_asked else (owner, office)
+    with runtime.sessions.begin() as db:
+        made = transfer_requests.create(
+            db=db,
+            keyring=runtime.keyring,
+            policy=runtime.policy,
+            actor="test",
+            organization_id=requester,
+            data=TransferRequestCreate(
+                owner_organization_id=asked, case_ref="MATRIX-ASKED", reason="moved"
+            ),
+        )
+        return made.id
