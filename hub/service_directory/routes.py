@@ -101,6 +101,7 @@ def read_service(service_id: str, principal: CurrentPrincipal, db: DbSession) ->
     status_code=status.HTTP_201_CREATED,
     response_model=ServiceRead,
     openapi_extra=EDITING,
+    responses={404: {"description": "A partner named another organisation than its own"}},
 )
 def create_service(
     body: ServiceCreate, principal: Editor, db: DbSession, runtime: CurrentRuntime

@@ -30,6 +30,7 @@ NOWHERE = "00000000-0000-4000-8000-000000000000"
 # declared statuses these calls cannot bring, and why the operation can still answer them
 REACHED_OTHERWISE: dict[tuple[str, str, int], str] = {
     ("GET", "/v1/audit/checkpoint", 404): "no checkpoint has been signed yet",
+    ("POST", "/v1/services", 404): "a partner naming another organisation than its own",
 }
 # bodies with a limit of their own (a scanned form streams past the JSON bodies' limit)
 OWN_LIMIT = {("PUT", "/v1/consents/{consent_id}/evidence"): EVIDENCE_MAX_BYTES}
