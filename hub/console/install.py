@@ -35,6 +35,7 @@ from hub.console import (
     signin,
     statement,
     supervision,
+    transfer_requests,
     transfers,
 )
 from hub.settings import Settings
@@ -57,6 +58,7 @@ def install(app: FastAPI) -> None:
     app.include_router(inbox.router)
     app.include_router(offers.router)
     app.include_router(transfers.router)
+    app.include_router(transfer_requests.router)
     # the form's /console/cases/new before the case's /console/cases/{case_id}
     app.include_router(case_form.router)
     app.include_router(case_closing.router)

@@ -72,6 +72,22 @@ LABELS: dict[str, dict[str, str]] = {
         "death": N_("The person died"),
         "other": N_("Another reason"),
     },
+    # why the owner of a case refuses a transfer request (the policy's
+    # `transfer_request_refusals`)
+    "transfer_request_refusals": {
+        "not_in_best_interests": N_("A transfer is not in the person's best interests"),
+        "person_disagrees": N_("The person does not agree to the transfer"),
+        "services_ongoing": N_("Services for the person are still under way here"),
+        "case_not_identified": N_("We cannot identify the case from what you gave"),
+        "other": N_("Another reason"),
+    },
+    "transfer_request_statuses": {
+        "requested": N_("Waiting for the owner's answer"),
+        "answered_with_transfer": N_("Answered with a transfer"),
+        "refused": N_("Request refused"),
+        "withdrawn": N_("Request withdrawn"),
+        "expired": N_("Request expired"),
+    },
     "urgencies": {
         "emergency": N_("Emergency"),
         "high": N_("High"),
@@ -274,6 +290,7 @@ POLICY_VOCABULARIES = (
     "decline_reasons",
     "outcomes",
     "closure_reasons",
+    "transfer_request_refusals",
 )
 
 

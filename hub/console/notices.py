@@ -24,6 +24,7 @@ from hub.notifications import service as notifications
 from hub.notifications.models import Notification
 from hub.referrals.models import Referral
 from hub.transfers.models import Transfer
+from hub.transfers.requests.models import TransferRequest
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -63,6 +64,13 @@ WHAT: dict[tuple[str, str | None], str] = {
     ("transfer.escalation", "acceptance"): N_(
         "Escalated: a transfer offer has had no answer long past its deadline"
     ),
+    ("transfer_request.reminder", "answer"): N_("A transfer request's answer is due soon"),
+    ("transfer_request.overdue", "answer"): N_(
+        "A transfer request is waiting past its deadline for an answer"
+    ),
+    ("transfer_request.escalation", "answer"): N_(
+        "Escalated: a transfer request has had no answer long past its deadline"
+    ),
 }
 FALLBACK = N_("A referral or a transfer needs your attention")
 
@@ -76,6 +84,10 @@ def _link(db: Session, notification: Notification) -> str | None:
         if referral.from_organization_id == notification.organization_id:
             return f"/console/board/referrals/{referral.id}"
         return f"/console/received/{referral.id}"
+    if notification.object_type == "transfer_request":
+        if db.get(TransferRequest, notification.object_id) is None:
+            return None
+        return f"/console/transfer-requests/{notification.object_id}"
     transfer = db.get(Transfer, notification.object_id)
     if transfer is None:
         return None

@@ -19,6 +19,7 @@ from hub.organizations import service as organizations
 from hub.referrals import service as referrals
 from hub.reviews import service as reviews
 from hub.transfers import service as transfers
+from hub.transfers.requests import service as transfer_requests
 
 
 def remember_language(request: Request, response: Response) -> None:
@@ -34,11 +35,15 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
     if person is not None and db is not None and person.may("reviews:decide"):
         waiting = reviews.count_waiting(db=db, organization_id=person.principal.organization_id)
     # the partner's side: referrals and transfer offers waiting for the organisation's answer
-    received = offered = None
+    received = offered = asked = None
     if person is not None and db is not None and person.may("referrals:write"):
         received = referrals.count_received(db=db, organization_id=person.principal.organization_id)
     if person is not None and db is not None and person.may("transfers:write"):
         offered = transfers.count_received(db=db, organization_id=person.principal.organization_id)
+        # transfer requests waiting for the organisation's answer
+        asked = transfer_requests.count_waiting(
+            db=db, organization_id=person.principal.organization_id
+        )
     # everyone signed in has notifications (what needs their attention): the unread count
     unread = None
     if person is not None and db is not None:
@@ -53,6 +58,7 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
         "waiting_reviews": waiting,
         "received_referrals": received,
         "offered_transfers": offered,
+        "asked_transfers": asked,
         "path": request.url.path,
     }
 

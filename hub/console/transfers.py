@@ -41,6 +41,7 @@ from hub.policy.rules import Effect
 from hub.transfers import reading, resubmission, sending, service
 from hub.transfers.lifecycle import MOVES, PENDING_REVIEW
 from hub.transfers.models import Transfer
+from hub.transfers.requests import service as transfer_requests
 from hub.transfers.schemas import (
     CONTACT_MAX,
     NEED_MAX,
@@ -70,6 +71,14 @@ WRITE_RISKS = N_("Write the risks, or “None known”.")
 WRITE_CONTACT = N_("Write whom the receiving case worker can contact.")
 TOO_LONG = N_("This is too long (%(num)s characters at most).")
 WRITE_REASON = N_("Write the reason: the recipient reads it.")
+# a transfer answering a request the request's rules refuse
+ANSWER_REFUSED = {
+    "invalid_transition": N_("The transfer request is no longer waiting for an answer."),
+    "transfer_request_mismatch": N_(
+        "A transfer answering a request goes to the organisation that asked, for the case it "
+        "asked for."
+    ),
+}
 
 
 # -- finding things ---------------------------------------------------------------------------
@@ -101,10 +110,12 @@ def _recipients(db: DbSession, person: CurrentPerson) -> list[Organization]:
 
 # -- 1. the proposal ----------------------------------------------------------------------------
 class _Proposal:
-    """The form as posted: the recipient and the plan (open needs one per line)."""
+    """The form as posted: the recipient and the plan (open needs one per line), and the
+    transfer request it answers, if any."""
 
     def __init__(self, form: FormData) -> None:
         self.recipient = text_field(form, "to_organization_id", max_length=64)
+        self.request_id = text_field(form, "transfer_request_id", max_length=64)
         self.reason = text_field(form, "reason", max_length=REASON_MAX + 1)
         self.needs_text = text_field(form, "open_needs", max_length=(NEED_MAX + 1) * NEEDS_MAX)
         self.risks = text_field(form, "risks", max_length=REASON_MAX + 1)
@@ -116,7 +127,14 @@ class _Proposal:
 
     def digest(self) -> str:
         """What identifies the transfer asked for: a send key replays only for the same one."""
-        fields = [self.recipient, self.reason, self.needs, self.risks, self.contact]
+        fields = [
+            self.recipient,
+            self.reason,
+            self.needs,
+            self.risks,
+            self.contact,
+            self.request_id,
+        ]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
     @property
@@ -157,7 +175,12 @@ class _Proposal:
             risks=self.risks,
             handover_contact=self.contact,
         )
-        return TransferCreate(case_id=case.id, to_organization_id=self.recipient, plan=plan)
+        return TransferCreate(
+            case_id=case.id,
+            to_organization_id=self.recipient,
+            plan=plan,
+            transfer_request_id=self.request_id or None,
+        )
 
 
 def _form_page(
@@ -171,6 +194,17 @@ def _form_page(
     open_transfer: str | None = None,
 ) -> Response:
     errors = errors or []
+    answering = None
+    if proposal.request_id:
+        # the request it answers, if it is one the organisation was asked (404 otherwise)
+        asked = transfer_requests.get(
+            db=db,
+            request_id=proposal.request_id,
+            organization_id=person.principal.organization_id,
+        )
+        if asked.owner_organization_id != person.principal.organization_id:
+            raise NotFound()
+        answering = asked
     return page(
         request,
         person,
@@ -184,6 +218,7 @@ def _form_page(
         # the message by field, beside it (`recipient-<id>` → `recipient`)
         error_for={anchor.split("-", 1)[0]: message for anchor, message in errors},
         open_transfer=open_transfer,
+        answering=answering,
         limits={"reason": REASON_MAX, "needs": NEEDS_MAX, "contact": CONTACT_MAX},
         # a fresh key per form: sending it twice (a double click, a resent form) proposes once
         send_key=secrets.token_urlsafe(24),
@@ -194,7 +229,16 @@ def _form_page(
 def proposal_form(case_id: str, request: Request, person: CurrentPerson, db: DbSession) -> Response:
     person.require(SCOPE)
     case = _own_case(db, person, case_id)
-    return _form_page(request, person, db, case, _Proposal.empty())
+    proposal = _Proposal.empty()
+    request_id = request.query_params.get("request", "")[:64]
+    if request_id:
+        # answering a transfer request: the requesting organisation chosen
+        asked = transfer_requests.get(
+            db=db, request_id=request_id, organization_id=person.principal.organization_id
+        )
+        proposal.request_id = asked.id
+        proposal.recipient = asked.requester_organization_id
+    return _form_page(request, person, db, case, proposal)
 
 
 @router.post("/console/cases/{case_id}/transfer")
@@ -238,6 +282,12 @@ def propose(
             data=data,
         )
     except Problem as problem:
+        if problem.code in ANSWER_REFUSED:
+            # the request is answered already, or names another case or organisation
+            message = person.gettext(ANSWER_REFUSED[problem.code])
+            return _form_page(
+                request, person, db, case, proposal, errors=[("transfer_request", message)]
+            )
         if problem.code != "transfer_open":
             raise
         # one open transfer per case (also what a second post of this form meets)
