@@ -11,7 +11,7 @@ closes its pending review (`hub.reviews.closing`): no review outlives its reques
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +42,14 @@ class Tracked(Protocol):
     status: str
     status_reason: str | None
     updated_at: datetime
+
+
+@runtime_checkable
+class Timed(Protocol):
+    """An object whose row keeps the time of some of its moves (a referral's acknowledgement,
+    acceptance and completion, for reports): told of each status it reaches and when."""
+
+    def reached(self, status: str, at: datetime) -> None: ...
 
 
 def record_event(
@@ -108,7 +116,7 @@ def apply(
     tracked.status_reason = reason_code
     tracked.updated_at = utcnow()
     key = live_key(db=db, keyring=keyring, case_id=tracked.case_id) if text else None
-    record_event(
+    event = record_event(
         db=db,
         key=key,
         object_type=object_type,
@@ -120,6 +128,8 @@ def apply(
         reason_code=reason_code,
         text=text,
     )
+    if isinstance(tracked, Timed):
+        tracked.reached(rule.target, event.at)
     audit(
         db,
         actor=actor,

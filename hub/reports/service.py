@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, 
 from sqlalchemy.orm import Session
 
 from hub.api.problems import Unprocessable
-from hub.lifecycle.models import LifecycleEvent
 from hub.organizations.models import Organization
 from hub.organizations.service import below
 from hub.policy.loader import Policy
@@ -31,7 +30,7 @@ from hub.referrals.lifecycle import (
     DENIED,
     FAILED,
 )
-from hub.referrals.models import Referral
+from hub.referrals.models import MILESTONES, Referral
 from hub.reports import suppression
 from hub.reports.schemas import (
     CountRow,
@@ -52,6 +51,8 @@ TIMED = {"acknowledge": ACKNOWLEDGED, "accept": ACCEPTED, "complete": COMPLETED}
 # the statuses whose reasons are counted (how referrals ended, or ended without a service)
 CLOSING = (DECLINED, CANCELLED, DENIED, FAILED, COMPLETED)
 REVIEW_STATUSES = ("approved", "denied", "returned", "pending", "withdrawn")
+# PostgreSQL's memory for the sorts of the times' percentiles (`_times_in_database`)
+SORT_MEMORY = "64MB"
 
 
 def parse_group_by(text: str | None) -> list[Dimension]:
@@ -216,49 +217,58 @@ def counts(
 def times(
     db: Session, organization_id: str | None, lo: datetime, hi: datetime, threshold: int
 ) -> dict[str, Times]:
-    """Hours from sending to the first event of each timed move (on PostgreSQL the median and
-    the 90th percentile are computed by the database, `percentile_cont`: the same linear
-    interpolation as `statistics.quantiles(..., method="inclusive")` here)."""
-    firsts = _where(
-        select(
-            LifecycleEvent.to_status.label("to_status"),
-            Referral.sent_at.label("sent_at"),
-            func.min(LifecycleEvent.at).label("at"),
-        )
-        .select_from(Referral)
-        .join(
-            LifecycleEvent,
-            and_(
-                LifecycleEvent.object_type == "referral",
-                LifecycleEvent.object_id == Referral.id,
-                LifecycleEvent.to_status.in_(list(TIMED.values())),
-            ),
-        )
-        .where(Referral.sent_at.is_not(None)),
+    """Hours from sending to each timed move, from the times the referral's row keeps of its
+    first such move (`Referral.reached`: the time of the move's first event). On PostgreSQL
+    the median and the 90th percentile are computed by the database, `percentile_cont`
+    (which skips the referrals that have not made the move): the same linear interpolation as
+    `statistics.quantiles(..., method="inclusive")` here."""
+    moved = [getattr(Referral, column) for column in MILESTONES.values()]
+    if db.get_bind().dialect.name == "postgresql":
+        return _times_in_database(db, organization_id, lo, hi, threshold, moved)
+    query = _where(
+        select(Referral.sent_at, *moved).where(Referral.sent_at.is_not(None)),
         organization_id,
         lo,
         hi,
-    ).group_by(Referral.id, Referral.sent_at, LifecycleEvent.to_status)
-    if db.get_bind().dialect.name == "postgresql":
-        return _times_in_database(db, firsts.subquery(), threshold)
+    )
     durations: dict[str, list[float]] = {status: [] for status in TIMED.values()}
-    for status, sent_at, at in db.execute(firsts):
-        durations[status].append(_hours(at, sent_at))
+    for sent_at, *ats in db.execute(query):
+        for status, at in zip(MILESTONES, ats, strict=True):
+            if at is not None:
+                durations[status].append(_hours(at, sent_at))
     return {name: _times(durations[status], threshold) for name, status in TIMED.items()}
 
 
-def _times_in_database(db: Session, firsts: Any, threshold: int) -> dict[str, Times]:
-    hours = func.extract("epoch", firsts.c.at - firsts.c.sent_at) / 3600
-    query = select(
-        firsts.c.to_status,
-        func.count(),
-        func.percentile_cont(0.5).within_group(hours),
-        func.percentile_cont(0.9).within_group(hours),
-    ).group_by(firsts.c.to_status)
-    found = {status: (int(n), median, p90) for status, n, median, p90 in db.execute(query)}
+def _times_in_database(
+    db: Session,
+    organization_id: str | None,
+    lo: datetime,
+    hi: datetime,
+    threshold: int,
+    moved: list[Any],
+) -> dict[str, Times]:
+    figures = []
+    for at in moved:
+        hours = func.extract("epoch", at - Referral.sent_at) / 3600
+        figures += [
+            func.count(at),
+            func.percentile_cont(0.5).within_group(hours),
+            func.percentile_cont(0.9).within_group(hours),
+        ]
+    query = _where(select(*figures).where(Referral.sent_at.is_not(None)), organization_id, lo, hi)
+    # a year of a large hub sorts a million durations per move: in memory, not on disk (for
+    # this query only, the setting put back after it)
+    before = db.scalar(select(func.current_setting("work_mem")))
+    db.execute(select(func.set_config("work_mem", SORT_MEMORY, True)))
+    row = db.execute(query).one()
+    db.execute(select(func.set_config("work_mem", before, True)))
+    found = {
+        status: (int(row[3 * i]), row[3 * i + 1], row[3 * i + 2])
+        for i, status in enumerate(MILESTONES)
+    }
     answer = {}
     for name, status in TIMED.items():
-        n, median, p90 = found.get(status, (0, None, None))
+        n, median, p90 = found[status]
         if n < threshold:
             answer[name] = Times(
                 n=suppression.total(n, threshold), median_hours=None, p90_hours=None

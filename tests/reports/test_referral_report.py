@@ -78,13 +78,20 @@ def _made(world: World) -> list[str]:
         for i, referral_id in enumerate(ids):
             db.execute(update(Referral).where(Referral.id == referral_id).values(sent_at=base))
             if i < 6:
+                # the event and the time the row keeps of it (what reports read)
+                acknowledged = base + timedelta(hours=ACK_HOURS[i])
+                db.execute(
+                    update(Referral)
+                    .where(Referral.id == referral_id)
+                    .values(acknowledged_at=acknowledged)
+                )
                 db.execute(
                     update(LifecycleEvent)
                     .where(
                         LifecycleEvent.object_id == referral_id,
                         LifecycleEvent.to_status == "acknowledged",
                     )
-                    .values(at=base + timedelta(hours=ACK_HOURS[i]))
+                    .values(at=acknowledged)
                 )
     return ids
 
