@@ -1,6 +1,6 @@
 """Benchmark of the referral report and the supervision list on PostgreSQL (not a test).
 
-    .venv/bin/python bench/reports.py [--referrals 100000] [--repeat 3]
+    .venv/bin/python bench/reports.py [--referrals 100000] [--repeat 3] [--keep] [--reuse]
 
 `--referrals 1000000` for the issue's figure. Creates (drops first) the database at
 HUB_BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_reports),
@@ -14,6 +14,10 @@ Then it times, each `--repeat` times (the best and the worst printed): the hub's
 (`hub report --month 2026-11`: the whole hub, four dimensions), the country office's report of
 the year by month, sex and age band (its tree of offices), and the country office's first page
 of `GET /v1/referrals?scope=tree` (the service function the route calls).
+
+The database is dropped at the end unless `--keep`; `--reuse` times a database kept by an
+earlier `--keep` run (migrated to the head first, so a migration's backfill runs on it) instead
+of seeding one again.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from hub.lifecycle.models import LifecycleEvent
 from hub.organizations.models import Organization
 from hub.policy.loader import load_policy
 from hub.referrals import service as referrals
-from hub.referrals.models import Referral
+from hub.referrals.models import MILESTONES, Referral
 from hub.referrals.schemas import ListScope
 from hub.reports import service as reports
 from hub.reports.schemas import Dimension
@@ -67,6 +71,14 @@ def fresh_database(url: str) -> Engine:
     engine = create_engine(url)
     migrate.upgrade(engine)
     return engine
+
+
+def drop(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -160,7 +172,13 @@ def seed(engine: Engine, n: int, rng: random.Random) -> str:
             if fate < 0.4:
                 moves.append(("completed", moves[-1][1] + rng.expovariate(1 / 300)))
                 status = "completed"
+            # the row keeps the time of its first acknowledgement, acceptance and completion, as
+            # the hub's moves do (`Referral.reached`)
+            reached: dict[str, datetime] = {}
             for to_status, hours in moves:
+                column = MILESTONES.get(to_status)
+                if column is not None:
+                    reached[column] = made + timedelta(hours=hours)
                 events.append(
                     {
                         "id": new_id(),
@@ -193,6 +211,8 @@ def seed(engine: Engine, n: int, rng: random.Random) -> str:
                 "created_by": "bench",
                 "created_at": made,
                 "updated_at": made,
+                **dict.fromkeys(MILESTONES.values()),
+                **reached,
             }
 
     for chunk in batches(referral_rows()):
@@ -220,12 +240,37 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time a database kept by an earlier --keep run"
+    )
     args = parser.parse_args()
     url = os.environ.get("HUB_BENCH_DATABASE_URL", DEFAULT_URL)
     policy = load_policy(POLICY)
-    engine = fresh_database(url)
+    try:
+        run(url, policy, args)
+    finally:
+        if not args.keep:
+            drop(url)
+    print(f"load average {os.getloadavg()}")
+
+
+def run(url: str, policy: Any, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    country = seed(engine, args.referrals, random.Random(args.seed))
+    if args.reuse:
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        print(f"migrated in {time.perf_counter() - started:.1f} s")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would after a migration's backfill
+        print(f"migrated and vacuumed in {time.perf_counter() - started:.1f} s")
+        with Session(engine) as db:
+            country = db.scalar(select(Organization.id).where(Organization.name == "IOM Niger"))
+        if country is None:
+            raise SystemExit("--reuse: no database kept by an earlier --keep run")
+    else:
+        engine = fresh_database(url)
+        country = seed(engine, args.referrals, random.Random(args.seed))
     with Session(engine) as db:
         stored = db.scalar(select(func.count()).select_from(Referral))
         n_events = db.scalar(select(func.count()).select_from(LifecycleEvent))
@@ -275,7 +320,6 @@ def main() -> None:
             ),
         )
         print(f"  {len(page)} items")
-    print(f"load average {os.getloadavg()}")
     engine.dispose()
 
 
