@@ -1,8 +1,8 @@
 """the times a referral was first acknowledged, accepted and completed, kept on its row (filled
 in from its events), and the reports' index on the day made, covering on PostgreSQL
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-11-29 09:45:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0021"
-down_revision = "0020"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
