@@ -1,4 +1,4 @@
-"""Migration 0024 on a database that already has referrals: the times of their first
+"""Migration 0025 on a database that already has referrals: the times of their first
 acknowledgement, acceptance and completion filled in from their events; and back down."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_filled_in_from_the_events_and_back(world: World) -> None:
     assert before[accepted][:2] != (None, None) and before[accepted][2] is None
     assert before[waiting] == (None, None, None)
 
-    _to(engine, "0023")
+    _to(engine, "0024")
     names = {c["name"] for c in inspect(engine).get_columns("referrals")}
     assert not names & set(MILESTONES.values())
     indexes = {i["name"] for i in inspect(engine).get_indexes("referrals")}

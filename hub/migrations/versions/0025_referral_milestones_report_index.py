@@ -1,8 +1,8 @@
 """the times a referral was first acknowledged, accepted and completed, kept on its row (filled
 in from its events), and the reports' index on the day made, covering on PostgreSQL
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-11-29 09:45:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import hub.db.base
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
