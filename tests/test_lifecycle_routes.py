@@ -25,7 +25,8 @@ def _posts(api: TestClient, prefix: str) -> dict[str, dict]:
 @pytest.mark.parametrize(
     ("prefix", "table", "own"),
     [
-        ("/v1/referrals", REFERRAL_MOVES, {"resubmit", "redeliver"}),
+        # routes of their own beside the table's moves: the erasure confirmation moves nothing
+        ("/v1/referrals", REFERRAL_MOVES, {"resubmit", "redeliver", "erasure-confirmation"}),
         ("/v1/transfers", TRANSFER_MOVES, {"accept", "resubmit", "redeliver"}),
     ],
 )
