@@ -1,10 +1,11 @@
 """JSON the hub cannot hold, refused before any route reads it.
 
 Python's JSON parser accepts what RFC 8259 does not promise to carry: a lone surrogate
-(`"\\ud800"`, which has no UTF-8 form: encrypting or storing it fails, a 500), and NaN,
-Infinity or numbers too large for a float (stored, then answered as `null`: data silently
-changed). Every request whose body FastAPI would read as JSON (a JSON media type, `+json`, or
-none at all) is checked here once, for every route, present and future: 422
+(`"\\ud800"`, which has no UTF-8 form: encrypting or storing it fails, a 500), the NUL
+character (`"\\u0000"`, which PostgreSQL's text cannot hold: a 500 there, not on SQLite),
+and NaN, Infinity or numbers too large for a float (stored, then answered as `null`: data
+silently changed). Every request whose body FastAPI would read as JSON (a JSON media type,
+`+json`, or none at all) is checked here once, for every route, present and future: 422
 `invalid_text` or `invalid_number`, with the place but never the value. Malformed JSON
 is left to FastAPI (400 `malformed_json`).
 """
@@ -48,9 +49,9 @@ def _is_json(headers: Headers) -> bool:
     )
 
 
-def _has_lone_surrogate(text: str) -> bool:
+def _unholdable(text: str) -> bool:
     # the parser joins valid pairs into one character: any surrogate left is alone
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _text_problem(value: Any) -> bool:
@@ -58,11 +59,11 @@ def _text_problem(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _has_lone_surrogate(item):
+            if _unholdable(item):
                 return True
         elif isinstance(item, dict):
             for key, inner in item.items():
-                if _has_lone_surrogate(key):
+                if _unholdable(key):
                     return True
                 stack.append(inner)
         elif isinstance(item, list):
@@ -94,8 +95,9 @@ def _invalid_text() -> Problem:
     return Problem(
         422,
         INVALID_TEXT,
-        "The request body holds text that is not valid Unicode",
-        "Text must be UTF-8; a lone surrogate (such as \\ud800) is not a character.",
+        "The request body holds text the hub cannot store",
+        "Text must be UTF-8 without NUL characters (\\u0000); a lone surrogate (such as "
+        "\\ud800) is not a character.",
     )
 
 

@@ -31,6 +31,7 @@ def _post(api: TestClient, headers: dict[str, str], ref: str, name: str, number:
         ('"A\\ud800cha"', "1", "invalid_text"),
         ('"\\udfff"', "1", "invalid_text"),
         ('"A\\ud83d"', "1", "invalid_text"),  # the first half of a pair, alone
+        ('"Ai\\u0000cha"', "1", "invalid_text"),  # NUL: PostgreSQL's text cannot hold it
         ('"Aicha"', "NaN", "invalid_number"),
         ('"Aicha"', "Infinity", "invalid_number"),
         ('"Aicha"', "-Infinity", "invalid_number"),
