@@ -27,6 +27,7 @@ A referral the withdrawal cancelled is not told twice: its Task's cancellation s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.connectors import channels, fhir
+from hub.connectors.channels import Channel
 from hub.connectors.fhir_task import WITHDRAWAL_NOTE
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.schemas import ChannelKind
@@ -42,7 +44,7 @@ from hub.db.session import transaction
 from hub.delivery import service
 from hub.delivery.models import Delivery
 from hub.lifecycle import reasons
-from hub.outbox.service import PermanentError, RetryableError, enqueue
+from hub.outbox.service import PermanentError, enqueue
 from hub.referrals import service as referrals
 from hub.referrals.deadlines import NOT_ACKNOWLEDGED
 from hub.referrals.lifecycle import FHIR_TASK_STATUS
@@ -125,27 +127,15 @@ def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     delivery_id, code = str(payload["delivery_id"]), str(payload["code"])
     if code != reasons.CONSENT_WITHDRAWN:
         raise PermanentError("unknown_notice")
-    with transaction(runtime.sessions) as read:
-        delivery = read.get(Delivery, delivery_id)
-        if delivery is None or delivery.remote_ref is None:
-            return
-        remote_ref = delivery.remote_ref
-        channel = channels.open_channel(
-            db=read, keyring=runtime.keyring, organization_id=delivery.recipient_organization_id
-        )
-    if channel.kind is not ChannelKind.fhir or channel.url is None:
-        return  # the partner left FHIR: its Tasks are no longer written
-    with OutboundClient.from_settings(runtime.settings) as client:
-        try:
-            result = fhir.notify_task(
-                channel, remote_ref, client, code=code, note=WITHDRAWAL_NOTE, at=utcnow()
-            )
-        except DeliveryFailed as exc:
-            if exc.retryable:
-                raise RetryableError(exc.code, retry_after=exc.retry_after) from None
-            raise PermanentError(exc.code) from None
-        except ValueError:
-            raise PermanentError("invalid_task") from None
+    result = _on_partner_task(
+        runtime,
+        delivery_id,
+        lambda channel, remote_ref, client: fhir.notify_task(
+            channel, remote_ref, client, code=code, note=WITHDRAWAL_NOTE, at=utcnow()
+        ),
+    )
+    if result is None:
+        return
     row = service.locked(db, delivery_id)
     if row is None:
         return
@@ -163,33 +153,21 @@ def write(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
     """The outbox handler of `TOPIC` (see the module)."""
     delivery_id = str(payload["delivery_id"])
     status, reason_code = str(payload["status"]), str(payload["reason_code"])
-    with transaction(runtime.sessions) as read:
-        delivery = read.get(Delivery, delivery_id)
-        if delivery is None or delivery.remote_ref is None:
-            return
-        remote_ref = delivery.remote_ref
-        channel = channels.open_channel(
-            db=read, keyring=runtime.keyring, organization_id=delivery.recipient_organization_id
-        )
-    if channel.kind is not ChannelKind.fhir or channel.url is None:
-        return  # the partner left FHIR: its Tasks are no longer written
-    with OutboundClient.from_settings(runtime.settings) as client:
-        try:
-            result = fhir.update_task(
-                channel,
-                remote_ref,
-                client,
-                status=status,
-                reason_code=reason_code,
-                reason_text=REASON_TEXT.get(reason_code),
-                at=utcnow(),
-            )
-        except DeliveryFailed as exc:
-            if exc.retryable:
-                raise RetryableError(exc.code, retry_after=exc.retry_after) from None
-            raise PermanentError(exc.code) from None
-        except ValueError:
-            raise PermanentError("invalid_task") from None
+    result = _on_partner_task(
+        runtime,
+        delivery_id,
+        lambda channel, remote_ref, client: fhir.update_task(
+            channel,
+            remote_ref,
+            client,
+            status=status,
+            reason_code=reason_code,
+            reason_text=REASON_TEXT.get(reason_code),
+            at=utcnow(),
+        ),
+    )
+    if result is None:
+        return
     row = service.locked(db, delivery_id)
     if row is None:
         return
@@ -208,3 +186,30 @@ def write(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
             "result": result,
         },
     )
+
+
+def _on_partner_task(
+    runtime: Services,
+    delivery_id: str,
+    call: Callable[[Channel, str, OutboundClient], str],
+) -> str | None:
+    """`call` on the partner's Task the delivery made (its channel and reference read in a
+    transaction of their own, the partner reached outside any); None when there is no Task
+    to write: never made, or the partner has left FHIR since."""
+    with transaction(runtime.sessions) as read:
+        delivery = read.get(Delivery, delivery_id)
+        if delivery is None or delivery.remote_ref is None:
+            return None
+        remote_ref = delivery.remote_ref
+        channel = channels.open_channel(
+            db=read, keyring=runtime.keyring, organization_id=delivery.recipient_organization_id
+        )
+    if channel.kind is not ChannelKind.fhir or channel.url is None:
+        return None  # the partner left FHIR: its Tasks are no longer written
+    with OutboundClient.from_settings(runtime.settings) as client:
+        try:
+            return call(channel, remote_ref, client)
+        except DeliveryFailed as exc:
+            raise service.outbox_error(exc) from None
+        except ValueError:
+            raise PermanentError("invalid_task") from None

@@ -31,8 +31,8 @@ from hub.connectors.contract import PushContext
 from hub.connectors.http import DeliveryFailed, OutboundClient
 from hub.connectors.schemas import ChannelKind
 from hub.db.session import transaction
+from hub.delivery import service
 from hub.lifecycle import Party
-from hub.outbox.service import PermanentError, RetryableError
 from hub.referrals.models import Referral
 
 if TYPE_CHECKING:
@@ -144,7 +144,5 @@ def push(
                 attempt=None,  # the outbox counts a notice's attempts, not the handler
             )
         except DeliveryFailed as exc:
-            if exc.retryable:
-                raise RetryableError(exc.code, retry_after=exc.retry_after) from None
-            raise PermanentError(exc.code) from None
+            raise service.outbox_error(exc) from None
     return True

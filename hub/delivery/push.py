@@ -52,7 +52,6 @@ from hub.delivery.schemas import DeliveryStatus
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
-from hub.outbox.service import PermanentError, RetryableError
 from hub.policy.rules import Reason
 from hub.referrals import reading
 from hub.referrals import service as referrals
@@ -294,9 +293,7 @@ def send(runtime: SigningServices, prepared: Prepared, client: OutboundClient) -
                 "retryable": exc.retryable,
             },
         )
-        if exc.retryable:
-            raise RetryableError(exc.code, retry_after=exc.retry_after) from None
-        raise PermanentError(exc.code) from None
+        raise service.outbox_error(exc) from None
 
 
 def _delivered(delivery: Delivery, result: PushResult | None) -> None:

@@ -24,11 +24,12 @@ from hub.api.problems import Conflict, NotFound
 from hub.audit.service import record as audit
 from hub.clock import utcnow
 from hub.connectors import channels
+from hub.connectors.http import DeliveryFailed
 from hub.db.base import new_id
 from hub.delivery.models import Delivery
 from hub.delivery.schemas import DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party, reasons
-from hub.outbox.service import enqueue
+from hub.outbox.service import PermanentError, RetryableError, enqueue
 from hub.policy.loader import Policy
 from hub.referrals import sending as referral_sending
 from hub.referrals import service as referrals
@@ -116,6 +117,14 @@ def install() -> None:
 
 def topic_of(delivery: Delivery) -> str:
     return TRANSFER_TOPIC if delivery.transfer_id is not None else DELIVER_TOPIC
+
+
+def outbox_error(exc: DeliveryFailed) -> RetryableError | PermanentError:
+    """What the outbox makes of a send that failed: tried again later (when the partner may
+    answer then), or dead at once."""
+    if exc.retryable:
+        return RetryableError(exc.code, retry_after=exc.retry_after)
+    return PermanentError(exc.code)
 
 
 def locked(db: Session, delivery_id: str) -> Delivery | None:
