@@ -21,6 +21,7 @@ from hub.disclosures import routes as disclosure_routes
 from hub.erasure import routes as erasure_routes
 from hub.fhir import outcomes as fhir_outcomes
 from hub.fhir import routes as fhir_routes
+from hub.legal_bases import routes as legal_basis_routes
 from hub.ops import routes as ops_routes
 from hub.ops.logging import configure_logging
 from hub.ops.metrics import Metrics
@@ -75,6 +76,7 @@ def build() -> FastAPI:
     app.include_router(transfer_request_routes.router)
     app.include_router(report_routes.router)
     app.include_router(disclosure_routes.router)
+    app.include_router(legal_basis_routes.router)
     app.include_router(delivery_routes.router)
     app.include_router(fhir_routes.router)
     install_console(app)

@@ -15,6 +15,7 @@ from hub.db.base import Base
 from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
 from hub.fhir.models import SenderIdentifier
+from hub.legal_bases.models import PersonNotice
 from hub.lifecycle.models import LifecycleEvent
 from hub.notifications.models import Notification
 from hub.organizations.models import DataSharingAgreement, Organization
@@ -48,6 +49,7 @@ __all__ = [
     "OAuthClient",
     "Organization",
     "OutboxMessage",
+    "PersonNotice",
     "RecoveryCode",
     "Referral",
     "Review",

@@ -42,6 +42,7 @@ TASK_MODULES: tuple[str, ...] = (
     "hub.delivery.tasks",
     "hub.users.scheduled",
     "hub.retention.scheduled",
+    "hub.legal_bases.scheduled",
 )
 
 

@@ -40,11 +40,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("users",),
     # who is calling: a request's principal (a client, or a person on its behalf) and its scopes
     ("access",),
-    # what is held: cases, consent and its gate, disclosures, reviews; the directory of partners
-    # and the directory of their services; the notifications to people
+    # what is held: cases, consent and its gate, the legal bases beside it, disclosures, reviews;
+    # the directory of partners and the directory of their services; the notifications to people
     (
         "cases",
         "consent",
+        "legal_bases",
         "disclosures",
         "reviews",
         "directory",

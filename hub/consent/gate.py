@@ -29,6 +29,7 @@ from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
+from hub.policy.legal_bases import CONSENT, LegalBasisRule
 from hub.policy.loader import Policy
 from hub.policy.rules import ChildAgeBands, Effect, Reason
 
@@ -62,6 +63,8 @@ class Decision(BaseModel):
     withheld_categories: tuple[str, ...]
     reasons: tuple[dict[str, Any], ...]
     policy_version: int
+    # `consent`, or the basis of the policy's `legal_bases:` the request invoked
+    legal_basis: str = CONSENT
 
     @property
     def codes(self) -> list[str]:
@@ -95,6 +98,7 @@ def decide(
     at: datetime,
     actor: str,
     context: str,
+    legal_basis: str = CONSENT,
 ) -> Decision:
     """Decide whether `case`'s owner may disclose `categories` to `recipient` for `purpose` at
     `at`. This is the ONLY function that decides a disclosure: every way out calls it.
@@ -106,6 +110,12 @@ def decide(
     organisation or kind) vetoes the whole request: it is the person's explicit "never".
     Withdrawn, expired, superseded and not-yet-valid versions never permit (`hub.consent.status`
     says which are active); a recorded withdrawal applies even to an `at` before it.
+
+    On a `legal_basis` other than consent (`hub.policy.legal_bases`), the basis's categories
+    and purposes take the place of what the consents cover (an unknown basis covers nothing);
+    the agreements still apply, an active consent excluding the recipient still vetoes, and the
+    reason `legal_basis` always asks for consent officers (`ALWAYS_REVIEW`): the decision
+    relies on no consent.
 
     Reasons are machine-readable (`{"code": ..., ...details}`, codes in `hub.policy.rules`);
     the policy's `effects` table maps each to deny, review or note. Outcome: deny if any reason
@@ -136,9 +146,17 @@ def decide(
         age = youngest_age(cases.read_subject(db=db, keyring=keyring, case=case), at.date())
 
     agreement_cover = _agreements(db, policy, case, recipient, purpose, known, at, reasons)
-    consent_cover, relied_on = _consents(
-        db, policy, case, recipient, purpose, known, age, at, reasons
-    )
+    if legal_basis == CONSENT:
+        consent_cover, relied_on = _consents(
+            db, policy, case, recipient, purpose, known, age, at, reasons
+        )
+    else:
+        consent_cover, relied_on = (
+            _basis(db, policy.legal_bases.get(legal_basis), case, recipient, purpose, at, reasons),
+            [],
+        )
+        if legal_basis in policy.legal_bases:
+            reasons.add(Reason.legal_basis, basis=legal_basis)
 
     permitted = [c for c in known if c in consent_cover and c in agreement_cover]
     withheld = [c for c in known if c not in permitted]
@@ -167,6 +185,8 @@ def decide(
         withheld_categories=tuple(c for c in known if c not in permitted),
         reasons=tuple(reasons.items),
         policy_version=policy.version,
+        # a name the policy does not list is no basis to record (it came from a client)
+        legal_basis=legal_basis if legal_basis in (CONSENT, *policy.legal_bases) else "unknown",
     )
     _store(db, decision, case=case, requested=known, actor=actor, context=context)
     return decision
@@ -202,6 +222,41 @@ def _agreements(
         elif missing:
             reasons.add(Reason.agreement_not_covering, categories=missing)
     return cover
+
+
+def _basis(
+    db: Session,
+    rule: LegalBasisRule | None,
+    case: Case,
+    recipient: Organization,
+    purpose: str,
+    at: datetime,
+    reasons: _Reasons,
+) -> set[str]:
+    """The categories a legal basis covers for this purpose; the person's "never" (an active
+    consent excluding the recipient) stands against it as against any consent."""
+    if rule is None:
+        # the value itself stays out of the reasons, as for any unknown value
+        reasons.add(Reason.unknown_value, vocabulary="legal_bases")
+        return set()
+    active = [
+        consent
+        for consent, withdrawn_at in current_versions(db=db, case_id=case.id)
+        if status_of(
+            consent,
+            superseded=False,
+            withdrawn_at=None if withdrawn_at is None else min(withdrawn_at, at),
+            at=at,
+        )
+        is ConsentStatus.active
+    ]
+    excluding = [c for c in active if _excludes(c, recipient)]
+    if excluding:
+        reasons.add(Reason.recipient_excluded, consent_ids=_ids(excluding))
+    if rule.purposes and purpose not in rule.purposes:
+        reasons.add(Reason.purpose_not_covered, legal_basis=True)
+        return set()
+    return set(rule.categories)
 
 
 def _names(consent: Consent, recipient: Organization) -> bool:
@@ -365,6 +420,7 @@ def _store(
             "reasons": list(decision.reasons),
             "policy_version": decision.policy_version,
             "context": context,
+            "legal_basis": decision.legal_basis,
             "actor": actor,
             "decided_at": utcnow(),
         },
@@ -386,5 +442,6 @@ def _store(
             "withheld_categories": list(decision.withheld_categories),
             "consent_ids": list(decision.consent_ids),
             "policy_version": decision.policy_version,
+            "legal_basis": decision.legal_basis,
         },
     )

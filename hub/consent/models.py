@@ -104,5 +104,9 @@ class GateDecision(Base):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     policy_version: Mapped[int]
     context: Mapped[str] = mapped_column(String(40))  # referral, transfer, delivery, fhir_read...
+    # what the disclosure rests on: `consent`, or a basis of the policy's `legal_bases:`
+    legal_basis: Mapped[str] = mapped_column(
+        String(40), default="consent", server_default="consent"
+    )
     actor: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)

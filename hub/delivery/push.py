@@ -43,7 +43,6 @@ from hub.connectors.package import (
     Subject,
 )
 from hub.connectors.schemas import ChannelKind
-from hub.consent import data_life
 from hub.consent.models import Consent
 from hub.db.session import transaction
 from hub.delivery import fhir_updates, offers, service
@@ -146,9 +145,7 @@ def _package(
         subject=subject,
         note=released.note,
         # counted from the delivery's start, so every attempt carries the same date
-        erase_by=data_life.erase_by(
-            db=db, consent_ids=released.consent_ids, at=delivery.created_at
-        ),
+        erase_by=released.erase_by_at(db, delivery.created_at),
     )
 
 

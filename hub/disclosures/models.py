@@ -32,6 +32,10 @@ class Disclosure(Base):
     transfer_id: Mapped[str | None] = mapped_column(String(32), index=True)
     decision_id: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))  # inbox | webhook | fhir | transfer
+    # `consent`, or the legal basis of the policy's `legal_bases:` it rested on
+    legal_basis: Mapped[str] = mapped_column(
+        String(40), default="consent", server_default="consent"
+    )
     payload_sha256: Mapped[str] = mapped_column(String(64))
     audit_seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,6 +32,8 @@ class DisclosureRead(BaseModel):
     erase_overdue: bool = False
     erasure_confirmed_at: datetime | None = None
     erasure_confirmed_by: str | None = None
+    # what it rested on: `consent`, or the legal basis of the policy it was made on
+    legal_basis: str = "consent"
 
 
 class ErasureConfirmationCreate(BaseModel):

@@ -36,6 +36,7 @@ from hub.db.base import new_id
 from hub.disclosures import erasure
 from hub.disclosures.models import Disclosure
 from hub.disclosures.schemas import DisclosureRead
+from hub.policy.legal_bases import CONSENT
 
 CHANNEL_INBOX = "inbox"
 CHANNELS = frozenset({CHANNEL_INBOX, "webhook", "fhir", "transfer"})
@@ -78,6 +79,7 @@ def record(
     transfer_id: str | None = None,
     keyring: KeyEncryptionKeys | None = None,
     erase_by: datetime | None = None,
+    legal_basis: str = CONSENT,
 ) -> Disclosure:
     """Account for data that is leaving now, in the caller's transaction.
 
@@ -95,7 +97,7 @@ def record(
         raise ValueError("a disclosure belongs to exactly one referral or one transfer")
     disclosure_id = new_id()
     keyed = _keyed(db, keyring or keys.bound_keyring(db), case_id, payload_sha256)
-    if erase_by is None and referral_id is not None:
+    if erase_by is None and referral_id is not None and legal_basis == CONSENT:
         erase_by = data_life.erase_by(db=db, consent_ids=consent_ids, at=utcnow())
     details: dict[str, Any] = {
         "case_id": case_id,
@@ -108,6 +110,8 @@ def record(
         "referral_id": referral_id,
         "transfer_id": transfer_id,
     }
+    if legal_basis != CONSENT:
+        details["legal_basis"] = legal_basis
     if erase_by is not None:
         details["erase_by"] = erase_by.isoformat()
     entry = record_now(
@@ -132,6 +136,7 @@ def record(
         audit_seq=entry.seq,
         at=entry.at,
         erase_by=erase_by,
+        legal_basis=legal_basis,
     )
     db.add(disclosure)
     return disclosure
@@ -164,6 +169,7 @@ def _read(row: Disclosure) -> DisclosureRead:
         erase_overdue=erasure.is_overdue(row, utcnow()),
         erasure_confirmed_at=row.erasure_confirmed_at,
         erasure_confirmed_by=row.erasure_confirmed_by,
+        legal_basis=row.legal_basis,
     )
 
 

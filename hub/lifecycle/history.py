@@ -234,6 +234,7 @@ def account_words(
     decision_id: str | None,
     referral_id: str | None = None,
     transfer_id: str | None = None,
+    legal_basis: str = "consent",
 ) -> None:
     """Record the disclosure of the sender's free text a history releases to the recipient
     (nothing when it holds none): the same for a referral's events and a transfer's."""
@@ -253,4 +254,5 @@ def account_words(
         referral_id=referral_id,
         transfer_id=transfer_id,
         keyring=keyring,
+        legal_basis=legal_basis,
     )

@@ -30,7 +30,7 @@ from hub.users.roles import AUDIENCE_ROLES
 NOTIFY_TOPIC = "people.notify"
 EMAIL_TOPIC = "people.email"
 
-OBJECT_TYPES = ("referral", "transfer", "transfer_request")
+OBJECT_TYPES = ("referral", "transfer", "transfer_request", "person_notice")
 STEPS = ("reminder", "overdue", "escalation")
 # how many a page lists, and how many the home page shows
 PAGE_SIZE = 50

@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from pydantic_core import ErrorDetails
 
 from hub.policy.data_life import DataLifeRules
+from hub.policy.legal_bases import CONSENT, LegalBasisRule
 from hub.policy.retention import Retention
 from hub.policy.rules import (
     ALWAYS_DENY,
+    ALWAYS_REVIEW,
     Acknowledgement,
     ChildAgeBands,
     Effect,
@@ -91,6 +93,8 @@ class Policy(BaseModel):
     data_life: DataLifeRules = Field(default_factory=DataLifeRules)
     # how long the hub keeps a closed case (`hub.retention`)
     retention: Retention = Field(default_factory=Retention)
+    # the bases a disclosure may rest on besides consent (`hub.policy.legal_bases`)
+    legal_bases: dict[str, LegalBasisRule] = Field(default_factory=dict)
 
     def effect(self, reason: Reason) -> Effect:
         # a code missing from the table is refused at load; deny is the safe fallback anyway
@@ -128,6 +132,8 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
             yield ("effects", code), f"{code!r} is not a reason code the gate gives"
         elif Reason(code) in ALWAYS_DENY and effect is not Effect.deny:
             yield ("effects", code), f"{code} must be deny: no policy may let it through"
+        elif Reason(code) in ALWAYS_REVIEW and effect is not Effect.review:
+            yield ("effects", code), f"{code} must be review: consent officers decide it"
     missing = [code for code in Reason if code not in policy.effects]
     if missing:
         yield ("effects",), "no effect given for: " + ", ".join(missing)
@@ -178,6 +184,16 @@ def _cross_checks(policy: Policy) -> Iterator[Finding]:
         if service_type not in vocab.service_types:
             path = ("follow_up", "follow_up", "days_by_service_type", service_type)
             yield path, f"{service_type!r} is not in service_types"
+    for name, basis in policy.legal_bases.items():
+        path = ("legal_bases", name)
+        if name == CONSENT:
+            yield path, f"{CONSENT!r} is the ordinary basis, not one to list"
+        for i, category in enumerate(basis.categories):
+            if category not in vocab.data_categories:
+                yield (*path, "categories", i), f"{category!r} is not in data_categories"
+        for i, purpose in enumerate(basis.purposes):
+            if purpose not in vocab.purposes:
+                yield (*path, "purposes", i), f"{purpose!r} is not in purposes"
     for reason in policy.retention.closed_cases.by_closure_reason:
         if reason not in vocab.closure_reasons:
             path = ("retention", "closed_cases", "by_closure_reason", reason)

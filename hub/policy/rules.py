@@ -42,6 +42,8 @@ class Reason(StrEnum):
     verbal_without_witness = "verbal_without_witness"
     stale_consent = "stale_consent"
     child_case = "child_case"
+    # a disclosure asked for on a legal basis other than consent (`hub.policy.legal_bases`)
+    legal_basis = "legal_basis"
 
 
 class Effect(StrEnum):
@@ -63,6 +65,11 @@ ALWAYS_DENY: frozenset[Reason] = frozenset(
         Reason.recipient_excluded,
     }
 )
+
+
+# Consent officers decide these, whatever the policy file says: a disclosure without consent is
+# never released by a rule alone.
+ALWAYS_REVIEW: frozenset[Reason] = frozenset({Reason.legal_basis})
 
 
 class Trigger(BaseModel):

@@ -48,6 +48,9 @@ def dry_run(
     if data.service_id is not None:
         # the directory's rules as `create` meets them (422 `service_full`, ...)
         sending.check_service(db=db, keyring=keyring, case=case, data=data)
+    legal_basis = sending.check_basis(
+        db=db, policy=policy, data=data, actor=actor, sender=organization_id
+    )
     decision = sending.ask_gate(
         db=db,
         keyring=keyring,
@@ -58,6 +61,7 @@ def dry_run(
         categories=data.categories,
         actor=actor,
         context=DRY_RUN_CONTEXT,
+        legal_basis=legal_basis,
     )
     outcome = would_do(policy, decision)
     sent = [] if outcome is DryRunDecision.deny else list(decision.permitted_categories)

@@ -82,6 +82,12 @@ class Referral(Base):
     status_reason: Mapped[str | None] = mapped_column(String(64))  # a code, never free text
     # the sender's note and the disclosed snapshot: sealed with the case's data key
     note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # what the disclosure rests on: `consent`, or a basis of the policy's `legal_bases:` with
+    # the requester's written justification (sealed with the case's data key)
+    legal_basis: Mapped[str] = mapped_column(
+        String(40), default="consent", server_default="consent"
+    )
+    basis_justification_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     snapshot_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
     # when the referral left for its recipient (directly, or on a review's approval); the

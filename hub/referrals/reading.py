@@ -22,14 +22,16 @@ from sqlalchemy.orm import Session
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
-from hub.consent import gate
+from hub.consent import data_life, gate
 from hub.consent.answers import Answer, any_withdrawn, meaning
 from hub.consent.gate import Decision
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
+from hub.legal_bases import notices
 from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.schemas import EventRead
 from hub.organizations.models import Organization
+from hub.policy.legal_bases import CONSENT, LegalBasisRule
 from hub.policy.loader import Policy
 from hub.policy.rules import Reason
 from hub.referrals import sending, service
@@ -61,6 +63,17 @@ class Released:
     override_reason: str | None = None
     # data life: by when the recipient must have erased what it was given (once accounted for)
     erase_by: datetime | None = None
+    # what it rests on: `consent`, or a legal basis of the policy (with its rule)
+    legal_basis: str = CONSENT
+    basis: LegalBasisRule | None = None
+
+    def erase_by_at(self, db: Session, at: datetime) -> datetime | None:
+        """The erase-by date of a disclosure of this release made at `at`: the shortest data
+        life of the consents it rests on, or the legal basis's."""
+        if self.legal_basis != CONSENT:
+            life = self.basis.data_life if self.basis is not None else None
+            return life.after(at) if life is not None else None
+        return data_life.erase_by(db=db, consent_ids=self.consent_ids, at=at)
 
     @property
     def releases_data(self) -> bool:
@@ -115,6 +128,7 @@ def _consult(
         at=utcnow(),
         actor=actor,
         context=context,
+        legal_basis=referral.legal_basis,
     )
     answer = meaning(policy, decision, approved=approved_for(db, referral.review_id))
     if answer is Answer.withdrawn:
@@ -156,6 +170,8 @@ def evaluate(
         decision.id,
         tuple(decision.consent_ids),
         sending.open_override_reason(key, referral),
+        legal_basis=decision.legal_basis,
+        basis=policy.legal_bases.get(decision.legal_basis),
     )
 
 
@@ -213,6 +229,7 @@ def events(
         consent_ids=list(decision.consent_ids),
         decision_id=decision.id,
         referral_id=referral.id,
+        legal_basis=decision.legal_basis,
     )
     return items
 
@@ -243,8 +260,21 @@ def account(
         channel=channel,
         payload_sha256=disclosures.payload_sha256(payload),
         referral_id=referral.id,
-        erase_by=erase_by,
+        erase_by=erase_by or released.erase_by_at(db, utcnow()),
+        legal_basis=released.legal_basis,
     )
+    if released.legal_basis != CONSENT:
+        # without the person's consent: the office owes them the news, once it is safe
+        notices.owe(
+            db,
+            case_id=referral.case_id,
+            referral_id=referral.id,
+            recipient_organization_id=referral.to_organization_id,
+            legal_basis=released.legal_basis,
+            requested_by=referral.created_by,
+            disclosed_at=disclosure.at,
+            rule=released.basis,
+        )
     return replace(released, erase_by=disclosure.erase_by)
 
 

@@ -69,6 +69,22 @@ class ReferralCreate(BaseModel):
         description="Why the referral goes to the service despite its rules; recorded on the "
         "referral (sealed like the note) and in the audit log (its codes, not its words).",
     )
+    legal_basis: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Send without the person's consent, on a legal basis of the policy's "
+        "`legal_bases` (`vital_interest`, `best_interests_determination`, ...): only people of "
+        "the roles it names invoke it (a client sends On-Behalf-Of); at most its categories "
+        "leave, and only once as many consent officers as it requires (none of them the "
+        "requester) have approved. Absent: the referral rests on consent.",
+    )
+    basis_justification: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Why the legal basis applies, in the requester's words (required with "
+        "`legal_basis`); sealed with the case's data key, shown to the consent officers.",
+    )
     # true: ask the consent gate what it would do and answer 200 `ReferralDryRun`; nothing is
     # stored but the gate's decision and its audit entry (no referral, review, delivery)
     dry_run: bool = Field(
@@ -193,6 +209,8 @@ class ReferralSummary(BaseModel):
     consent_ids: list[str]
     decision_id: str
     review_id: str | None
+    # what the disclosure rests on: `consent`, or the policy's legal basis the sender invoked
+    legal_basis: str = "consent"
     # the directory's service named, and the rules of it the sender overrode (codes)
     service_id: str | None = None
     service_override: list[str] | None = None

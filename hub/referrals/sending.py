@@ -43,9 +43,11 @@ from hub.crypto.envelope import (
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures.service import canonical
+from hub.legal_bases import invocation
 from hub.lifecycle import Party, history
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
+from hub.policy.legal_bases import CONSENT
 from hub.policy.loader import Policy
 from hub.policy.rules import report_age_band
 from hub.referrals import service
@@ -114,6 +116,7 @@ def create(
         if data.service_id is not None
         else []
     )
+    legal_basis = check_basis(db=db, policy=policy, data=data, actor=actor, sender=organization_id)
     decision = ask_gate(
         db=db,
         keyring=keyring,
@@ -124,6 +127,7 @@ def create(
         categories=data.categories,
         actor=actor,
         context="referral",
+        legal_basis=legal_basis,
     )
     if meaning(policy, decision) in STOPPED:
         audit(
@@ -139,6 +143,7 @@ def create(
                 "service_type": data.service_type,
                 "purpose": data.purpose,
                 "codes": decision.codes,
+                "legal_basis": legal_basis,
             },
         )
         return None, decision
@@ -148,10 +153,18 @@ def create(
     # for reports: the gate has just read the subject (the case's key is unwrapped once per
     # transaction), so this reads nothing more from the database
     subject = cases.read_subject(db=db, keyring=keyring, case=case)
-    note = None
-    if data.note and data.note.strip():
+    note = justification = None
+    if (data.note and data.note.strip()) or legal_basis != CONSENT:
         key = cases.live_key(db=db, keyring=keyring, case_id=case.id)
-        note = service.seal_note(key, referral_id, data.note) if key is not None else None
+        if key is not None and data.note and data.note.strip():
+            note = service.seal_note(key, referral_id, data.note)
+        if key is not None and legal_basis != CONSENT and data.basis_justification:
+            justification = invocation.seal(
+                key,
+                table=service.REFERRALS,
+                row=referral_id,
+                justification=data.basis_justification,
+            )
     referral = Referral(
         id=referral_id,
         case_id=case.id,
@@ -167,6 +180,8 @@ def create(
         decision_id=decision.id,
         status=PENDING_REVIEW,
         note_ciphertext=note,
+        legal_basis=legal_basis,
+        basis_justification_ciphertext=justification,
         subject_sex=subject.sex,
         subject_age_band=report_age_band(youngest_age(subject, now.date())),
         created_by=actor,
@@ -188,6 +203,7 @@ def create(
         decision=decision,
         actor=actor,
         note=data.note,
+        basis_justification=data.basis_justification,
     ):
         referral.status = SENT
         send(db=db, keyring=keyring, policy=policy, referral=referral, decision=decision)
@@ -215,9 +231,29 @@ def create(
             "review_id": referral.review_id,
             "categories": referral.categories,
             "withheld_categories": referral.withheld_categories,
+            "legal_basis": referral.legal_basis,
         },
     )
     return referral, decision
+
+
+def check_basis(
+    *, db: Session, policy: Policy, data: ReferralCreate, actor: str, sender: str
+) -> str:
+    """What the referral rests on: consent, or a legal basis the requester may invoke
+    (`hub.legal_bases.invocation`: 403 and 422 otherwise)."""
+    if invocation.rests_on_consent(data.legal_basis):
+        return CONSENT
+    assert data.legal_basis is not None
+    invocation.check(
+        db=db,
+        policy=policy,
+        legal_basis=data.legal_basis,
+        justification=data.basis_justification,
+        actor=actor,
+        organization_id=sender,
+    )
+    return data.legal_basis
 
 
 OVERRIDE_FIELD = "override_reason"
@@ -298,9 +334,10 @@ def ask_gate(
     categories: list[str],
     actor: str,
     context: str,
+    legal_basis: str = CONSENT,
 ) -> Decision:
     """The consent gate, asked for a referral being made (`referral`) or resubmitted
-    (`resubmitted`)."""
+    (`resubmitted`), on the legal basis it rests on."""
     return gate.decide(
         db=db,
         keyring=keyring,
@@ -312,6 +349,7 @@ def ask_gate(
         at=utcnow(),
         actor=actor,
         context=context,
+        legal_basis=legal_basis,
     )
 
 
@@ -324,6 +362,7 @@ def hold(
     decision: Decision,
     actor: str,
     note: str | None,
+    basis_justification: str | None = None,
 ) -> bool:
     """Act on the gate's permit or review for a referral being made or resubmitted (status
     `pending_review`): records what the gate decided, and on `review` opens a review (by
@@ -350,6 +389,7 @@ def hold(
         decision=decision,
         urgency=referral.urgency,
         note=note,
+        basis_justification=basis_justification,
     )
     referral.review_id = review.id
     referral.updated_at = utcnow()
@@ -362,6 +402,16 @@ def current_note(db: Session, keyring: KeyEncryptionKeys, referral: Referral) ->
         return None
     key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
     return service.open_note(key, referral)
+
+
+def basis_justification(db: Session, keyring: KeyEncryptionKeys, referral: Referral) -> str | None:
+    """Why the sender invoked the referral's legal basis (None: consent, or the case erased)."""
+    if referral.basis_justification_ciphertext is None:
+        return None
+    key = cases.live_key(db=db, keyring=keyring, case_id=referral.case_id)
+    return invocation.unseal(
+        key, referral.basis_justification_ciphertext, table=service.REFERRALS, row=referral.id
+    )
 
 
 def created(referral: Referral, decision: Decision) -> ReferralCreated:
@@ -465,6 +515,7 @@ class ReferralFlow:
             categories=list(held.categories if categories is None else categories),
             actor=actor,
             context=context,
+            legal_basis=held.legal_basis,
         )
 
     def move(
@@ -495,7 +546,11 @@ class ReferralFlow:
     def review_details(
         self, db: Session, keyring: KeyEncryptionKeys, held: Referral
     ) -> dict[str, Any]:
-        return {"urgency": held.urgency, "note": current_note(db, keyring, held)}
+        return {
+            "urgency": held.urgency,
+            "note": current_note(db, keyring, held),
+            "basis_justification": basis_justification(db, keyring, held),
+        }
 
     def release(
         self,

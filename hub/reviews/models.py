@@ -48,6 +48,17 @@ class Review(Base):
     # the requester's note to the recipient as it stood when the request was held, sealed with
     # the case's data key (erasing the case erases it)
     note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # a request on a legal basis other than consent (`hub.policy.legal_bases`): how many
+    # officers must approve it, the requester's justification as held (sealed), and the first
+    # approval while it waits for the next officer (each officer's justification sealed)
+    legal_basis: Mapped[str] = mapped_column(
+        String(40), default="consent", server_default="consent"
+    )
+    officers_required: Mapped[int] = mapped_column(default=1, server_default="1")
+    basis_justification_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    first_approved_by: Mapped[str | None] = mapped_column(String(200))
+    first_approved_at: Mapped[datetime | None]
+    first_justification_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     # the time limit by urgency (policy `reviews:`), and the steps the scheduler took
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     reminded_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from hub.consent.gate import Decision, Outcome
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.legal_bases import invocation
 from hub.policy.loader import Policy
 from hub.policy.rules import age_band
 from hub.reviews.models import Review
@@ -29,6 +30,8 @@ REVIEWS = "reviews"
 NOTE_FIELD = "note"
 # a transfer has no urgency of its own
 DEFAULT_URGENCY = "normal"
+# the consent officers who approve a request on a legal basis other than consent
+BASIS_OFFICERS = 2
 
 
 def _age_band(db: Session, keyring: KeyEncryptionKeys, policy: Policy, case: Case) -> str:
@@ -60,11 +63,16 @@ def open_review(
     made_by: str | None = None,
     urgency: str = DEFAULT_URGENCY,
     note: str | None = None,
+    basis_justification: str | None = None,
 ) -> Review:
     """Hold a request the gate answered `review` for, until a consent officer decides.
 
     `requested_by` asked for it now (its maker, or whoever resubmitted it); `made_by` made
     the referral or transfer (the requester when not given). Neither may decide it.
+
+    A decision on a legal basis (`hub.policy.legal_bases`) needs two officers' approvals, is
+    timed (and queued) by the basis's `review_urgency` when it sets one, and keeps the
+    requester's `basis_justification` (sealed) for the officers.
     """
     if decision.outcome is not Outcome.review:
         raise ValueError("only a decision with outcome review is reviewed")
@@ -72,6 +80,9 @@ def open_review(
         raise ValueError("the decision is about another case")
     case = db.get_one(Case, case_id)
     now = utcnow()
+    basis = policy.legal_bases.get(decision.legal_basis)
+    if basis is not None and basis.review_urgency is not None:
+        urgency = basis.review_urgency
     review = Review(
         id=new_id(),
         kind=ReviewKind(kind).value,
@@ -87,13 +98,18 @@ def open_review(
         urgency=urgency,
         age_band=_age_band(db, keyring, policy, case),
         due_at=now + policy.reviews.window(urgency).deadline,
+        legal_basis=decision.legal_basis,
+        officers_required=BASIS_OFFICERS if basis is not None else 1,
     )
-    if note and note.strip():
-        key = cases.live_key(db=db, keyring=keyring, case_id=case_id)
-        if key is not None:
-            review.note_ciphertext = encrypt(
-                key, note.encode("utf-8"), table=REVIEWS, row=review.id, field=NOTE_FIELD
-            )
+    key = cases.live_key(db=db, keyring=keyring, case_id=case_id)
+    if key is not None and note and note.strip():
+        review.note_ciphertext = encrypt(
+            key, note.encode("utf-8"), table=REVIEWS, row=review.id, field=NOTE_FIELD
+        )
+    if key is not None and basis is not None and basis_justification:
+        review.basis_justification_ciphertext = invocation.seal(
+            key, table=REVIEWS, row=review.id, justification=basis_justification
+        )
     db.add(review)
     # flushed before the audit entry and the request that refer to it by id
     db.flush()
@@ -111,6 +127,7 @@ def open_review(
             "codes": decision.codes,
             "urgency": urgency,
             "due_at": review.due_at.isoformat() if review.due_at else None,
+            "legal_basis": review.legal_basis,
         },
     )
     return review

@@ -76,6 +76,14 @@ class ReturnedRead(BaseModel):
     decided_at: datetime | None
 
 
+class ApprovalRead(BaseModel):
+    """A consent officer's approval of a request that needs more than one."""
+
+    approved_by: str
+    approved_at: datetime
+    justification: str | None
+
+
 class ReviewRead(BaseModel):
     """A held request, with what the gate said about it (ids, codes and category names) and
     what an officer decides on."""
@@ -116,6 +124,13 @@ class ReviewRead(BaseModel):
     justification: str | None
     # the last time this request was sent back before this review (it was resubmitted)
     returned: ReturnedRead | None
+    # what the request rests on (`consent`, or a legal basis of the policy), and for a legal
+    # basis: the requester's justification, how many officers approve it, and the first
+    # approval while it waits for the second
+    legal_basis: str = "consent"
+    basis_justification: str | None = None
+    officers_required: int = 1
+    first_approval: ApprovalRead | None = None
 
 
 class ReviewPage(BaseModel):

@@ -33,11 +33,14 @@ from hub.consent.models import GateDecision
 from hub.crypto import service as data_keys
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.legal_bases import invocation
 from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
+from hub.policy.legal_bases import CONSENT
 from hub.reviews.models import Review
 from hub.reviews.opening import REVIEWS, open_note
 from hub.reviews.schemas import (
+    ApprovalRead,
     ReturnedRead,
     ReviewKind,
     ReviewOutcome,
@@ -54,6 +57,7 @@ MAX_DEPTH = 16
 URGENCY_RANK = {"emergency": 0, "high": 1, "normal": 2}
 QUEUE_LIMIT = 50
 JUSTIFICATION_FIELD = "justification"
+FIRST_JUSTIFICATION_FIELD = "first_justification"
 
 
 class FourEyes(Problem):
@@ -83,6 +87,16 @@ class NotAConsentOfficer(Problem):
             "not_a_consent_officer",
             "Only a consent officer decides a review",
             "The person this request is made for is not an enabled consent officer.",
+        )
+
+
+class SecondOfficerRequired(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "second_officer_required",
+            "Another consent officer has to approve it",
+            "A request on a legal basis needs the approval of two different consent officers.",
         )
 
 
@@ -203,6 +217,25 @@ def _returned_before(db: Session, reviews: list[Review]) -> dict[str, ReturnedRe
     return found
 
 
+def _first_approval(key: bytes | None, review: Review) -> ApprovalRead | None:
+    if review.first_approved_by is None or review.first_approved_at is None:
+        return None
+    justification = None
+    if key is not None and review.first_justification_ciphertext is not None:
+        justification = decrypt(
+            key,
+            review.first_justification_ciphertext,
+            table=REVIEWS,
+            row=review.id,
+            field=FIRST_JUSTIFICATION_FIELD,
+        ).decode("utf-8")
+    return ApprovalRead(
+        approved_by=review.first_approved_by,
+        approved_at=review.first_approved_at,
+        justification=justification,
+    )
+
+
 def _reads(db: Session, keyring: KeyEncryptionKeys, rows: list[Row]) -> list[ReviewRead]:
     now = utcnow()
     returned = _returned_before(db, [row[0] for row in rows])
@@ -210,7 +243,11 @@ def _reads(db: Session, keyring: KeyEncryptionKeys, rows: list[Row]) -> list[Rev
     out = []
     for review, decision, recipient_kind in rows:
         note = None
-        if review.note_ciphertext is not None or review.justification_ciphertext is not None:
+        if (
+            review.legal_basis != CONSENT
+            or review.note_ciphertext is not None
+            or (review.justification_ciphertext is not None)
+        ):
             if review.case_id not in keys:
                 keys[review.case_id] = cases.live_key(
                     db=db, keyring=keyring, case_id=review.case_id
@@ -250,6 +287,15 @@ def _reads(db: Session, keyring: KeyEncryptionKeys, rows: list[Row]) -> list[Rev
                 decided_at=review.decided_at,
                 justification=open_justification(keys.get(review.case_id), review),
                 returned=returned.get(review.id),
+                legal_basis=review.legal_basis,
+                basis_justification=invocation.unseal(
+                    keys.get(review.case_id),
+                    review.basis_justification_ciphertext,
+                    table=REVIEWS,
+                    row=review.id,
+                ),
+                officers_required=review.officers_required,
+                first_approval=_first_approval(keys.get(review.case_id), review),
             )
         )
     return out
@@ -330,19 +376,59 @@ def latest_outcome(*, db: Session, review_id: str | None) -> ReviewOutcome | Non
     )
 
 
+def _first_approval_recorded(db: Session, review: Review, actor: str, justification: str) -> Review:
+    """The first of two officers approved: the review stays pending for the second, and
+    nothing leaves yet. Audited; the justification sealed like the decision's."""
+    review.first_approved_by = actor
+    review.first_approved_at = utcnow()
+    key = _case_key(db, review)
+    if key is not None:
+        review.first_justification_ciphertext = encrypt(
+            key,
+            justification.encode("utf-8"),
+            table=REVIEWS,
+            row=review.id,
+            field=FIRST_JUSTIFICATION_FIELD,
+        )
+    record(
+        db,
+        actor=actor,
+        action="review.first_approval",
+        object_type="review",
+        object_id=review.id,
+        details={
+            "kind": review.kind,
+            "object_id": review.object_id,
+            "case_id": review.case_id,
+            "decision_id": review.decision_id,
+            "legal_basis": review.legal_basis,
+            "requesting_organization_id": review.requesting_organization_id,
+        },
+    )
+    return review
+
+
 # --- deciding --------------------------------------------------------------------------------
+
+
+def _same(actor: str, other: str | None) -> bool:
+    if other is None:
+        return False
+    if actor == other:
+        return True
+    person = person_of(actor)
+    return person is not None and person == person_of(other)
 
 
 def may_decide(review: Review, actor: str) -> bool:
     """Four eyes, THE rule: not whoever asked for it or made it, by actor, nor the same person
     through another way in (the console, or a client acting for them)."""
-    if actor in (review.requested_by, review.made_by):
-        return False
-    person = person_of(actor)
-    return person is None or person not in {
-        person_of(review.requested_by),
-        person_of(review.made_by),
-    }
+    return not (_same(actor, review.requested_by) or _same(actor, review.made_by))
+
+
+def awaits_second_approval(review: Review) -> bool:
+    """A request on a legal basis with one approval so far."""
+    return review.officers_required > 1 and review.first_approved_by is None
 
 
 def check_decider(*, db: Session, actor: str) -> User:
@@ -388,6 +474,11 @@ def decide(
     justification = (justification or "").strip()
     if not justification:
         raise Unprocessable("justification_required", "A justification is required")
+    if status is ReviewStatus.approved and review.officers_required > 1:
+        if _same(actor, review.first_approved_by):
+            raise SecondOfficerRequired()
+        if awaits_second_approval(review):
+            return _first_approval_recorded(db, review, actor, justification)
     review.status = status.value
     review.decided_by = actor
     review.decided_at = utcnow()
@@ -408,6 +499,8 @@ def decide(
             "case_id": review.case_id,
             "decision_id": review.decision_id,
             "requesting_organization_id": review.requesting_organization_id,
+            "legal_basis": review.legal_basis,
+            "first_approved_by": review.first_approved_by,
         },
     )
     enqueue(

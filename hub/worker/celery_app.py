@@ -26,6 +26,7 @@ TRANSFER_DEADLINES_TASK = "hub.transfers.deadlines"
 FHIR_POLL_TASK = "hub.connectors.fhir_poll"
 SESSION_PURGE_TASK = "hub.users.purge_sessions"
 RETENTION_TASK = "hub.retention.run"
+PERSON_NOTICES_TASK = "hub.legal_bases.person_notices"
 # ended console sessions are purged this often (sign-ins also purge a few as they go)
 SESSION_PURGE_SECONDS = 3600.0
 SCHEDULED_TASKS = (
@@ -37,6 +38,7 @@ SCHEDULED_TASKS = (
     FHIR_POLL_TASK,
     SESSION_PURGE_TASK,
     RETENTION_TASK,
+    PERSON_NOTICES_TASK,
 )
 DEFAULT_QUEUE = "hub"
 # the scheduler's ticks have a queue of their own, which workers consume in turn with the
@@ -165,6 +167,12 @@ def _beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": SESSION_PURGE_TASK,
             "schedule": SESSION_PURGE_SECONDS,
             "options": {"expires": SESSION_PURGE_SECONDS},
+        },
+        # the news owed to people after a disclosure on a legal basis (`hub.legal_bases`)
+        "person-notices": {
+            "task": PERSON_NOTICES_TASK,
+            "schedule": float(settings.deadline_check_seconds),
+            "options": {"expires": float(settings.deadline_check_seconds)},
         },
         # closed cases past the policy's retention, crypto-shredded (`hub.retention`)
         "retention": {
