@@ -100,6 +100,10 @@ OWNER_ONLY = {
     ("POST", "/v1/reviews/{review_id}/approve"),
     ("POST", "/v1/reviews/{review_id}/deny"),
     ("POST", "/v1/reviews/{review_id}/return"),
+    # the news the owning office owes a person after a disclosure on a legal basis
+    ("GET", "/v1/person-notices"),
+    ("GET", "/v1/person-notices/{notice_id}"),
+    ("POST", "/v1/person-notices/{notice_id}/told"),
 }
 NOT_A_CASE = {
     ("GET", "/v1/organizations"),

@@ -10,6 +10,12 @@ arithmetic, without the gate's helpers or `hub.consent.status`) and checks every
 - and the converse, so the gate is not simply refusing everything: what the model says is
   covered is permitted (held for review at worst), unless an active consent excludes the
   recipient.
+
+Requests on a legal basis (`legal_bases:` in the policy) are checked the same way against the
+basis: never permitted outright (held for the consent officers at best, so that nothing leaves
+without consent or an approved basis), never more than the basis's categories that an
+agreement in force covers, never for a purpose the basis does not serve, never to a recipient
+an active consent excludes, and relying on no consent.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from hypothesis.stateful import (
 )
 
 from hub.clock import utcnow
+from hub.consent.answers import Answer, meaning
 from hub.consent.gate import Outcome
 from hub.consent.models import Consent
 from hub.organizations.models import DataSharingAgreement
@@ -40,6 +47,9 @@ from tests.support.gate_world import World
 PURPOSES = ("psychosocial_support", "medical_care")
 CATEGORIES = ("identity", "contact", "health")
 KINDS = ("ngo", "government")
+# bases that serve any purpose (one of them covering only identity here), and one that serves
+# neither of the small world's purposes
+BASES = ("vital_interest", "best_interests_determination", "legal_obligation")
 
 purposes = st.frozensets(st.sampled_from(PURPOSES), min_size=1)
 categories = st.frozensets(st.sampled_from(CATEGORIES), min_size=1)
@@ -278,6 +288,54 @@ def make_machine(runtime: Runtime) -> type[RuleBasedStateMachine]:
             # and the gate is no stricter than the model: a deny means nothing was covered
             assert permitted == (set() if d.outcome is Outcome.deny else expected), d.reasons
             assert (d.outcome is Outcome.deny) == (not expected), d.reasons
+
+        @rule(
+            to=recipient,
+            purpose=st.sampled_from(PURPOSES),
+            wanted=categories,
+            basis=st.sampled_from(BASES),
+        )
+        def request_on_a_basis(
+            self, to: int, purpose: str, wanted: frozenset[str], basis: str
+        ) -> None:
+            d = self.world.decide(
+                self.case,
+                self.recipients[to][0],
+                sorted(wanted),
+                purpose=purpose,
+                at=self.now,
+                legal_basis=basis,
+            )
+            rule = runtime.policy.legal_bases[basis]
+            kind = self.recipients[to][1]
+            active = [
+                s
+                for s in self.series
+                if not s.withdrawn and in_force(s.valid_from, s.valid_until, self.now)
+            ]
+            excluded = any(
+                to in s.excluded_organizations or kind in s.excluded_kinds for s in active
+            )
+            agreed: set[str] = set()
+            for a in self.agreements:
+                live = not a.revoked and in_force(a.valid_from, a.valid_until, self.now)
+                if live and a.to == to and purpose in a.purposes:
+                    agreed |= a.categories
+            serves = not rule.purposes or purpose in rule.purposes
+            expected = (
+                set() if excluded or not serves else set(wanted) & set(rule.categories) & agreed
+            )
+            permitted = set(d.permitted_categories)
+            # the safety property: no permit without the officers, never beyond the basis
+            assert d.outcome is not Outcome.permit, d.reasons
+            assert meaning(runtime.policy, d) is not Answer.proceed, d.reasons
+            assert permitted <= set(rule.categories) & agreed & set(wanted), d.reasons
+            assert d.consent_ids == () and d.legal_basis == basis
+            # and no stricter than the model
+            assert permitted == expected, d.reasons
+            assert (d.outcome is Outcome.deny) == (not expected), d.reasons
+            if d.outcome is Outcome.review:
+                assert "legal_basis" in d.codes
 
         @invariant()
         def model_is_consistent(self) -> None:

@@ -113,6 +113,7 @@ class World:
         policy: Policy | None = None,
         context: str = "referral",
         actor: str = "user:caseworker",
+        legal_basis: str = "consent",
     ) -> gate.Decision:
         with self.runtime.sessions.begin() as db:
             return gate.decide(
@@ -126,4 +127,5 @@ class World:
                 at=at or utcnow(),
                 actor=actor,
                 context=context,
+                legal_basis=legal_basis,
             )

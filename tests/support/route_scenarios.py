@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.audit.tasks import make_checkpoint
+from hub.clock import utcnow
+from hub.db.base import new_id
 from hub.delivery import service as deliveries
 from hub.delivery.models import Delivery
+from hub.legal_bases import notices
 from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
 from tests.support import transfer_scenarios as transfers
@@ -114,6 +118,24 @@ class Scenario:
     build: Callable[[Ctx], Call]
     tenant: bool = False  # another organisation gets 404
     admin: bool = False  # the caller is the hub's administrator, not the owner
+
+
+def _notice(ctx: Ctx) -> dict[str, str]:
+    """The news the owner owes a person after a disclosure on a legal basis."""
+    case_id = ctx.case()
+    with ctx.runtime.sessions.begin() as db:
+        notice = notices.owe(
+            db,
+            case_id=case_id,
+            referral_id=new_id(),
+            recipient_organization_id=ctx.other.organization_id,
+            legal_basis="vital_interest",
+            requested_by="user:matrix",
+            disclosed_at=utcnow() - timedelta(hours=1),
+            rule=ctx.runtime.policy.legal_bases["vital_interest"],
+        )
+        assert notice is not None
+        return {"notice_id": notice.id}
 
 
 def _org(ctx: Ctx) -> dict[str, str]:
@@ -424,6 +446,14 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
             {"request_id": transfers.transfer_request(ctx.runtime, ctx.owner.organization_id)},
             {},
         ),
+        tenant=True,
+    ),
+    ("GET", "/v1/person-notices"): Scenario(lambda ctx: Call({})),
+    ("GET", "/v1/person-notices/{notice_id}"): Scenario(
+        lambda ctx: Call(_notice(ctx)), tenant=True
+    ),
+    ("POST", "/v1/person-notices/{notice_id}/told"): Scenario(
+        lambda ctx: Call(_notice(ctx), {"told_whom": "subject", "told_how": "in_person"}),
         tenant=True,
     ),
     ("GET", "/v1/cases/{case_id}/disclosures"): Scenario(

@@ -49,9 +49,7 @@ def test_the_scheduler_signs_audit_checkpoints(
 def test_scheduler_ticks_do_not_wait_behind_a_backlog(
     worker_settings: Settings, hub_processes: Callable[..., HubProcess]
 ) -> None:
-    # only the checkpoint ticks (every 5 s, dropped if not run within 5 s) are frequent here;
-    # an entry unsigned for three intervals is refused as stale, which leaves a worker slow to
-    # start on a loaded machine 15 s to sign the one written before it
+    # only the checkpoint ticks (every 5 s, dropped if not run within 5 s) are frequent here
     quiet = {"outbox_poll_seconds": 60, "deadline_check_seconds": 60, "fhir_poll_seconds": 60}
     settings = load_settings(
         **{
@@ -66,7 +64,6 @@ def test_scheduler_ticks_do_not_wait_behind_a_backlog(
     try:
         create_effects_table(rt.engine)
         with rt.sessions.begin() as db:
-            record(db, actor="test", action="test.checkpoint", object_type="test")
             for i in range(backlog):
                 enqueue(db=db, topic="test.slow", payload={"key": f"slow{i}", "sleep_ms": 2500})
         # the whole backlog is on the broker before the worker starts
@@ -76,6 +73,11 @@ def test_scheduler_ticks_do_not_wait_behind_a_backlog(
             settings_env(settings),
             "worker",
         )
+        # the entry to sign, written once the worker runs: on a loaded machine a worker slow to
+        # start would otherwise find it already stale (unsigned for three intervals)
+        wait_for(lambda: " ready." in worker.logs() or None, "the worker", watch=worker)
+        with rt.sessions.begin() as db:
+            record(db, actor="test", action="test.checkpoint", object_type="test")
 
         def checkpoint_seen_with_work_left() -> int | None:
             with rt.sessions() as db:
