@@ -30,8 +30,9 @@ from hub.users.roles import AUDIENCE_ROLES
 NOTIFY_TOPIC = "people.notify"
 EMAIL_TOPIC = "people.email"
 
-OBJECT_TYPES = ("referral", "transfer", "transfer_request", "person_notice")
-STEPS = ("reminder", "overdue", "escalation")
+OBJECT_TYPES = ("referral", "transfer", "transfer_request", "person_notice", "review")
+# `held`: a request on a legal basis is waiting for the consent officers (`hub.reviews`)
+STEPS = ("held", "reminder", "overdue", "escalation")
 # how many a page lists, and how many the home page shows
 PAGE_SIZE = 50
 

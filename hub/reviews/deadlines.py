@@ -25,7 +25,9 @@ from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Step, Watched
 from hub.organizations.models import Organization
 from hub.outbox.service import enqueue
+from hub.policy.legal_bases import CONSENT
 from hub.reviews.models import Review
+from hub.reviews.opening import tell_officers
 from hub.reviews.schemas import ReviewStatus
 from hub.services import Services
 
@@ -33,6 +35,8 @@ REMINDER_TOPIC = "review.reminder"
 OVERDUE_TOPIC = "review.overdue"
 ESCALATED_TOPIC = "review.escalated"
 SYSTEM_ACTOR = "system:hub"
+# the step each notice is to the people told of a review on a legal basis
+STEPS = {REMINDER_TOPIC: "reminder", OVERDUE_TOPIC: "overdue", ESCALATED_TOPIC: "escalation"}
 
 
 @dataclass
@@ -58,6 +62,8 @@ WATCHED = Watched(
 def _announce(db: Session, review: Review, topic: str, action: str, **details: object) -> None:
     payload = {"review_id": review.id, "kind": review.kind, "object_id": review.object_id}
     enqueue(db=db, topic=topic, payload=payload)
+    if review.legal_basis != CONSENT:
+        tell_officers(db, review, STEPS[topic])
     record(
         db,
         actor=SYSTEM_ACTOR,

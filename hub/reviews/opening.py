@@ -21,8 +21,10 @@ from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.legal_bases import invocation
+from hub.notifications import service as notifications
+from hub.notifications.service import Parties
 from hub.policy.loader import Policy
-from hub.policy.rules import age_band
+from hub.policy.rules import Audience, age_band
 from hub.reviews.models import Review
 from hub.reviews.schemas import ReviewKind, ReviewStatus
 
@@ -130,4 +132,25 @@ def open_review(
             "legal_basis": review.legal_basis,
         },
     )
+    if basis is not None:
+        # a disclosure without consent waits for two officers: they are told in person at once
+        # (the queue alone could leave an emergency unseen), and at each step of its time limit
+        tell_officers(db, review, "held")
     return review
+
+
+def tell_officers(db: Session, review: Review, step: str) -> None:
+    """Notify the consent officers who are to decide a review on a legal basis (those of the
+    office it was escalated to, once it was)."""
+    office = review.escalated_to_organization_id or review.requesting_organization_id
+    notifications.announce(
+        db,
+        audiences=(Audience.sender_consent_officers,),
+        object_type="review",
+        object_id=review.id,
+        step=step,
+        stage=None,
+        parties=Parties(
+            sender_organization_id=office, recipient_organization_id=office, made_by=None
+        ),
+    )

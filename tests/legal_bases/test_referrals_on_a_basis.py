@@ -256,3 +256,38 @@ def test_a_told_at_before_the_disclosure_or_in_the_future_is_refused(
             headers=world.sender.headers,
         )
         assert refused.status_code == 422 and refused.json()["code"] == "invalid_told_at"
+
+
+def test_an_emergency_basis_tells_the_officers_at_once_and_escalates_past_its_hour(
+    runtime: Runtime, world: World
+) -> None:
+    office = world.sender.organization_id
+    officers = [person_of(runtime, office, "consent_officer") for _ in range(2)]
+    held = _on_basis(world, _case_worker(world), world.case(), urgency="normal").json()
+    drain(runtime)
+
+    def told(code: str) -> set[str]:
+        with runtime.sessions() as db:
+            rows = db.scalars(
+                select(Notification).where(
+                    Notification.code == code, Notification.object_id == held["review_id"]
+                )
+            ).all()
+        return {n.user_id for n in rows}
+
+    assert told("review.held") == set(officers)
+    with runtime.sessions() as db:
+        review = db.get_one(Review, held["review_id"])
+        created, due = review.created_at, review.due_at
+    # the emergency window (an hour), though the referral itself was `normal`
+    assert due is not None and due - created == timedelta(hours=1)
+
+    from hub.reviews import deadlines
+
+    assert deadlines.run(runtime, now=created + timedelta(minutes=30)).escalated == []
+    escalated = deadlines.run(runtime, now=due + timedelta(hours=1)).escalated
+    assert escalated == [held["review_id"]]
+    drain(runtime)
+    assert told("review.escalation") == set(officers)
+    # never silently let through: still waiting for its two officers
+    assert world.get(held["id"], world.sender).json()["status"] == "pending_review"
