@@ -22,7 +22,7 @@ from hub.api.pagination import DEFAULT_LIMIT
 from hub.api.problems import Unprocessable
 from hub.cases import service as cases
 from hub.consent import service as consents
-from hub.console import case_form
+from hub.console import case_form, person_notices
 from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
 from hub.console.pages import organization_names, page
@@ -170,6 +170,8 @@ def case_page(
         # one open transfer per case (`transfers.sending.OPEN`): no second proposal meanwhile
         open_transfer=next((t for t in moved if t.status in transfer_sending.OPEN), None),
         names=organization_names(db, parties),
+        # the news owed to the person after a disclosure without their consent
+        person_notices=person_notices.for_case(db, organization_id, case.id),
         registered=request.query_params.get("registered") == "1",
         closed_now=request.query_params.get("closed") == "1" and case.status == cases.CLOSED,
         reopened=request.query_params.get("reopened") == "1" and case.status == cases.OPEN,

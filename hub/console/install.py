@@ -26,6 +26,7 @@ from hub.console import (
     inbox,
     notices,
     offers,
+    person_notices,
     refer,
     reports,
     reviews,
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(home.router)
     app.include_router(notices.router)
+    app.include_router(person_notices.router)
     app.include_router(signin.router)
     app.include_router(reviews.router)
     app.include_router(statement.router)

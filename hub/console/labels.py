@@ -119,6 +119,32 @@ LABELS: dict[str, dict[str, str]] = {
         "verbal_without_witness": N_("Verbal consent recorded without a witness"),
         "stale_consent": N_("The consent was given long ago"),
         "child_case": N_("The person is a child"),
+        "legal_basis": N_("Asked on a legal basis, without the person's consent"),
+    },
+    # what a disclosure rests on besides consent (the policy's `legal_bases:`)
+    "legal_bases": {
+        "consent": N_("Consent"),
+        "vital_interest": N_("Vital interest"),
+        "best_interests_determination": N_("Best interests determination (BID)"),
+        "legal_obligation": N_("Legal obligation"),
+    },
+    # who was told of a disclosure made without consent, and how (`hub.legal_bases.schemas`)
+    "told_whom": {
+        "subject": N_("The person"),
+        "caregiver": N_("A parent or caregiver"),
+    },
+    "told_how": {
+        "in_person": N_("In person"),
+        "phone": N_("By phone"),
+        "message": N_("By message"),
+        "other": N_("Another way"),
+    },
+    # what a notification is about (`hub.notifications.service.OBJECT_TYPES`)
+    "notification_kinds": {
+        "referral": N_("Referral"),
+        "transfer": N_("Case transfer"),
+        "transfer_request": N_("Transfer request"),
+        "person_notice": N_("Informing the person"),
     },
     "age_bands": {
         "under_6": N_("Child under 6"),

@@ -20,6 +20,7 @@ from hub.console.errors import ConsoleRoute
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, page, text_field
 from hub.console.people import CurrentPerson
+from hub.legal_bases.models import PersonNotice
 from hub.notifications import service as notifications
 from hub.notifications.models import Notification
 from hub.referrals.models import Referral
@@ -71,6 +72,10 @@ WHAT: dict[tuple[str, str | None], str] = {
     ("transfer_request.escalation", "answer"): N_(
         "Escalated: a transfer request has had no answer long past its deadline"
     ),
+    # data left on a legal basis, without the person's consent: they are still to be told
+    ("person_notice.reminder", None): N_(
+        "A person whose data was shared without their consent is still to be informed"
+    ),
 }
 FALLBACK = N_("A referral or a transfer needs your attention")
 
@@ -84,6 +89,10 @@ def _link(db: Session, notification: Notification) -> str | None:
         if referral.from_organization_id == notification.organization_id:
             return f"/console/board/referrals/{referral.id}"
         return f"/console/received/{referral.id}"
+    if notification.object_type == "person_notice":
+        if db.get(PersonNotice, notification.object_id) is None:
+            return None
+        return f"/console/person-notices/{notification.object_id}"
     if notification.object_type == "transfer_request":
         if db.get(TransferRequest, notification.object_id) is None:
             return None

@@ -14,12 +14,16 @@ from hub.console import i18n, security
 from hub.console.errors import CsrfRefused
 from hub.console.people import CurrentPerson, Person
 from hub.console.templating import render
+from hub.legal_bases import notices as person_notices
 from hub.notifications import service as notifications
 from hub.organizations import service as organizations
 from hub.referrals import service as referrals
 from hub.reviews import service as reviews
 from hub.transfers import service as transfers
 from hub.transfers.requests import service as transfer_requests
+
+# who sees the people owed news in the navigation
+NOTICE_ROLES = ("case_worker", "consent_officer")
 
 
 def remember_language(request: Request, response: Response) -> None:
@@ -44,6 +48,16 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
         asked = transfer_requests.count_waiting(
             db=db, organization_id=person.principal.organization_id
         )
+    # the news owed to people whose data left without their consent: for the office's case
+    # workers and consent officers (the API's `cases:read`)
+    owed = None
+    if (
+        person is not None
+        and db is not None
+        and person.user.role in NOTICE_ROLES
+        and person.may("cases:read")
+    ):
+        owed = person_notices.count_owed(db=db, organization_id=person.principal.organization_id)
     # everyone signed in has notifications (what needs their attention): the unread count
     unread = None
     if person is not None and db is not None:
@@ -59,6 +73,7 @@ def frame(request: Request, person: Person | None, db: Session | None) -> dict[s
         "received_referrals": received,
         "offered_transfers": offered,
         "asked_transfers": asked,
+        "owed_notices": owed,
         "path": request.url.path,
     }
 

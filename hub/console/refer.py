@@ -28,7 +28,7 @@ from hub.api.idempotency import Idempotency
 from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.cases.models import Case
-from hub.console import i18n
+from hub.console import i18n, refer_basis
 from hub.console import refer_service as directory_choice
 from hub.console.errors import ConsoleRoute
 from hub.console.history import reasons_with
@@ -202,6 +202,12 @@ class _Choice:
         self.service_id = text_field(form, "service_id", max_length=64)
         self.override_reason = text_field(form, "override_reason", max_length=OVERRIDE_MAX)
         self.override_asked = "override_reason" in form
+        # on a legal basis instead of consent (`refer_basis`), with the requester's reasons
+        self.legal_basis = text_field(form, "legal_basis", max_length=40)
+        self.basis_justification = text_field(
+            form, "basis_justification", max_length=refer_basis.JUSTIFICATION_MAX + 1
+        )
+        self.basis_asked = "legal_basis" in form
 
     def digest(self) -> str:
         """What identifies the referral asked for: a send key replays only for the same one."""
@@ -213,6 +219,8 @@ class _Choice:
             self.note,
             self.service_id,
             self.override_reason,
+            self.legal_basis,
+            self.basis_justification,
         ]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
@@ -227,6 +235,8 @@ class _Choice:
             note=self.note or None,
             service_id=self.service_id or None,
             override_reason=self.override_reason or None,
+            legal_basis=self.legal_basis or None,
+            basis_justification=self.basis_justification or None,
             dry_run=dry_run,
         )
 
@@ -272,6 +282,10 @@ def _check_page(
             data=choice.request(case, dry_run=True),
         )
     except Problem as problem:
+        if refer_basis.refused(problem, choice):
+            return refer_basis.basis_page(
+                request, person, db, runtime, case, choice, problem=problem
+            )
         if problem.code not in directory_choice.SERVICE_REFUSALS:
             raise
         return directory_choice.override_page(request, person, db, case, choice, problem)
@@ -303,7 +317,15 @@ def _check_page(
         # a fresh key per check: sending the form twice (a double click, a resent form) makes
         # one referral
         send_key=secrets.token_urlsafe(24),
+        bases=refer_basis.bases_for(runtime.policy, person.user.role),
+        basis_categories=_basis_categories(runtime, choice),
     )
+
+
+def _basis_categories(runtime: CurrentRuntime, choice: _Choice) -> list[str]:
+    """The most the chosen legal basis may ever release (none chosen: nothing to say)."""
+    rule = runtime.policy.legal_bases.get(choice.legal_basis)
+    return list(rule.categories) if rule is not None else []
 
 
 def _reasons(
@@ -353,6 +375,12 @@ def check(
             categories=choice.categories,
             errors=errors,
         )
+    basis_errors = refer_basis.form_errors(person, choice)
+    if form.get("basis") == "choose" or basis_errors:
+        # "Send without consent, on a legal basis": which basis, and why
+        return refer_basis.basis_page(
+            request, person, db, runtime, case, choice, errors=basis_errors
+        )
     return _check_page(request, person, db, runtime, case, choice)
 
 
@@ -371,6 +399,10 @@ def send(
     errors = _choice_errors(person, db, runtime, case, choice)
     if errors:
         raise NotFound()  # the check page posts what it was given: only a forged form
+    if basis_errors := refer_basis.form_errors(person, choice):
+        return refer_basis.basis_page(
+            request, person, db, runtime, case, choice, errors=basis_errors
+        )
     if choice.urgency not in vocabulary.urgencies(runtime.policy):
         errors.append((f"urgency-{choice.urgency or 'normal'}", person.gettext(CHOOSE_URGENCY)))
     if len(choice.note) > NOTE_MAX:
@@ -399,6 +431,10 @@ def send(
             data=choice.request(case, dry_run=False),
         )
     except Problem as problem:
+        if refer_basis.refused(problem, choice):
+            return refer_basis.basis_page(
+                request, person, db, runtime, case, choice, problem=problem
+            )
         # the service filled up (or changed its rules) since the check
         if problem.code not in directory_choice.SERVICE_REFUSALS:
             raise

@@ -30,6 +30,10 @@ JUSTIFICATION_MAX = 2000
 CHOOSE = N_("Choose a decision.")
 JUSTIFY = N_("Write a justification: it reaches the requester.")
 TOO_LONG = N_("The justification is too long (2,000 characters at most).")
+SECOND_OFFICER = N_(
+    "You have already approved this request. A request on a legal basis needs the approval of "
+    "a second, different consent officer."
+)
 
 
 @router.get("")
@@ -92,6 +96,13 @@ def _review_page(
         agreements=dossier.agreements(db=db, review=review),
         requester=people.describe(db=db, actor=review.requested_by),
         may_decide=reviews.may_decide(row, person.actor),
+        # a legal basis: the first of its two approvals, and whether it was this officer's
+        first_officer=(
+            people.describe(db=db, actor=review.first_approval.approved_by)
+            if review.first_approval
+            else None
+        ),
+        approved_first=reviews.first_approver(row, person.actor),
         outcomes=OUTCOMES,
         errors=errors or [],
         chosen=chosen,
@@ -146,6 +157,16 @@ def decision(
         raise reviews.ReviewDecided(row.status)
     if not reviews.may_decide(row, person.actor):
         raise reviews.FourEyes()
+    try:
+        if outcome == ReviewStatus.approved:
+            reviews.check_approver(row, person.actor)
+        if form.get("confirm") == "1":
+            reviews.decide(
+                db=db, review=row, actor=person.actor, outcome=outcome, justification=justification
+            )
+    except reviews.SecondOfficerRequired:
+        errors = [("outcome-approved", person.gettext(SECOND_OFFICER))]
+        return _review_page(request, person, db, runtime, review_id, errors=errors, status_code=403)
     if form.get("confirm") != "1":
         review = reviews.read(db=db, keyring=runtime.keyring, review=row)
         return page(
@@ -159,9 +180,6 @@ def decision(
             outcome=outcome,
             justification=justification,
         )
-    reviews.decide(
-        db=db, review=row, actor=person.actor, outcome=outcome, justification=justification
-    )
     review = reviews.read(db=db, keyring=runtime.keyring, review=row)
     return page(
         request,

@@ -12,6 +12,7 @@ from hub.console import i18n
 from hub.console.labels import N_, labeller
 from hub.disclosures import statement
 from hub.disclosures.statement import ConsentUsed, Entry, Statement, StatementText
+from hub.policy.legal_bases import CONSENT
 
 # how the data reached the recipient, in the person's words
 CHANNELS = {
@@ -25,6 +26,16 @@ GIVEN_BY = {
     "subject": N_("Given by you on %(day)s"),
     "caregiver": N_("Given by your parent or caregiver on %(day)s"),
 }
+
+# a disclosure that rested on a legal basis instead of consent: named, and said plainly
+BASIS = N_("Legal basis: %(basis)s")
+WITHOUT_CONSENT = N_("Shared without your consent")
+
+
+def _in_sentence(label: str) -> str:
+    """A basis's label inside a sentence ("Legal basis: vital interest"): its labels are written
+    to stand alone, capitalised, in both languages."""
+    return label[:1].lower() + label[1:]
 
 
 def _consent_lines(consent: ConsentUsed, language: str) -> list[str]:
@@ -48,6 +59,11 @@ def _row(entry: Entry, language: str) -> tuple[tuple[str, ...], ...]:
     gettext = i18n.translations(language).gettext
     label = labeller(gettext)
     consent: list[str] = []
+    if entry.legal_basis != CONSENT:
+        consent.append(
+            gettext(BASIS) % {"basis": _in_sentence(label("legal_bases", entry.legal_basis))}
+        )
+        consent.append(gettext(WITHOUT_CONSENT))
     for used in entry.consents:
         consent.extend(_consent_lines(used, language))
     channel = CHANNELS.get(entry.channel)
@@ -107,7 +123,7 @@ def words(content: Statement, language: str) -> StatementText:
             gettext(N_("Who received it")),
             gettext(N_("What was shared")),
             gettext(N_("For what purpose")),
-            gettext(N_("Under which consent")),
+            gettext(N_("Under which consent or legal basis")),
         ),
         rows=tuple(_row(entry, language) for entry in content.entries),
         empty=gettext(N_("No information about you has been shared with another organisation.")),

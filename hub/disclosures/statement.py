@@ -1,5 +1,6 @@
 """The beneficiary's statement: who received what about them, when, for which purpose and under
-which consent, from the accounting of disclosures.
+which consent (or which legal basis, when it did not rest on consent), from the accounting of
+disclosures.
 
 Three things, each in one place:
 
@@ -30,6 +31,7 @@ from hub.clock import utcnow
 from hub.consent.models import Consent, ConsentWithdrawal, GateDecision
 from hub.disclosures.models import Disclosure
 from hub.organizations import service as organizations
+from hub.policy.legal_bases import CONSENT
 
 LANGUAGES = ("en", "fr")
 # a transfer's gate decision names its purpose; one made without a decision still is a transfer
@@ -60,6 +62,8 @@ class Entry:
     # data life: by when the recipient must erase it, and when it said it had
     erase_by: datetime | None = None
     erased_at: datetime | None = None
+    # `consent`, or the legal basis of the policy the disclosure rested on instead
+    legal_basis: str = CONSENT
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,7 @@ def assemble(*, db: Session, case: Case, at: datetime | None = None) -> Statemen
                 consents=_consents(db, list(row.consent_ids), case.id),
                 erase_by=row.erase_by,
                 erased_at=row.erasure_confirmed_at,
+                legal_basis=row.legal_basis,
             )
         )
     return Statement(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -153,6 +153,12 @@ def get_page(
     rows = list(db.scalars(query))
     cursor_next = pagination.next_cursor(rows, limit, time_attr="created_at")
     return [read(row) for row in rows[:limit]], cursor_next
+
+
+def count_owed(*, db: Session, organization_id: str) -> int:
+    """How many people the office still owes the news (the console's navigation count)."""
+    query = _of(organization_id).where(PersonNotice.told_at.is_(None))
+    return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def record_told(*, db: Session, notice: PersonNotice, told: Told, actor: str) -> PersonNotice:

@@ -431,6 +431,18 @@ def awaits_second_approval(review: Review) -> bool:
     return review.officers_required > 1 and review.first_approved_by is None
 
 
+def first_approver(review: Review, actor: str) -> bool:
+    """Whether `actor` gave the first of the two approvals a legal basis needs."""
+    return review.officers_required > 1 and _same(actor, review.first_approved_by)
+
+
+def check_approver(review: Review, actor: str) -> None:
+    """The second approval of a request on a legal basis is another officer's (403
+    `second_officer_required`); the console asks it before its check page, `decide` always."""
+    if first_approver(review, actor):
+        raise SecondOfficerRequired()
+
+
 def check_decider(*, db: Session, actor: str) -> User:
     """THE rule for who decides: a person (the console's user, or a client acting for one with
     `On-Behalf-Of`), never a client on its own (403 `person_required`); and that person an
@@ -474,9 +486,8 @@ def decide(
     justification = (justification or "").strip()
     if not justification:
         raise Unprocessable("justification_required", "A justification is required")
-    if status is ReviewStatus.approved and review.officers_required > 1:
-        if _same(actor, review.first_approved_by):
-            raise SecondOfficerRequired()
+    if status is ReviewStatus.approved:
+        check_approver(review, actor)
         if awaits_second_approval(review):
             return _first_approval_recorded(db, review, actor, justification)
     review.status = status.value

@@ -31,6 +31,9 @@ from babel.messages.pofile import read_po
 
 from hub.console import i18n
 from hub.console.labels import LABELS, POLICY_VOCABULARIES
+from hub.legal_bases.schemas import ToldHow, ToldWhom
+from hub.notifications.service import OBJECT_TYPES
+from hub.policy.legal_bases import CONSENT
 from hub.policy.loader import Vocabularies, load_policy
 from hub.policy.rules import Reason
 from hub.settings import Settings
@@ -141,6 +144,11 @@ def policy_codes() -> dict[str, tuple[str, ...]]:
     policy = load_policy(Settings.model_fields["policy_file"].default)
     codes = {name: tuple(getattr(policy.vocabularies, name)) for name in POLICY_VOCABULARIES}
     codes["reasons"] = tuple(reason.value for reason in Reason)
+    # the legal bases beside consent, and how the person was told of a disclosure on one
+    codes["legal_bases"] = (CONSENT, *policy.legal_bases)
+    codes["told_whom"] = tuple(ToldWhom)
+    codes["told_how"] = tuple(ToldHow)
+    codes["notification_kinds"] = OBJECT_TYPES
     return codes
 
 
