@@ -303,7 +303,9 @@ def _check_page(
         answer=answer,
         held_for=_reasons(runtime, answer, Effect.review),
         refused_for=_reasons(runtime, answer, Effect.deny),
-        why_withheld={c: person.gettext(why) for c, why in _why_withheld(answer).items()},
+        why_withheld={
+            c: person.gettext(why) for c, why in _why_withheld(answer, choice.legal_basis).items()
+        },
         urgencies=vocabulary.urgencies(runtime.policy),
         # hours to acknowledge, by urgency (the policy's windows)
         hours={
@@ -335,15 +337,17 @@ def _reasons(
     return [dict(r) for r in reasons_with(runtime.policy, answer.reasons, effect)]
 
 
-def _why_withheld(answer: ReferralDryRun) -> dict[str, str]:
+def _why_withheld(answer: ReferralDryRun, legal_basis: str) -> dict[str, str]:
     """Each withheld category's reason, from the gate's own reasons: a category the agreement
-    leaves out is named by `agreement_not_covering`; any other was not consented to."""
+    leaves out is named by `agreement_not_covering`; any other was not consented to (or, on a
+    legal basis, is not one the basis allows)."""
     by_agreement: set[str] = set()
     for reason in answer.reasons:
         if reason["code"] == Reason.agreement_not_covering.value:
             by_agreement.update(reason.get("categories", []))
+    otherwise = refer_basis.WITHHELD_BY_BASIS if legal_basis else WITHHELD_BY_CONSENT
     return {
-        c: WITHHELD_BY_AGREEMENT if c in by_agreement else WITHHELD_BY_CONSENT
+        c: WITHHELD_BY_AGREEMENT if c in by_agreement else otherwise
         for c in answer.withheld_categories
     }
 

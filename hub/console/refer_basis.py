@@ -31,6 +31,7 @@ CHOOSE_BASIS = N_("Choose the legal basis.")
 WRITE_JUSTIFICATION = N_("Write why the legal basis applies: the consent officers decide on it.")
 JUSTIFICATION_TOO_LONG = N_("The justification is too long (4,000 characters at most).")
 NOT_YOURS = N_("Your role may not invoke this legal basis. Ask a consent officer.")
+WITHHELD_BY_BASIS = N_("The legal basis does not allow it")
 # the service's answers to a basis it refuses, by the field they are about
 REFUSALS = {
     "basis_justification_required": ("basis_justification", WRITE_JUSTIFICATION),
