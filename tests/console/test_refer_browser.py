@@ -122,7 +122,8 @@ def test_a_case_worker_checks_then_sends_a_referral(
 
     page.check("#urgency-high")
     page.fill("#note", "Rendez-vous le matin." if language == "fr" else "Mornings are best.")
-    assert page.locator("main form button[type=submit]").count() == 1  # one button to send
+    # one button to send (the other form of the page offers a legal basis instead of consent)
+    assert page.locator("main form[action$='/refer/send'] button[type=submit]").count() == 1
     page.get_by_role("button", name=words["send"]).click()
     page.wait_for_url(re.compile(rf"{base}/console/referrals/\w+/sent$"))
 

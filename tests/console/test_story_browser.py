@@ -142,7 +142,7 @@ def test_a_referral_from_registration_to_withdrawal_and_the_statement(
         assert withheld == [words["legal_status"]]
         look(office, f"03-check-{note}")
         office.fill("#note", note)
-        office.locator("main form button[type=submit]").click()
+        office.locator("main form[action$='/refer/send'] button[type=submit]").click()
         office.wait_for_url(re.compile(rf"{base}/console/referrals/\w+/sent$"))
         referral_id = str(office.url.split("/")[-2])
         drain(world.runtime)  # delivered to the partner's inbox
