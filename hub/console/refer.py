@@ -320,14 +320,8 @@ def _check_page(
         # one referral
         send_key=secrets.token_urlsafe(24),
         bases=refer_basis.bases_for(runtime.policy, person.user.role),
-        basis_categories=_basis_categories(runtime, choice),
+        basis_categories=refer_basis.categories_of(runtime.policy, choice.legal_basis),
     )
-
-
-def _basis_categories(runtime: CurrentRuntime, choice: _Choice) -> list[str]:
-    """The most the chosen legal basis may ever release (none chosen: nothing to say)."""
-    rule = runtime.policy.legal_bases.get(choice.legal_basis)
-    return list(rule.categories) if rule is not None else []
 
 
 def _reasons(

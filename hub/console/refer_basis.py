@@ -57,6 +57,12 @@ def bases_for(policy: Policy, role: str) -> list[str]:
     return [code for code, rule in policy.legal_bases.items() if role in rule.invoked_by]
 
 
+def categories_of(policy: Policy, legal_basis: str) -> list[str]:
+    """The most a legal basis may ever release (none chosen: nothing to say)."""
+    rule = policy.legal_bases.get(legal_basis)
+    return list(rule.categories) if rule is not None else []
+
+
 def refused(problem: Problem, choice: Chosen) -> bool:
     """Whether the service refused the basis itself (shown on the basis's form)."""
     if not choice.basis_asked or problem.code not in REFUSALS:

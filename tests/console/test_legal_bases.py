@@ -7,12 +7,14 @@ basis on the person's statement. Every rule is the services' (`sending.check_bas
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from hub.clock import utcnow
@@ -398,3 +400,6 @@ def test_the_statement_names_the_legal_basis(world: World, worker: Person, api: 
     french = api.get(f"/console/cases/{request['case_id']}/statement", params={"lang": "fr"})
     assert "Base légale : intérêt vital" in french.text
     assert "Communiquées sans votre consentement" in french.text
+    pdf = api.get(f"/console/cases/{request['case_id']}/statement.pdf", params={"lang": "fr"})
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Base légale : intérêt vital" in text
