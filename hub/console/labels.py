@@ -145,6 +145,7 @@ LABELS: dict[str, dict[str, str]] = {
         "transfer": N_("Case transfer"),
         "transfer_request": N_("Transfer request"),
         "person_notice": N_("Informing the person"),
+        "review": N_("Review"),
     },
     "age_bands": {
         "under_6": N_("Child under 6"),

@@ -24,6 +24,7 @@ from hub.legal_bases.models import PersonNotice
 from hub.notifications import service as notifications
 from hub.notifications.models import Notification
 from hub.referrals.models import Referral
+from hub.reviews.models import Review
 from hub.transfers.models import Transfer
 from hub.transfers.requests.models import TransferRequest
 
@@ -76,6 +77,17 @@ WHAT: dict[tuple[str, str | None], str] = {
     ("person_notice.reminder", None): N_(
         "A person whose data was shared without their consent is still to be informed"
     ),
+    # a request on a legal basis waits for two consent officers (the time limit's steps)
+    ("review.held", None): N_(
+        "A request to share data without the person's consent waits for two consent officers"
+    ),
+    ("review.reminder", None): N_("A request to share data without consent must be decided soon"),
+    ("review.overdue", None): N_(
+        "A request to share data without consent is waiting past its deadline"
+    ),
+    ("review.escalation", None): N_(
+        "Escalated: a request to share data without consent is long past its deadline"
+    ),
 }
 FALLBACK = N_("A referral or a transfer needs your attention")
 
@@ -93,6 +105,10 @@ def _link(db: Session, notification: Notification) -> str | None:
         if db.get(PersonNotice, notification.object_id) is None:
             return None
         return f"/console/person-notices/{notification.object_id}"
+    if notification.object_type == "review":
+        if db.get(Review, notification.object_id) is None:
+            return None
+        return f"/console/reviews/{notification.object_id}"
     if notification.object_type == "transfer_request":
         if db.get(TransferRequest, notification.object_id) is None:
             return None

@@ -403,3 +403,20 @@ def test_the_statement_names_the_legal_basis(world: World, worker: Person, api: 
     pdf = api.get(f"/console/cases/{request['case_id']}/statement.pdf", params={"lang": "fr"})
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Base légale : intérêt vital" in text
+
+
+def test_the_officers_are_told_of_a_request_without_consent_at_once(
+    world: World, api: TestClient
+) -> None:
+    officer = person(world.runtime, world.sender.organization_id, "consent_officer")
+    request = basis_request(world)
+    outbox_drain.drain(world.runtime)
+    sign_in(api, officer)
+    page = api.get("/console/notifications")
+    assert (
+        "A request to share data without the person's consent waits for two consent officers"
+        in page.text
+    )
+    assert f'href="/console/reviews/{request["review_id"]}"' in page.text
+    french = api.get("/console/notifications?lang=fr")
+    assert "attend deux responsables des consentements" in french.text
