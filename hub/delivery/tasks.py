@@ -27,6 +27,8 @@ from hub.reviews import scheduled as review_deadlines
 from hub.reviews.models import Review
 from hub.transfers import scheduled as transfer_deadlines
 from hub.transfers.models import Transfer
+from hub.transfers.requests import notices as request_notices
+from hub.transfers.requests.models import TransferRequest
 from hub.worker.celery_app import FHIR_POLL_TASK
 from hub.worker.process import worker_runtime
 
@@ -153,6 +155,31 @@ def _transfer_deadline_notice(topic: str) -> Handler:
     return notify
 
 
+def _transfer_request_deadline_notice(topic: str) -> Handler:
+    def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
+        request_id = payload["request_id"]
+        with transaction(runtime.sessions) as read:
+            request = read.get(TransferRequest, request_id)
+            if request is None:
+                return
+            shaped = request_notices.request_notice(topic, request, runtime.settings.public_url)
+            told = [
+                (party, request_notices.organization_of(request, party))
+                for party in request_notices.NOTICE_ACTIONS[topic][1]
+            ]
+        # once per request, topic and party (a partner drops a copy by its delivery id)
+        for party, organization_id in told:
+            notices.push(
+                runtime,
+                organization_id=organization_id,
+                delivery_id=notices.notice_id(topic, request_id, party.value),
+                shaped=shaped,
+            )
+        request_notices.notice_pushed(db, topic=topic, request_id=request_id)
+
+    return notify
+
+
 # made once, so installing again finds the same handlers
 HANDLERS: dict[str, Handler] = {
     referrals.PARTY_NOTICE_TOPIC: party_notice,
@@ -164,6 +191,7 @@ HANDLERS: dict[str, Handler] = {
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
     **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},
     **{topic: _data_life_notice(topic) for topic in referral_data_life.NOTICE_ACTIONS},
+    **{topic: _transfer_request_deadline_notice(topic) for topic in request_notices.NOTICE_ACTIONS},
 }
 
 

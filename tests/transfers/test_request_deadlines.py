@@ -125,6 +125,10 @@ def test_a_request_is_reminded_flagged_escalated_then_expires(world: World) -> N
         "transfer_request.reminded",
         "transfer_request.overdue",
         "transfer_request.escalated",
+        # the partners' systems told of each step (`hub.transfers.requests.notices`)
+        "transfer_request.reminder_queued",
+        "transfer_request.overdue_notice_queued",
+        "transfer_request.escalation_notice_queued",
         "transfer_request.expire",
     ]
 

@@ -4,7 +4,8 @@ The window is the policy's `follow_up.transfer_request` (by the request's urgenc
 default), counted from the request. The pass is `hub.db.deadlines`, as for the referrals' and
 a transfer offer's deadlines, and runs with the transfers' scheduled job
 (`hub.transfers.scheduled`): the people of `follow_up.notify` are told at each step (the
-requester is the request's sender side, the owner its recipient side). A request still
+requester is the request's sender side, the owner its recipient side), and the organisations'
+webhooks through the outbox (`hub.transfers.requests.notices`). A request still
 unanswered `expire_after_hours` past its deadline expires (the table's `expire`, the hub's
 move). Running it twice does nothing more: every step checks and sets its own marker.
 """
@@ -24,10 +25,12 @@ from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Step, Watched
 from hub.lifecycle import Party, history, reasons
 from hub.notifications import service as notifications
+from hub.outbox.service import enqueue
 from hub.policy.rules import Audience
 from hub.services import Services
 from hub.transfers.requests.lifecycle import MOVES, REQUESTED
 from hub.transfers.requests.models import TransferRequest
+from hub.transfers.requests.notices import TOPIC_OF_STEP
 
 OBJECT_TYPE = "transfer_request"
 # the move a request owes, as its notifications name it
@@ -67,6 +70,8 @@ def _step(
         setattr(request, marker, now)
         if marker == "escalated_at" and request.overdue_since is None:
             request.overdue_since = now
+        # the partners' systems hear of it as of a referral's deadline (`notices`)
+        enqueue(db=db, topic=TOPIC_OF_STEP[step], payload={"request_id": request.id})
         notifications.announce(
             db,
             audiences=audiences,
