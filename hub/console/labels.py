@@ -164,6 +164,7 @@ LABELS: dict[str, dict[str, str]] = {
     "review_kinds": {
         "referral": N_("Referral"),
         "transfer": N_("Case transfer"),
+        "case": N_("Case"),
     },
     "roles": {
         "case_worker": N_("Case worker"),

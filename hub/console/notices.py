@@ -4,7 +4,8 @@ the unread first, marked read one by one or all at once; the home page shows the
 A notification is the person's own: every query here is by their id, so another person's is
 never shown nor marked. It names a request by its id and the event by code; the link leads to
 the request's page on the person's side (the sender's tracking, or the recipient's inbox),
-whose own rules decide what they see there.
+whose own rules decide what they see there. A case erased names the case by its id only, with
+no link: there is nothing of it left to read.
 """
 
 from __future__ import annotations
@@ -88,12 +89,23 @@ WHAT: dict[tuple[str, str | None], str] = {
     ("review.escalation", None): N_(
         "Escalated: a request to share data without consent is long past its deadline"
     ),
+    # a case whose data the organisation held was erased (the stage: why); nothing to link to
+    ("case.erased", "request"): N_(
+        "A case whose data you received was erased at the person's request: erase your own copies"
+    ),
+    ("case.erased", "retention"): N_(
+        "A case whose data you received was erased at the end of its retention period: "
+        "erase your own copies"
+    ),
 }
 FALLBACK = N_("A referral or a transfer needs your attention")
 
 
 def _link(db: Session, notification: Notification) -> str | None:
     """The request's page on the person's side; None when it is gone."""
+    if notification.object_type == "case":
+        # an erased case: nothing of it is left to read
+        return None
     if notification.object_type == "referral":
         referral = db.get(Referral, notification.object_id)
         if referral is None:

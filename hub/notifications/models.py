@@ -28,7 +28,8 @@ class Notification(Base):
     code: Mapped[str] = mapped_column(String(64))
     # the move owed when it happened: answer, start, follow_up; acceptance for a transfer
     stage: Mapped[str | None] = mapped_column(String(16))
-    object_type: Mapped[str] = mapped_column(String(16))  # referral | transfer
+    # referral | transfer | transfer_request | case (erased: the stage is why)
+    object_type: Mapped[str] = mapped_column(String(16))
     object_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]

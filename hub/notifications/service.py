@@ -30,9 +30,11 @@ from hub.users.roles import AUDIENCE_ROLES
 NOTIFY_TOPIC = "people.notify"
 EMAIL_TOPIC = "people.email"
 
-OBJECT_TYPES = ("referral", "transfer", "transfer_request", "person_notice", "review")
-# `held`: a request on a legal basis is waiting for the consent officers (`hub.reviews`)
-STEPS = ("held", "reminder", "overdue", "escalation")
+OBJECT_TYPES = ("referral", "transfer", "transfer_request", "person_notice", "review", "case")
+# `held`: a request on a legal basis is waiting for the consent officers (`hub.reviews`);
+# `erased`: a case erased (`case.erased`, the stage its reason: the holders of its data without
+# a system of their own are told so, `hub.delivery.erasure_notices`)
+STEPS = ("held", "reminder", "overdue", "escalation", "erased")
 # how many a page lists, and how many the home page shows
 PAGE_SIZE = 50
 
