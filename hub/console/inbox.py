@@ -11,20 +11,24 @@ it does (`service.party_move`, as POST /v1/referrals/{id}/<move>). This module s
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from hub.api.deps import CurrentRuntime, DbSession, get_runtime
 from hub.api.problems import NotFound, Problem
+from hub.clock import utcnow
 from hub.console.errors import ConsoleRoute
 from hub.console.history import parties, since
 from hub.console.labels import LABELS, N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
 from hub.lifecycle import Party
-from hub.referrals import reading, service
+from hub.referrals import data_life, reading, service
+from hub.referrals.data_life import Erasure
 from hub.referrals.lifecycle import FINAL, MOVES
 from hub.referrals.models import Referral
 from hub.referrals.schemas import TEXT_MAX, ReferralSummary, Role
+from hub.users import directory as people
 
 router = APIRouter(prefix="/console/received", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -47,7 +51,7 @@ CODES = {a: service.ANSWER_CODES[a][0] for a in WORDED if a in service.ANSWER_CO
 UNKNOWN_CODE = N_("Choose one of the answers listed.")
 
 
-def _received(
+def received(
     db: DbSession, person: CurrentPerson, referral_id: str, *, lock: bool = False
 ) -> Referral:
     """The referral if the person's organisation received it (404 otherwise, also to its
@@ -59,6 +63,20 @@ def _received(
     if service.party_of(referral, organization_id) is not Party.recipient:
         raise NotFound("referral")
     return referral
+
+
+def erasure_shown(db: Session, state: Erasure | None) -> dict[str, object]:
+    """What the recipient's pages say of the erasure of what it received (`data_life`): where
+    it stands, who confirmed it last, whether its date has passed without confirmation."""
+    if state is None:
+        return {"erasure": None}
+    return {
+        "erasure": state,
+        "erasure_by": people.describe(db=db, actor=state.confirmed_by)
+        if state.confirmed_by
+        else None,
+        "erasure_late": bool(state.waiting and state.erase_by and state.erase_by < utcnow()),
+    }
 
 
 def _summary(referral: Referral) -> ReferralSummary:
@@ -103,7 +121,7 @@ def referral_page(
 ) -> Response:
     """The referral with what the gate releases now: asked, and accounted for, at each view."""
     person.require(SCOPE)
-    referral = _received(db, person, referral_id)
+    referral = received(db, person, referral_id)
     read = reading.read(
         db=db,
         keyring=runtime.keyring,
@@ -144,6 +162,13 @@ def referral_page(
         worded=WORDED,
         events=events,
         since=since(person.language),
+        # the data life of what it received (this read included), and the erasure's button
+        **erasure_shown(
+            db,
+            data_life.erasure_of(
+                db, referral_id=referral.id, organization_id=person.principal.organization_id
+            ),
+        ),
     )
 
 
@@ -210,7 +235,7 @@ def words(
         return _done(request, person, db, referral_id)
     if action not in WORDED:
         raise NotFound()
-    return _words_page(request, person, db, _received(db, person, referral_id), action)
+    return _words_page(request, person, db, received(db, person, referral_id), action)
 
 
 @router.post("/{referral_id}/{action}")
@@ -226,7 +251,7 @@ def move(
     person.require(SCOPE)
     if action not in RECIPIENT_MOVES:
         raise NotFound()
-    referral = _received(db, person, referral_id, lock=True)
+    referral = received(db, person, referral_id, lock=True)
     text = None
     code = None
     if action in WORDED:
@@ -276,7 +301,7 @@ def move(
 
 def _done(request: Request, person: CurrentPerson, db: DbSession, referral_id: str) -> Response:
     chosen = request.query_params.get("move")
-    summary = _summary(_received(db, person, referral_id))
+    summary = _summary(received(db, person, referral_id))
     # the page confirms a move only if the referral is where that move leads
     made = chosen in RECIPIENT_MOVES and MOVES[str(chosen)].target == summary.status
     return page(

@@ -27,6 +27,7 @@ from hub.console import (
     notices,
     offers,
     person_notices,
+    received_erasure,
     refer,
     reports,
     reviews,
@@ -57,6 +58,8 @@ def install(app: FastAPI) -> None:
     app.include_router(reviews.router)
     app.include_router(statement.router)
     app.include_router(refer.router)
+    # before the inbox: its `/{id}/{action}` would take `/{id}/erasure`
+    app.include_router(received_erasure.router)
     app.include_router(inbox.router)
     app.include_router(offers.router)
     app.include_router(transfers.router)

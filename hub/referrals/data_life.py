@@ -45,6 +45,44 @@ NOTICE_ACTIONS: dict[str, tuple[str, Party]] = {
 BATCH = 500
 
 
+@dataclass(frozen=True)
+class Erasure:
+    """Where the erasure of what an organisation received under a referral stands, read without
+    disclosing anything (the console's recipient page and its confirmation page): the erase-by
+    date still owed (the earliest of the disclosures not yet confirmed; once all are, the
+    earliest of all; None: no limit), how many wait, and the latest confirmation."""
+
+    erase_by: datetime | None
+    waiting: int
+    confirmed_at: datetime | None
+    confirmed_by: str | None
+
+
+def erasure_of(db: Session, *, referral_id: str, organization_id: str) -> Erasure | None:
+    """The erasure of what `organization_id` received under the referral; None when it received
+    nothing (nothing to erase, nothing to confirm: the confirmation would be a 404)."""
+    rows = list(
+        db.scalars(
+            select(Disclosure).where(
+                Disclosure.referral_id == referral_id,
+                Disclosure.recipient_organization_id == organization_id,
+            )
+        )
+    )
+    if not rows:
+        return None
+    open_rows = [row for row in rows if row.erasure_confirmed_at is None]
+    dates = [row.erase_by for row in (open_rows or rows) if row.erase_by is not None]
+    confirmed = [row for row in rows if row.erasure_confirmed_at is not None]
+    latest = max(confirmed, key=lambda row: row.erasure_confirmed_at) if confirmed else None  # type: ignore[arg-type,return-value]
+    return Erasure(
+        erase_by=min(dates) if dates else None,
+        waiting=len(open_rows),
+        confirmed_at=latest.erasure_confirmed_at if latest else None,
+        confirmed_by=latest.erasure_confirmed_by if latest else None,
+    )
+
+
 @dataclass
 class DataLifeReport:
     """The referrals each step acted on."""
