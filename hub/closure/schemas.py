@@ -12,7 +12,8 @@ Choice = Literal["cancel", "keep"]
 
 class CaseClose(BaseModel):
     """Why the case is closed (a code of the policy's `closure_reasons`), a note, and what to
-    do with each open referral and transfer of the case (by id: `cancel` or `keep`)."""
+    do with each open referral and transfer of the case and each transfer request naming it
+    still waiting (by id: `cancel` or `keep`)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -38,8 +39,10 @@ class CaseClose(BaseModel):
     requests: dict[str, Choice] = Field(
         default_factory=dict,
         max_length=500,
-        description="each open referral or transfer of the case: `cancel` or `keep` "
-        "(one left out: 409 `case_has_open_requests`)",
+        description="each open referral or transfer of the case, and each transfer request "
+        "naming it still waiting: `cancel` or `keep` (one left out: 409 "
+        "`case_has_open_requests`). Cancelling a transfer request refuses it (code "
+        "`case_closed`) when the owner received it, withdraws it when the owner made it",
     )
 
 
@@ -53,12 +56,18 @@ class CaseReopen(BaseModel):
 
 
 class OpenRequest(BaseModel):
-    """A referral or transfer of the case still open: closing asks what to do with it."""
+    """A referral or transfer of the case still open, or a transfer request naming it still
+    waiting: closing asks what to do with it."""
 
     id: str
-    kind: Literal["referral", "transfer"]
+    kind: Literal["referral", "transfer", "transfer_request"]
     status: str
+    # the recipient; for a transfer request, the organisation asked for the case
     to_organization_id: str
+    # a transfer request's requester, and whether the owner received it (closing refuses it)
+    # or made it (closing withdraws it)
+    from_organization_id: str | None = None
+    received: bool = False
     created_at: datetime
     # the sender's cancel is a legal move from its status
     can_cancel: bool

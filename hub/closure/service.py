@@ -3,18 +3,22 @@ move is legal, `hub.lifecycle.history.apply` makes it (the event in the case's h
 the actor, the time, the reason code and the note sealed with the case's key; the audit entry
 `case.close` / `case.reopen`).
 
-Closing asks about every open request the owner sent for the case: each must be named,
-`cancel` or `keep` (409 `case_has_open_requests` with the ids of those left out). A cancelled
-one goes by the sender's own `cancel` (`hub.referrals.service.party_move`,
-`hub.transfers.service.party_move`): the same table, the same notice to the recipient. All of
-it is one transaction: a cancellation the table refuses (409) leaves the case open.
+Closing asks about every open request the owner sent for the case, and every transfer request
+still waiting that names the case, received by the owner (another office asks for it) or made by
+it: each must be named, `cancel` or `keep` (409 `case_has_open_requests` with the ids of those
+left out). A cancelled referral or transfer goes by the sender's own `cancel`
+(`hub.referrals.service.party_move`, `hub.transfers.service.party_move`): the same table, the
+same notice to the recipient. A cancelled transfer request goes by its own lifecycle
+(`hub.transfers.requests.service`): one received is refused with the code `case_closed` (the
+policy's `transfer_request_refusals`), one the owner made is withdrawn. All of it is one
+transaction: a move the table refuses (409) leaves the case open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hub.api.problems import Conflict
@@ -35,12 +39,19 @@ from hub.referrals.models import Referral
 from hub.transfers import service as transfers
 from hub.transfers.lifecycle import MOVES as TRANSFER_MOVES
 from hub.transfers.models import Transfer
+from hub.transfers.requests import service as transfer_requests
+from hub.transfers.requests.lifecycle import MOVES as REQUEST_MOVES
+from hub.transfers.requests.lifecycle import REQUESTED
+from hub.transfers.requests.models import TransferRequest
 from hub.transfers.sending import OPEN as TRANSFER_OPEN
 
 CANCEL = "cancel"
 # what the recipient reads as the reason of a cancellation made by closing: never the note
 # (the owner's words about the person stay in the case's history)
 CANCEL_TEXT = "The case was closed by the organisation that owns it."
+# the refusal code of a transfer request received for a case that closing refuses (a policy
+# without it: its last code, `other` by default)
+CASE_CLOSED = "case_closed"
 
 
 def _referrals(db: Session, case: Case, lock: bool) -> list[Referral]:
@@ -69,9 +80,34 @@ def _transfers(db: Session, case: Case, lock: bool) -> list[Transfer]:
     return list(db.scalars(query.with_for_update() if lock else query))
 
 
+def _transfer_requests(db: Session, case: Case, lock: bool) -> list[TransferRequest]:
+    """The transfer requests still waiting that name the case and that the owner is party to:
+    received (asked for the case) or made by it."""
+    owner = case.owner_organization_id
+    query = (
+        select(TransferRequest)
+        .where(
+            TransferRequest.case_id == case.id,
+            TransferRequest.status == REQUESTED,
+            or_(
+                TransferRequest.owner_organization_id == owner,
+                TransferRequest.requester_organization_id == owner,
+            ),
+        )
+        .order_by(TransferRequest.created_at, TransferRequest.id)
+    )
+    return list(db.scalars(query.with_for_update() if lock else query))
+
+
+def _request_move(request: TransferRequest, case: Case) -> str:
+    """What cancelling a transfer request is for the owner: refusing one it received,
+    withdrawing one it made."""
+    return "refuse" if request.owner_organization_id == case.owner_organization_id else "withdraw"
+
+
 def open_requests(*, db: Session, case: Case) -> list[OpenRequest]:
-    """The referrals and transfers the owner sent for the case that are still open, oldest
-    first: what closing asks about."""
+    """The referrals and transfers the owner sent for the case that are still open, and the
+    transfer requests naming it still waiting, oldest first: what closing asks about."""
     items = [
         OpenRequest(
             id=r.id,
@@ -94,6 +130,20 @@ def open_requests(*, db: Session, case: Case) -> list[OpenRequest]:
         )
         for t in _transfers(db, case, lock=False)
     ]
+    for q in _transfer_requests(db, case, lock=False):
+        move = _request_move(q, case)
+        items.append(
+            OpenRequest(
+                id=q.id,
+                kind="transfer_request",
+                status=q.status,
+                to_organization_id=q.owner_organization_id,
+                from_organization_id=q.requester_organization_id,
+                received=move == "refuse",
+                created_at=q.created_at,
+                can_cancel=q.status in REQUEST_MOVES[move].sources,
+            )
+        )
     return sorted(items, key=lambda item: (item.created_at, item.id))
 
 
@@ -118,12 +168,17 @@ def close(
     vocabulary_check(policy, "closure_reasons", reason, field="reason")
     found_referrals = _referrals(db, case, lock=True)
     found_transfers = _transfers(db, case, lock=True)
-    open_ids = [r.id for r in found_referrals] + [t.id for t in found_transfers]
+    found_asks = _transfer_requests(db, case, lock=True)
+    open_ids = [
+        *(r.id for r in found_referrals),
+        *(t.id for t in found_transfers),
+        *(q.id for q in found_asks),
+    ]
     unaddressed = [i for i in open_ids if i not in requests]
     if unaddressed:
         raise Conflict(
             "case_has_open_requests",
-            "The case has open referrals or transfers",
+            "The case has open referrals, transfers or transfer requests",
             "Say for each whether to cancel or keep it (`requests`).",
             open_requests=unaddressed,
         )
@@ -152,6 +207,9 @@ def close(
                 organization_id=organization_id,
                 text=CANCEL_TEXT,
             )
+    for ask in found_asks:
+        if requests[ask.id] == CANCEL:
+            _cancel_request(db, keyring, policy, case, ask, actor)
     history.apply(
         db=db,
         keyring=keyring,
@@ -177,6 +235,40 @@ def close(
             object_id=case.id,
             details={"cancelled": cancelled, "kept": kept},
         )
+
+
+def _cancel_request(
+    db: Session,
+    keyring: KeyEncryptionKeys,
+    policy: Policy,
+    case: Case,
+    request: TransferRequest,
+    actor: str,
+) -> None:
+    """Refuse a request the owner received (code `case_closed`), withdraw one it made: the
+    requests' own moves, their events, audit entries and the other party's view."""
+    organization_id = case.owner_organization_id
+    if _request_move(request, case) == "withdraw":
+        transfer_requests.withdraw(
+            db=db,
+            keyring=keyring,
+            request=request,
+            actor=actor,
+            organization_id=organization_id,
+            text=CANCEL_TEXT,
+        )
+        return
+    codes = policy.vocabularies.transfer_request_refusals
+    transfer_requests.refuse(
+        db=db,
+        keyring=keyring,
+        policy=policy,
+        request=request,
+        actor=actor,
+        organization_id=organization_id,
+        refusal_code=CASE_CLOSED if CASE_CLOSED in codes else codes[-1],
+        text=CANCEL_TEXT,
+    )
 
 
 def reopen(

@@ -1,5 +1,6 @@
 """Closing and reopening a case at the console: first what closing will do (the case's open
-referrals and transfers, each to cancel or keep), the coded reason and a note, then the
+referrals and transfers, each to cancel or keep, and the transfer requests naming it still
+waiting, each to refuse or withdraw, or keep), the coded reason and a note, then the
 confirmation.
 
 The open requests are `hub.closure.service.open_requests`; confirming is
@@ -36,6 +37,8 @@ CHOICES: tuple[Choice, ...] = ("cancel", "keep")
 CHOOSE_REASON = N_("Choose why the case is closed.")
 CHOOSE_REFERRAL = N_("Choose whether to cancel or keep this referral.")
 CHOOSE_TRANSFER = N_("Choose whether to cancel or keep this case transfer.")
+CHOOSE_RECEIVED_REQUEST = N_("Choose whether to refuse or keep this transfer request.")
+CHOOSE_MADE_REQUEST = N_("Choose whether to withdraw or keep this transfer request.")
 NOT_CANCELLABLE = N_("This request can no longer be cancelled: keep it.")
 NOTE_TOO_LONG = N_("The note is too long (2,000 characters at most).")
 
@@ -78,7 +81,11 @@ def _close_page(
         case=case,
         requests=requests,
         services=services,
-        names=organization_names(db, [q.to_organization_id for q in requests]),
+        names=organization_names(
+            db,
+            [q.to_organization_id for q in requests]
+            + [q.from_organization_id for q in requests if q.from_organization_id],
+        ),
         reasons=runtime.policy.vocabularies.closure_reasons,
         reason=reason,
         note=note,
@@ -88,6 +95,15 @@ def _close_page(
         errors=errors or [],
         error_for={anchor.rsplit("-", 1)[0]: message for anchor, message in errors or []},
     )
+
+
+def _choose(q: OpenRequest) -> str:
+    """The question left unanswered, in the words of the request's kind."""
+    if q.kind == "referral":
+        return CHOOSE_REFERRAL
+    if q.kind == "transfer":
+        return CHOOSE_TRANSFER
+    return CHOOSE_RECEIVED_REQUEST if q.received else CHOOSE_MADE_REQUEST
 
 
 @router.get("/console/cases/{case_id}/close")
@@ -125,7 +141,7 @@ def close(
     # in the page's order: the requests, then the reason
     for q in requests:
         if chosen[q.id] not in CHOICES:
-            message = CHOOSE_REFERRAL if q.kind == "referral" else CHOOSE_TRANSFER
+            message = _choose(q)
             errors.append((f"request-{q.id}-cancel", gettext(message)))
         elif chosen[q.id] == "cancel" and not q.can_cancel:
             errors.append((f"request-{q.id}-keep", gettext(NOT_CANCELLABLE)))

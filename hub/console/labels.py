@@ -79,6 +79,7 @@ LABELS: dict[str, dict[str, str]] = {
         "person_disagrees": N_("The person does not agree to the transfer"),
         "services_ongoing": N_("Services for the person are still under way here"),
         "case_not_identified": N_("We cannot identify the case from what you gave"),
+        "case_closed": N_("The case is closed"),
         "other": N_("Another reason"),
     },
     "transfer_request_statuses": {

@@ -70,6 +70,7 @@ class Vocabularies(BaseModel):
             "person_disagrees",
             "services_ongoing",
             "case_not_identified",
+            "case_closed",
             "other",
         ),
         min_length=1,
