@@ -267,7 +267,8 @@ def _cancel_request(
         actor=actor,
         organization_id=organization_id,
         refusal_code=CASE_CLOSED if CASE_CLOSED in codes else codes[-1],
-        text=CANCEL_TEXT,
+        # the code says it, in the reader's language: no words beside it
+        text=None,
     )
 
 

@@ -53,6 +53,7 @@ def test_closing_refuses_or_keeps_the_requests_received_for_the_case(world: Worl
     assert closed.json()["status"] == "closed"
     seen = get(world, first, world.ngo).json()
     assert (seen["status"], seen["refusal_code"]) == ("refused", "case_closed")
+    assert seen["answer_text"] is None  # the code says it, in the reader's language
     assert get(world, second, world.country).json()["status"] == "requested"
     assert get(world, other, world.sender).json()["status"] == "requested"
     assert "transfer_request.refuse" in _actions(world, first)
@@ -84,4 +85,5 @@ def test_closing_withdraws_a_request_the_owner_made(world: World) -> None:
     assert closed.status_code == 200, closed.text
     seen = get(world, asked, world.ngo).json()
     assert (seen["status"], seen["status_reason"]) == ("withdrawn", "withdrawn_by_requester")
+    assert seen["answer_text"] == "The case was closed by the organisation that owns it."
     assert "transfer_request.withdraw" in _actions(world, asked)
