@@ -147,6 +147,8 @@ LABELS: dict[str, dict[str, str]] = {
         "transfer_request": N_("Transfer request"),
         "person_notice": N_("Informing the person"),
         "review": N_("Review"),
+        # an erased case whose data the person's organisation held
+        "case": N_("Case"),
     },
     "age_bands": {
         "under_6": N_("Child under 6"),
@@ -165,7 +167,6 @@ LABELS: dict[str, dict[str, str]] = {
     "review_kinds": {
         "referral": N_("Referral"),
         "transfer": N_("Case transfer"),
-        "case": N_("Case"),
     },
     "roles": {
         "case_worker": N_("Case worker"),
