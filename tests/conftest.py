@@ -235,15 +235,34 @@ def _database_pool(database_template: str) -> Iterator[DatabasePool | None]:
     pool.close()
 
 
+# the PostgreSQL databases a test took, given back once all of its fixtures are torn down
+_TAKEN = pytest.StashKey[list[tuple[DatabasePool, str]]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """The pool empties a database for the next test (tests/support/pg_pool.py) only after every
+    fixture of this one is gone: the servers and `hub` processes it started no longer run."""
+    try:
+        return (yield)
+    finally:
+        for pool, name in item.stash.get(_TAKEN, []):
+            pool.give_back(name)
+        item.stash[_TAKEN] = []
+
+
 @pytest.fixture
 def database_url(
-    database_template: str, _database_pool: DatabasePool | None, tmp_path: Path
+    database_template: str,
+    _database_pool: DatabasePool | None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[str]:
     if _database_pool is not None:
         name = _database_pool.take()
+        request.node.stash.setdefault(_TAKEN, []).append((_database_pool, name))
         url = make_url(PG_URL).set(database=name).update_query_dict(PG_TEST_OPTIONS)
         yield url.render_as_string(hide_password=False)
-        _database_pool.give_back(name)
     else:
         path = tmp_path / "hub.sqlite3"
         shutil.copyfile(database_template, path)
