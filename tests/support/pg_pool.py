@@ -15,9 +15,10 @@ behind the tests: tests waited up to 14 s for a copy, and a worker's last test w
 while the copies left were dropped. Emptying a database takes a fraction of that and
 checkpoints nothing.
 
-A database comes back to the template's state only when its schema is still the template's
-(tables, columns, indexes, constraints, functions, triggers, types: `SCHEMA_FINGERPRINT`); one a
-test changed (e.g. the outbox tests' effects table) is dropped and a new copy made instead.
+A database comes back to the template's state only when its schema is the template's again
+once the tables a test added (the outbox tests' effects table) are dropped: tables, columns,
+indexes, constraints, functions, triggers, types (`SCHEMA_FINGERPRINT`). One a test changed
+otherwise is dropped and a new copy made instead.
 Its connections are ended first, so no process the test started can still write into it (the
 conftest gives a database back only once every fixture of its test has been torn down, so
 those processes have already been killed).
@@ -121,6 +122,10 @@ class _Template:
 
     def restore(self, conn: Connection) -> bool:
         """Make the database on `conn` the template again, or False if its schema changed."""
+        # tables a test added (the outbox tests' effects table) go, with what hangs on them
+        added = [str(t) for t in conn.execute(text(_TABLES)).scalars() if t not in self.tables]
+        if added:
+            conn.execute(text(f"DROP TABLE {', '.join(added)} CASCADE"))
         if conn.execute(text(SCHEMA_FINGERPRINT)).scalar_one() != self.fingerprint:
             conn.rollback()
             return False
