@@ -79,18 +79,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # plain DROP COLUMNs (SQLite has them since 3.35), not batch copies: a batch would drop and
+    # re-create `gate_decisions` and `referrals`, which other tables' rows refer to
     op.drop_table("person_notices")
-    with op.batch_alter_table("reviews") as batch:
-        for column in (
-            "first_justification_ciphertext",
-            "first_approved_at",
-            "first_approved_by",
-            "basis_justification_ciphertext",
-            "officers_required",
-        ):
-            batch.drop_column(column)
-    with op.batch_alter_table("referrals") as batch:
-        batch.drop_column("basis_justification_ciphertext")
+    for column in (
+        "first_justification_ciphertext",
+        "first_approved_at",
+        "first_approved_by",
+        "basis_justification_ciphertext",
+        "officers_required",
+    ):
+        op.drop_column("reviews", column)
+    op.drop_column("referrals", "basis_justification_ciphertext")
     for table in ("disclosures", "reviews", "referrals", "gate_decisions"):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("legal_basis")
+        op.drop_column(table, "legal_basis")
