@@ -158,6 +158,25 @@ def seed(runtime: Runtime, n_cases: int) -> World:
     return World(client_id, secret, recipient_id, case_ids)
 
 
+def session_cpu_seconds(leader: int) -> float:
+    """CPU time (user + system) so far of every live process in `leader`'s session: a server
+    started with `start` and whatever it forked (uvicorn's worker processes)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # the fields after the command's closing parenthesis: state, ppid, pgrp, session, ...
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == leader:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -223,6 +242,7 @@ class Result:
     errors: Counter[str] = field(default_factory=Counter)
     wall_s: float = 0.0
     cut_short: bool = False
+    cpu_s: float = 0.0  # the server's processes, over the measured requests
 
     @property
     def ok(self) -> int:
@@ -233,6 +253,11 @@ class Result:
         if not ordered:
             return float("nan")
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU per request (failed ones included: they cost it too)."""
+        return self.cpu_s / self.requests * 1000 if self.requests else float("nan")
 
     @property
     def throughput(self) -> float:
@@ -251,13 +276,27 @@ def body_for(world: World, case_id: str) -> dict[str, Any]:
     }
 
 
-def load(url: str, token: str, world: World, args: argparse.Namespace, deadline: float) -> Result:
-    """`args.clients` threads hammer `url`; each request is a fresh referral's body."""
+def load(
+    url: str,
+    token: str,
+    world: World,
+    args: argparse.Namespace,
+    deadline: float,
+    server: subprocess.Popen[bytes],
+) -> Result:
+    """`args.clients` threads hammer `url`; each request is a fresh referral's body. The
+    server's CPU is counted from when the clients start together to when the last ends."""
     result = Result()
     lock = threading.Lock()
     cases = itertools.cycle(world.case_ids)
     started: list[float] = []
-    barrier = threading.Barrier(args.clients, action=lambda: started.append(time.perf_counter()))
+    cpu_at_start: list[float] = []
+
+    def all_set() -> None:
+        cpu_at_start.append(session_cpu_seconds(server.pid))
+        started.append(time.perf_counter())
+
+    barrier = threading.Barrier(args.clients, action=all_set)
     headers = {"Authorization": f"Bearer {token}"}
 
     def one(client: httpx.Client) -> tuple[float, str | None]:
@@ -301,6 +340,8 @@ def load(url: str, token: str, world: World, args: argparse.Namespace, deadline:
     if any(thread.is_alive() for thread in threads) or not started:
         result.cut_short = True
     result.wall_s = time.perf_counter() - started[0] if started else 0.0
+    if cpu_at_start:
+        result.cpu_s = session_cpu_seconds(server.pid) - cpu_at_start[0]
     return result
 
 
@@ -310,7 +351,8 @@ def report(name: str, r: Result) -> None:
     short = "  (cut short by --max-seconds)" if r.cut_short else ""
     print(
         f"{name:<6} {r.requests:>8} {errors:>6} {r.wall_s:>7.1f} s {r.throughput:>8.1f} "
-        f"{r.percentile(0.5):>8.1f} ms {r.percentile(0.99):>8.1f} ms{detail}{short}"
+        f"{r.percentile(0.5):>8.1f} ms {r.percentile(0.99):>8.1f} ms {r.cpu_ms:>8.2f} ms"
+        f"{detail}{short}"
     )
 
 
@@ -323,6 +365,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument(
         "--max-seconds", type=float, default=900.0, help="cap on the two load phases together"
+    )
+    parser.add_argument(
+        "--processes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="server processes of each target, one load each (comma-separated)",
     )
     parser.add_argument(
         "--no-idempotency-key",
@@ -364,35 +412,42 @@ def main() -> None:
         print(f"seeded {len(world.case_ids)} cases with consents in {seeded_s:.1f} s")
 
         bin_dir = Path(sys.executable).parent
-        hub_log, bare_log = data_dir / "hub.log", data_dir / "bare.log"
-        hub_cmd = [str(bin_dir / "hub"), "serve", "--host", HOST, "--port", str(hub_port)]
-        bare_cmd = [str(bin_dir / "python"), "-m", "uvicorn", "--factory", "--app-dir"]
-        bare_cmd += [str(BENCH), "bare_app:create_app", "--host", HOST, "--port", str(bare_port)]
-        bare_cmd += ["--no-access-log", "--log-level", "warning"]
-        processes += [start(hub_cmd, env, hub_log), start(bare_cmd, env, bare_log)]
-        wait_ready(processes[0], "hub", "GET", f"{hub_base}/readyz", hub_log)
-        wait_ready(processes[1], "bare app", "POST", f"{bare_base}/insert", bare_log)
-        token = access_token(hub_base, world)
-
         deadline = time.monotonic() + args.max_seconds
         print(
             f"{args.clients} clients x {args.requests} requests (after {args.warmup} warm-up "
             f"each); Idempotency-Key sent: {'yes' if args.idempotency_key else 'no'}"
         )
-        print(
-            f"{'target':<6} {'requests':>8} {'errors':>6} {'wall':>9} {'req/s':>8} "
-            f"{'p50':>11} {'p99':>11}"
-        )
-        hub = load(f"{hub_base}/v1/referrals", token, world, args, deadline)
-        report("hub", hub)
-        bare = load(f"{bare_base}/insert", token, world, args, deadline)
-        report("bare", bare)
-        if hub.ok and bare.ok:
+        for n in args.processes:
+            hub_log, bare_log = data_dir / f"hub-{n}.log", data_dir / f"bare-{n}.log"
+            hub_cmd = [str(bin_dir / "hub"), "serve", "--host", HOST, "--port", str(hub_port)]
+            hub_cmd += ["--workers", str(n)]
+            bare_cmd = [str(bin_dir / "python"), "-m", "uvicorn", "--factory", "--app-dir"]
+            bare_cmd += [str(BENCH), "bare_app:create_app", "--host", HOST]
+            bare_cmd += ["--port", str(bare_port), "--workers", str(n)]
+            bare_cmd += ["--no-access-log", "--log-level", "warning"]
+            servers = [start(hub_cmd, env, hub_log), start(bare_cmd, env, bare_log)]
+            processes += servers
+            wait_ready(servers[0], "hub", "GET", f"{hub_base}/readyz", hub_log)
+            wait_ready(servers[1], "bare app", "POST", f"{bare_base}/insert", bare_log)
+            token = access_token(hub_base, world)
+            print(f"{n} server process{'es' if n > 1 else ''} each:")
             print(
-                f"hub/bare: throughput {hub.throughput / bare.throughput:.3f}, "
-                f"p50 {hub.percentile(0.5) / bare.percentile(0.5):.1f}x, "
-                f"p99 {hub.percentile(0.99) / bare.percentile(0.99):.1f}x"
+                f"{'target':<6} {'requests':>8} {'errors':>6} {'wall':>9} {'req/s':>8} "
+                f"{'p50':>11} {'p99':>11} {'CPU/req':>11}"
             )
+            hub = load(f"{hub_base}/v1/referrals", token, world, args, deadline, servers[0])
+            report("hub", hub)
+            bare = load(f"{bare_base}/insert", token, world, args, deadline, servers[1])
+            report("bare", bare)
+            if hub.ok and bare.ok:
+                print(
+                    f"hub/bare: throughput {hub.throughput / bare.throughput:.3f}, "
+                    f"p50 {hub.percentile(0.5) / bare.percentile(0.5):.1f}x, "
+                    f"p99 {hub.percentile(0.99) / bare.percentile(0.99):.1f}x, "
+                    f"CPU per request {hub.cpu_ms / bare.cpu_ms:.1f}x"
+                )
+            for server in servers:
+                stop(server)
         with runtime.sessions() as db:
             sent = db.scalar(
                 select(func.count()).select_from(Referral).where(Referral.status == "sent")
