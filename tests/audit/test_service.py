@@ -60,6 +60,41 @@ def test_entries_chain_each_to_the_previous(runtime: Runtime) -> None:
         assert head is not None and (head.seq, head.hash) == (2, second.hash)
 
 
+def test_entries_with_quotes_backslashes_and_any_text_chain_as_given(runtime: Runtime) -> None:
+    # on PostgreSQL the entries travel as text-array literals the hub quotes itself: whatever
+    # the text holds, what is stored, and hashed by the database, is what was recorded
+    odd = ['a "quoted" word', 'back\\slash \\"', "{braces, commas}", "NULL", "", " é 😀 \n"]
+    with runtime.sessions.begin() as db:
+        for n, text in enumerate(odd):
+            record(
+                db,
+                actor=text or "system",
+                action="test.odd",
+                object_type="test",
+                object_id=None if n % 2 else text,
+                details={"text": text, "list": odd[: n + 1], "nested": {text: [n, None]}},
+            )
+    entries = _entries(runtime)
+    assert [(e.actor, e.object_id, e.details["text"]) for e in entries] == [
+        (text or "system", None if n % 2 else text, text) for n, text in enumerate(odd)
+    ]
+    previous = "0" * 64
+    for entry in entries:
+        assert entry.details["nested"] == {entry.details["text"]: [entry.seq - 1, None]}
+        assert entry.prev_hash == previous
+        assert entry.hash == entry_hash(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            details=entry.details,
+            prev_hash=entry.prev_hash,
+        )
+        previous = entry.hash
+
+
 def test_rolled_back_work_leaves_no_entry(runtime: Runtime) -> None:
     with runtime.sessions() as db:
         try:
