@@ -24,16 +24,31 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.api.models import IdempotencyRecord
 from hub.api.problems import MEDIA_TYPE, Conflict, Problem, Unprocessable
+from hub.clock import utcnow
 
 MAX_KEY_LENGTH = 255
 REPLAYED = {"Idempotent-Replayed": "true"}
 
 P = ParamSpec("P")
+
+
+# built once, the columns only: every POST with a key asks it (mostly to hear "none")
+_REMEMBERED = select(
+    IdempotencyRecord.method,
+    IdempotencyRecord.path,
+    IdempotencyRecord.request_sha256,
+    IdempotencyRecord.status_code,
+    IdempotencyRecord.response_body,
+).where(
+    IdempotencyRecord.client_id == bindparam("client_id"),
+    IdempotencyRecord.key == bindparam("key"),
+)
 
 
 class Idempotency:
@@ -47,7 +62,7 @@ class Idempotency:
         """The remembered answer for this key, or None when the request is new."""
         if self.key is None:
             return None
-        record = db.get(IdempotencyRecord, (client_id, self.key))
+        record = db.execute(_REMEMBERED, {"client_id": client_id, "key": self.key}).first()
         if record is None:
             return None
         if (record.method, record.path, record.request_sha256) != (
@@ -65,22 +80,26 @@ class Idempotency:
         self, *, db: Session, client_id: str, status_code: int, body: BaseModel
     ) -> JSONResponse:
         """Record the answer (if a key was given) and return it."""
-        content: dict[str, Any] = jsonable_encoder(body)
+        # what `jsonable_encoder` gives for a model, without its second walk over the result
+        content: dict[str, Any] = body.model_dump(mode="json", by_alias=True)
         if self.key is not None:
-            db.add(
-                IdempotencyRecord(
-                    client_id=client_id,
-                    key=self.key,
-                    method=self.method,
-                    path=self.path,
-                    request_sha256=self.body_sha256,
-                    status_code=status_code,
-                    response_body=content,
-                )
-            )
             try:
-                # flushed so two concurrent first uses of one key collide here, not at commit
-                db.flush()
+                # a plain INSERT, not the unit of work (nothing reads the record back in this
+                # transaction); sent now, so two concurrent first uses of one key collide
+                # here, not at commit
+                db.connection().execute(
+                    insert(IdempotencyRecord.__table__),
+                    {
+                        "client_id": client_id,
+                        "key": self.key,
+                        "method": self.method,
+                        "path": self.path,
+                        "request_sha256": self.body_sha256,
+                        "status_code": status_code,
+                        "response_body": content,
+                        "created_at": utcnow(),
+                    },
+                )
             except IntegrityError:
                 raise Conflict(
                     "idempotency_key_in_use",

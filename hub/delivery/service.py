@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -72,8 +72,22 @@ def _start(
         attempts=0,
         created_at=utcnow(),
     )
-    db.add(delivery)
-    db.flush()
+    # a plain INSERT, not the unit of work (the referral or transfer it refers to is written
+    # already): the object returned is not in the session, `db.get` reads the row
+    db.connection().execute(
+        insert(Delivery.__table__),
+        {
+            "id": delivery.id,
+            "referral_id": referral_id,
+            "transfer_id": transfer_id,
+            "sender_organization_id": sender,
+            "recipient_organization_id": recipient,
+            "channel": delivery.channel,
+            "status": delivery.status,
+            "attempts": 0,
+            "created_at": delivery.created_at,
+        },
+    )
     enqueue(db=db, topic=topic, payload={"delivery_id": delivery.id})
     return delivery
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record as audit
@@ -82,7 +82,23 @@ def record_event(
         reason_code=reason_code,
         text_ciphertext=sealed,
     )
-    db.add(event)
+    # a plain INSERT, not the unit of work (nothing refers to the row, nothing changes it):
+    # the object returned is not in the session
+    db.connection().execute(
+        insert(LifecycleEvent.__table__),
+        {
+            "id": event.id,
+            "object_type": object_type,
+            "object_id": object_id,
+            "at": event.at,
+            "actor": actor,
+            "organization_id": organization_id,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason_code": reason_code,
+            "text_ciphertext": sealed,
+        },
+    )
     return event
 
 

@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, insert, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from hub.clock import utcnow
+from hub.db.base import new_id
 from hub.db.session import transaction
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.settings import Settings
@@ -145,16 +146,30 @@ def enqueue(
     _check_payload(payload)
     if available_at is not None and available_at.tzinfo is None:
         raise ValueError("available_at must carry a time zone")
+    now = utcnow()
     message = OutboxMessage(
+        id=new_id(),
         topic=topic,
         payload=dict(payload),
-        status=OutboxStatus.pending,
+        status=OutboxStatus.pending.value,
         attempts=0,
-        available_at=available_at or utcnow(),
+        available_at=available_at or now,
+        created_at=now,
     )
-    db.add(message)
-    # flushed so the caller has the id (and a bad row fails here, not at its commit)
-    db.flush()
+    # a plain INSERT, not the unit of work: written now (a bad row fails here, not at its
+    # commit) at a fraction of the CPU; the object returned is not in the session
+    db.connection().execute(
+        insert(OutboxMessage.__table__),
+        {
+            "id": message.id,
+            "topic": message.topic,
+            "payload": message.payload,
+            "status": message.status,
+            "attempts": message.attempts,
+            "available_at": message.available_at,
+            "created_at": message.created_at,
+        },
+    )
     db.info.setdefault(NEW_IDS, []).append(message.id)
     return message
 
