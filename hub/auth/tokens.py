@@ -219,15 +219,16 @@ def principal_for(*, db: Session, claims: dict[str, Any]) -> Principal:
     found = token_holder(db=db, client_id=claims["client_id"], jti=claims["jti"])
     if found is None:
         raise InvalidToken("client revoked or unknown")
-    client, kind, token_revoked = found
-    if token_revoked:
+    if found.token_revoked:
         raise InvalidToken("revoked")
-    if client.organization_id != claims["org"]:
+    if found.organization_id != claims["org"]:
         raise InvalidToken("organisation does not match the client")
-    granted = scope_names.within(claims.get("scope", ""), held_scopes(client, kind))
+    granted = scope_names.within(
+        claims.get("scope", ""), held_scopes(found, found.organization_kind)
+    )
     return Principal(
-        client_id=client.client_id,
-        organization_id=client.organization_id,
+        client_id=found.client_id,
+        organization_id=found.organization_id,
         scopes=granted,
         jti=claims["jti"],
     )

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, delete, literal, select
+from sqlalchemy import Select, String, bindparam, delete, literal, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -147,20 +147,29 @@ def create(
     return case
 
 
+# built once (the case and its owner bound): every request about a case runs one of them,
+# and building the statement cost about as much CPU as running it
+_CASE_WITH_KEY = (
+    select(Case, DataKey)
+    .outerjoin(DataKey, DataKey.owner == literal(CASE_OWNER_PREFIX) + Case.id)
+    .where(
+        Case.id == bindparam("case_id", type_=String(32)),
+        Case.owner_organization_id == bindparam("organization_id", type_=String(32)),
+    )
+)
+_CASE_WITH_KEY_LOCKED = _CASE_WITH_KEY.with_for_update(of=Case).execution_options(
+    populate_existing=True
+)
+
+
 def get(*, db: Session, case_id: str, organization_id: str, lock: bool = False) -> Case:
     """The case if `organization_id` owns it; otherwise 404, so existence does not leak.
 
     Its data key row comes in the same query (one round trip): nearly every caller seals or
     opens something of the case next. `lock`: the case's row locked until the transaction
     ends, and read afresh even if the session held it."""
-    query = (
-        select(Case, DataKey)
-        .outerjoin(DataKey, DataKey.owner == literal(CASE_OWNER_PREFIX) + Case.id)
-        .where(Case.id == case_id, Case.owner_organization_id == organization_id)
-    )
-    if lock:
-        query = query.with_for_update(of=Case).execution_options(populate_existing=True)
-    found = db.execute(query).first()
+    query = _CASE_WITH_KEY_LOCKED if lock else _CASE_WITH_KEY
+    found = db.execute(query, {"case_id": case_id, "organization_id": organization_id}).first()
     if found is None:
         raise NotFound("case")
     case, key_row = found
@@ -200,6 +209,17 @@ def read_subject(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> Subj
     return Subject.model_validate(value)
 
 
+# built once (see `_CASE_WITH_KEY`)
+_CASE_DATA = (
+    select(CaseData)
+    .where(CaseData.case_id == bindparam("case_id", type_=String(32)))
+    .order_by(CaseData.category)
+)
+_CASE_DATA_OF = _CASE_DATA.where(
+    CaseData.category.in_(bindparam("categories", expanding=True, type_=String(40)))
+)
+
+
 def read_data(
     *,
     db: Session,
@@ -209,14 +229,15 @@ def read_data(
 ) -> dict[str, dict[str, Any]]:
     """The decrypted categories (all, or those asked for that the case holds)."""
     key = _key(db, keyring, case)
-    query = select(CaseData).where(CaseData.case_id == case.id).order_by(CaseData.category)
-    if categories is not None:
-        query = query.where(CaseData.category.in_(list(categories)))
+    if categories is None:
+        rows = db.scalars(_CASE_DATA, {"case_id": case.id})
+    else:
+        rows = db.scalars(_CASE_DATA_OF, {"case_id": case.id, "categories": list(categories)})
     return {
         row.category: decrypt_json(
             key, row.ciphertext, table=CASE_DATA, row=case.id, field=row.category
         )
-        for row in db.scalars(query)
+        for row in rows
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, inspect, literal, or_, select
+from sqlalchemy import Select, bindparam, inspect, literal, or_, select
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
 from hub.api import vocabulary
@@ -263,21 +263,22 @@ def get_agreements(
     return list(db.scalars(query))
 
 
+# built once, the parties and the instant bound: this runs on every gate decision, and
+# building it cost as much CPU as running it
+_IN_FORCE = select(DataSharingAgreement).where(
+    DataSharingAgreement.from_organization_id == bindparam("from_id"),
+    DataSharingAgreement.to_organization_id == bindparam("to_id"),
+    DataSharingAgreement.revoked_at.is_(None),
+    DataSharingAgreement.valid_from <= bindparam("at"),
+    or_(
+        DataSharingAgreement.valid_until.is_(None),
+        DataSharingAgreement.valid_until > bindparam("at"),
+    ),
+)
+
+
 def agreements_in_force(
     *, db: Session, from_id: str, to_id: str, at: datetime
 ) -> list[DataSharingAgreement]:
     """Agreements letting data flow from one organisation to another at that instant."""
-    return list(
-        db.scalars(
-            select(DataSharingAgreement).where(
-                DataSharingAgreement.from_organization_id == from_id,
-                DataSharingAgreement.to_organization_id == to_id,
-                DataSharingAgreement.revoked_at.is_(None),
-                DataSharingAgreement.valid_from <= at,
-                or_(
-                    DataSharingAgreement.valid_until.is_(None),
-                    DataSharingAgreement.valid_until > at,
-                ),
-            )
-        )
-    )
+    return list(db.scalars(_IN_FORCE, {"from_id": from_id, "to_id": to_id, "at": at}))
