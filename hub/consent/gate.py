@@ -239,17 +239,7 @@ def _basis(
         # the value itself stays out of the reasons, as for any unknown value
         reasons.add(Reason.unknown_value, vocabulary="legal_bases")
         return set()
-    active = [
-        consent
-        for consent, withdrawn_at in current_versions(db=db, case_id=case.id)
-        if status_of(
-            consent,
-            superseded=False,
-            withdrawn_at=None if withdrawn_at is None else min(withdrawn_at, at),
-            at=at,
-        )
-        is ConsentStatus.active
-    ]
+    active, _ = _current(db, case, at)
     excluding = [c for c in active if _excludes(c, recipient)]
     if excluding:
         reasons.add(Reason.recipient_excluded, consent_ids=_ids(excluding))
@@ -271,6 +261,23 @@ def _excludes(consent: Consent, recipient: Organization) -> bool:
     )
 
 
+def _current(
+    db: Session, case: Case, at: datetime
+) -> tuple[list[Consent], dict[ConsentStatus, list[Consent]]]:
+    """The case's current consent versions at `at`: the active ones, and the others by status."""
+    active: list[Consent] = []
+    lapsed: dict[ConsentStatus, list[Consent]] = {}
+    for consent, withdrawn_at in current_versions(db=db, case_id=case.id):
+        # a withdrawal is final once recorded: it also stops decisions about an earlier `at`
+        effective = None if withdrawn_at is None else min(withdrawn_at, at)
+        status = status_of(consent, superseded=False, withdrawn_at=effective, at=at)
+        if status is ConsentStatus.active:
+            active.append(consent)
+        else:
+            lapsed.setdefault(status, []).append(consent)
+    return active, lapsed
+
+
 def _consents(
     db: Session,
     policy: Policy,
@@ -283,16 +290,7 @@ def _consents(
     reasons: _Reasons,
 ) -> tuple[set[str], list[Consent]]:
     """The categories the active consents cover, and the consents relied on for them."""
-    active: list[Consent] = []
-    lapsed: dict[ConsentStatus, list[Consent]] = {}
-    for consent, withdrawn_at in current_versions(db=db, case_id=case.id):
-        # a withdrawal is final once recorded: it also stops decisions about an earlier `at`
-        effective = None if withdrawn_at is None else min(withdrawn_at, at)
-        status = status_of(consent, superseded=False, withdrawn_at=effective, at=at)
-        if status is ConsentStatus.active:
-            active.append(consent)
-        else:
-            lapsed.setdefault(status, []).append(consent)
+    active, lapsed = _current(db, case, at)
     data_life.remember(db, active)
 
     excluding = [c for c in active if _excludes(c, recipient)]
