@@ -108,6 +108,10 @@ def inbox(request: Request, person: CurrentPerson, db: DbSession) -> Response:
         items=items,
         closed=closed,
         names=organization_names(db, [i.from_organization_id for i in items]),
+        erase_by=data_life.erase_by_dates(
+            db, referral_ids=[i.id for i in items], organization_id=organization_id
+        ),
+        now=utcnow(),
     )
 
 

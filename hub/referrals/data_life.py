@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
@@ -81,6 +81,26 @@ def erasure_of(db: Session, *, referral_id: str, organization_id: str) -> Erasur
         confirmed_at=latest.erasure_confirmed_at if latest else None,
         confirmed_by=latest.erasure_confirmed_by if latest else None,
     )
+
+
+def erase_by_dates(
+    db: Session, *, referral_ids: list[str], organization_id: str
+) -> dict[str, datetime]:
+    """Of these referrals, the erase-by date each still owes `organization_id` (the earliest
+    of what it received and has not confirmed erased), for a list: one query, nothing read
+    but dates. Referrals with nothing waiting are left out."""
+    if not referral_ids:
+        return {}
+    rows = db.execute(
+        select(Disclosure.referral_id, func.min(Disclosure.erase_by))
+        .where(
+            Disclosure.referral_id.in_(referral_ids),
+            Disclosure.recipient_organization_id == organization_id,
+            waiting(),
+        )
+        .group_by(Disclosure.referral_id)
+    )
+    return {referral_id: erase_by for referral_id, erase_by in rows if referral_id is not None}
 
 
 @dataclass

@@ -2,7 +2,8 @@
 erase-by date (its consent's data life) and the button; confirming (CSRF-checked) goes through
 the API's own function, so the accounting of disclosures and the API show it alike; the
 confirmation page says when and by whom, in English and French, and releases nothing; another
-organisation, or the sender, gets a 404; past its date the page says so."""
+organisation, or the sender, gets a 404; past its date the page says so, and the inbox's list
+shows the date still owed."""
 
 from __future__ import annotations
 
@@ -98,9 +99,16 @@ def test_the_recipient_confirms_the_erasure_from_the_referral_page(
 
 def test_past_its_date_the_page_says_so(world: World, api: TestClient, worker: Person) -> None:
     referral_id = _referral(world)
+    # never opened: nothing received, no date in the inbox's list
+    assert "Erase what you received by" not in api.get("/console/received").text
     assert api.get(f"/console/received/{referral_id}").status_code == 200
     early = api.get(f"/console/received/{referral_id}/erasure")
     assert "Past its date" not in early.text
+    [row] = disclosures(world.runtime, referral_id)
+    assert row.erase_by is not None
+    listed = api.get("/console/received")
+    assert f"Erase what you received by {row.erase_by.strftime('%-d %b %Y')}" in listed.text
+    assert "Past its date" not in listed.text
     # its date passed (moved back: a moved clock would end the person's session)
     with world.runtime.sessions.begin() as db:
         db.execute(
@@ -110,6 +118,16 @@ def test_past_its_date_the_page_says_so(world: World, api: TestClient, worker: P
         )
     late = api.get(f"/console/received/{referral_id}/erasure")
     assert "Past its date: erase it and confirm" in late.text
+    assert "Past its date</strong>" in api.get("/console/received").text
+    assert "Date dépassée" in api.get("/console/received?lang=fr").text
+
+    # confirmed: the list no longer asks for it
+    api.post(
+        f"/console/received/{referral_id}/erasure",
+        data={"csrf_token": csrf_of(late.text)},
+        follow_redirects=False,
+    )
+    assert "Erase what you received by" not in api.get("/console/received?lang=en").text
 
 
 def test_only_the_recipient_sees_or_confirms_it(world: World, api: TestClient) -> None:
