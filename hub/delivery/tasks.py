@@ -9,6 +9,8 @@ partner answers), then the request's own module writes what follows from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from celery import shared_task
@@ -128,56 +130,62 @@ def _review_deadline_notice(topic: str) -> Handler:
     return notify
 
 
-def _transfer_deadline_notice(topic: str) -> Handler:
+@dataclass(frozen=True)
+class PartyNotices:
+    """The deadline notices of one kind of object whose two parties are each told by their
+    webhook (transfers, transfer requests): where the payload names the object, what each
+    topic tells whom, and the object's own module's shaping and audit of them."""
+
+    model: type[Any]
+    id_key: str
+    actions: Mapping[str, tuple[str, tuple[Party, ...]]]
+    organization_of: Callable[[Any, Party], str]
+    shape: Callable[[str, Any, str], dict[str, Any]]
+    pushed: Callable[[Session, str, str], None]
+
+
+def _party_deadline_notice(kind: PartyNotices, topic: str) -> Handler:
     def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
-        transfer_id = payload["transfer_id"]
+        object_id = payload[kind.id_key]
         with transaction(runtime.sessions) as read:
-            transfer = read.get(Transfer, transfer_id)
-            if transfer is None:
+            found = read.get(kind.model, object_id)
+            if found is None:
                 return
-            shaped = transfer_deadlines.transfer_notice(
-                topic, transfer, runtime.settings.public_url
-            )
-            told = [
-                (party, transfer_deadlines.organization_of(transfer, party))
-                for party in transfer_deadlines.NOTICE_ACTIONS[topic][1]
-            ]
-        # once per transfer, topic and party (a partner drops a copy by its delivery id)
+            shaped = kind.shape(topic, found, runtime.settings.public_url)
+            told = [(party, kind.organization_of(found, party)) for party in kind.actions[topic][1]]
+        # once per object, topic and party (a partner drops a copy by its delivery id)
         for party, organization_id in told:
             notices.push(
                 runtime,
                 organization_id=organization_id,
-                delivery_id=notices.notice_id(topic, transfer_id, party.value),
+                delivery_id=notices.notice_id(topic, object_id, party.value),
                 shaped=shaped,
             )
-        transfer_deadlines.notice_pushed(db, topic=topic, transfer_id=transfer_id)
+        kind.pushed(db, topic, object_id)
 
     return notify
 
 
-def _transfer_request_deadline_notice(topic: str) -> Handler:
-    def notify(db: Session, runtime: Services, payload: dict[str, Any]) -> None:
-        request_id = payload["request_id"]
-        with transaction(runtime.sessions) as read:
-            request = read.get(TransferRequest, request_id)
-            if request is None:
-                return
-            shaped = request_notices.request_notice(topic, request, runtime.settings.public_url)
-            told = [
-                (party, request_notices.organization_of(request, party))
-                for party in request_notices.NOTICE_ACTIONS[topic][1]
-            ]
-        # once per request, topic and party (a partner drops a copy by its delivery id)
-        for party, organization_id in told:
-            notices.push(
-                runtime,
-                organization_id=organization_id,
-                delivery_id=notices.notice_id(topic, request_id, party.value),
-                shaped=shaped,
-            )
-        request_notices.notice_pushed(db, topic=topic, request_id=request_id)
-
-    return notify
+TRANSFER_NOTICES = PartyNotices(
+    model=Transfer,
+    id_key="transfer_id",
+    actions=transfer_deadlines.NOTICE_ACTIONS,
+    organization_of=transfer_deadlines.organization_of,
+    shape=transfer_deadlines.transfer_notice,
+    pushed=lambda db, topic, object_id: transfer_deadlines.notice_pushed(
+        db, topic=topic, transfer_id=object_id
+    ),
+)
+REQUEST_NOTICES = PartyNotices(
+    model=TransferRequest,
+    id_key="request_id",
+    actions=request_notices.NOTICE_ACTIONS,
+    organization_of=request_notices.organization_of,
+    shape=request_notices.request_notice,
+    pushed=lambda db, topic, object_id: request_notices.notice_pushed(
+        db, topic=topic, request_id=object_id
+    ),
+)
 
 
 # made once, so installing again finds the same handlers
@@ -189,9 +197,11 @@ HANDLERS: dict[str, Handler] = {
     ERASURE_NOTICE_TOPIC: erasure_notices.erasure_notice,
     **{topic: _referral_deadline_notice(topic) for topic in referral_deadlines.NOTICE_ACTIONS},
     **{topic: _review_deadline_notice(topic) for topic in review_deadlines.NOTICE_ACTIONS},
-    **{topic: _transfer_deadline_notice(topic) for topic in transfer_deadlines.NOTICE_ACTIONS},
+    **{
+        topic: _party_deadline_notice(TRANSFER_NOTICES, topic) for topic in TRANSFER_NOTICES.actions
+    },
     **{topic: _data_life_notice(topic) for topic in referral_data_life.NOTICE_ACTIONS},
-    **{topic: _transfer_request_deadline_notice(topic) for topic in request_notices.NOTICE_ACTIONS},
+    **{topic: _party_deadline_notice(REQUEST_NOTICES, topic) for topic in REQUEST_NOTICES.actions},
 }
 
 
