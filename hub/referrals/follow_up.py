@@ -23,14 +23,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, false, or_
 from sqlalchemy.orm import Session
 
-from hub.audit.service import record
 from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Step, Watched, Window
-from hub.lifecycle import reasons
+from hub.lifecycle.deadline_steps import Flagged, marker_step
 from hub.notifications import service as notifications
-from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
 from hub.policy.rules import Audience
 from hub.referrals.lifecycle import ACCEPTED, ACKNOWLEDGED, IN_PROGRESS
@@ -155,35 +153,23 @@ def tell_people(
     )
 
 
+FLAGGED = Flagged(
+    model=Referral,
+    object_type="referral",
+    overdue_marker="due_overdue_since",
+    escalated_marker="due_escalated_at",
+    payload=lambda referral: {"referral_id": referral.id, "stage": referral.due_move},
+    tell=lambda db, referral, audiences, step: tell_people(
+        db, referral, audiences=audiences, step=step, stage=referral.due_move
+    ),
+    details=lambda referral: {"stage": referral.due_move, "urgency": referral.urgency},
+)
+
+
 def _step(
     marker: str, topic: str, action: str, step: str, audiences: tuple[Audience, ...]
 ) -> Step[Referral]:
-    """Set `marker` once, queue the notice `topic` and the people's notifications of `step`,
-    audit `action`; nothing after an escalation."""
-
-    def act(db: Session, referral: Referral, now: datetime) -> bool:
-        if getattr(referral, marker) is not None:
-            return False
-        if marker != "due_escalated_at" and referral.due_escalated_at is not None:
-            return False
-        setattr(referral, marker, now)
-        if marker == "due_escalated_at" and referral.due_overdue_since is None:
-            referral.due_overdue_since = now
-        stage = referral.due_move
-        enqueue(db=db, topic=topic, payload={"referral_id": referral.id, "stage": stage})
-        tell_people(db, referral, audiences=audiences, step=step, stage=stage)
-        record(
-            db,
-            actor=reasons.SYSTEM_ACTOR,
-            action=action,
-            object_type="referral",
-            object_id=referral.id,
-            details={"stage": stage, "urgency": referral.urgency},
-        )
-        return True
-
-    column = getattr(Referral, marker)
-    return Step(act, (column.is_(None), Referral.due_escalated_at.is_(None)))
+    return marker_step(FLAGGED, marker, topic=topic, action=action, step=step, audiences=audiences)
 
 
 def run(runtime: Services, *, now: datetime | None = None) -> FollowUpReport:

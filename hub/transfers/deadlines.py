@@ -18,14 +18,12 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, literal
 from sqlalchemy.orm import Session
 
-from hub.audit.service import record
 from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
-from hub.db.deadlines import Step, Watched
-from hub.lifecycle import reasons
+from hub.db.deadlines import Watched
+from hub.lifecycle.deadline_steps import Flagged, marker_step
 from hub.notifications import service as notifications
-from hub.outbox.service import enqueue
 from hub.policy.loader import Policy
 from hub.policy.rules import Audience
 from hub.services import Services
@@ -72,43 +70,30 @@ WATCHED = Watched(
 )
 
 
-def _step(
-    marker: str, topic: str, action: str, step: str, audiences: tuple[Audience, ...]
-) -> Step[Transfer]:
-    def act(db: Session, transfer: Transfer, now: datetime) -> bool:
-        if getattr(transfer, marker) is not None:
-            return False
-        if marker != "escalated_at" and transfer.escalated_at is not None:
-            return False
-        setattr(transfer, marker, now)
-        if marker == "escalated_at" and transfer.overdue_since is None:
-            transfer.overdue_since = now
-        enqueue(db=db, topic=topic, payload={"transfer_id": transfer.id})
-        notifications.announce(
-            db,
-            audiences=audiences,
-            object_type="transfer",
-            object_id=transfer.id,
-            step=step,
-            stage=STAGE,
-            parties=notifications.Parties(
-                sender_organization_id=transfer.from_organization_id,
-                recipient_organization_id=transfer.to_organization_id,
-                made_by=person_of(transfer.created_by),
-            ),
-        )
-        record(
-            db,
-            actor=reasons.SYSTEM_ACTOR,
-            action=action,
-            object_type="transfer",
-            object_id=transfer.id,
-            details={},
-        )
-        return True
+def _tell(db: Session, transfer: Transfer, audiences: tuple[Audience, ...], step: str) -> None:
+    notifications.announce(
+        db,
+        audiences=audiences,
+        object_type="transfer",
+        object_id=transfer.id,
+        step=step,
+        stage=STAGE,
+        parties=notifications.Parties(
+            sender_organization_id=transfer.from_organization_id,
+            recipient_organization_id=transfer.to_organization_id,
+            made_by=person_of(transfer.created_by),
+        ),
+    )
 
-    column = getattr(Transfer, marker)
-    return Step(act, (column.is_(None), Transfer.escalated_at.is_(None)))
+
+FLAGGED = Flagged(
+    model=Transfer,
+    object_type="transfer",
+    overdue_marker="overdue_since",
+    escalated_marker="escalated_at",
+    payload=lambda transfer: {"transfer_id": transfer.id},
+    tell=_tell,
+)
 
 
 def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
@@ -118,14 +103,29 @@ def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
         sessions=runtime.sessions,
         watched=WATCHED,
         windows=[(URGENCY, runtime.policy.follow_up.transfer_acceptance)],
-        escalate=_step(
-            "escalated_at", ESCALATED_TOPIC, "transfer.escalated", "escalation", notify.escalation
+        escalate=marker_step(
+            FLAGGED,
+            "escalated_at",
+            topic=ESCALATED_TOPIC,
+            action="transfer.escalated",
+            step="escalation",
+            audiences=notify.escalation,
         ),
-        overdue=_step(
-            "overdue_since", OVERDUE_TOPIC, "transfer.overdue", "overdue", notify.overdue
+        overdue=marker_step(
+            FLAGGED,
+            "overdue_since",
+            topic=OVERDUE_TOPIC,
+            action="transfer.overdue",
+            step="overdue",
+            audiences=notify.overdue,
         ),
-        remind=_step(
-            "reminded_at", REMINDER_TOPIC, "transfer.reminded", "reminder", notify.reminder
+        remind=marker_step(
+            FLAGGED,
+            "reminded_at",
+            topic=REMINDER_TOPIC,
+            action="transfer.reminded",
+            step="reminder",
+            audiences=notify.reminder,
         ),
         now=now,
     )

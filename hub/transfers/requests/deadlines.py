@@ -18,14 +18,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.audit.service import record
 from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Step, Watched
 from hub.lifecycle import Party, history, reasons
+from hub.lifecycle.deadline_steps import Flagged, marker_step
 from hub.notifications import service as notifications
-from hub.outbox.service import enqueue
 from hub.policy.rules import Audience
 from hub.services import Services
 from hub.transfers.requests.lifecycle import MOVES, REQUESTED
@@ -59,47 +58,45 @@ WATCHED = Watched(
 )
 
 
+def _tell(
+    db: Session, request: TransferRequest, audiences: tuple[Audience, ...], step: str
+) -> None:
+    notifications.announce(
+        db,
+        audiences=audiences,
+        object_type=OBJECT_TYPE,
+        object_id=request.id,
+        step=step,
+        stage=STAGE,
+        parties=notifications.Parties(
+            sender_organization_id=request.requester_organization_id,
+            recipient_organization_id=request.owner_organization_id,
+            made_by=person_of(request.created_by),
+        ),
+    )
+
+
+FLAGGED = Flagged(
+    model=TransferRequest,
+    object_type=OBJECT_TYPE,
+    overdue_marker="overdue_since",
+    escalated_marker="escalated_at",
+    payload=lambda request: {"request_id": request.id},
+    tell=_tell,
+    details=lambda request: {
+        "requester_organization_id": request.requester_organization_id,
+        "owner_organization_id": request.owner_organization_id,
+    },
+)
+
+
 def _step(
     marker: str, action: str, step: str, audiences: tuple[Audience, ...]
 ) -> Step[TransferRequest]:
-    def act(db: Session, request: TransferRequest, now: datetime) -> bool:
-        if getattr(request, marker) is not None:
-            return False
-        if marker != "escalated_at" and request.escalated_at is not None:
-            return False
-        setattr(request, marker, now)
-        if marker == "escalated_at" and request.overdue_since is None:
-            request.overdue_since = now
-        # the partners' systems hear of it as of a referral's deadline (`notices`)
-        enqueue(db=db, topic=TOPIC_OF_STEP[step], payload={"request_id": request.id})
-        notifications.announce(
-            db,
-            audiences=audiences,
-            object_type=OBJECT_TYPE,
-            object_id=request.id,
-            step=step,
-            stage=STAGE,
-            parties=notifications.Parties(
-                sender_organization_id=request.requester_organization_id,
-                recipient_organization_id=request.owner_organization_id,
-                made_by=person_of(request.created_by),
-            ),
-        )
-        record(
-            db,
-            actor=reasons.SYSTEM_ACTOR,
-            action=action,
-            object_type=OBJECT_TYPE,
-            object_id=request.id,
-            details={
-                "requester_organization_id": request.requester_organization_id,
-                "owner_organization_id": request.owner_organization_id,
-            },
-        )
-        return True
-
-    column = getattr(TransferRequest, marker)
-    return Step(act, (column.is_(None), TransferRequest.escalated_at.is_(None)))
+    # the partners' systems hear of it as of a referral's deadline (`notices`)
+    return marker_step(
+        FLAGGED, marker, topic=TOPIC_OF_STEP[step], action=action, step=step, audiences=audiences
+    )
 
 
 def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
