@@ -13,13 +13,11 @@ Addresses carry ids and codes only (a case by its id, a service type's code): no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from hub.api import vocabulary
@@ -35,13 +33,12 @@ from hub.console.history import reasons_with
 from hub.console.labels import N_
 from hub.console.pages import CheckedForm, organization_names, page, text_field
 from hub.console.people import CurrentPerson
-from hub.console.refer_service import OVERRIDE_MAX, error_for
-from hub.organizations import service as organizations
-from hub.organizations.models import Organization
+from hub.console.refer_choice import Choice, choice_errors, offering
+from hub.console.refer_service import error_for
 from hub.policy.rules import Effect, Reason
 from hub.referrals import dry_run, sending
 from hub.referrals import service as referrals
-from hub.referrals.schemas import NOTE_MAX, ReferralCreate, ReferralDryRun
+from hub.referrals.schemas import NOTE_MAX, ReferralDryRun
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -50,8 +47,6 @@ REFERENCE_MAX = 100
 ENTER_REFERENCE = N_("Enter the case's reference.")
 NO_SUCH_CASE = N_("No case of your office has this reference. Check it and try again.")
 CHOOSE_SERVICE = N_("Choose a service.")
-CHOOSE_RECIPIENT = N_("Choose an organisation that offers this service.")
-CHOOSE_DATA = N_("Choose at least one kind of data to share.")
 CHOOSE_URGENCY = N_("Choose the urgency.")
 NOTE_TOO_LONG = N_("The note is too long (4,000 characters at most).")
 # why a category the gate withholds is withheld, in plain words
@@ -62,12 +57,6 @@ WITHHELD_BY_CONSENT = N_("The person's consent does not cover it for this recipi
 def _case(db: DbSession, person: CurrentPerson, case_id: str) -> Case:
     # the office's own case, or 404 (the tenant condition is the cases service's)
     return cases.get(db=db, case_id=case_id, organization_id=person.principal.organization_id)
-
-
-def _offering(db: DbSession, person: CurrentPerson, service_type: str) -> list[Organization]:
-    """The directory's organisations offering the service, the office itself left out."""
-    own = person.principal.organization_id
-    return [o for o in organizations.get_all(db=db) if service_type in o.services and o.id != own]
 
 
 # -- finding the case ------------------------------------------------------------------------
@@ -158,7 +147,7 @@ def _recipient_page(
         case_id=case.id,
         reference=case.external_ref,
         service_type=service_type,
-        recipients=_offering(db, person, service_type),
+        recipients=offering(db, person, service_type),
         services=directory_choice.services(db, runtime, person, service_type),
         chosen=chosen,
         chosen_service=chosen_service,
@@ -188,77 +177,6 @@ def _first(runtime: CurrentRuntime) -> str:
     return runtime.policy.vocabularies.service_types[0]
 
 
-class _Choice:
-    """The referral as chosen on the pages so far (posted along from page to page)."""
-
-    def __init__(self, form: FormData) -> None:
-        self.service_type = text_field(form, "service_type", max_length=64)
-        self.recipient = text_field(form, "to_organization_id", max_length=64)
-        self.categories = sorted({c for c in form.getlist("categories") if isinstance(c, str)})
-        self.urgency = text_field(form, "urgency", max_length=16)
-        self.note = text_field(form, "note", max_length=NOTE_MAX + 1)
-        # a service of the directory (optional), and why despite its rules when it is full or
-        # does not take the person
-        self.service_id = text_field(form, "service_id", max_length=64)
-        self.override_reason = text_field(form, "override_reason", max_length=OVERRIDE_MAX)
-        self.override_asked = "override_reason" in form
-        # on a legal basis instead of consent (`refer_basis`), with the requester's reasons
-        self.legal_basis = text_field(form, "legal_basis", max_length=40)
-        self.basis_justification = text_field(
-            form, "basis_justification", max_length=refer_basis.JUSTIFICATION_MAX + 1
-        )
-        self.basis_asked = "legal_basis" in form
-
-    def digest(self) -> str:
-        """What identifies the referral asked for: a send key replays only for the same one."""
-        fields = [
-            self.service_type,
-            self.recipient,
-            self.categories,
-            self.urgency,
-            self.note,
-            self.service_id,
-            self.override_reason,
-            self.legal_basis,
-            self.basis_justification,
-        ]
-        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
-
-    def request(self, case: Case, *, dry_run: bool) -> ReferralCreate:
-        return ReferralCreate(
-            case_id=case.id,
-            to_organization_id=self.recipient,
-            service_type=self.service_type,
-            purpose=self.service_type,
-            urgency=self.urgency or "normal",
-            categories=self.categories,
-            note=self.note or None,
-            service_id=self.service_id or None,
-            override_reason=self.override_reason or None,
-            legal_basis=self.legal_basis or None,
-            basis_justification=self.basis_justification or None,
-            dry_run=dry_run,
-        )
-
-
-def _choice_errors(
-    person: CurrentPerson, db: DbSession, runtime: CurrentRuntime, case: Case, choice: _Choice
-) -> list[tuple[str, str]]:
-    if choice.service_type not in runtime.policy.vocabularies.service_types:
-        # only a forged form gets here: the service was chosen on the page before
-        raise NotFound()
-    errors = directory_choice.service_errors(person, db, runtime, choice)
-    offering = _offering(db, person, choice.service_type)
-    if choice.recipient not in {o.id for o in offering}:
-        first = offering[0].id if offering else ""
-        errors.append((f"recipient-{first}", person.gettext(CHOOSE_RECIPIENT)))
-    held = cases.categories(db=db, case=case)
-    if not choice.categories or not set(choice.categories) <= set(held):
-        first = held[0] if held else ""
-        errors.append((f"category-{first}", person.gettext(CHOOSE_DATA)))
-    return errors
-
-
 # -- 3. check before sending -----------------------------------------------------------------
 def _check_page(
     request: Request,
@@ -266,7 +184,7 @@ def _check_page(
     db: DbSession,
     runtime: CurrentRuntime,
     case: Case,
-    choice: _Choice,
+    choice: Choice,
     *,
     errors: list[tuple[str, str]] | None = None,
     status_code: int = 200,
@@ -358,8 +276,8 @@ def check(
     """Asks the gate (the dry run: its decision and audit entry are kept, nothing else)."""
     person.require(SCOPE)
     case = _case(db, person, case_id)
-    choice = _Choice(form)
-    errors = _choice_errors(person, db, runtime, case, choice)
+    choice = Choice(form)
+    errors = choice_errors(person, db, runtime, case, choice)
     if errors:
         return _recipient_page(
             request,
@@ -393,8 +311,8 @@ def send(
 ) -> Response:
     person.require(SCOPE)
     case = _case(db, person, case_id)
-    choice = _Choice(form)
-    errors = _choice_errors(person, db, runtime, case, choice)
+    choice = Choice(form)
+    errors = choice_errors(person, db, runtime, case, choice)
     if errors:
         raise NotFound()  # the check page posts what it was given: only a forged form
     if basis_errors := refer_basis.form_errors(person, choice):

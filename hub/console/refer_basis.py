@@ -42,7 +42,7 @@ REFUSALS = {
 
 
 class Chosen(Protocol):
-    """What the flow has chosen so far (`refer._Choice`), with the basis."""
+    """What the flow has chosen so far (`refer_choice.Choice`), with the basis."""
 
     service_type: str
     recipient: str

@@ -34,7 +34,7 @@ SERVICE_LIMIT = 100
 
 
 class Chosen(Protocol):
-    """What the flow's pages have chosen so far (`refer._Choice`)."""
+    """What the flow's pages have chosen so far (`refer_choice.Choice`)."""
 
     service_type: str
     service_id: str
