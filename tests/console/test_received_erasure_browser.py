@@ -1,7 +1,8 @@
 """Partner staff, in a real browser, in English and in French: open a referral received under a
-consent that keeps the data six months, read its erase-by date, confirm the erasure with the
-button, and land on a page saying when and by whom, which shows nothing of the person. Every
-page passes the accessibility check and fits a 360-pixel screen.
+consent that keeps the data six months, read its erase-by date (the inbox's list shows it too,
+until it is confirmed), confirm the erasure with the button, and land on a page saying when and
+by whom, which shows nothing of the person. Every page passes the accessibility check and fits a
+360-pixel screen.
 
 Screenshots of each page go to the run's screenshot folder (printed at the end of the run).
 """
@@ -28,6 +29,7 @@ WORDS = {
         "by": "by ",
         "confirmed_row": "Erasure confirmed",
         "back": "Back to the referral",
+        "listed": "Erase what you received by",
     },
     "fr": {
         "section": "Effacement des données reçues",
@@ -37,6 +39,7 @@ WORDS = {
         "by": "par ",
         "confirmed_row": "Effacement confirmé",
         "back": "Retour à l'orientation",
+        "listed": "Effacer les données reçues au plus tard le",
     },
 }
 
@@ -83,6 +86,14 @@ def test_the_recipient_confirms_the_erasure(
     axe_check(page)
     screenshot(page, f"{tag}-01-referral")
     _fits(page, screenshot, f"{tag}-01-referral")
+
+    # the inbox's list says it too, until it is confirmed
+    page.goto(f"{base}/console/received")
+    assert re.search(words["listed"] + r" \d", page.locator("table.queue").inner_text())
+    axe_check(page)
+    screenshot(page, f"{tag}-00-inbox")
+    _fits(page, screenshot, f"{tag}-00-inbox")
+    page.goto(f"{base}/console/received/{referral_id}")
 
     page.get_by_role("button", name=words["confirm"]).click()
     page.wait_for_url(f"{base}/console/received/{referral_id}/erasure?confirmed=1")
