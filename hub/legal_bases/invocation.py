@@ -1,6 +1,7 @@
 """Invoking a legal basis: who may, and with what.
 
-A request that names a basis other than consent (`legal_basis` on a referral) is checked here
+A request that names a basis other than consent (`legal_basis` on a referral or a case
+transfer) is checked here
 before the gate is asked: the basis must be one the policy lists (422 `unknown_value`), the
 requester a person (403 `person_required`: a partner's system sends On-Behalf-Of) of a role the
 basis names (403 `legal_basis_not_allowed`), enabled, of the organisation making the request,
@@ -83,6 +84,31 @@ def check(
             field="basis_justification",
         )
     return rule
+
+
+def basis_of(
+    *,
+    db: Session,
+    policy: Policy,
+    legal_basis: str | None,
+    justification: str | None,
+    actor: str,
+    organization_id: str,
+) -> str:
+    """What a request rests on: consent (none named), or the basis it names once the requester
+    may invoke it (`check`: 403 and 422 otherwise)."""
+    if rests_on_consent(legal_basis):
+        return CONSENT
+    assert legal_basis is not None
+    check(
+        db=db,
+        policy=policy,
+        legal_basis=legal_basis,
+        justification=justification,
+        actor=actor,
+        organization_id=organization_id,
+    )
+    return legal_basis
 
 
 def seal(key: bytes, *, table: str, row: str, justification: str) -> bytes:

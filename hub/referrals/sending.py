@@ -242,10 +242,7 @@ def check_basis(
 ) -> str:
     """What the referral rests on: consent, or a legal basis the requester may invoke
     (`hub.legal_bases.invocation`: 403 and 422 otherwise)."""
-    if invocation.rests_on_consent(data.legal_basis):
-        return CONSENT
-    assert data.legal_basis is not None
-    invocation.check(
+    return invocation.basis_of(
         db=db,
         policy=policy,
         legal_basis=data.legal_basis,
@@ -253,7 +250,6 @@ def check_basis(
         actor=actor,
         organization_id=sender,
     )
-    return data.legal_basis
 
 
 OVERRIDE_FIELD = "override_reason"
