@@ -30,6 +30,8 @@ class Offer:
     stop_code: str | None = None
     decision_id: str | None = None
     consent_ids: tuple[str, ...] = ()
+    # what the offer's release rests on: `consent`, or the transfer's legal basis
+    legal_basis: str = "consent"
 
 
 def _org(row: Organization) -> OrganizationRef:
@@ -78,4 +80,4 @@ def prepare(db: Session, runtime: Services, delivery: Delivery, transfer: Transf
         case=released["case"],
         plan=released["plan"],
     )
-    return Offer(package, None, check.decision_id, check.consent_ids)
+    return Offer(package, None, check.decision_id, check.consent_ids, check.legal_basis)

@@ -51,6 +51,7 @@ from hub.delivery.schemas import DeliveryStatus
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, reasons
 from hub.organizations.models import Organization
+from hub.policy.loader import Policy
 from hub.policy.rules import Reason
 from hub.referrals import reading
 from hub.referrals import service as referrals
@@ -58,6 +59,7 @@ from hub.referrals.lifecycle import SENT
 from hub.referrals.models import Referral
 from hub.referrals.reading import Released
 from hub.transfers import lifecycle as transfer_lifecycle
+from hub.transfers import service as transfers
 from hub.transfers.models import Transfer
 
 if TYPE_CHECKING:
@@ -301,25 +303,26 @@ def _delivered(delivery: Delivery, result: PushResult | None) -> None:
         delivery.remote_ref = result.remote_ref
 
 
-def _finish_offer(db: Session, prepared: Prepared, delivery: Delivery) -> None:
+def _finish_offer(db: Session, policy: Policy, prepared: Prepared, delivery: Delivery) -> None:
     _delivered(delivery, None)
     offer, package = prepared.offer, prepared.package
     if offer is None or not isinstance(package, OfferPackage):
         return  # offered through the inbox: read through the API
     transfer = db.get_one(Transfer, prepared.transfer_id)
     channel = prepared.channel.kind.value
-    # the plan and the brief left, not the case file: no data category is disclosed yet
-    disclosures.record(
+    # the plan and the brief left, not the case file: no data category is disclosed yet; on a
+    # legal basis, the first disclosure opens the news owed to the person
+    transfers.account(
         db=db,
+        policy=policy,
+        transfer=transfer,
         actor=f"connector:{channel}",
-        case_id=transfer.case_id,
-        recipient_organization_id=transfer.to_organization_id,
         categories=[],
         consent_ids=offer.consent_ids,
         decision_id=offer.decision_id,
         channel=channel,
         payload_sha256=disclosures.payload_sha256({"case": package.case, "plan": package.plan}),
-        transfer_id=transfer.id,
+        legal_basis=offer.legal_basis,
     )
 
 
@@ -331,7 +334,7 @@ def finish(
     if delivery is None:
         return
     if prepared.transfer_id is not None:
-        _finish_offer(db, prepared, delivery)
+        _finish_offer(db, runtime.policy, prepared, delivery)
         return
     referral = db.scalar(
         select(Referral).where(Referral.id == prepared.referral_id).with_for_update()

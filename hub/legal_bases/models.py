@@ -1,7 +1,8 @@
 """What the office owes a person after a disclosure made without their consent: the news of it.
 
-One row per request released on a legal basis (`hub.policy.legal_bases`), opened with its first
-disclosure. It names the case, the request and the basis by id and code; who was told, when and
+One row per request released on a legal basis (`hub.policy.legal_bases`), a referral or a case
+transfer (exactly one of the two), opened with its first disclosure. It names the case, the
+request and the basis by id and code; who was told, when and
 how is recorded by a person of the owning office once it is safe to tell them.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -20,6 +21,10 @@ class PersonNotice(Base):
     __tablename__ = "person_notices"
     __table_args__ = (
         UniqueConstraint("referral_id", name="uq_person_notices_referral"),
+        UniqueConstraint("transfer_id", name="uq_person_notices_transfer"),
+        CheckConstraint(
+            "(referral_id IS NULL) <> (transfer_id IS NULL)", name="one_referral_or_transfer"
+        ),
         # the reminders' pass: those still owed, by their next reminder
         Index("ix_person_notices_owed", "told_at", "remind_at"),
         Index("ix_person_notices_case", "case_id", "created_at"),
@@ -31,7 +36,9 @@ class PersonNotice(Base):
     organization_id: Mapped[str] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
-    referral_id: Mapped[str] = mapped_column(String(32))
+    # the request whose disclosure the news is owed for: a referral or a case transfer
+    referral_id: Mapped[str | None] = mapped_column(String(32))
+    transfer_id: Mapped[str | None] = mapped_column(String(32))
     recipient_organization_id: Mapped[str] = mapped_column(String(32))
     legal_basis: Mapped[str] = mapped_column(String(40))
     # who asked for the disclosure (reminded with the office's consent officers)

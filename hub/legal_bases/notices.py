@@ -1,12 +1,12 @@
 """The news owed to a person after a disclosure made without their consent.
 
-The first disclosure of a request released on a legal basis (`hub.disclosures.service.record`)
-opens a notice for the office that owns the case: it must tell the person (or their caregiver)
-what was shared, with whom and why, once that is safe. The scheduler reminds the office's
-consent officers and the requester `first_after_days` after the disclosure and every
-`remind_every_days` after that (the basis's `inform_person` in the policy), until a person of
-the office records who was told, when and how (`record_told`). Nothing here holds personal data:
-ids, codes and times.
+The first disclosure of a request released on a legal basis (a referral's, or a case
+transfer's: its offer or its hand-over) opens a notice for the office that owns the case: it
+must tell the person (or their caregiver) what was shared, with whom and why, once that is safe.
+The scheduler reminds the office's consent officers and the requester `first_after_days` after
+the disclosure and every `remind_every_days` after that (the basis's `inform_person` in the
+policy), until a person of the office records who was told, when and how (`record_told`).
+Nothing here holds personal data: ids, codes and times.
 """
 
 from __future__ import annotations
@@ -49,15 +49,27 @@ def owe(
     db: Session,
     *,
     case_id: str,
-    referral_id: str,
     recipient_organization_id: str,
     legal_basis: str,
     requested_by: str,
     disclosed_at: datetime,
     rule: LegalBasisRule | None,
+    referral_id: str | None = None,
+    transfer_id: str | None = None,
+    organization_id: str | None = None,
 ) -> PersonNotice | None:
-    """Open the request's notice with its first disclosure (later ones change nothing)."""
-    found = db.scalar(select(PersonNotice.id).where(PersonNotice.referral_id == referral_id))
+    """Open the request's notice (a referral's or a transfer's: exactly one) with its first
+    disclosure (later ones change nothing). The office that owes the news is the one that
+    asked for the disclosure, `organization_id` (the case's owner when not given: a transfer's
+    acceptance has just moved the case to its recipient)."""
+    if (referral_id is None) == (transfer_id is None):
+        raise ValueError("a notice is owed for exactly one referral or one transfer")
+    of_request = (
+        PersonNotice.referral_id == referral_id
+        if referral_id is not None
+        else PersonNotice.transfer_id == transfer_id
+    )
+    found = db.scalar(select(PersonNotice.id).where(of_request))
     if found is not None:
         return None
     case = db.get_one(Case, case_id)
@@ -66,8 +78,9 @@ def owe(
     notice = PersonNotice(
         id=new_id(),
         case_id=case.id,
-        organization_id=case.owner_organization_id,
+        organization_id=organization_id or case.owner_organization_id,
         referral_id=referral_id,
+        transfer_id=transfer_id,
         recipient_organization_id=recipient_organization_id,
         legal_basis=legal_basis,
         requested_by=requested_by,
@@ -85,6 +98,7 @@ def owe(
         details={
             "case_id": case.id,
             "referral_id": referral_id,
+            "transfer_id": transfer_id,
             "legal_basis": notice.legal_basis,
             "organization_id": notice.organization_id,
             "remind_at": notice.remind_at.isoformat() if notice.remind_at else None,
@@ -99,6 +113,7 @@ def read(notice: PersonNotice) -> PersonNoticeRead:
         id=notice.id,
         case_id=notice.case_id,
         referral_id=notice.referral_id,
+        transfer_id=notice.transfer_id,
         recipient_organization_id=notice.recipient_organization_id,
         legal_basis=notice.legal_basis,
         requested_by=notice.requested_by,
@@ -191,6 +206,7 @@ def record_told(*, db: Session, notice: PersonNotice, told: Told, actor: str) ->
         details={
             "case_id": notice.case_id,
             "referral_id": notice.referral_id,
+            "transfer_id": notice.transfer_id,
             "legal_basis": notice.legal_basis,
             "told_at": at.isoformat(),
             "told_whom": notice.told_whom,

@@ -36,7 +36,9 @@ class Told(BaseModel):
 class PersonNoticeRead(BaseModel):
     id: str
     case_id: str
-    referral_id: str
+    # the request whose disclosure it is owed for: a referral or a case transfer (one is null)
+    referral_id: str | None
+    transfer_id: str | None
     recipient_organization_id: str
     legal_basis: str
     # who asked for the disclosure

@@ -24,6 +24,7 @@ from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.disclosures import service as disclosures
+from hub.disclosures.models import Disclosure
 from hub.lifecycle import tables
 from hub.lifecycle.models import LifecycleEvent
 from hub.lifecycle.schemas import EventRead
@@ -251,13 +252,13 @@ def account_words(
     referral_id: str | None = None,
     transfer_id: str | None = None,
     legal_basis: str = "consent",
-) -> None:
+) -> Disclosure | None:
     """Record the disclosure of the sender's free text a history releases to the recipient
     (nothing when it holds none): the same for a referral's events and a transfer's."""
     words = [item.text for item in items if item.organization_id == sender and item.text]
     if not words:
-        return
-    disclosures.record(
+        return None
+    return disclosures.record(
         db=db,
         actor=actor,
         case_id=case_id,

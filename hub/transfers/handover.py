@@ -46,6 +46,7 @@ from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, reasons
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
+from hub.policy.legal_bases import CONSENT
 from hub.policy.loader import Policy
 from hub.reviews.coverage import approved_for
 from hub.transfers import service
@@ -80,8 +81,10 @@ def decide(
     to: str,
     actor: str,
     context: str,
+    legal_basis: str = CONSENT,
 ) -> Decision:
-    """The gate, for a transfer of the whole case (every category it holds) to `to`."""
+    """The gate, for a transfer of the whole case (every category it holds) to `to`, on the
+    legal basis the transfer rests on (every time it is asked: the basis is never lost)."""
     return gate.decide(
         db=db,
         keyring=keyring,
@@ -93,6 +96,7 @@ def decide(
         at=utcnow(),
         actor=actor,
         context=context,
+        legal_basis=legal_basis,
     )
 
 
@@ -111,6 +115,7 @@ def _refused(
             "code": refusal.code,
             "codes": decision.codes,
             "status": transfer.status,
+            "legal_basis": decision.legal_basis,
         },
     )
     return refusal
@@ -135,6 +140,7 @@ def _external_release(
         to=transfer.to_organization_id,
         actor=actor,
         context="transfer_accept",
+        legal_basis=transfer.legal_basis,
     )
     answer = meaning(
         policy,
@@ -288,16 +294,16 @@ def accept(
             reason_code=code,
         )
     _take_ownership(db, case, transfer, actor)
-    disclosures.record(
+    service.account(
         db=db,
+        policy=policy,
+        transfer=transfer,
         actor=actor,
-        case_id=case.id,
-        recipient_organization_id=transfer.to_organization_id,
         categories=sorted(payload),
         consent_ids=list(decision.consent_ids) if decision else [],
         decision_id=decision.id if decision else None,
         channel=CHANNEL,
         payload_sha256=disclosures.payload_sha256(payload),
-        transfer_id=transfer.id,
+        legal_basis=decision.legal_basis if decision else CONSENT,
     )
     return Accepted(released_categories=sorted(payload))

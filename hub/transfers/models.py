@@ -33,6 +33,12 @@ class Transfer(Base):
     # the transfer plan (reasons, open needs, risks, handover contact): sealed with the case key
     plan_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     consent_ids: Mapped[list[str]] = mapped_column(JSON)
+    # what the transfer rests on outside the hierarchy: `consent`, or a basis of the policy's
+    # `legal_bases:` with the requester's written justification (sealed with the case's data key)
+    legal_basis: Mapped[str] = mapped_column(
+        String(40), default="consent", server_default="consent"
+    )
+    basis_justification_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     decision_id: Mapped[str | None] = mapped_column(
         ForeignKey("gate_decisions.id", ondelete="RESTRICT")
     )

@@ -29,6 +29,7 @@ from hub.crypto.keyring import KeyEncryptionKeys
 from hub.disclosures import service as disclosures
 from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.schemas import EventRead
+from hub.policy.legal_bases import CONSENT
 from hub.policy.loader import Policy
 from hub.reviews.coverage import approved_for
 from hub.reviews.service import latest_outcome
@@ -52,6 +53,8 @@ class OfferCheck:
     withheld: list[dict[str, Any]] | None
     decision_id: str | None = None
     consent_ids: tuple[str, ...] = ()
+    # what the release rests on: `consent`, or the transfer's legal basis
+    legal_basis: str = CONSENT
 
     @property
     def code(self) -> str | None:
@@ -99,6 +102,7 @@ def evaluate(
     """See the module. Lock the transfer first: a withdrawal found here cancels it."""
     case = db.get_one(Case, transfer.case_id)
     decision_id, consent_ids = transfer.decision_id, tuple(transfer.consent_ids)
+    legal_basis = CONSENT
     if not transfer.within_hierarchy:
         if any_withdrawn(db, transfer.consent_ids):
             return _withdrawn(db, keyring, transfer, None)
@@ -110,6 +114,7 @@ def evaluate(
             to=transfer.to_organization_id,
             actor=actor,
             context=context,
+            legal_basis=transfer.legal_basis,
         )
         answer = meaning(policy, decision, approved=approved_for(db, transfer.review_id))
         if answer is Answer.withdrawn:
@@ -119,37 +124,40 @@ def evaluate(
         if answer is Answer.review:
             return _withheld(reasons.REVIEW_REQUIRED, decision_id=decision.id, codes=decision.codes)
         decision_id, consent_ids = decision.id, tuple(decision.consent_ids)
+        legal_basis = decision.legal_basis
     plan = service.open_plan(cases.live_key(db=db, keyring=keyring, case_id=case.id), transfer)
     if plan is None:
         return _withheld(CASE_ERASED)
     brief = service.brief(db=db, keyring=keyring, case=case)
-    return OfferCheck(plan, brief, None, decision_id, consent_ids)
+    return OfferCheck(plan, brief, None, decision_id, consent_ids, legal_basis)
 
 
 def account(
     *,
     db: Session,
     keyring: KeyEncryptionKeys,
+    policy: Policy,
     transfer: Transfer,
     check: OfferCheck,
     actor: str,
     channel: str,
 ) -> None:
     """Record the disclosure of the offer `evaluate` released, once it has left by `channel`:
-    the plan and the brief, no data category (the case file leaves only on acceptance)."""
+    the plan and the brief, no data category (the case file leaves only on acceptance). On a
+    legal basis, the first such disclosure opens the news owed to the person."""
     if check.withheld is not None:
         return
-    disclosures.record(
+    service.account(
         db=db,
+        policy=policy,
+        transfer=transfer,
         actor=actor,
-        case_id=transfer.case_id,
-        recipient_organization_id=transfer.to_organization_id,
         categories=[],
         consent_ids=check.consent_ids,
         decision_id=check.decision_id,
         channel=channel,
         payload_sha256=disclosures.payload_sha256(check.payload()),
-        transfer_id=transfer.id,
+        legal_basis=check.legal_basis,
         keyring=keyring,
     )
 
@@ -184,6 +192,7 @@ def _as_recipient(
     account(
         db=db,
         keyring=keyring,
+        policy=policy,
         transfer=transfer,
         check=check,
         actor=actor,
@@ -289,7 +298,7 @@ def events(
     if check.withheld is not None:
         return read(text_withheld_from=sender)
     items = read()
-    history.account_words(
+    disclosure = history.account_words(
         db=db,
         keyring=keyring,
         items=items,
@@ -300,5 +309,8 @@ def events(
         consent_ids=list(check.consent_ids),
         decision_id=check.decision_id,
         transfer_id=transfer.id,
+        legal_basis=check.legal_basis,
     )
+    if disclosure is not None:
+        service.owe_news(db, policy, transfer, check.legal_basis, disclosure)
     return items

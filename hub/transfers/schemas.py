@@ -80,6 +80,24 @@ class TransferCreate(BaseModel):
     # the transfer request this transfer answers (`/v1/transfer-requests`): the request moves
     # to `answered_with_transfer` in the same transaction; the transfer goes to the requester
     transfer_request_id: str | None = Field(default=None, min_length=1, max_length=64)
+    legal_basis: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Transfer the case without the person's consent, on a legal basis of the "
+        "policy's `legal_bases` (`best_interests_determination`, `vital_interest`, ...), to an "
+        "organisation outside the sender's IOM hierarchy (within it no consent is needed: 422 "
+        "`legal_basis_not_needed`): only people of the roles it names invoke it (a client sends "
+        "On-Behalf-Of); at most its categories are handed over, and nothing leaves before two "
+        "consent officers (neither the requester) have approved. Absent: the transfer rests on "
+        "consent.",
+    )
+    basis_justification: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Why the legal basis applies, in the requester's words (required with "
+        "`legal_basis`); sealed with the case's data key, shown to the consent officers.",
+    )
 
 
 class TransferResubmit(BaseModel):
@@ -144,6 +162,9 @@ class TransferSummary(BaseModel):
     consent_ids: list[str] | None
     decision_id: str | None
     review_id: str | None
+    # what it rests on: `consent` (or, within a hierarchy, nothing: see `within_hierarchy`),
+    # or a legal basis of the policy's `legal_bases`
+    legal_basis: str = "consent"
     created_at: datetime
     updated_at: datetime
     # the offer's acceptance deadline (while it waits), and whether it is past it or escalated

@@ -7,6 +7,13 @@ organisation (a government, another UN agency, an NGO) the consent gate decides,
 until a consent officer decides (`hub.lifecycle.decisions` with this module's `FLOW`);
 deny → nothing is stored but the gate's decision and an audit entry `transfer.refused`.
 
+Outside the hierarchy a transfer may rest on a legal basis of the policy instead of consent, as
+a referral may (`hub.legal_bases.invocation` says who may invoke it, with a justification sealed
+with the case's key): the gate is asked on that basis now and at every later asking (the review's
+approval, the offer's push and reads, acceptance, a resubmission), so two consent officers
+approve it and at most the basis's categories are handed over. Within the hierarchy no consent is
+needed, so no basis either (422 `legal_basis_not_needed`).
+
 The recipient accepts (`hub.transfers.handover`: ownership moves in one transaction) or
 rejects; the sender may cancel while the transfer is open. A consent withdrawn while a
 transfer waits cancels it (`cancel_for_withdrawal`, from the `consent.withdrawn` message).
@@ -22,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.api.problems import Conflict
+from hub.api.problems import Conflict, Unprocessable
 from hub.audit.service import record as audit
 from hub.cases import service as cases
 from hub.cases.models import Case
@@ -33,8 +40,10 @@ from hub.consent.models import Consent
 from hub.consent.withdrawal import Effect
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.legal_bases import invocation
 from hub.lifecycle import Party, history, reasons
 from hub.organizations import service as organizations
+from hub.policy.legal_bases import CONSENT
 from hub.policy.loader import Policy
 from hub.reviews.opening import open_review
 from hub.transfers import deadlines, handover, service
@@ -94,6 +103,17 @@ def _check_none_open(db: Session, case: Case) -> None:
         )
 
 
+class BasisNotNeeded(Unprocessable):
+    def __init__(self) -> None:
+        super().__init__(
+            "legal_basis_not_needed",
+            "No legal basis is needed within one IOM hierarchy",
+            "The offices of one hierarchy are one data controller: the transfer needs neither "
+            "consent nor a legal basis. Leave `legal_basis` out.",
+            field="legal_basis",
+        )
+
+
 def create(
     *,
     db: Session,
@@ -124,9 +144,20 @@ def create(
             to_organization_id=data.to_organization_id,
         )
     _check_none_open(db, case)
+    # 403 `person_required`, `legal_basis_not_allowed`; 422: the rules of a referral's basis
+    legal_basis = invocation.basis_of(
+        db=db,
+        policy=policy,
+        legal_basis=data.legal_basis,
+        justification=data.basis_justification,
+        actor=actor,
+        organization_id=organization_id,
+    )
     held = cases.categories(db=db, case=case)
     to = data.to_organization_id
     within = organizations.same_hierarchy(db=db, a=organization_id, b=to)
+    if within and legal_basis != CONSENT:
+        raise BasisNotNeeded()
     decision = None
     if not within:
         decision = handover.decide(
@@ -137,6 +168,7 @@ def create(
             to=to,
             actor=actor,
             context="transfer",
+            legal_basis=legal_basis,
         )
         if meaning(policy, decision) in STOPPED:
             audit(
@@ -150,6 +182,7 @@ def create(
                     "from_organization_id": organization_id,
                     "recipient_organization_id": to,
                     "codes": decision.codes,
+                    "legal_basis": legal_basis,
                 },
             )
             return None, decision
@@ -167,6 +200,12 @@ def create(
         plan_ciphertext=service.seal_plan(key, transfer_id, data.plan),
         consent_ids=list(decision.consent_ids) if decision else [],
         decision_id=decision.id if decision else None,
+        legal_basis=legal_basis,
+        basis_justification_ciphertext=(
+            service.seal_basis_justification(key, transfer_id, data.basis_justification)
+            if legal_basis != CONSENT and data.basis_justification
+            else None
+        ),
         status=SENT,
         created_by=actor,
         created_at=now,
@@ -227,6 +266,7 @@ def create(
             "categories": categories,
             "withheld_categories": withheld,
             "transfer_request_id": data.transfer_request_id,
+            "legal_basis": transfer.legal_basis,
         },
     )
     return transfer, decision
@@ -242,8 +282,9 @@ def hold(
     actor: str,
 ) -> bool:
     """Act on the gate's permit or review for a transfer being proposed or resubmitted: records
-    what the gate decided, and on `review` opens a review (by `actor`) and answers True: the
-    transfer is held. On `permit` answers False: the caller offers it."""
+    what the gate decided, and on `review` opens a review (by `actor`, with the requester's
+    justification of a legal basis) and answers True: the transfer is held. On `permit`
+    answers False: the caller offers it."""
     if meaning(policy, decision) in STOPPED:
         raise ValueError("a denied transfer is neither held nor offered")
     transfer.decision_id = decision.id
@@ -261,6 +302,7 @@ def hold(
         requested_by=actor,
         made_by=transfer.created_by,
         decision=decision,
+        basis_justification=service.basis_justification(db, keyring, transfer),
     )
     transfer.review_id = review.id
     transfer.updated_at = utcnow()
@@ -312,6 +354,7 @@ class TransferFlow:
             to=held.to_organization_id,
             actor=actor,
             context=context,
+            legal_basis=held.legal_basis,
         )
 
     def move(
@@ -342,7 +385,7 @@ class TransferFlow:
     def review_details(
         self, db: Session, keyring: KeyEncryptionKeys, held: Transfer
     ) -> dict[str, Any]:
-        return {}
+        return {"basis_justification": service.basis_justification(db, keyring, held)}
 
     def release(
         self,

@@ -29,11 +29,15 @@ from hub.clock import utcnow
 from hub.consent.models import GateDecision
 from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
+from hub.disclosures import service as disclosures
 from hub.disclosures.models import Disclosure
+from hub.legal_bases import invocation, notices
 from hub.lifecycle import Party, history, reasons
 from hub.lifecycle.models import LifecycleEvent
 from hub.lifecycle.schemas import EventRead
 from hub.organizations.service import below
+from hub.policy.legal_bases import CONSENT
+from hub.policy.loader import Policy
 from hub.transfers import deadlines
 from hub.transfers.lifecycle import ACCEPTED, COMPLETED, MOVES, SENT
 from hub.transfers.models import Transfer
@@ -196,6 +200,77 @@ def open_plan(key: bytes | None, transfer: Transfer) -> TransferPlan | None:
     return TransferPlan.model_validate(value)
 
 
+def seal_basis_justification(key: bytes, transfer_id: str, justification: str) -> bytes:
+    return invocation.seal(key, table=TRANSFERS, row=transfer_id, justification=justification)
+
+
+def basis_justification(db: Session, keyring: KeyEncryptionKeys, transfer: Transfer) -> str | None:
+    """Why the sender invoked the transfer's legal basis (None: consent, or the case erased)."""
+    if transfer.basis_justification_ciphertext is None:
+        return None
+    key = cases.live_key(db=db, keyring=keyring, case_id=transfer.case_id)
+    return invocation.unseal(
+        key, transfer.basis_justification_ciphertext, table=TRANSFERS, row=transfer.id
+    )
+
+
+def account(
+    *,
+    db: Session,
+    policy: Policy,
+    transfer: Transfer,
+    actor: str,
+    categories: list[str],
+    consent_ids: list[str] | tuple[str, ...],
+    decision_id: str | None,
+    channel: str,
+    payload_sha256: str,
+    legal_basis: str,
+    keyring: KeyEncryptionKeys | None = None,
+) -> Disclosure:
+    """Record a disclosure of the transfer (its offer, its history's words, or the case file on
+    acceptance) that has just left, on the basis its gate decision rests on; the first one made
+    on a legal basis opens the news the office owes the person (`hub.legal_bases.notices`)."""
+    disclosure = disclosures.record(
+        db=db,
+        actor=actor,
+        case_id=transfer.case_id,
+        recipient_organization_id=transfer.to_organization_id,
+        categories=categories,
+        consent_ids=consent_ids,
+        decision_id=decision_id,
+        channel=channel,
+        payload_sha256=payload_sha256,
+        transfer_id=transfer.id,
+        keyring=keyring,
+        legal_basis=legal_basis,
+    )
+    owe_news(db, policy, transfer, legal_basis, disclosure)
+    return disclosure
+
+
+def owe_news(
+    db: Session, policy: Policy, transfer: Transfer, legal_basis: str, disclosure: Disclosure
+) -> None:
+    """Without the person's consent, the office owes them the news once it is safe (opened by
+    the transfer's first disclosure on its basis; later ones change nothing)."""
+    if legal_basis == CONSENT:
+        return
+    notices.owe(
+        db,
+        case_id=transfer.case_id,
+        transfer_id=transfer.id,
+        # the sender, which owned the case when it asked (on acceptance the case is already
+        # the recipient's)
+        organization_id=transfer.from_organization_id,
+        recipient_organization_id=transfer.to_organization_id,
+        legal_basis=legal_basis,
+        requested_by=transfer.created_by,
+        disclosed_at=disclosure.at,
+        rule=policy.legal_bases.get(legal_basis),
+    )
+
+
 def age_band(age: int) -> str:
     return next(label for lower, label in AGE_BANDS if age >= lower)
 
@@ -227,6 +302,7 @@ def summary_fields(transfer: Transfer, party: Party) -> dict[str, Any]:
         "consent_ids": list(transfer.consent_ids) if sender else None,
         "decision_id": transfer.decision_id if sender else None,
         "review_id": transfer.review_id if sender else None,
+        "legal_basis": transfer.legal_basis,
         "created_at": transfer.created_at,
         "updated_at": transfer.updated_at,
         "accept_by": transfer.accept_by if transfer.status == SENT else None,

@@ -378,7 +378,7 @@ def test_every_decision_is_stored_and_audited(gw: World, runtime: Runtime) -> No
         assert row.requested_categories == ["contact", "health", "identity"]
         assert row.consent_ids == [given.id]
         assert row.reasons == list(d.reasons)
-        assert row.policy_version == runtime.policy.version == 9
+        assert row.policy_version == runtime.policy.version == 10
         assert (row.context, row.actor) == ("delivery", "user:caseworker")
         assert row.from_organization_id == gw.owner
         assert row.recipient_organization_id == gw.ngo

@@ -29,7 +29,7 @@ def refused(text: str) -> str:
 
 def test_the_shipped_policy_loads() -> None:
     policy = load_policy(SHIPPED)
-    assert policy.version == 9
+    assert policy.version == 10
     assert policy.sensitive_categories == ("gbv_incident", "health", "legal_status")
     assert set(policy.effects) == set(Reason)
     assert all(policy.effect(code) is Effect.deny for code in ALWAYS_DENY)
@@ -85,7 +85,7 @@ def test_the_shipped_policy_loads() -> None:
             "deadline_hours: soon",
             "must be a number",
         ),
-        ("version: 9", "version: two", "version: two", "must be a whole number"),
+        ("version: 10", "version: two", "version: two", "must be a whole number"),
         # the cross-checks
         (
             "sensitive_categories: [gbv_incident, health, legal_status]",
