@@ -11,13 +11,22 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from hub.connectors import signing
+from hub.consent.models import GateDecision
 from hub.delivery.models import Delivery
 from hub.disclosures.models import Disclosure
+from hub.legal_bases.models import PersonNotice
 from hub.runtime import Runtime
 from tests.delivery.test_webhook import attempt
-from tests.support.api import Partner, operator
+from tests.support.api import Partner, client_for, officer_for, operator, person_of
 from tests.support.outbox_drain import drain
-from tests.support.transfer_world import CANARY_CONTACT, CANARY_NAME, CANARY_PLAN, World, make_world
+from tests.support.transfer_world import (
+    CANARY_CONTACT,
+    CANARY_NAME,
+    CANARY_PLAN,
+    World,
+    make_world,
+    plan,
+)
 from tests.support.webhook_receiver import WebhookReceiver
 
 
@@ -113,6 +122,50 @@ def test_within_the_hierarchy_the_offer_is_pushed_without_asking_the_gate(
     [item] = receiver.snapshot()
     assert json.loads(item.body)["transfer"]["within_hierarchy"] is True
     assert _delivery(runtime, transfer_id).status == "delivered"
+
+
+def test_an_offer_on_a_legal_basis_is_pushed_after_two_officers_and_the_news_is_owed(
+    runtime: Runtime, api: TestClient, receiver: WebhookReceiver
+) -> None:
+    world, admin = _world(runtime, api)
+    _hook(world, admin, world.ngo, receiver.url)
+    office = world.sender.organization_id
+    worker = client_for(runtime, api, office, "transfers:write").acting_for(
+        person_of(runtime, office, "case_worker")
+    )
+    body = {
+        "case_id": world.case(),  # no consent
+        "to_organization_id": world.ngo.organization_id,
+        "plan": plan(),
+        "legal_basis": "vital_interest",
+        "basis_justification": "Threatened at the shelter tonight; the NGO can move her now.",
+    }
+    held = api.post("/v1/transfers", json=body, headers=worker.headers)
+    assert held.status_code == 202, held.text
+    transfer_id, review_id = held.json()["id"], held.json()["review_id"]
+    for _ in range(2):
+        approved = api.post(
+            f"/v1/reviews/{review_id}/approve",
+            json={"justification": "Life at risk."},
+            headers=officer_for(runtime, api, office).headers,
+        )
+        assert approved.status_code == 200, approved.text
+    drain(runtime)
+    [item] = receiver.snapshot()
+    assert json.loads(item.body)["plan"]["reason"] == CANARY_PLAN
+    [pushed] = _disclosures(runtime, transfer_id)
+    assert (pushed.channel, pushed.legal_basis, pushed.consent_ids) == (
+        "webhook",
+        "vital_interest",
+        [],
+    )
+    with runtime.sessions() as db:
+        notice = db.scalars(
+            select(PersonNotice).where(PersonNotice.transfer_id == transfer_id)
+        ).one()
+        decision = db.get_one(GateDecision, pushed.decision_id)
+    assert (notice.organization_id, notice.legal_basis) == (office, "vital_interest")
+    assert (decision.context, decision.legal_basis) == ("delivery", "vital_interest")
 
 
 def test_a_withdrawn_consent_stops_the_offer_and_cancels_the_transfer(
