@@ -29,6 +29,7 @@ from hub.api.problems import NotFound, Problem
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.consent.models import GateDecision
+from hub.console import refer_basis
 from hub.console.errors import ConsoleRoute
 from hub.console.history import parties, reasons_with, since
 from hub.console.labels import N_
@@ -71,6 +72,9 @@ WRITE_RISKS = N_("Write the risks, or “None known”.")
 WRITE_CONTACT = N_("Write whom the receiving case worker can contact.")
 TOO_LONG = N_("This is too long (%(num)s characters at most).")
 WRITE_REASON = N_("Write the reason: the recipient reads it.")
+BASIS_NOT_NEEDED = N_(
+    "Within your IOM hierarchy no consent is needed, so no legal basis either: choose “None”."
+)
 # a transfer answering a request the request's rules refuse
 ANSWER_REFUSED = {
     "invalid_transition": N_("The transfer request is no longer waiting for an answer."),
@@ -120,6 +124,12 @@ class _Proposal:
         self.needs_text = text_field(form, "open_needs", max_length=(NEED_MAX + 1) * NEEDS_MAX)
         self.risks = text_field(form, "risks", max_length=REASON_MAX + 1)
         self.contact = text_field(form, "handover_contact", max_length=CONTACT_MAX + 1)
+        # outside the hierarchy, on a legal basis instead of consent (`refer_basis`'s words),
+        # with the requester's reasons; none chosen: the transfer rests on consent
+        self.legal_basis = text_field(form, "legal_basis", max_length=40)
+        self.basis_justification = text_field(
+            form, "basis_justification", max_length=refer_basis.JUSTIFICATION_MAX + 1
+        )
 
     @classmethod
     def empty(cls) -> _Proposal:
@@ -134,6 +144,8 @@ class _Proposal:
             self.risks,
             self.contact,
             self.request_id,
+            self.legal_basis,
+            self.basis_justification,
         ]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
@@ -166,6 +178,8 @@ class _Proposal:
             errors.append(("open_needs", gettext(TOO_LONG) % {"num": NEED_MAX}))
         text("risks", self.risks, WRITE_RISKS, REASON_MAX)
         text("handover_contact", self.contact, WRITE_CONTACT, CONTACT_MAX)
+        if self.legal_basis and len(self.basis_justification) > refer_basis.JUSTIFICATION_MAX:
+            errors.append(("basis_justification", gettext(refer_basis.JUSTIFICATION_TOO_LONG)))
         return errors
 
     def request(self, case: Case) -> TransferCreate:
@@ -180,6 +194,8 @@ class _Proposal:
             to_organization_id=self.recipient,
             plan=plan,
             transfer_request_id=self.request_id or None,
+            legal_basis=self.legal_basis or None,
+            basis_justification=(self.basis_justification or None) if self.legal_basis else None,
         )
 
 
@@ -187,6 +203,7 @@ def _form_page(
     request: Request,
     person: CurrentPerson,
     db: DbSession,
+    runtime: CurrentRuntime,
     case: Case,
     proposal: _Proposal,
     *,
@@ -220,13 +237,21 @@ def _form_page(
         open_transfer=open_transfer,
         answering=answering,
         limits={"reason": REASON_MAX, "needs": NEEDS_MAX, "contact": CONTACT_MAX},
+        # the bases the person's role may invoke, and what each may hand over
+        bases=refer_basis.bases_for(runtime.policy, person.user.role),
+        basis_categories={
+            code: list(rule.categories) for code, rule in runtime.policy.legal_bases.items()
+        },
+        justification_max=refer_basis.JUSTIFICATION_MAX,
         # a fresh key per form: sending it twice (a double click, a resent form) proposes once
         send_key=secrets.token_urlsafe(24),
     )
 
 
 @router.get("/console/cases/{case_id}/transfer")
-def proposal_form(case_id: str, request: Request, person: CurrentPerson, db: DbSession) -> Response:
+def proposal_form(
+    case_id: str, request: Request, person: CurrentPerson, db: DbSession, runtime: CurrentRuntime
+) -> Response:
     person.require(SCOPE)
     case = _own_case(db, person, case_id)
     proposal = _Proposal.empty()
@@ -238,7 +263,7 @@ def proposal_form(case_id: str, request: Request, person: CurrentPerson, db: DbS
         )
         proposal.request_id = asked.id
         proposal.recipient = asked.requester_organization_id
-    return _form_page(request, person, db, case, proposal)
+    return _form_page(request, person, db, runtime, case, proposal)
 
 
 @router.post("/console/cases/{case_id}/transfer")
@@ -255,7 +280,7 @@ def propose(
     proposal = _Proposal(form)
     errors = proposal.errors(person, _recipients(db, person))
     if errors:
-        return _form_page(request, person, db, case, proposal, errors=errors)
+        return _form_page(request, person, db, runtime, case, proposal, errors=errors)
     try:
         data = proposal.request(case)
     except ValidationError:  # what the checks above let through is the schema's to refuse
@@ -286,13 +311,23 @@ def propose(
             # the request is answered already, or names another case or organisation
             message = person.gettext(ANSWER_REFUSED[problem.code])
             return _form_page(
-                request, person, db, case, proposal, errors=[("transfer_request", message)]
+                request,
+                person,
+                db,
+                runtime,
+                case,
+                proposal,
+                errors=[("transfer_request", message)],
             )
+        if basis_refusal := _basis_refused(problem, proposal):
+            field, words = basis_refusal
+            errors = [(field, person.gettext(words))]
+            return _form_page(request, person, db, runtime, case, proposal, errors=errors)
         if problem.code != "transfer_open":
             raise
         # one open transfer per case (also what a second post of this form meets)
         open_id = str(problem.extra.get("transfer_id", "")) or None
-        return _form_page(request, person, db, case, proposal, open_transfer=open_id)
+        return _form_page(request, person, db, runtime, case, proposal, open_transfer=open_id)
     if transfer is None:
         # refused by the gate: its decision and the audit entry are kept (this page answers
         # normally, so the request's transaction commits them, as the API's 422 does)
@@ -315,6 +350,20 @@ def propose(
     )
     # post, redirect, get: reloading the page does not propose again
     return RedirectResponse(f"/console/transfers/{transfer.id}?proposed=1", status_code=303)
+
+
+def _basis_refused(problem: Problem, proposal: _Proposal) -> tuple[str, str] | None:
+    """The transfer service's refusal of the legal basis itself, as (field, words), shown
+    beside the basis (the rules are `hub.legal_bases.invocation`'s)."""
+    if not proposal.legal_basis:
+        return None
+    if problem.code == "legal_basis_not_needed":
+        return ("legal_basis", BASIS_NOT_NEEDED)
+    if problem.code not in refer_basis.REFUSALS:
+        return None
+    if problem.code == "unknown_value" and problem.extra.get("field") != "legal_basis":
+        return None
+    return refer_basis.REFUSALS[problem.code]
 
 
 def _why(runtime: CurrentRuntime, reasons: Any, effect: Effect) -> list[dict[str, Any]]:
