@@ -127,6 +127,15 @@ def test_two_officers_hand_a_childs_case_to_the_authority_and_the_person_is_owed
     assert review["basis_justification"] == WHY
     # the basis's officers' urgency, though a transfer has none of its own
     assert review["urgency"] == "high"
+    # the office's consent officers are told at once, as for a referral on a basis
+    drain(runtime)
+    with runtime.sessions() as db:
+        told = db.scalars(
+            select(Notification).where(
+                Notification.code == "review.held", Notification.object_id == held["review_id"]
+            )
+        ).all()
+    assert told and {n.organization_id for n in told} == {world.sender.organization_id}
 
     one = _approve(world, first, held["review_id"])
     assert one.status_code == 200, one.text
