@@ -193,6 +193,11 @@ def reference(*, db: Session, case_id: str) -> str:
     return db.get_one(Case, case_id).external_ref
 
 
+def owner_of(*, db: Session, case_id: str) -> str:
+    """The organisation that holds the case now (a transfer's acceptance changes it)."""
+    return db.get_one(Case, case_id).owner_organization_id
+
+
 def categories(*, db: Session, case: Case) -> list[str]:
     """The categories the case holds (names only: nothing is decrypted)."""
     rows = db.scalars(

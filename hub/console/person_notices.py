@@ -45,11 +45,18 @@ NOT_A_DATE = N_("Enter a real date, for example 2026-11-28.")
 OUT_OF_RANGE = N_("The day must be on or after the disclosure, and not in the future.")
 
 
-def _shown(db: Session, items: list[PersonNoticeRead]) -> dict[str, Any]:
-    """What the rows name besides codes: the cases' references, the recipients' names."""
+def _shown(db: Session, items: list[PersonNoticeRead], organization_id: str) -> dict[str, Any]:
+    """What the rows name besides codes: the cases' references, the recipients' names, and
+    who holds each case now (a case transferred away is no longer the office's to open, though
+    the news of its disclosure is still the office's to give)."""
+    holders = {n.case_id: cases.owner_of(db=db, case_id=n.case_id) for n in items}
     return {
         "references": {n.case_id: cases.reference(db=db, case_id=n.case_id) for n in items},
-        "names": organization_names(db, [n.recipient_organization_id for n in items]),
+        "names": organization_names(
+            db, [n.recipient_organization_id for n in items] + list(holders.values())
+        ),
+        "holders": holders,
+        "own": organization_id,
     }
 
 
@@ -96,7 +103,7 @@ def listing(request: Request, person: CurrentPerson, db: DbSession) -> Response:
         owed=owed,
         told=told,
         now=utcnow(),
-        **_shown(db, owed + told),
+        **_shown(db, owed + told, organization_id),
     )
 
 
@@ -127,7 +134,7 @@ def _notice_page(
         whom=list(ToldWhom),
         how=list(ToldHow),
         recorded=request.query_params.get("recorded") == "1",
-        **_shown(db, [shown]),
+        **_shown(db, [shown], person.principal.organization_id),
     )
 
 

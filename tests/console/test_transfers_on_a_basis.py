@@ -96,3 +96,20 @@ def test_a_case_worker_proposes_a_transfer_on_a_basis_and_the_pages_show_it(
     assert words(language, "Shared through") in shown
     assert f'href="/console/transfers/{transfer.id}"' in shown
     assert words(language, "Case transfer %(id)s") % {"id": transfer.id[:8]} in shown
+    # the case is the sending office's until the authority accepts it
+    assert f'href="/console/cases/{case_id}"' in shown
+    assert f'href="/console/cases/{case_id}/statement"' in shown
+
+    # once it is accepted the news is still the sending office's to give, but the case (and
+    # its statement) is the authority's now: no link that would only lead to "not found"
+    assert world.act(transfer.id, "accept", authority).status_code == 200
+    moved = api.get(f"/console/person-notices/{notice.id}")
+    assert moved.status_code == 200
+    assert f'href="/console/cases/{case_id}' not in moved.text
+    assert api.get(f"/console/cases/{case_id}").status_code == 404
+    held_by = words(
+        language,
+        "Now held by %(organisation)s: the case and its statement of disclosures are theirs "
+        "to open.",
+    ) % {"organisation": "Ministry of Social Affairs"}
+    assert held_by in text_of(moved.text)
