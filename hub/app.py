@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from hub import __version__
@@ -80,8 +81,39 @@ def build() -> FastAPI:
     app.include_router(delivery_routes.router)
     app.include_router(fhir_routes.router)
     install_console(app)
-    openapi.install(app, lambda: vocabulary.as_lists(app.state.runtime.policy))
+    declared = list(app.routes)
+    match_hot_first(app, HOT_ROUTERS)
+
+    def documented() -> list[BaseRoute]:
+        # in the order declared above; routes added to the app later (tests' probes) after them
+        known = {id(route) for route in declared}
+        return declared + [route for route in app.routes if id(route) not in known]
+
+    openapi.install(app, lambda: vocabulary.as_lists(app.state.runtime.policy), documented)
     return app
+
+
+# The routers of the busiest API requests (a referral made, a consent recorded, a case
+# created, the inbox): a request tries the app's routers one by one, each trying its routes,
+# and a referral's POST went through some forty routes of the nine routers declared before it
+# (6% of its CPU). Moving a router ahead changes no answer as long as none of its routes matches
+# a path that a route it moves ahead of matches (tests/test_app.py checks every route's path).
+HOT_ROUTERS = (referral_routes.router, consent_routes.router, case_routes.router)
+
+
+def match_hot_first(app: FastAPI, routers: tuple[APIRouter, ...]) -> None:
+    """Try `routers` first when matching a request (in their given order), then the others in
+    the order they were declared."""
+    order = {id(router): i for i, router in enumerate(routers)}
+
+    def rank(route: BaseRoute) -> int:
+        original = getattr(route, "original_router", None)
+        return order.get(id(original), len(order))
+
+    # sorted() keeps the declared order among the routes of the same rank
+    app.router.routes[:] = sorted(app.router.routes, key=rank)
+    # FastAPI caches what each router matches against by a version of its routes
+    app.router._mark_routes_changed()
 
 
 def bind(app: FastAPI, runtime: Runtime) -> FastAPI:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+import hub.app
 from hub.app import bind, build
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
@@ -73,3 +78,55 @@ def test_binding_another_runtime_replaces_all_that_was_made_from_the_first(
         first.dispose()
         if second is not None:
             second.dispose()
+
+
+def _leaves(routes: list[Any]) -> Iterator[Any]:
+    """Every route that matches a path (with its full path), through the included routers."""
+    for route in routes:
+        if hasattr(route, "effective_candidates"):
+            yield from _leaves(route.effective_candidates())
+        else:
+            yield route
+
+
+def _sample(path_format: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path_format)
+
+
+def _collide(a: Any, b: Any) -> bool:
+    """Whether some request could match both routes (one path, a method of both)."""
+    methods_a, methods_b = getattr(a, "methods", None), getattr(b, "methods", None)
+    if methods_a is not None and methods_b is not None and not set(methods_a) & set(methods_b):
+        return False
+    return bool(
+        a.path_regex.match(_sample(b.path_format)) or b.path_regex.match(_sample(a.path_format))
+    )
+
+
+def test_matching_the_busiest_routers_first_changes_no_route_a_request_reaches(
+    monkeypatch: pytest.MonkeyPatch, api: TestClient
+) -> None:
+    """`hub.app.HOT_ROUTERS` are tried before routers declared ahead of them: the same app as
+    long as no request could match a route of each of two routers whose order changed."""
+    matched = build()
+    monkeypatch.setattr(hub.app, "match_hot_first", lambda app, routers: None)
+    declared = build()
+
+    def key(route: Any) -> object:
+        original = getattr(route, "original_router", None)
+        return id(original) if original is not None else route.path
+
+    position = {key(route): i for i, route in enumerate(matched.router.routes)}
+    routers = [(position[key(route)], list(_leaves([route]))) for route in declared.router.routes]
+    inverted = 0
+    for i, (was_at, leaves) in enumerate(routers):
+        for now_at, later_leaves in routers[i + 1 :]:
+            if now_at < was_at:
+                inverted += 1
+                for a in leaves:
+                    for b in later_leaves:
+                        assert not _collide(a, b), (a.path_format, b.path_format)
+    assert inverted > 0
+    # the document keeps the declared order
+    paths = list(api.get("/openapi.json").json()["paths"])
+    assert paths.index("/v1/cases") < paths.index("/v1/referrals")

@@ -26,11 +26,12 @@ know, once for every operation rather than route by route:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
 
 from hub.api.problems import MEDIA_TYPE
 
@@ -115,9 +116,14 @@ READS_CASE_DATA: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-def install(app: FastAPI, vocabularies: Callable[[], dict[str, list[str]]]) -> None:
+def install(
+    app: FastAPI,
+    vocabularies: Callable[[], dict[str, list[str]]],
+    routes: Callable[[], Sequence[BaseRoute]] | None = None,
+) -> None:
     """`vocabularies()`: each vocabulary's values by name (`hub.api.vocabulary.as_lists`) of
-    the app's runtime when the document is made (binding another runtime clears it)."""
+    the app's runtime when the document is made (binding another runtime clears it).
+    `routes()`: the routes to document, in their order (the app's own by default)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -125,7 +131,7 @@ def install(app: FastAPI, vocabularies: Callable[[], dict[str, list[str]]]) -> N
                 title=app.title,
                 version=app.version,
                 summary=app.summary,
-                routes=app.routes,
+                routes=app.routes if routes is None else routes(),
             )
             declare_alternative_scopes(doc)
             declare_problems(doc)
