@@ -206,8 +206,9 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         raise ValueError(f"unknown scope {scope!r}")  # a typo in a route, caught at import
 
     # a default rather than Annotated: the annotation is a string here (future import) and
-    # could not reach `scope`, a local of this function
-    def scoped(principal: Principal = Security(authenticate, scopes=[scope])) -> Principal:
+    # could not reach `scope`, a local of this function. Async: a sync dependency is run in
+    # FastAPI's thread pool, a thread hop per request for nothing
+    async def scoped(principal: Principal = Security(authenticate, scopes=[scope])) -> Principal:
         return principal
 
     scoped.__name__ = f"require_scope_{scope.replace(':', '_').replace('/', '_')}"
@@ -223,7 +224,7 @@ def require_any_scope(*scopes: str) -> Callable[..., Principal]:
     if not scopes or unknown:
         raise ValueError(f"unknown scopes {unknown!r}")
 
-    def scoped(principal: Principal = Security(authenticate)) -> Principal:
+    async def scoped(principal: Principal = Security(authenticate)) -> Principal:
         if not any(principal.has_scope(s) for s in scopes):
             scope = " ".join(scopes)
             raise Problem(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hub.services import Services
 
@@ -15,13 +17,32 @@ def get_runtime(request: Request) -> Services:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-CurrentRuntime = Annotated[Services, Depends(get_runtime)]
+async def current_runtime(request: Request) -> Services:
+    # async: FastAPI runs a sync dependency in its thread pool, a thread hop (and a wait for
+    # the GIL under load) on every request for one attribute read
+    return get_runtime(request)
 
 
-def get_db(runtime: CurrentRuntime) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    with runtime.sessions.begin() as db:
+CurrentRuntime = Annotated[Services, Depends(current_runtime)]
+
+
+async def get_db(runtime: CurrentRuntime) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    Async, its end (the commit or rollback, which waits on the database) in the thread pool:
+    as a sync generator FastAPI ran it in the pool twice, a thread hop to begin a transaction
+    that makes no query yet (the session connects on its first statement)."""
+    transaction = runtime.sessions.begin()
+    db = transaction.__enter__()
+    try:
         yield db
+    except BaseException as exc:
+        # shielded: a cancelled request still rolls back and hands its connection back
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(transaction.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(transaction.__exit__, None, None, None)
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
