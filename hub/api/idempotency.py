@@ -24,13 +24,14 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.api.models import IdempotencyRecord
 from hub.api.problems import MEDIA_TYPE, Conflict, Problem, Unprocessable
 from hub.clock import utcnow
+from hub.db.inserts import insert_into
 
 MAX_KEY_LENGTH = 255
 REPLAYED = {"Idempotent-Replayed": "true"}
@@ -62,7 +63,11 @@ class Idempotency:
         """The remembered answer for this key, or None when the request is new."""
         if self.key is None:
             return None
-        record = db.execute(_REMEMBERED, {"client_id": client_id, "key": self.key}).first()
+        # on the session's connection, not through the ORM's execution (and its autoflush):
+        # columns only, and records are only ever written by plain INSERTs (`remember`)
+        record = (
+            db.connection().execute(_REMEMBERED, {"client_id": client_id, "key": self.key}).first()
+        )
         if record is None:
             return None
         if (record.method, record.path, record.request_sha256) != (
@@ -88,7 +93,7 @@ class Idempotency:
                 # transaction); sent now, so two concurrent first uses of one key collide
                 # here, not at commit
                 db.connection().execute(
-                    insert(IdempotencyRecord.__table__),
+                    insert_into(IdempotencyRecord.__table__),
                     {
                         "client_id": client_id,
                         "key": self.key,

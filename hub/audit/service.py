@@ -181,18 +181,18 @@ _APPEND_POSTGRESQL = text(
 
 
 def _append_postgresql(db: Session, items: list[_Queued]) -> list[tuple[int, str, str]]:
-    rows = db.execute(
-        _APPEND_POSTGRESQL,
-        {
-            "at": _text_array([item.at.isoformat(timespec="microseconds") for item in items]),
-            "actor": _text_array([item.actor for item in items]),
-            "action": _text_array([item.action for item in items]),
-            "object_type": _text_array([item.object_type for item in items]),
-            "object_id": _text_array([item.object_id for item in items]),
-            "details": _text_array([json.dumps(item.details) for item in items]),
-            "prefix": _text_array([chain_prefix(**item.fields()) for item in items]),
-        },
-    ).all()
+    params = {
+        "at": _text_array([item.at.isoformat(timespec="microseconds") for item in items]),
+        "actor": _text_array([item.actor for item in items]),
+        "action": _text_array([item.action for item in items]),
+        "object_type": _text_array([item.object_type for item in items]),
+        "object_id": _text_array([item.object_id for item in items]),
+        "details": _text_array([json.dumps(item.details) for item in items]),
+        "prefix": _text_array([chain_prefix(**item.fields()) for item in items]),
+    }
+    # on the session's connection, not through the ORM's execution (rows of columns, and
+    # `_append` has just flushed): its per-statement bookkeeping costs more than the call
+    rows = db.connection().execute(_APPEND_POSTGRESQL, params).all()
     return [(row[0], row[1], row[2]) for row in rows]
 
 

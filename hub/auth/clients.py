@@ -210,7 +210,9 @@ _TOKEN_HOLDER = (
 def token_holder(*, db: Session, client_id: str, jti: str) -> TokenHolder | None:
     """The active client, its organisation's kind, and whether the token `jti` is revoked:
     what every authenticated request asks, in one round trip."""
-    row = db.execute(_TOKEN_HOLDER, {"client_id": client_id, "jti": jti}).first()
+    # on the session's connection, not through the ORM's execution (and its autoflush): columns
+    # only, asked first thing by a request, before anything is written
+    row = db.connection().execute(_TOKEN_HOLDER, {"client_id": client_id, "jti": jti}).first()
     return TokenHolder(row[0], row[1], row[2], row[3], bool(row[4])) if row is not None else None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -26,6 +26,7 @@ from hub.clock import utcnow
 from hub.connectors import channels
 from hub.connectors.http import DeliveryFailed
 from hub.db.base import new_id
+from hub.db.inserts import insert_into
 from hub.delivery.models import Delivery
 from hub.delivery.schemas import DeliveryRead, DeliveryStatus
 from hub.lifecycle import Party, reasons
@@ -75,7 +76,7 @@ def _start(
     # a plain INSERT, not the unit of work (the referral or transfer it refers to is written
     # already): the object returned is not in the session, `db.get` reads the row
     db.connection().execute(
-        insert(Delivery.__table__),
+        insert_into(Delivery.__table__),
         {
             "id": delivery.id,
             "referral_id": referral_id,

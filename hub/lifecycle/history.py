@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record as audit
@@ -23,6 +23,7 @@ from hub.clock import utcnow
 from hub.crypto.envelope import decrypt, encrypt
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.db.inserts import insert_into
 from hub.disclosures import service as disclosures
 from hub.disclosures.models import Disclosure
 from hub.lifecycle import tables
@@ -86,7 +87,7 @@ def record_event(
     # a plain INSERT, not the unit of work (nothing refers to the row, nothing changes it):
     # the object returned is not in the session
     db.connection().execute(
-        insert(LifecycleEvent.__table__),
+        insert_into(LifecycleEvent.__table__),
         {
             "id": event.id,
             "object_type": object_type,

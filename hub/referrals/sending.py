@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from hub.api import vocabulary
@@ -42,6 +42,7 @@ from hub.crypto.envelope import (
 )
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.db.inserts import insert_loaded
 from hub.disclosures.service import canonical
 from hub.legal_bases import invocation
 from hub.lifecycle import Party, history
@@ -451,8 +452,11 @@ def send(
     referral.updated_at = now
     # complete now: written (one INSERT, or the UPDATE of a referral a review held) before
     # the delivery that refers to it, which may make no query that would flush it
-    db.add(referral)
-    db.flush()
+    if inspect(referral).transient:
+        insert_loaded(db, referral)
+    else:
+        db.add(referral)
+        db.flush()
     start_delivery(db, referral)
 
 
