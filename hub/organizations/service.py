@@ -263,9 +263,10 @@ def get_agreements(
     return list(db.scalars(query))
 
 
-# built once, the parties and the instant bound: this runs on every gate decision, and
-# building it cost as much CPU as running it
-_IN_FORCE = select(DataSharingAgreement).where(
+# what "in force" means, for both statements below: between these parties, not revoked, and
+# valid at the instant. Built once, the parties and the instant bound: this runs on every gate
+# decision, and building it cost as much CPU as running it
+_IN_FORCE_WHERE = (
     DataSharingAgreement.from_organization_id == bindparam("from_id"),
     DataSharingAgreement.to_organization_id == bindparam("to_id"),
     DataSharingAgreement.revoked_at.is_(None),
@@ -275,6 +276,10 @@ _IN_FORCE = select(DataSharingAgreement).where(
         DataSharingAgreement.valid_until > bindparam("at"),
     ),
 )
+_IN_FORCE = select(DataSharingAgreement).where(*_IN_FORCE_WHERE)
+_TERMS_IN_FORCE = select(DataSharingAgreement.purposes, DataSharingAgreement.categories).where(
+    *_IN_FORCE_WHERE
+)
 
 
 def agreements_in_force(
@@ -282,3 +287,12 @@ def agreements_in_force(
 ) -> list[DataSharingAgreement]:
     """Agreements letting data flow from one organisation to another at that instant."""
     return list(db.scalars(_IN_FORCE, {"from_id": from_id, "to_id": to_id, "at": at}))
+
+
+def terms_in_force(
+    *, db: Session, from_id: str, to_id: str, at: datetime
+) -> list[tuple[list[str], list[str]]]:
+    """The purposes and categories of each of `agreements_in_force`: what the consent gate
+    reads of them on every decision, without loading the agreements as ORM objects."""
+    rows = db.execute(_TERMS_IN_FORCE, {"from_id": from_id, "to_id": to_id, "at": at})
+    return [(list(purposes), list(categories)) for purposes, categories in rows]
