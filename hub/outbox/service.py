@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.utils.time import get_exponential_backoff_interval
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from hub.clock import utcnow
 from hub.db.base import new_id
+from hub.db.inserts import insert_into
 from hub.db.session import transaction
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.settings import Settings
@@ -159,7 +160,7 @@ def enqueue(
     # a plain INSERT, not the unit of work: written now (a bad row fails here, not at its
     # commit) at a fraction of the CPU; the object returned is not in the session
     db.connection().execute(
-        insert(OutboxMessage.__table__),
+        insert_into(OutboxMessage.__table__),
         {
             "id": message.id,
             "topic": message.topic,
@@ -334,9 +335,30 @@ def redispatch_lease(settings: Settings, *, waited: timedelta) -> timedelta:
 
 
 def _send(runtime: Services, ids: list[str], *, dispatched_at: datetime) -> list[str]:
+    sent: list[str] | None = None
+    try:
+        # one producer (and broker connection) for the batch, not one taken from the pool
+        # and given back per message: a third of each message's CPU
+        with runtime.celery.producer_or_acquire() as producer:
+            sent = _send_each(runtime, ids, producer, dispatched_at=dispatched_at)
+    except Exception as exc:
+        if sent is not None:
+            return sent  # giving the producer back failed, after the messages went out
+        log.warning(
+            "broker refused outbox messages; they stay pending",
+            extra={"error_type": type(exc).__name__, "count": len(ids)},
+        )
+        _undispatch(runtime, ids, dispatched_at=dispatched_at)
+        return []
+    return sent
+
+
+def _send_each(
+    runtime: Services, ids: list[str], producer: Any, *, dispatched_at: datetime
+) -> list[str]:
     for i, outbox_id in enumerate(ids):
         try:
-            runtime.celery.send_task(RUN_OUTBOX_TASK, args=[outbox_id])
+            runtime.celery.send_task(RUN_OUTBOX_TASK, args=[outbox_id], producer=producer)
         except Exception as exc:
             log.warning(
                 "broker refused outbox messages; they stay pending",
