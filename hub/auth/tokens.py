@@ -8,7 +8,9 @@ header carries `typ: at+jwt` and the `kid`, so no other JWT the hub signs passes
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -158,6 +160,38 @@ def verify(
     return claims
 
 
+class _Verified:
+    """Tokens whose signature this process has checked, by their SHA-256 (never the token
+    itself: it is a credential): the kid that signed each and its claims.
+
+    A client sends the same token with every request for the token's lifetime, and parsing it
+    and checking its signature was a third of authenticating a request. The same bytes under the
+    same kid (the thumbprint of its public key) verify the same way every time, so only that is
+    skipped: the key is still looked up on each use (a key retired past its cut-off refuses the
+    token), and the claims are checked each time (expiry, issuer, audience)."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[str, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> tuple[str, dict[str, Any]] | None:
+        with self._lock:
+            return self._entries.get(digest)
+
+    def keep(self, digest: bytes, kid: str, claims: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                # the oldest half goes (dicts keep their insertion order)
+                for old in list(self._entries)[: self.MAX_ENTRIES // 2]:
+                    del self._entries[old]
+            self._entries[digest] = (kid, claims)
+
+
+_verified = _Verified()
+
+
 def verify_signed(
     *, db: Session, keys: SigningKeys, token: str, issuer: str, audience: str
 ) -> dict[str, Any]:
@@ -165,6 +199,13 @@ def verify_signed(
     revoked is `principal_for`'s to say, in the same round trip as its client."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("empty or oversized")
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    seen = _verified.get(digest)
+    if seen is not None:
+        kid, signed = seen
+        if keys.verification_key(db=db, kid=kid) is None:
+            raise InvalidToken("unknown or expired key")
+        return _checked_claims(dict(signed), issuer=issuer, audience=audience)
     try:
         header = extract_compact(token.encode("ascii")).headers()
     except (JoseError, ValueError, UnicodeError):
@@ -183,6 +224,17 @@ def verify_signed(
         raise InvalidToken("unknown or expired key")
     try:
         decoded = jwt.decode(token, key, algorithms=list(SIGNING_ALGS))
+    except (JoseError, ValueError, TypeError):
+        raise InvalidToken("signature or claims invalid") from None
+    claims = _checked_claims(decoded.claims, issuer=issuer, audience=audience)
+    _verified.keep(digest, kid, dict(claims))
+    return claims
+
+
+def _checked_claims(claims: dict[str, Any], *, issuer: str, audience: str) -> dict[str, Any]:
+    """`claims` of a token whose signature was verified, if they hold what an access token
+    must, for this issuer and audience, and it is unexpired now."""
+    try:
         registry = jwt.JWTClaimsRegistry(
             now=_now,
             leeway=LEEWAY_SECONDS,
@@ -195,10 +247,9 @@ def verify_signed(
             org={"essential": True},
             client_id={"essential": True},
         )
-        registry.validate(decoded.claims)
+        registry.validate(claims)
     except (JoseError, ValueError, TypeError):
         raise InvalidToken("signature or claims invalid") from None
-    claims = decoded.claims
     for name in ("sub", "jti", "org", "client_id"):
         if not isinstance(claims.get(name), str):
             raise InvalidToken(f"claim {name} is not a string")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,38 @@ def test_the_revocation_ledger_forgets_expired_tokens(
 def _claims(runtime: Runtime, keys: SigningKeys, token: str) -> dict[str, int | str]:
     with runtime.sessions() as db:
         return tokens.verify(db=db, keys=keys, token=token, issuer=ISSUER, audience=ISSUER)
+
+
+def test_a_token_verified_before_is_checked_again_but_for_its_signature(
+    runtime: Runtime,
+    keys: SigningKeys,
+    move_clock: Callable[[timedelta], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, token = _issue(runtime, keys, "cases:read", "cases:read")
+    decoded: list[str] = []
+    decode = tokens.jwt.decode
+
+    def counted(value: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(value)
+        return decode(value, *args, **kwargs)
+
+    monkeypatch.setattr(tokens.jwt, "decode", counted)
+    first = _claims(runtime, keys, token)
+    assert _claims(runtime, keys, token) == first
+    assert len(decoded) == 1  # its signature checked once
+    # the claims still are, each time
+    with runtime.sessions() as db, pytest.raises(tokens.InvalidToken):
+        tokens.verify_signed(db=db, keys=keys, token=token, issuer=ISSUER, audience="https://x")
+    # and the key is still looked up: one refused now refuses the token
+    with monkeypatch.context() as patched:
+        patched.setattr(keys, "verification_key", lambda **_: None)
+        with pytest.raises(tokens.InvalidToken):
+            _claims(runtime, keys, token)
+    # a token one byte apart is verified afresh, and refused
+    with pytest.raises(tokens.InvalidToken):
+        _claims(runtime, keys, token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+    assert len(decoded) == 2
+    move_clock(timedelta(seconds=300 + 61))
+    with pytest.raises(tokens.InvalidToken):
+        _claims(runtime, keys, token)
