@@ -9,6 +9,7 @@ from starlette.types import Scope
 from hub import __version__
 from hub.api import openapi, problem_handlers, vocabulary
 from hub.audit.tasks import stale_after
+from hub.auth import clients
 from hub.auth import routes as auth_routes
 from hub.cases import routes as case_routes
 from hub.closure import routes as closure_routes
@@ -34,6 +35,7 @@ from hub.runtime import Runtime
 from hub.service_directory import routes as service_directory_routes
 from hub.transfers import routes as transfer_routes
 from hub.transfers.requests import routes as transfer_request_routes
+from hub.users import service as users
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -123,6 +125,10 @@ def bind(app: FastAPI, runtime: Runtime) -> FastAPI:
     # loaded now so a malformed policy file stops start-up (PolicyError names the line)
     runtime.policy  # noqa: B018
     app.state.runtime = runtime
+    # the hashes an unknown account's or client's secret is checked against, made before the
+    # first request so that the first miss costs what every other does
+    users.dummy_hash()
+    clients.dummy_hash()
     app.state.metrics = Metrics(runtime.sessions, audit_stale_after=stale_after(runtime.settings))
     auth_routes.bind(app)
     bind_console(app, runtime.settings)

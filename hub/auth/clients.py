@@ -28,8 +28,9 @@ from hub.organizations.models import Organization
 # The secrets are 256 random bits, so the hash has no guessing to slow down; it only keeps a
 # leaked table from being usable. A light argon2id setting keeps the token endpoint cheap.
 _hasher = PasswordHasher(time_cost=1, memory_cost=19_456, parallelism=1)
-# verified against when the client is unknown or has no secret, so timing leaks neither
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(32))
+# verified against when the client is unknown or has no secret, so timing leaks neither; made
+# by `dummy_hash()` when the app is bound (`hub.app.bind`), not at import (as in hub.users.service)
+_DUMMY_HASH: str | None = None
 
 # RFC 7517/7518 private members: a registered JWKS carrying any of them is refused
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -45,9 +46,17 @@ def hash_secret(secret: str) -> str:
     return _hasher.hash(secret)
 
 
+def dummy_hash() -> str:
+    """The hash an unknown client's secret is verified against (made once)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(32))
+    return _DUMMY_HASH
+
+
 def check_secret(client: OAuthClient | None, secret: str) -> bool:
     """Constant-work check: an unknown client or one without a secret costs a full verify."""
-    stored = client.secret_hash if client is not None and client.secret_hash else _DUMMY_HASH
+    stored = client.secret_hash if client is not None and client.secret_hash else dummy_hash()
     try:
         ok = _hasher.verify(stored, secret)
     except (VerificationError, InvalidHashError):

@@ -10,12 +10,14 @@ machine.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
-
-from fpdf import FPDF
-from fpdf.fonts import FontFace
+from typing import TYPE_CHECKING
 
 from hub.disclosures.statement import StatementText
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVuSans"
@@ -24,19 +26,28 @@ WIDTHS = (30, 36, 38, 32, 44)
 GREY = (80, 90, 95)
 
 
-class _StatementPDF(FPDF):
-    def __init__(self, text: StatementText) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.text = text
+@cache
+def _statement_pdf() -> type[FPDF]:
+    """The document class, made the first time a statement is rendered: fpdf2 is imported
+    then, not with the web application (it was a tenth of the app's import time, for one
+    route of the API and one of the console)."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-14)
-        self.set_font(FAMILY, size=8)
-        self.set_text_color(*GREY)
-        # "{nb}": fpdf2 puts the page count in its place when the document is made
-        page = str(self.page_no())
-        words = self.text.page_of.replace("{page}", page).replace("{pages}", "{nb}")
-        self.cell(0, 6, words, align="C")
+    class _StatementPDF(FPDF):
+        def __init__(self, text: StatementText) -> None:
+            super().__init__(orientation="portrait", unit="mm", format="A4")
+            self.text = text
+
+        def footer(self) -> None:
+            self.set_y(-14)
+            self.set_font(FAMILY, size=8)
+            self.set_text_color(*GREY)
+            # "{nb}": fpdf2 puts the page count in its place when the document is made
+            page = str(self.page_no())
+            words = self.text.page_of.replace("{page}", page).replace("{pages}", "{nb}")
+            self.cell(0, 6, words, align="C")
+
+    return _StatementPDF
 
 
 def attachment(reference: str) -> str:
@@ -49,7 +60,9 @@ def attachment(reference: str) -> str:
 
 def render(text: StatementText) -> bytes:
     """The statement as the bytes of a PDF document."""
-    pdf = _StatementPDF(text)
+    from fpdf.fonts import FontFace
+
+    pdf = _statement_pdf()(text)
     pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     # the document's own title is the statement's, never a name

@@ -24,8 +24,19 @@ from hub.users.roles import Role, allowed_at, scopes_of
 MIN_PASSWORD_LENGTH = 12
 LANGUAGES = ("en", "fr")
 _hasher = PasswordHasher()
-# verified against when the e-mail is unknown, so timing does not tell which accounts exist
-_DUMMY_HASH = _hasher.hash("not a real password, only for constant-time misses")
+# verified against when the e-mail is unknown, so timing does not tell which accounts exist.
+# Made by `dummy_hash()`, which the app calls when it is bound (`hub.app.bind`), before any
+# sign-in: not at import, where a worker or a command that never signs anyone in paid a hash
+# at the full cost (a fifth of a second of CPU) to start.
+_DUMMY_HASH: str | None = None
+
+
+def dummy_hash() -> str:
+    """The hash an unknown e-mail's password is verified against (made once)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time misses")
+    return _DUMMY_HASH
 
 
 def _checked_hash(password: str) -> str:
@@ -109,7 +120,7 @@ def get_all(*, db: Session, organization_id: str | None = None) -> list[User]:
 def password_matches(user: User | None, password: str) -> bool:
     """Whether the password is the user's; the same argon2 cost when there is no user."""
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return user is not None
