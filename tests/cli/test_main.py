@@ -119,17 +119,55 @@ def test_the_listing_says_what_each_command_says(command: str) -> None:
     assert first_paragraph(loaded.help) == first_paragraph(spec.help)
 
 
-@pytest.mark.parametrize("args", [[], *([c.name] for c in COMMANDS)], ids=lambda a: " ".join(a))
-def test_no_command_warns(tmp_path: Path, args: list[str]) -> None:
-    # every subcommand's module is imported to show its help
+# every command's help, in one fresh `hub` process with warnings made errors: each command runs
+# as `hub <command> --help` would (`main()`, its own output and exit code). A warning raised
+# while a module is imported fails the first command that imports it; one raised while a help
+# is shown fails that command. One process instead of one per command: each of them spent a
+# second or more of CPU importing the same modules again.
+HELP_PROBE = """
+import contextlib, io, json, sys, traceback
+from hub.cli.main import main
+shown = {}
+for args in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = ["hub", *args, "--help"]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    shown[" ".join(args)] = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+sys.__stdout__.write(json.dumps(shown))
+"""
+HELP_ARGS = [[], *([c.name] for c in COMMANDS)]
+
+
+@pytest.fixture(scope="module")
+def helps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """`hub [command] --help` for every command: {"<command>": {code, stdout, stderr}}."""
     done = subprocess.run(
-        [HUB, *args, "--help"],
+        [sys.executable, "-c", HELP_PROBE, json.dumps(HELP_ARGS)],
         capture_output=True,
         text=True,
-        env=_env(tmp_path, PYTHONWARNINGS="error"),
-        timeout=60,
+        env=_env(tmp_path_factory.mktemp("helps"), PYTHONWARNINGS="error"),
+        timeout=120,
         check=False,
     )
+    # anything the process itself said (a warning at start or on the way out) fails them all
     assert done.returncode == 0, done.stderr
-    assert "Usage: hub" in done.stdout
     assert done.stderr == ""
+    shown: dict[str, dict[str, object]] = json.loads(done.stdout)
+    return shown
+
+
+@pytest.mark.parametrize("args", HELP_ARGS, ids=lambda a: " ".join(a))
+def test_no_command_warns(helps: dict[str, dict[str, object]], args: list[str]) -> None:
+    # every subcommand's module is imported to show its help
+    done = helps[" ".join(args)]
+    assert done["code"] == 0, done["stderr"]
+    assert "Usage: hub" in str(done["stdout"])
+    assert done["stderr"] == ""
