@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from fastapi import FastAPI
 
 from hub.app import bind
@@ -57,14 +58,32 @@ def _uses_browser(item: pytest.Item | None) -> bool:
 
 # -- hooks --------------------------------------------------------------------------------------
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Whatever uses the browser is marked `browser`, so `-m "not browser"` leaves it out; under
     pytest-xdist all of them run on one worker, one after the other, sharing its Chromium."""
+    grouped = bool(getattr(config.option, "loadgroup", False))  # an xdist worker, `loadgroup`
     for item in items:
         if _uses_browser(item) and item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
         if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
+            if grouped:
+                _join_group(item, BROWSER_GROUP)
+
+
+BROWSER_GROUP = "browser"
+
+
+def _join_group(item: pytest.Item, group: str) -> None:
+    """The node id `<id>@<group>` by which xdist's `loadgroup` sends a group to one worker.
+
+    pytest-xdist 3.8 writes that suffix into `item._nodeid`, which pytest 9 no longer reads (a
+    node's id is `item._id`): every group was silently dropped, and the browser tests were
+    dealt out one by one among the others, on every worker, Chromium started again after each
+    run of them (23 runs on two workers in a pass of the suite). The suffix is written here
+    where pytest 9 keeps the id; xdist's own attempt after this one changes nothing."""
+    if not item.nodeid.endswith(f"@{group}"):
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)
