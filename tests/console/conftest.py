@@ -80,7 +80,7 @@ def _join_group(item: pytest.Item, group: str) -> None:
     pytest-xdist 3.8 writes that suffix into `item._nodeid`, which pytest 9 no longer reads (a
     node's id is `item._id`): every group was silently dropped, and the browser tests were
     dealt out one by one among the others, on every worker, Chromium started again after each
-    run of them (23 runs on two workers in a pass of the suite). The suffix is written here
+    run of them (~20 runs on two workers in a pass of the suite). The suffix is written here
     where pytest 9 keeps the id; xdist's own attempt after this one changes nothing."""
     if not item.nodeid.endswith(f"@{group}"):
         item._id = coerce_node_id(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
