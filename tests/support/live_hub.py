@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.orm import Session
 
 from hub.access.deps import CurrentPrincipal, Principal, require_scope
-from hub.app import create_app
+from hub.app import bind, build
 from hub.auth.clients import create_client
 from hub.auth.scopes import OPERATOR_KIND
 from hub.auth.server import Authority, get_authority
@@ -107,8 +107,19 @@ class Live:
         return self.runtime.sessions()
 
 
+@pytest.fixture(scope="session")
+def _probe_app() -> FastAPI:
+    """The process's one app with the probe mounted (`build`, as tests/conftest.py's `_app`):
+    each test binds its runtime to it. With an app built per test, the first request to each
+    router worked out its parameters and models again: 1.8 s for the first call of a test on a
+    quiet machine, over 6 s on a loaded one, past the OAuth client's 5 s timeout."""
+    app = build()
+    app.include_router(probe)
+    return app
+
+
 @pytest.fixture
-def start_live(settings: Settings) -> Iterator[Callable[..., Live]]:
+def start_live(settings: Settings, _probe_app: FastAPI) -> Iterator[Callable[..., Live]]:
     """Start the hub on a free port; keyword arguments override settings."""
     started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
     clients: list[httpx.Client] = []
@@ -122,8 +133,13 @@ def start_live(settings: Settings) -> Iterator[Callable[..., Live]]:
             update={"public_url": f"http://127.0.0.1:{port}", **overrides}
         )
         runtime = Runtime(live_settings)
-        app = create_app(runtime)
-        app.include_router(probe)
+        if started:
+            # a second hub in the same test serves another runtime: an app of its own
+            app = build()
+            app.include_router(probe)
+        else:
+            app = _probe_app
+        bind(app, runtime)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = PromptServer(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
