@@ -20,6 +20,7 @@ from hub.lifecycle.models import LifecycleEvent
 from hub.referrals.models import Referral
 from tests.support import factories
 from tests.support.api import partner
+from tests.support.browser import sign_in_page
 from tests.support.outbox_drain import drain
 from tests.support.people import person
 from tests.support.referral_world import (
@@ -131,11 +132,7 @@ def test_a_case_worker_follows_the_offices_referrals(
     locale = "fr-FR" if language == "fr" else "en-GB"
 
     page = new_page(locale=locale)
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
     page.click("nav.main-nav a[href='/console/board']")
     page.wait_for_url(f"{base}/console/board")
     assert page.locator("html").get_attribute("lang") == language

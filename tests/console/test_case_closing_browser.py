@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from hub.referrals.models import Referral
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.referral_world import World
 
@@ -86,11 +87,7 @@ def test_estimated_age_close_and_reopen(
     tag = f"{language}-closing"
 
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
 
     # an unaccompanied child of "about 15": no date of birth, an estimated age
     page.goto(f"{base}/console/cases/new")

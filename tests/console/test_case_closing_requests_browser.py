@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.console import i18n
-from tests.console.test_transfers_browser import NARROW, STICKING_OUT, sign_in
+from tests.console.test_transfers_browser import NARROW, STICKING_OUT
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.transfer_world import World, make_world
 
@@ -65,7 +66,7 @@ def test_closing_a_case_answers_its_transfer_requests(
     owner = person(world.runtime, world.sender.organization_id, "case_worker")
 
     page = new_page(locale=locale)
-    sign_in(page, base, owner)
+    sign_in_page(page, base, owner)
     page.goto(f"{base}/console/cases/{case_id}/close")
     legends = page.locator("fieldset legend").all_inner_texts()
     assert any(
@@ -109,7 +110,7 @@ def test_closing_a_case_answers_its_transfer_requests(
     # the requester of the refused one reads the refusal and its reason
     requester = person(world.runtime, world.ngo.organization_id, "case_worker")
     theirs = new_page(locale=locale)
-    sign_in(theirs, base, requester)
+    sign_in_page(theirs, base, requester)
     theirs.goto(f"{base}/console/transfer-requests/{refused}")
     text = theirs.locator("main").inner_text()
     assert _("The case is closed") in text

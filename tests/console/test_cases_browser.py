@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.referral_world import World
 
@@ -86,11 +87,7 @@ def test_a_case_worker_registers_a_case(
     tag = f"{language}-cases"
 
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
     assert page.locator("html").get_attribute("lang") == language
 
     # the list, empty, from the navigation

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.referral_world import World
 
@@ -47,11 +48,7 @@ def test_a_consent_sets_how_long_recipients_keep_the_data(
     tag = f"{language}-consent-data-life"
 
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
 
     page.goto(f"{base}/console/cases/{case_id}/consents/new")
     page.check("#given_by-subject")

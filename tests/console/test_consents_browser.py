@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from hub.referrals.models import Referral
+from tests.support.browser import sign_in_page
 from tests.support.outbox_drain import drain
 from tests.support.people import person
 from tests.support.referral_world import CANARY_NAME, World
@@ -119,11 +120,7 @@ def test_a_case_worker_records_then_withdraws_a_consent(
     tag = f"{language}-consent"
 
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
 
     # from the case's page to the form
     page.goto(f"{base}/console/cases/{case_id}")

@@ -20,6 +20,7 @@ from hub.disclosures.models import Disclosure
 from hub.referrals.models import Referral
 from hub.transfers.models import Transfer
 from tests.support import factories
+from tests.support.browser import sign_in_page
 from tests.support.people import Person, person
 from tests.support.referral_world import AGREED, CANARY_NAME, World
 from tests.support.transfer_world import CANARY_PLAN, plan
@@ -119,11 +120,7 @@ def test_a_partner_case_worker_answers_a_referral_and_a_transfer(
 
     # sign in: a case worker has no second factor to pass
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
     assert page.locator("html").get_attribute("lang") == language
     nav = page.locator("nav.main-nav").inner_text()
     assert re.search(r"\(2\)", nav) and re.search(r"\(1\)", nav)

@@ -26,8 +26,9 @@ from hub.legal_bases.models import PersonNotice
 from hub.referrals.models import Referral
 from hub.reviews.models import Review
 from tests.console.test_workspace_browser import sign_in as officer_sign_in
+from tests.support.browser import sign_in_page
 from tests.support.outbox_drain import drain
-from tests.support.people import Person, person
+from tests.support.people import person
 from tests.support.referral_world import CANARY_NAME, World
 
 pytestmark = pytest.mark.browser
@@ -70,14 +71,6 @@ WORDS = {
 }
 
 
-def _sign_in(page: Any, base: str, who: Person) -> None:
-    page.goto(f"{base}/console")
-    page.fill("#email", who.email)
-    page.fill("#password", who.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
-
-
 def _fits_narrow(page: Any, shot: Callable[[Any, str], Any], name: str) -> None:
     """The page on a small phone: photographed, and nothing runs off the side."""
     page.set_viewport_size(NARROW)
@@ -111,7 +104,7 @@ def test_a_disclosure_on_a_legal_basis_from_the_request_to_the_person_told(
 
     # 1. the case worker: no consent, so the gate would refuse; a legal basis instead
     office = new_page(locale=words["locale"])
-    _sign_in(office, base, worker)
+    sign_in_page(office, base, worker)
     office.goto(f"{base}/console/cases/{case_id}/refer")
     office.check("#service-psychosocial_support")
     office.locator("main form button[type=submit]").click()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.referral_world import CANARY_NAME, World
 
@@ -71,11 +72,7 @@ def test_the_recipient_confirms_the_erasure(
     tag = f"{language}-received-erasure"
 
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
 
     page.goto(f"{base}/console/received/{referral_id}")
     section = page.locator("#erasure")

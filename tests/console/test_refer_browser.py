@@ -15,6 +15,7 @@ import pytest
 
 from hub.cases.models import Case
 from hub.referrals.models import Referral
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.referral_world import CANARY_NAME, World
 
@@ -71,11 +72,7 @@ def test_a_case_worker_checks_then_sends_a_referral(
     tag = f"{language}-refer"
 
     page = new_page(locale="fr-FR" if language == "fr" else "en-GB")
-    page.goto(f"{base}/console")
-    page.fill("#email", worker.email)
-    page.fill("#password", worker.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
+    sign_in_page(page, base, worker)
     assert page.locator("html").get_attribute("lang") == language
 
     # the navigation leads to the search by reference

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tests.support.people import Person, person
+from tests.support.browser import sign_in_page
+from tests.support.people import person
 from tests.support.referral_world import CANARY_NAME, World
 
 pytestmark = pytest.mark.browser
@@ -41,14 +42,6 @@ def disclosed(world: World) -> str:
     return case_id
 
 
-def sign_in(page: Any, base: str, who: Person) -> None:
-    page.goto(f"{base}/console")
-    page.fill("#email", who.email)
-    page.fill("#password", who.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
-
-
 @pytest.mark.parametrize(
     ("language", "locale", "title", "words"),
     [
@@ -72,7 +65,7 @@ def test_a_case_worker_opens_prints_and_downloads_the_statement(
     case_id = disclosed(world)
     worker = person(world.runtime, world.sender.organization_id, "case_worker")
     page = new_page(locale=locale)
-    sign_in(page, base, worker)
+    sign_in_page(page, base, worker)
     assert page.locator("html").get_attribute("lang") == language
 
     # from home to the list of the office's cases, then to the statement
@@ -130,7 +123,7 @@ def test_the_language_switch_keeps_the_statement(
     base = live_hub.url
     case_id = disclosed(world)
     page = new_page(locale="en-GB")
-    sign_in(page, base, person(world.runtime, world.sender.organization_id, "case_worker"))
+    sign_in_page(page, base, person(world.runtime, world.sender.organization_id, "case_worker"))
     page.goto(f"{base}/console/cases/{case_id}/statement")
     page.click("nav.lang a[hreflang=fr]")
     assert page.url.startswith(f"{base}/console/cases/{case_id}/statement?")

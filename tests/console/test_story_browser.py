@@ -28,8 +28,9 @@ from pypdf import PdfReader
 
 from hub.referrals.models import Referral
 from tests.console.test_consents_browser import scanned_form_png
+from tests.support.browser import sign_in_page
 from tests.support.outbox_drain import drain
-from tests.support.people import Person, person
+from tests.support.people import person
 from tests.support.referral_world import World
 
 pytestmark = pytest.mark.browser
@@ -59,14 +60,6 @@ WORDS = {
 }
 
 
-def _sign_in(page: Any, base: str, who: Person) -> None:
-    page.goto(f"{base}/console")
-    page.fill("#email", who.email)
-    page.fill("#password", who.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
-
-
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_a_referral_from_registration_to_withdrawal_and_the_statement(
     language: str,
@@ -89,7 +82,7 @@ def test_a_referral_from_registration_to_withdrawal_and_the_statement(
         screenshot(page, f"{tag}-{name}")
 
     office = new_page(locale=words["locale"])
-    _sign_in(office, base, worker)
+    sign_in_page(office, base, worker)
 
     # 1. registration: legal status is recorded like the rest
     reference = f"MRRM-NE-{uuid.uuid4().hex[:6].upper()}"
@@ -152,7 +145,7 @@ def test_a_referral_from_registration_to_withdrawal_and_the_statement(
 
     # 2. the partner reads it (the gate releases what the consent covers), acknowledges, accepts
     desk = new_page(locale=words["locale"])
-    _sign_in(desk, base, partner)
+    sign_in_page(desk, base, partner)
     desk.goto(f"{base}/console/received/{first}")
     assert GIVEN in desk.content()
     look(desk, "04-partner-referral")

@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from hub.console import i18n
 from hub.console.labels import LABELS
 from hub.transfers.requests.models import TransferRequest
-from tests.console.test_transfers_browser import NARROW, PAGE_LIMIT, PLANS, STICKING_OUT, sign_in
+from tests.console.test_transfers_browser import NARROW, PAGE_LIMIT, PLANS, STICKING_OUT
+from tests.support.browser import sign_in_page
 from tests.support.people import person
 from tests.support.transfer_world import CANARY_NAME, World, make_world
 
@@ -85,7 +86,7 @@ def test_a_case_asked_for_answered_with_a_transfer_and_refused(
 
     # the partner asks: the form's mistakes first, then the request made
     page = new_page(locale=locale)
-    sign_in(page, base, requester)
+    sign_in_page(page, base, requester)
     page.click("nav.main-nav a[href='/console/transfer-requests']")
     page.wait_for_url(f"{base}/console/transfer-requests")
     page.click("a[href='/console/transfer-requests/new']")
@@ -111,7 +112,7 @@ def test_a_case_asked_for_answered_with_a_transfer_and_refused(
 
     # the owner: the requests asked of the office, with their deadline; the transfer proposed
     other = new_page(locale=locale)
-    sign_in(other, base, owner)
+    sign_in_page(other, base, owner)
     nav = other.locator("nav.main-nav a[href='/console/transfer-requests']")
     assert "(2)" in nav.inner_text()
     nav.click()

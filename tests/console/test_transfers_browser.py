@@ -22,7 +22,8 @@ from hub.cases.models import Case
 from hub.console import i18n
 from hub.console.labels import LABELS
 from hub.transfers.models import Transfer
-from tests.support.people import Person, person
+from tests.support.browser import sign_in_page
+from tests.support.people import person
 from tests.support.transfer_world import CANARY_NAME, World, make_world
 
 pytestmark = pytest.mark.browser
@@ -52,14 +53,6 @@ STICKING_OUT = """[...document.querySelectorAll('body *')]
 @pytest.fixture
 def world(live_hub: Any, api: TestClient) -> World:
     return make_world(live_hub.runtime, api)
-
-
-def sign_in(page: Any, base: str, who: Person) -> None:
-    page.goto(f"{base}/console")
-    page.fill("#email", who.email)
-    page.fill("#password", who.password)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{base}/console")
 
 
 def transfer_of(world: World, case_id: str) -> Transfer:
@@ -109,7 +102,7 @@ def test_a_case_transfer_proposed_accepted_and_followed(
 
     # the sending office: the case's page offers the proposal
     page = new_page(locale=locale)
-    sign_in(page, base, sender)
+    sign_in_page(page, base, sender)
     assert page.locator("html").get_attribute("lang") == language
     page.goto(f"{base}/console/cases/{case_id}")
     page.click(f"a[href='/console/cases/{case_id}/transfer']")
@@ -146,7 +139,7 @@ def test_a_case_transfer_proposed_accepted_and_followed(
 
     # the receiving organisation: the offer, its plan and summary only, then accepted
     other = new_page(locale=locale)
-    sign_in(other, base, receiver)
+    sign_in_page(other, base, receiver)
     other.click("nav.main-nav a[href='/console/offers']")
     other.wait_for_url(f"{base}/console/offers")
     other.click(f"a[href='/console/offers/{transfer.id}']")

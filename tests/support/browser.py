@@ -369,6 +369,16 @@ class Pages:
 
 
 # -- accessibility --------------------------------------------------------------------------------
+def sign_in_page(page: Page, base: str, who: Any) -> None:
+    """Sign `who` (a `tests.support.people.Person` with its second factor done) in on the
+    console's sign-in page, as a person types it, and wait for the home page."""
+    page.goto(f"{base}/console")
+    page.fill("#email", who.email)
+    page.fill("#password", who.password)
+    page.press("#password", "Enter")
+    page.wait_for_url(f"{base}/console")
+
+
 def axe_violations(page: Page, impacts: Iterable[str] = BLOCKING_IMPACTS) -> list[dict[str, Any]]:
     """axe-core's violations on the page as it is now, of the given impacts."""
     from axe_playwright_python.sync_playwright import Axe
