@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import String, and_, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from hub.audit.service import record
@@ -22,13 +23,13 @@ from hub.cases.ages import youngest_age
 from hub.cases.models import Case
 from hub.clock import utcnow
 from hub.consent import data_life
-from hub.consent.models import Consent, GateDecision
-from hub.consent.status import ConsentStatus, current_versions, status_of
+from hub.consent.models import Consent, ConsentWithdrawal, GateDecision
+from hub.consent.status import IS_LATEST, ConsentStatus, status_of
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.db.base import new_id
 from hub.db.inserts import insert_into
 from hub.organizations import service as organizations
-from hub.organizations.models import Organization
+from hub.organizations.models import DataSharingAgreement, Organization
 from hub.policy.legal_bases import CONSENT, LegalBasisRule
 from hub.policy.loader import Policy
 from hub.policy.rules import ChildAgeBands, Effect, Reason
@@ -84,6 +85,55 @@ class _Reasons:
 
 def _ids(consents: Iterable[Consent]) -> list[str]:
     return sorted(c.id for c in consents)
+
+
+Terms = list[tuple[list[str], list[str]]]
+Versions = list[tuple[Consent, datetime | None]]
+
+# The two reads every decision makes, in one round trip: the terms (purposes, categories) of the
+# agreements in force from the owner to the recipient (`organizations.IN_FORCE_WHERE`) and the
+# case's current consent versions with their withdrawal times (`status.IS_LATEST`), each side
+# left-joined to a one-row anchor so that either can be empty. A row pairs one agreement with
+# one version (n x m rows: between two organisations only a few agreements are in force at once);
+# `_read` takes each apart by id. Built once, everything bound: this runs on every decision.
+_ANCHOR = select(literal_column("1").label("one")).subquery("anchor")
+_TERMS_AND_VERSIONS = (
+    select(
+        DataSharingAgreement.id,
+        DataSharingAgreement.purposes,
+        DataSharingAgreement.categories,
+        Consent,
+        ConsentWithdrawal.withdrawn_at,
+    )
+    .select_from(_ANCHOR)
+    .outerjoin(DataSharingAgreement, and_(*organizations.IN_FORCE_WHERE))
+    .outerjoin(Consent, and_(Consent.case_id == bindparam("case_id", type_=String(32)), IS_LATEST))
+    .outerjoin(ConsentWithdrawal, ConsentWithdrawal.series_id == Consent.series_id)
+    .order_by(Consent.recorded_at, Consent.id, DataSharingAgreement.id)
+)
+
+
+def _read(db: Session, case: Case, recipient: Organization, at: datetime) -> tuple[Terms, Versions]:
+    """The agreements' terms in force at `at` and the case's current consent versions (in
+    the order they were recorded), as `organizations.terms_in_force` and
+    `status.current_versions` read them, in one statement."""
+    terms: dict[str, tuple[list[str], list[str]]] = {}
+    versions: dict[str, tuple[Consent, datetime | None]] = {}
+    rows = db.execute(
+        _TERMS_AND_VERSIONS,
+        {
+            "from_id": case.owner_organization_id,
+            "to_id": recipient.id,
+            "at": at,
+            "case_id": case.id,
+        },
+    )
+    for agreement_id, purposes, categories, consent, withdrawn_at in rows:
+        if agreement_id is not None and agreement_id not in terms:
+            terms[agreement_id] = (list(purposes), list(categories))
+        if consent is not None and consent.id not in versions:
+            versions[consent.id] = (consent, withdrawn_at)
+    return list(terms.values()), list(versions.values())
 
 
 def decide(
@@ -145,14 +195,15 @@ def decide(
         # the youngest the person can be: an estimated age never makes a child an adult
         age = youngest_age(cases.read_subject(db=db, keyring=keyring, case=case), at.date())
 
-    agreement_cover = _agreements(db, policy, case, recipient, purpose, known, at, reasons)
+    terms, versions = _read(db, case, recipient, at)
+    agreement_cover = _agreements(policy, terms, purpose, known, reasons)
     if legal_basis == CONSENT:
         consent_cover, relied_on = _consents(
-            db, policy, case, recipient, purpose, known, age, at, reasons
+            db, policy, versions, recipient, purpose, known, age, at, reasons
         )
     else:
         consent_cover, relied_on = (
-            _basis(db, policy.legal_bases.get(legal_basis), case, recipient, purpose, at, reasons),
+            _basis(policy.legal_bases.get(legal_basis), versions, recipient, purpose, at, reasons),
             [],
         )
         if legal_basis in policy.legal_bases:
@@ -193,19 +244,9 @@ def decide(
 
 
 def _agreements(
-    db: Session,
-    policy: Policy,
-    case: Case,
-    recipient: Organization,
-    purpose: str,
-    known: list[str],
-    at: datetime,
-    reasons: _Reasons,
+    policy: Policy, agreements: Terms, purpose: str, known: list[str], reasons: _Reasons
 ) -> set[str]:
-    """The categories the agreements in force cover for this purpose."""
-    agreements = organizations.terms_in_force(
-        db=db, from_id=case.owner_organization_id, to_id=recipient.id, at=at
-    )
+    """The categories the agreements in force (their `terms`) cover for this purpose."""
     if not agreements:
         reasons.add(Reason.no_agreement)
         return set()
@@ -225,9 +266,8 @@ def _agreements(
 
 
 def _basis(
-    db: Session,
     rule: LegalBasisRule | None,
-    case: Case,
+    versions: Versions,
     recipient: Organization,
     purpose: str,
     at: datetime,
@@ -239,7 +279,7 @@ def _basis(
         # the value itself stays out of the reasons, as for any unknown value
         reasons.add(Reason.unknown_value, vocabulary="legal_bases")
         return set()
-    active, _ = _current(db, case, at)
+    active, _ = _current(versions, at)
     excluding = [c for c in active if _excludes(c, recipient)]
     if excluding:
         reasons.add(Reason.recipient_excluded, consent_ids=_ids(excluding))
@@ -262,12 +302,12 @@ def _excludes(consent: Consent, recipient: Organization) -> bool:
 
 
 def _current(
-    db: Session, case: Case, at: datetime
+    versions: Versions, at: datetime
 ) -> tuple[list[Consent], dict[ConsentStatus, list[Consent]]]:
     """The case's current consent versions at `at`: the active ones, and the others by status."""
     active: list[Consent] = []
     lapsed: dict[ConsentStatus, list[Consent]] = {}
-    for consent, withdrawn_at in current_versions(db=db, case_id=case.id):
+    for consent, withdrawn_at in versions:
         # a withdrawal is final once recorded: it also stops decisions about an earlier `at`
         effective = None if withdrawn_at is None else min(withdrawn_at, at)
         status = status_of(consent, superseded=False, withdrawn_at=effective, at=at)
@@ -281,7 +321,7 @@ def _current(
 def _consents(
     db: Session,
     policy: Policy,
-    case: Case,
+    versions: Versions,
     recipient: Organization,
     purpose: str,
     known: list[str],
@@ -290,7 +330,7 @@ def _consents(
     reasons: _Reasons,
 ) -> tuple[set[str], list[Consent]]:
     """The categories the active consents cover, and the consents relied on for them."""
-    active, lapsed = _current(db, case, at)
+    active, lapsed = _current(versions, at)
     data_life.remember(db, active)
 
     excluding = [c for c in active if _excludes(c, recipient)]

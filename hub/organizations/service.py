@@ -263,10 +263,11 @@ def get_agreements(
     return list(db.scalars(query))
 
 
-# what "in force" means, for both statements below: between these parties, not revoked, and
-# valid at the instant. Built once, the parties and the instant bound: this runs on every gate
-# decision, and building it cost as much CPU as running it
-_IN_FORCE_WHERE = (
+# what "in force" means, for both statements below and the consent gate's read (which joins
+# agreements on it, to read their terms in the same round trip as the consents): between these
+# parties, not revoked, and valid at the instant. Built once, the parties and the instant bound:
+# this runs on every gate decision, and building it cost as much CPU as running it
+IN_FORCE_WHERE = (
     DataSharingAgreement.from_organization_id == bindparam("from_id"),
     DataSharingAgreement.to_organization_id == bindparam("to_id"),
     DataSharingAgreement.revoked_at.is_(None),
@@ -276,9 +277,9 @@ _IN_FORCE_WHERE = (
         DataSharingAgreement.valid_until > bindparam("at"),
     ),
 )
-_IN_FORCE = select(DataSharingAgreement).where(*_IN_FORCE_WHERE)
+_IN_FORCE = select(DataSharingAgreement).where(*IN_FORCE_WHERE)
 _TERMS_IN_FORCE = select(DataSharingAgreement.purposes, DataSharingAgreement.categories).where(
-    *_IN_FORCE_WHERE
+    *IN_FORCE_WHERE
 )
 
 
