@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
-from hub.db.deadlines import Step, Watched, Window
-from hub.lifecycle.deadline_steps import Flagged, marker_step
+from hub.db.deadlines import Watched, Window
+from hub.lifecycle import deadline_steps
+from hub.lifecycle.deadline_steps import ESCALATION, OVERDUE, REMINDER, Flagged
 from hub.notifications import service as notifications
 from hub.policy.loader import Policy
 from hub.policy.rules import Audience
@@ -128,6 +129,15 @@ def _watched(stage: str) -> Watched[Referral]:
     )
 
 
+def parties(referral: Referral) -> notifications.Parties:
+    """What a referral's notifications to people are about."""
+    return notifications.Parties(
+        sender_organization_id=referral.from_organization_id,
+        recipient_organization_id=referral.to_organization_id,
+        made_by=person_of(referral.created_by),
+    )
+
+
 def tell_people(
     db: Session,
     referral: Referral,
@@ -145,67 +155,44 @@ def tell_people(
         object_id=referral.id,
         step=step,
         stage=stage,
-        parties=notifications.Parties(
-            sender_organization_id=referral.from_organization_id,
-            recipient_organization_id=referral.to_organization_id,
-            made_by=person_of(referral.created_by),
-        ),
+        parties=parties(referral),
     )
 
 
 FLAGGED = Flagged(
     model=Referral,
     object_type="referral",
-    overdue_marker="due_overdue_since",
-    escalated_marker="due_escalated_at",
+    markers={
+        REMINDER: "due_reminded_at",
+        OVERDUE: "due_overdue_since",
+        ESCALATION: "due_escalated_at",
+    },
+    topics={REMINDER: REMINDER_TOPIC, OVERDUE: OVERDUE_TOPIC, ESCALATION: ESCALATED_TOPIC},
+    actions={
+        REMINDER: "referral.follow_up_reminded",
+        OVERDUE: "referral.follow_up_overdue",
+        ESCALATION: "referral.escalated",
+    },
     payload=lambda referral: {"referral_id": referral.id, "stage": referral.due_move},
-    tell=lambda db, referral, audiences, step: tell_people(
-        db, referral, audiences=audiences, step=step, stage=referral.due_move
-    ),
+    parties=parties,
+    stage=lambda referral: referral.due_move,
     details=lambda referral: {"stage": referral.due_move, "urgency": referral.urgency},
 )
-
-
-def _step(
-    marker: str, topic: str, action: str, step: str, audiences: tuple[Audience, ...]
-) -> Step[Referral]:
-    return marker_step(FLAGGED, marker, topic=topic, action=action, step=step, audiences=audiences)
 
 
 def run(runtime: Services, *, now: datetime | None = None) -> FollowUpReport:
     """One pass over each stage (escalation first, see `hub.db.deadlines`)."""
     now = now or utcnow()
     report = FollowUpReport()
-    notify = runtime.policy.follow_up.notify
-    escalate = _step(
-        "due_escalated_at",
-        ESCALATED_TOPIC,
-        "referral.escalated",
-        "escalation",
-        notify.escalation,
-    )
-    overdue = _step(
-        "due_overdue_since",
-        OVERDUE_TOPIC,
-        "referral.follow_up_overdue",
-        "overdue",
-        notify.overdue,
-    )
-    remind = _step(
-        "due_reminded_at",
-        REMINDER_TOPIC,
-        "referral.follow_up_reminded",
-        "reminder",
-        notify.reminder,
-    )
+    steps = deadline_steps.steps(FLAGGED, runtime.policy.follow_up.notify)
     for stage in OWED_FROM:
         passed = deadline_pass.run(
             sessions=runtime.sessions,
             watched=_watched(stage),
             windows=windows(runtime.policy, stage),
-            escalate=escalate,
-            overdue=overdue,
-            remind=remind,
+            escalate=steps.escalate,
+            overdue=steps.overdue,
+            remind=steps.remind,
             now=now,
         )
         report.escalated[stage] = passed.escalated

@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, literal
-from sqlalchemy.orm import Session
 
 from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
 from hub.db.deadlines import Watched
-from hub.lifecycle.deadline_steps import Flagged, marker_step
+from hub.lifecycle import deadline_steps
+from hub.lifecycle.deadline_steps import ESCALATION, OVERDUE, REMINDER, Flagged
 from hub.notifications import service as notifications
 from hub.policy.loader import Policy
-from hub.policy.rules import Audience
 from hub.services import Services
 from hub.transfers.lifecycle import SENT
 from hub.transfers.models import Transfer
@@ -70,63 +69,41 @@ WATCHED = Watched(
 )
 
 
-def _tell(db: Session, transfer: Transfer, audiences: tuple[Audience, ...], step: str) -> None:
-    notifications.announce(
-        db,
-        audiences=audiences,
-        object_type="transfer",
-        object_id=transfer.id,
-        step=step,
-        stage=STAGE,
-        parties=notifications.Parties(
-            sender_organization_id=transfer.from_organization_id,
-            recipient_organization_id=transfer.to_organization_id,
-            made_by=person_of(transfer.created_by),
-        ),
+def parties(transfer: Transfer) -> notifications.Parties:
+    """What a transfer's notifications to people are about."""
+    return notifications.Parties(
+        sender_organization_id=transfer.from_organization_id,
+        recipient_organization_id=transfer.to_organization_id,
+        made_by=person_of(transfer.created_by),
     )
 
 
 FLAGGED = Flagged(
     model=Transfer,
     object_type="transfer",
-    overdue_marker="overdue_since",
-    escalated_marker="escalated_at",
+    markers={REMINDER: "reminded_at", OVERDUE: "overdue_since", ESCALATION: "escalated_at"},
+    topics={REMINDER: REMINDER_TOPIC, OVERDUE: OVERDUE_TOPIC, ESCALATION: ESCALATED_TOPIC},
+    actions={
+        REMINDER: "transfer.reminded",
+        OVERDUE: "transfer.overdue",
+        ESCALATION: "transfer.escalated",
+    },
     payload=lambda transfer: {"transfer_id": transfer.id},
-    tell=_tell,
+    parties=parties,
+    stage=lambda _: STAGE,
 )
 
 
 def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
     now = now or utcnow()
-    notify = runtime.policy.follow_up.notify
+    steps = deadline_steps.steps(FLAGGED, runtime.policy.follow_up.notify)
     passed = deadline_pass.run(
         sessions=runtime.sessions,
         watched=WATCHED,
         windows=[(URGENCY, runtime.policy.follow_up.transfer_acceptance)],
-        escalate=marker_step(
-            FLAGGED,
-            "escalated_at",
-            topic=ESCALATED_TOPIC,
-            action="transfer.escalated",
-            step="escalation",
-            audiences=notify.escalation,
-        ),
-        overdue=marker_step(
-            FLAGGED,
-            "overdue_since",
-            topic=OVERDUE_TOPIC,
-            action="transfer.overdue",
-            step="overdue",
-            audiences=notify.overdue,
-        ),
-        remind=marker_step(
-            FLAGGED,
-            "reminded_at",
-            topic=REMINDER_TOPIC,
-            action="transfer.reminded",
-            step="reminder",
-            audiences=notify.reminder,
-        ),
+        escalate=steps.escalate,
+        overdue=steps.overdue,
+        remind=steps.remind,
         now=now,
     )
     return DeadlineReport(

@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hub.auth.tokens import person_of
 from hub.clock import utcnow
 from hub.db import deadlines as deadline_pass
-from hub.db.deadlines import Step, Watched
-from hub.lifecycle import Party, history, reasons
-from hub.lifecycle.deadline_steps import Flagged, marker_step
+from hub.db.deadlines import Watched
+from hub.lifecycle import Party, deadline_steps, history, reasons
+from hub.lifecycle.deadline_steps import ESCALATION, OVERDUE, REMINDER, Flagged
 from hub.notifications import service as notifications
-from hub.policy.rules import Audience
 from hub.services import Services
 from hub.transfers.requests.lifecycle import MOVES, REQUESTED
 from hub.transfers.requests.models import TransferRequest
@@ -58,31 +56,30 @@ WATCHED = Watched(
 )
 
 
-def _tell(
-    db: Session, request: TransferRequest, audiences: tuple[Audience, ...], step: str
-) -> None:
-    notifications.announce(
-        db,
-        audiences=audiences,
-        object_type=OBJECT_TYPE,
-        object_id=request.id,
-        step=step,
-        stage=STAGE,
-        parties=notifications.Parties(
-            sender_organization_id=request.requester_organization_id,
-            recipient_organization_id=request.owner_organization_id,
-            made_by=person_of(request.created_by),
-        ),
+def parties(request: TransferRequest) -> notifications.Parties:
+    """What a request's notifications to people are about: the requester is its sender side,
+    the owner asked its recipient side."""
+    return notifications.Parties(
+        sender_organization_id=request.requester_organization_id,
+        recipient_organization_id=request.owner_organization_id,
+        made_by=person_of(request.created_by),
     )
 
 
 FLAGGED = Flagged(
     model=TransferRequest,
     object_type=OBJECT_TYPE,
-    overdue_marker="overdue_since",
-    escalated_marker="escalated_at",
+    markers={REMINDER: "reminded_at", OVERDUE: "overdue_since", ESCALATION: "escalated_at"},
+    # the partners' systems hear of it as of a referral's deadline (`notices`)
+    topics=TOPIC_OF_STEP,
+    actions={
+        REMINDER: "transfer_request.reminded",
+        OVERDUE: "transfer_request.overdue",
+        ESCALATION: "transfer_request.escalated",
+    },
     payload=lambda request: {"request_id": request.id},
-    tell=_tell,
+    parties=parties,
+    stage=lambda _: STAGE,
     details=lambda request: {
         "requester_organization_id": request.requester_organization_id,
         "owner_organization_id": request.owner_organization_id,
@@ -90,28 +87,17 @@ FLAGGED = Flagged(
 )
 
 
-def _step(
-    marker: str, action: str, step: str, audiences: tuple[Audience, ...]
-) -> Step[TransferRequest]:
-    # the partners' systems hear of it as of a referral's deadline (`notices`)
-    return marker_step(
-        FLAGGED, marker, topic=TOPIC_OF_STEP[step], action=action, step=step, audiences=audiences
-    )
-
-
 def run(runtime: Services, *, now: datetime | None = None) -> DeadlineReport:
     now = now or utcnow()
     rules = runtime.policy.follow_up
-    notify = rules.notify
+    steps = deadline_steps.steps(FLAGGED, rules.notify)
     passed = deadline_pass.run(
         sessions=runtime.sessions,
         watched=WATCHED,
         windows=rules.transfer_request.windows(),
-        escalate=_step(
-            "escalated_at", "transfer_request.escalated", "escalation", notify.escalation
-        ),
-        overdue=_step("overdue_since", "transfer_request.overdue", "overdue", notify.overdue),
-        remind=_step("reminded_at", "transfer_request.reminded", "reminder", notify.reminder),
+        escalate=steps.escalate,
+        overdue=steps.overdue,
+        remind=steps.remind,
         now=now,
     )
     report = DeadlineReport(
