@@ -34,8 +34,9 @@ from hub.clock import clock
 from hub.db import migrate
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
-from tests.support.browser import SHOTS
+from tests.support.browser import MARKUP_LEFT, SHOTS
 from tests.support.hashing import cheap_hashing
+from tests.support.passes import DATABASE_TESTS_ONLY, PG_URL
 from tests.support.pg_pool import DatabasePool
 
 pytest_plugins = ["tests.support.workers", "tests.support.worlds", "tests.support.live_hub"]
@@ -59,10 +60,6 @@ def _worker_broker_url(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
-PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
-# set by .ci/run on its PostgreSQL pass only: that pass leaves out the tests that never reach a
-# database (below), which the SQLite pass beside it runs
-DATABASE_TESTS_ONLY = os.environ.get("HUB_TEST_DATABASE_ONLY", "") not in ("", "0")
 BROKER_URL = _worker_broker_url(os.environ.get("HUB_TEST_BROKER_URL", ""))
 # every connection to a test's database, the hub subprocesses' too (the URL carries it): a
 # commit returns without waiting for the server to flush its WAL to disk. What other
@@ -104,18 +101,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # -- the run's screenshots (tests/console): named at the end, also when xdist workers took them
 _WORKER_SHOTS = "hub_screenshots"
+_WORKER_MARKUP_LEFT = "hub_markup_left"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[_WORKER_SHOTS] = [str(p) for p in session.config.stash.get(SHOTS, [])]
+        workeroutput[_WORKER_MARKUP_LEFT] = session.config.stash.get(MARKUP_LEFT, [])
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
-    shots = getattr(node, "workeroutput", {}).get(_WORKER_SHOTS, [])
+    output = getattr(node, "workeroutput", {})
+    shots = output.get(_WORKER_SHOTS, [])
     node.config.stash.setdefault(SHOTS, []).extend(Path(p) for p in shots)
+    node.config.stash.setdefault(MARKUP_LEFT, []).extend(output.get(_WORKER_MARKUP_LEFT, []))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -141,7 +142,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     address checks, the CLI on a SQLite data folder of its own, the browser harness. Running it
     again on PostgreSQL asserts nothing the SQLite pass did not.
     """
-    if not (PG_URL and DATABASE_TESTS_ONLY):
+    if not DATABASE_TESTS_ONLY:
         return
     in_other_languages = _language_repeats(items)
     kept, left_out = [], []
@@ -181,13 +182,19 @@ def _language_repeats(items: list[pytest.Item]) -> set[pytest.Item]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if PG_URL and DATABASE_TESTS_ONLY:
+    if DATABASE_TESTS_ONLY:
         # under pytest-xdist the workers collect, and this process knows no count
         left_out = config.stash.get(_LEFT_OUT, None)
         count = "" if left_out is None else f"{left_out} "
         terminalreporter.write_line(
             f"HUB_TEST_DATABASE_ONLY=1: the {count}tests that use no database, or repeat a test "
             "in another language, were left out (the SQLite pass runs them)"
+        )
+    left = config.stash.get(MARKUP_LEFT, [])
+    if left:
+        terminalreporter.write_line(
+            f"HUB_TEST_DATABASE_ONLY=1: {len(left)} axe-core checks and screenshots were left to "
+            "the SQLite pass (tests/support/browser.py, MARKUP_JUDGED_IN_SQLITE_PASS)"
         )
     shots = config.stash.get(SHOTS, [])
     if shots:

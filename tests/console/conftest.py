@@ -200,9 +200,14 @@ def narrow_page(new_page: Callable[..., Page]) -> Page:
 
 # -- checks ---------------------------------------------------------------------------------------
 @pytest.fixture
-def axe_check() -> Callable[[Page], None]:
+def axe_check(request: pytest.FixtureRequest) -> Callable[[Page], None]:
     """`axe_check(page)`: fails listing every axe-core violation of impact serious or critical
-    (id, impact, help, the nodes). Injected through page.evaluate, which the CSP does not block."""
+    (id, impact, help, the nodes). Injected through page.evaluate, which the CSP does not block.
+
+    In the database-only pass (`MARKUP_JUDGED_IN_SQLITE_PASS`) the page is counted, not judged."""
+    if support.MARKUP_JUDGED_IN_SQLITE_PASS:
+        left = request.config.stash.setdefault(support.MARKUP_LEFT, [])
+        return lambda page: left.append(f"axe {page.url}")
     return support.axe_check
 
 
@@ -221,10 +226,15 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture
 def screenshot(request: pytest.FixtureRequest, screenshot_dir: Path) -> Callable[[Page, str], Path]:
-    """`screenshot(page, name) -> Path`: a full-page PNG `<screenshot_dir>/<name>.png`."""
+    """`screenshot(page, name) -> Path`: a full-page PNG `<screenshot_dir>/<name>.png` (none in
+    the database-only pass, `MARKUP_JUDGED_IN_SQLITE_PASS`: the path it would have)."""
     shots = request.config.stash.setdefault(support.SHOTS, [])
+    left = request.config.stash.setdefault(support.MARKUP_LEFT, [])
 
     def take(page: Page, name: str) -> Path:
+        if support.MARKUP_JUDGED_IN_SQLITE_PASS:
+            left.append(f"screenshot {name}")
+            return support.screenshot_path(screenshot_dir, name)
         path = support.save_screenshot(page, screenshot_dir, name)
         shots.append(path)
         return path

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -227,6 +228,26 @@ def test_a_screenshot_is_a_full_page_png(
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     height = int.from_bytes(data[20:24], "big")  # IHDR
     assert height > 3000  # the whole page, not the 900px viewport
+
+
+def test_the_database_only_pass_leaves_axe_and_screenshots_to_the_sqlite_pass(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support, "MARKUP_JUDGED_IN_SQLITE_PASS", True)
+    left = request.config.stash.setdefault(support.MARKUP_LEFT, [])
+    before = len(left)
+    axe_check = request.getfixturevalue("axe_check")
+    screenshot = request.getfixturevalue("screenshot")
+    page = SimpleNamespace(url="http://127.0.0.1/console/cases")  # neither may touch it
+    axe_check(page)
+    path = screenshot(page, "left/for the other pass")
+    assert path == request.getfixturevalue("screenshot_dir") / "left-for-the-other-pass.png"
+    assert not path.exists()
+    assert left[before:] == [
+        "axe http://127.0.0.1/console/cases",
+        "screenshot left/for the other pass",
+    ]
+    del left[before:]
 
 
 # -- no browser: skip with the reason, or fail in CI ------------------------------------------
