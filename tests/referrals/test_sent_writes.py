@@ -1,6 +1,6 @@
-"""A sent referral's rows are written all or none: its plain INSERTs are held back and sent
-together on PostgreSQL (`hub.db.inserts.write`), so a failure in the last of them must still
-roll back the ones before it, with the same answer as when each was sent on its own."""
+"""A sent referral's rows are written all or none: its plain INSERTs (`hub.db.inserts`) go
+outside the unit of work, so a failure in the last of them must still roll back the ones
+before it and the audit entry, with the answer an IntegrityError gets anywhere."""
 
 from __future__ import annotations
 
