@@ -19,8 +19,6 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.support.polling import poll_pauses
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -45,13 +43,11 @@ class Mailbox:
 
     def wait_for(self, count: int, timeout: float = 60.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
-        for pause in poll_pauses():
-            if time.monotonic() >= deadline:
-                break
+        while time.monotonic() < deadline:
             with self._lock:
                 if len(self.messages) >= count:
                     return list(self.messages)
-            time.sleep(pause)
+            time.sleep(0.1)
         raise AssertionError(f"{len(self.messages)} emails received, {count} expected")
 
     def __enter__(self) -> Mailbox:

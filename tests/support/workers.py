@@ -31,7 +31,6 @@ from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
 from hub.worker.celery_app import DEFAULT_QUEUE
 from tests.support.outbox_handlers import create_effects_table
-from tests.support.polling import poll_pauses
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS = "tests.support.outbox_handlers"
@@ -80,7 +79,7 @@ def wait_for(
 ) -> Any:
     """Poll until `predicate()` is true; fail at the timeout, or at once if `watch` exits."""
     deadline = time.monotonic() + timeout
-    for pause in poll_pauses():
+    while True:
         value = predicate()
         if value:
             return value
@@ -89,8 +88,7 @@ def wait_for(
         if time.monotonic() > deadline:
             detail = f"\n--- logs ---\n{watch.logs()}" if watch else ""
             raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
-        time.sleep(pause)
-    raise AssertionError("unreachable: poll_pauses never ends")
+        time.sleep(0.1)
 
 
 def _die_with_the_test_run() -> None:
