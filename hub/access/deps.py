@@ -25,6 +25,7 @@ client's: a person's role does not widen or narrow them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -206,8 +207,13 @@ def _principal(
 CurrentPrincipal = Annotated[Principal, Security(authenticate)]
 
 
+@functools.cache
 def require_scope(scope: str) -> Callable[..., Principal]:
-    """A dependency returning the caller's Principal, if its token holds `scope`."""
+    """A dependency returning the caller's Principal, if its token holds `scope`.
+
+    One dependency per scope, whichever module asks: FastAPI solves a dependency once per
+    request, so a route and the loader of its object that both require a scope authenticate
+    the caller once."""
     if not scope_names.is_known(scope):
         raise ValueError(f"unknown scope {scope!r}")  # a typo in a route, caught at import
 
