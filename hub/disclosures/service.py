@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.api import pagination
@@ -62,6 +62,14 @@ def payload_digest(
 ) -> str:
     """What the log keeps as `payload_sha256` for this payload of this case (while it lives)."""
     return _keyed(db, keyring, case_id, payload_sha256(payload))
+
+
+# PostgreSQL's FOR KEY SHARE (SQLite has no row locks: its writers take turns)
+_CASE_KEY_SHARE = (
+    select(Case.id)
+    .where(Case.id == bindparam("case_id", type_=String(32)))
+    .with_for_update(read=True, key_share=True)
+)
 
 
 def record(
@@ -114,6 +122,13 @@ def record(
         details["legal_basis"] = legal_basis
     if erase_by is not None:
         details["erase_by"] = erase_by.isoformat()
+    # The disclosure's row names the case: its foreign-key check takes the case's KEY SHARE
+    # lock. Taken here, before the audit chain's head, as every other writer takes its rows'
+    # locks before the head (a new referral holds its case, then appends at its commit);
+    # taken after it, the two waited for each other (a deadlock, seen under load between a
+    # worker's push and a referral of the same case).
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(_CASE_KEY_SHARE, {"case_id": case_id})
     entry = record_now(
         db,
         actor=actor,
