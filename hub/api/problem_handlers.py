@@ -14,9 +14,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.api.json_body import StrictJsonBody
 from hub.api.problems import MEDIA_TYPE, Problem
+from hub.db.transient import is_transient
 from hub.wording import plain_message
 
 log = logging.getLogger("hub.api")
+
+INTERNAL_ERROR = Problem(500, "internal_error", "Internal error")
+# the code is OAuth's (RFC 6749, 4.1.2.1) for the same situation
+TEMPORARILY_UNAVAILABLE = Problem(
+    503,
+    "temporarily_unavailable",
+    "The hub could not finish this request now",
+    "Nothing of it was saved. Send the same request again (with the same Idempotency-Key).",
+    headers={"Retry-After": "1"},
+)
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
@@ -110,6 +121,17 @@ def install(app: FastAPI, renderers: Mapping[str, Renderer] | None = None) -> No
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        # the exception text may carry data; log the type and the request id only
-        log.error("unhandled error", extra={"error_type": type(exc).__name__})
-        return answer(Problem(500, "internal_error", "Internal error"), request)
+        return answer(unexpected_problem(exc, log), request)
+
+
+def unexpected_problem(exc: BaseException, logger: logging.Logger) -> Problem:
+    """What an exception nothing else answered becomes, logged by its type and frames (its
+    text may quote data): 503 `temporarily_unavailable` when the database refused the
+    transaction for now (a deadlock's victim, a busy database: it was rolled back whole, and
+    the same request, with the same Idempotency-Key, can be sent again), else 500
+    `internal_error`."""
+    if is_transient(exc):
+        logger.warning("transaction refused for now", exc_info=exc)
+        return TEMPORARILY_UNAVAILABLE
+    logger.error("unhandled error", exc_info=exc)
+    return INTERNAL_ERROR

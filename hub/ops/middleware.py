@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api.problem_handlers import problem_response
+from hub.api.problem_handlers import problem_response, unexpected_problem
 from hub.api.problems import Problem
 from hub.ops.logging import request_id_var
 from hub.ops.metrics import UNMATCHED_ROUTE, Metrics
@@ -78,12 +78,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            # the type and frames only: the message can quote personal data
-            error_log.error("unhandled error", exc_info=exc)
+            problem = unexpected_problem(exc, error_log)
             if response_started:
                 raise
-            status = 500
-            problem = Problem(500, "internal_error", "Internal error")
+            status = problem.status
             await _answer(scope, receive, send_with_id, problem)
         finally:
             seconds = time.perf_counter() - started

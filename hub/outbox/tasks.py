@@ -11,6 +11,7 @@ import logging
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from hub.db.transient import is_transient
 from hub.outbox import service
 from hub.worker.celery_app import DISPATCH_OUTBOX_TASK, RUN_OUTBOX_TASK
 from hub.worker.process import worker_runtime
@@ -38,7 +39,14 @@ def run_outbox(self: Task, outbox_id: str) -> None:
         return
     ids = {"outbox_id": claimed.id, "topic": claimed.topic, "attempt": claimed.attempts}
     try:
-        service.execute(runtime, claimed)
+        try:
+            service.execute(runtime, claimed)
+        except Exception as exc:
+            if is_transient(exc):
+                # a deadlock's victim or a busy database: the handler's transaction was
+                # rolled back whole, and the next attempt starts afresh
+                raise service.RetryableError(f"database: {type(exc).__name__}") from exc
+            raise
     except service.ClaimLost:
         log.warning("outbox message taken over by another worker", extra=ids)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from hub.runtime import Runtime
 from tests.support.probe import CANARY, json_logs, probe_client
@@ -55,6 +56,27 @@ def test_unknown_route_is_a_404_problem(runtime: Runtime) -> None:
 
 def test_wrong_method_is_a_405_problem(runtime: Runtime) -> None:
     _problem(probe_client(runtime).delete("/healthz"), 405, "method_not_allowed")
+
+
+def test_a_deadlock_victim_is_503_to_send_again_and_nothing_of_it_is_kept(
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with runtime.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE probe_writes (note TEXT)"))
+    client = probe_client(runtime)
+    capsys.readouterr()
+    response = client.post("/_probe/deadlock")
+    body = _problem(response, 503, "temporarily_unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert "Idempotency-Key" in body["detail"]
+    assert CANARY not in response.text
+    logs = json_logs(capsys)
+    assert CANARY not in repr(logs)
+    assert [d["error_type"] for d in logs if d["level"] == "WARNING"] == ["OperationalError"]
+    assert not [d for d in logs if d["level"] == "ERROR"]
+    with runtime.engine.connect() as conn:  # the request's write was rolled back with it
+        kept = conn.execute(text("SELECT count(*) FROM probe_writes")).scalar_one()
+    assert kept == 0
 
 
 @pytest.mark.parametrize("path", ["/_probe/boom", "/_probe/aboom"], ids=["sync", "async"])

@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from celery.signals import task_postrun
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.outbox.service import RetryableError, handler
@@ -81,6 +83,22 @@ def flaky(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
     if attempt <= payload["failures"]:
         raise RetryableError("partner unavailable")
     _add_effect(db, payload["key"])
+
+
+def deadlock_victim() -> OperationalError:
+    """What SQLAlchemy raises when PostgreSQL picks the transaction as a deadlock's victim."""
+    return OperationalError(
+        "INSERT INTO disclosures ...", {}, psycopg.errors.DeadlockDetected("deadlock detected")
+    )
+
+
+@handler("test.deadlocked")
+def deadlocked(db: Session, runtime: Runtime, payload: dict[str, Any]) -> None:
+    """Meets a deadlock on its first `failures` attempts, its effect rolled back each time."""
+    attempt = mark(runtime.settings.data_dir, f"{payload['key']}.attempt")
+    _add_effect(db, payload["key"])
+    if attempt <= payload["failures"]:
+        raise deadlock_victim()
 
 
 @handler("test.broken")

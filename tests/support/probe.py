@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import logging
 
+import psycopg
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from hub.api.deps import DbSession
 from hub.app import create_app
 from hub.runtime import Runtime
 
@@ -54,6 +58,16 @@ def boom(secret: str) -> None:
 @router.get("/aboom")
 async def aboom(secret: str) -> None:
     raise KeyError(secret)
+
+
+@router.post("/deadlock")
+def deadlock(db: DbSession) -> None:
+    """Writes into `probe_writes` (the test makes it), then meets what SQLAlchemy raises for
+    a deadlock's victim (PostgreSQL's SQLSTATE 40P01; the row quoted, as its detail does)."""
+    db.execute(text("INSERT INTO probe_writes (note) VALUES (:note)"), {"note": CANARY})
+    raise OperationalError(
+        "INSERT INTO probe_writes", {}, psycopg.errors.DeadlockDetected(f"deadlock on {CANARY}")
+    )
 
 
 def probe_app(runtime: Runtime) -> FastAPI:
