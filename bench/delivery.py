@@ -226,6 +226,14 @@ def database_counts(runtime: Runtime) -> str:
         ):
             rows = db.execute(select(column, func.count()).group_by(column)).all()
             parts.append(f"{name} " + ", ".join(f"{s} {c}" for s, c in sorted(rows)))
+        # why anything ended dead: the recorded codes (never a body), with their attempts
+        for name, model in (("deliveries", Delivery), ("outbox", OutboxMessage)):
+            dead = db.execute(
+                select(model.last_error, model.attempts, func.count())
+                .where(model.status == "dead")
+                .group_by(model.last_error, model.attempts)
+            ).all()
+            parts += [f"dead {name}: {error} after {n} attempts x{c}" for error, n, c in dead]
     return "; ".join(parts)
 
 
@@ -401,14 +409,16 @@ def main() -> None:
         )
         since = datetime.fromtimestamp(run.first_start + wall_offset, UTC)
         print(outbox_stages(runtime, since))
-        print(f"database: {database_counts(runtime)}")
-        failed = not complete
+        counts = database_counts(runtime)
+        print(f"database: {counts}")
+        # a message that ended dead is a failure of the run too: the logs below say why
+        failed = not complete or "dead" in counts
     finally:
         for _, process, _ in reversed(processes):
             stop(process)
         if failed:
             for name, _, log in processes:
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                tail = log.read_text(errors="replace")[-6000:] if log.exists() else ""
                 if tail.strip():
                     print(f"--- {name} log (tail) ---\n{tail}", file=sys.stderr)
         hook.shutdown()
