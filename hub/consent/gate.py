@@ -115,7 +115,7 @@ _TERMS_AND_VERSIONS = (
 
 def _read(db: Session, case: Case, recipient: Organization, at: datetime) -> tuple[Terms, Versions]:
     """The agreements' terms in force at `at` and the case's current consent versions (in
-    the order they were recorded), as `organizations.terms_in_force` and
+    the order they were recorded), as `organizations.agreements_in_force` and
     `status.current_versions` read them, in one statement."""
     terms: dict[str, tuple[list[str], list[str]]] = {}
     versions: dict[str, tuple[Consent, datetime | None]] = {}

@@ -263,7 +263,7 @@ def get_agreements(
     return list(db.scalars(query))
 
 
-# what "in force" means, for both statements below and the consent gate's read (which joins
+# what "in force" means, for `agreements_in_force` and the consent gate's read (which joins
 # agreements on it, to read their terms in the same round trip as the consents): between these
 # parties, not revoked, and valid at the instant. Built once, the parties and the instant bound:
 # this runs on every gate decision, and building it cost as much CPU as running it
@@ -278,9 +278,6 @@ IN_FORCE_WHERE = (
     ),
 )
 _IN_FORCE = select(DataSharingAgreement).where(*IN_FORCE_WHERE)
-_TERMS_IN_FORCE = select(DataSharingAgreement.purposes, DataSharingAgreement.categories).where(
-    *IN_FORCE_WHERE
-)
 
 
 def agreements_in_force(
@@ -288,12 +285,3 @@ def agreements_in_force(
 ) -> list[DataSharingAgreement]:
     """Agreements letting data flow from one organisation to another at that instant."""
     return list(db.scalars(_IN_FORCE, {"from_id": from_id, "to_id": to_id, "at": at}))
-
-
-def terms_in_force(
-    *, db: Session, from_id: str, to_id: str, at: datetime
-) -> list[tuple[list[str], list[str]]]:
-    """The purposes and categories of each of `agreements_in_force`: what the consent gate
-    reads of them on every decision, without loading the agreements as ORM objects."""
-    rows = db.execute(_TERMS_IN_FORCE, {"from_id": from_id, "to_id": to_id, "at": at})
-    return [(list(purposes), list(categories)) for purposes, categories in rows]

@@ -15,8 +15,11 @@ from hub.audit.models import AuditEntry
 from hub.cases import service as cases
 from hub.cases.models import Case
 from hub.clock import utcnow
+from hub.consent import gate, status
 from hub.consent.gate import Outcome
 from hub.consent.models import Consent, GateDecision
+from hub.organizations import service as organizations
+from hub.organizations.models import Organization
 from hub.policy.loader import Policy
 from hub.policy.rules import Effect, Reason, Trigger
 from hub.runtime import Runtime
@@ -165,6 +168,38 @@ def test_agreements_in_force_add_up_per_purpose(gw: World) -> None:
         "categories": ["health"],
     }
     assert d.outcome is Outcome.review
+
+
+def test_the_gate_reads_the_agreements_in_force_and_the_current_versions(gw: World) -> None:
+    """The gate's one statement (`gate._read`) reads what `agreements_in_force` and
+    `current_versions` read apart: the terms of the agreements in force from the case's owner to
+    the recipient, and the case's latest consent versions with their withdrawals."""
+    now = utcnow()
+    gw.agreement(gw.ngo, purposes=["shelter"], categories=["contact"])
+    gw.agreement(gw.ngo, categories=["health"], valid_from=now + timedelta(days=10))
+    gw.agreement(gw.ngo, categories=["identity"], valid_until=now - timedelta(hours=1))
+    gw.agreement(gw.ngo, categories=["identity"], revoked_at=now - timedelta(hours=1))
+    gw.agreement(gw.owner, from_id=gw.ngo)  # the other way
+    gw.agreement(gw.other_ngo)  # another recipient
+    case_id = gw.case()
+    with gw.runtime.sessions.begin() as db:
+        first = add_consent(db, case_id)
+        add_consent(db, case_id, supersedes=first, categories=["identity"])
+        withdraw(db, add_consent(db, case_id, categories=["contact"]))
+    with gw.runtime.sessions() as db:
+        case = db.get_one(Case, case_id)
+        recipient = db.get_one(Organization, gw.ngo)
+        current = [(c.id, w) for c, w in status.current_versions(db=db, case_id=case_id)]
+        assert len(current) == 2  # the superseded version is not current
+        for at in (now, now + timedelta(days=11)):
+            terms, versions = gate._read(db, case, recipient, at)
+            in_force = organizations.agreements_in_force(
+                db=db, from_id=gw.owner, to_id=gw.ngo, at=at
+            )
+            assert sorted(terms) == sorted((a.purposes, a.categories) for a in in_force)
+            assert [(c.id, w) for c, w in versions] == current
+        assert len(gate._read(db, case, recipient, now)[0]) == 2
+        assert len(gate._read(db, case, recipient, now + timedelta(days=11))[0]) == 3
 
 
 def test_agreement_not_covering_the_purpose(gw: World) -> None:
