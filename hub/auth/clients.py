@@ -6,6 +6,7 @@ when it registers a JWKS, with signed assertions (`private_key_jwt`) and has no 
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from dataclasses import dataclass
@@ -28,9 +29,6 @@ from hub.organizations.models import Organization
 # The secrets are 256 random bits, so the hash has no guessing to slow down; it only keeps a
 # leaked table from being usable. A light argon2id setting keeps the token endpoint cheap.
 _hasher = PasswordHasher(time_cost=1, memory_cost=19_456, parallelism=1)
-# verified against when the client is unknown or has no secret, so timing leaks neither; made
-# by `dummy_hash()` when the app is bound (`hub.app.bind`), not at import (as in hub.users.service)
-_DUMMY_HASH: str | None = None
 
 # RFC 7517/7518 private members: a registered JWKS carrying any of them is refused
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -46,12 +44,12 @@ def hash_secret(secret: str) -> str:
     return _hasher.hash(secret)
 
 
+@functools.cache
 def dummy_hash() -> str:
-    """The hash an unknown client's secret is verified against (made once)."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(32))
-    return _DUMMY_HASH
+    """The hash an unknown client's or a secretless one's secret is verified against, so timing
+    leaks neither. Made once, when the app is bound (`hub.app.bind`), not at import (as in
+    hub.users.service)."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def check_secret(client: OAuthClient | None, secret: str) -> bool:

@@ -6,6 +6,8 @@ second factor is `hub.users.second_factor`.
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -24,19 +26,15 @@ from hub.users.roles import Role, allowed_at, scopes_of
 MIN_PASSWORD_LENGTH = 12
 LANGUAGES = ("en", "fr")
 _hasher = PasswordHasher()
-# verified against when the e-mail is unknown, so timing does not tell which accounts exist.
-# Made by `dummy_hash()`, which the app calls when it is bound (`hub.app.bind`), before any
-# sign-in: not at import, where a worker or a command that never signs anyone in paid a hash
-# at the full cost (a fifth of a second of CPU) to start.
-_DUMMY_HASH: str | None = None
 
 
+@functools.cache
 def dummy_hash() -> str:
-    """The hash an unknown e-mail's password is verified against (made once)."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time misses")
-    return _DUMMY_HASH
+    """The hash an unknown e-mail's password is verified against, so timing does not tell
+    which accounts exist. Made once, when the app is bound (`hub.app.bind`), before any
+    sign-in: not at import, where a worker or a command that never signs anyone in paid a hash
+    at the full cost (a fifth of a second of CPU) to start."""
+    return _hasher.hash("not a real password, only for constant-time misses")
 
 
 def _checked_hash(password: str) -> str:
