@@ -5,7 +5,11 @@ A database is made from the template (`CREATE DATABASE ... TEMPLATE`) once, then
 after test: when a test is done with it, a thread of the test process empties it and writes
 back the template's own rows (the migrations' seed rows) and sequence positions, before the
 next test takes it. The next test finds it as a fresh copy would be: the tables written to are
-emptied with TRUNCATE (new empty files), so even the rows' order on disk is a fresh copy's.
+emptied by DELETE and then VACUUM, which cuts each emptied table back to no pages at all, so
+even the rows' order on disk is a fresh copy's. TRUNCATE would do the same by giving every
+table and index written new files: about 90 ms of the server's CPU and 0.4 s per database
+(tests/consent: 134 databases emptied, 12.5 s of the server's CPU in TRUNCATE; the whole
+emptying now 4.7 s), once per test in a pass of a thousand.
 
 Why not a fresh copy for each test, dropped after it: PostgreSQL 15 runs an immediate
 checkpoint for every `DROP DATABASE` (it must forget the files' pending fsyncs), which writes
@@ -129,12 +133,17 @@ class _Template:
         if conn.execute(text(SCHEMA_FINGERPRINT)).scalar_one() != self.fingerprint:
             conn.rollback()
             return False
-        # the tables that hold anything, or ever did: emptied by TRUNCATE, which gives them new
-        # empty files, so rows go in as in a fresh copy (pages and order: a query without ORDER
-        # BY sees the same order; DELETE would leave dead rows whose space comes back later)
+        # the tables that hold anything, or ever did: emptied, then vacuumed back to no pages,
+        # so rows go in as in a fresh copy (pages and order: a query without ORDER BY sees the
+        # same order; dead rows left in place would give their space to later rows)
         written = [str(t) for t in conn.execute(text(_WRITTEN_TABLES)).scalars()]
         if written:
-            conn.execute(text(f"TRUNCATE {', '.join(written)} CASCADE"))
+            # every row goes, whatever refers to it: no foreign-key trigger fires in this role
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in written:
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.commit()
+            _vacuum(conn, written)
         for table, rows in self.rows.items():
             if not conn.execute(text(f"SELECT EXISTS (SELECT FROM {table})")).scalar_one():
                 _copy_in(conn, table, rows)
@@ -145,6 +154,18 @@ class _Template:
                 conn.execute(text("SELECT setval(:s, :v, true)"), {"s": sequence, "v": last_value})
         conn.commit()
         return True
+
+
+def _vacuum(conn: Connection, tables: list[str]) -> None:
+    """VACUUM runs outside a transaction: on the driver's connection, in autocommit for it alone.
+    No other connection to the database is left, so every row deleted is removed and the
+    tables' emptied pages are cut off."""
+    driver = conn.connection.driver_connection
+    driver.autocommit = True  # type: ignore[union-attr]
+    try:
+        driver.execute(f"VACUUM {', '.join(tables)}")  # type: ignore[union-attr]
+    finally:
+        driver.autocommit = False  # type: ignore[union-attr]
 
 
 def _copy_out(conn: Connection, table: str) -> bytes:
