@@ -50,7 +50,7 @@ def run_command(
     args: list[str], env: dict[str, str], *, stdin: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """`hub <args>` with exactly the environment `env`, as `subprocess.run(text=True)` would."""
-    if EXEC or _python_variables(env) != _python_variables(os.environ):
+    if not forkable(env):
         return subprocess.run(
             [HUB, *args],
             input=stdin,
@@ -117,6 +117,23 @@ class ForkServer:
             out, err = (Path(files[name]).read_text() for name in ("stdout", "stderr"))
         return subprocess.CompletedProcess(argv, os.waitstatus_to_exitcode(status), out, err)
 
+    def start(
+        self, argv: list[str], env: dict[str, str], log_path: Path, status_path: Path
+    ) -> ForkedProcess:
+        """A long-lived `hub` command in a process group of its own, its stdout and stderr in
+        `log_path`; its status is written to `status_path` when it ends."""
+        request = {
+            "argv": argv,
+            "env": env,
+            "cwd": str(REPO),
+            "stdin": os.devnull,
+            "stdout": str(log_path),
+            "stderr": None,
+            "status": str(status_path),
+        }
+        self._channel.sendall(json.dumps(request).encode() + b"\n")
+        return ForkedProcess(argv, self._answer(None)["pid"], status_path)
+
     def close(self) -> None:
         """Ends the server: it stops when its channel closes (its children die with it)."""
         self._answers.close()
@@ -126,6 +143,47 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+
+
+class ForkedProcess:
+    """What a test asks of a `subprocess.Popen` (poll, wait, send_signal, returncode), for a
+    command the fork server started and reaps: its status comes back through a file."""
+
+    def __init__(self, args: list[str], pid: int, status_path: Path) -> None:
+        self.args = args
+        self.pid = pid
+        self.returncode: int | None = None
+        self._status_path = status_path
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._status_path.exists():
+            status = int(self._status_path.read_text(encoding="utf-8"))
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            time.sleep(0.02)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+
+def forkable(env: Mapping[str, str]) -> bool:
+    """Whether a command with exactly this environment may be forked from the fork server."""
+    return not EXEC and _python_variables(env) == _python_variables(os.environ)
+
+
+def start_forked(argv: list[str], env: dict[str, str], log_path: Path) -> ForkedProcess:
+    """`hub <argv[1:]>` forked and left running (`tests.support.workers` for `hub worker`)."""
+    status_path = log_path.with_name(log_path.name + ".status")
+    log_path.touch()  # there to be read from the start, as a Popen's output file is
+    return _fork_server().start(argv, env, log_path, status_path)
 
 
 _server: ForkServer | None = None

@@ -15,7 +15,9 @@ HUB_TEST_CLI_EXEC=1.
 
 Protocol, on a socket pair: the test sends one JSON line per command; this process answers with
 a line `{"pid": ...}` once the child is forked and `{"status": ...}` (as `os.waitpid`) once it
-has ended.
+has ended. A long-lived command (a request naming a `status` file: `tests.support.workers`'
+`hub worker`) runs in a process group of its own and is not waited for: its pid is the only answer,
+and its status is written to that file when it ends, so other commands run meanwhile.
 """
 
 from __future__ import annotations
@@ -49,12 +51,19 @@ def _run_command(request: dict[str, Any]) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
+        if request.get("status"):
+            # a process group of its own (the server sets it too, so that it is in place by
+            # the time the test hears the pid: a signal to the group reaches it)
+            os.setpgid(0, 0)
         streams = (
             (request["stdin"], os.O_RDONLY),
             (request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
             (request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
         )
         for fd, (path, flags) in enumerate(streams):
+            if path is None:  # stderr into stdout, as subprocess.STDOUT
+                os.dup2(1, fd)
+                continue
             opened = os.open(path, flags, 0o600)
             os.dup2(opened, fd)
             os.close(opened)
@@ -87,11 +96,31 @@ def _run_command(request: dict[str, Any]) -> None:
         os._exit(code & 0xFF)
 
 
+# the long-lived children not waited for: pid -> the file their status goes to
+_DETACHED: dict[int, str] = {}
+
+
+def _reap_detached(_signum: int, _frame: object) -> None:
+    """SIGCHLD: the long-lived children that ended are reaped and their status written (the
+    others are waited for by the loop itself)."""
+    for pid, path in list(_DETACHED.items()):
+        try:
+            ended, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            ended, status = pid, 0
+        if ended:
+            del _DETACHED[pid]
+            with open(path + ".part", "w", encoding="utf-8") as f:
+                f.write(str(status))
+            os.replace(path + ".part", path)
+
+
 def serve(fd: int) -> None:
     """The fork server's loop, on the socket `fd` (until the test process closes it)."""
     _die_with_parent()
     for name in PRELOAD:
         __import__(name)
+    signal.signal(signal.SIGCHLD, _reap_detached)
     channel = socket.socket(fileno=fd)
     reader = channel.makefile("rb")
     for line in reader:
@@ -100,10 +129,18 @@ def serve(fd: int) -> None:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             reader.close()
             channel.close()
             _die_with_parent()
             _run_command(request)
+        if request.get("status"):
+            with contextlib.suppress(OSError):  # it may have set it, or ended, already
+                os.setpgid(pid, pid)
+            _DETACHED[pid] = request["status"]
+            _reap_detached(signal.SIGCHLD, None)  # it may have ended before it was listed
+            channel.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            continue
         channel.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         _, status = os.waitpid(pid, 0)
         channel.sendall(json.dumps({"status": status}).encode() + b"\n")

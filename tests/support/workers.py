@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 from kombu import Connection
@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
 from hub.worker.celery_app import DEFAULT_QUEUE
+from tests.support.cli import ForkedProcess, forkable, start_forked
 from tests.support.outbox_handlers import create_effects_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,10 +100,22 @@ def _die_with_the_test_run() -> None:
 
 
 class HubProcess:
-    """A `hub` subprocess in its own process group, its output in a file."""
+    """A `hub` subprocess in its own process group, its output in a file.
 
-    def __init__(self, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+    With `forked`, it is forked from the process that imported the hub once
+    (tests/support/hub_fork.py) instead of exec'd: a `hub worker` spent 2-3 s of CPU importing
+    the hub before its first task, in each of some forty tests per pass. Tests of what a
+    command does when it starts (tests/cli, tests/worker) exec it as an operator would."""
+
+    def __init__(
+        self, argv: list[str], env: dict[str, str], log_path: Path, *, forked: bool = False
+    ) -> None:
         self.log_path = log_path
+        self._log: BinaryIO | None = None
+        self.proc: subprocess.Popen[bytes] | ForkedProcess
+        if forked and forkable(env):
+            self.proc = start_forked(argv, env, log_path)
+            return
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
             argv,
@@ -137,7 +150,8 @@ class HubProcess:
         try:
             self.proc.wait(timeout=timeout)
         finally:
-            self._log.close()
+            if self._log is not None:
+                self._log.close()
 
 
 def _processes() -> dict[int, tuple[int, int, str]]:
@@ -222,8 +236,10 @@ def hub_processes(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
     """Starts `hub` subprocesses; every one of them (and its group) is killed at the end."""
     started: list[HubProcess] = []
 
-    def start(argv: list[str], env: dict[str, str], name: str = "hub") -> HubProcess:
-        proc = HubProcess(argv, env, tmp_path / f"{name}-{len(started)}.log")
+    def start(
+        argv: list[str], env: dict[str, str], name: str = "hub", *, forked: bool = False
+    ) -> HubProcess:
+        proc = HubProcess(argv, env, tmp_path / f"{name}-{len(started)}.log", forked=forked)
         started.append(proc)
         return proc
 
@@ -240,7 +256,7 @@ def start_worker(
 
     def start(*args: str, pool: str = "solo") -> HubProcess:
         argv = [HUB, "worker", "--include", HANDLERS, "--pool", pool, *args]
-        return hub_processes(argv, settings_env(worker_settings), "worker")
+        return hub_processes(argv, settings_env(worker_settings), "worker", forked=True)
 
     return start
 
