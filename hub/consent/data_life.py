@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,7 +53,21 @@ def resolve(
     return min(defaults, key=lambda d: d.after(at)) if defaults else None
 
 
-def period_of(consent: Consent) -> Period | None:
+class HasDataLife(Protocol):
+    """What the data life is read from: a `Consent`, or the consent gate's columns of one
+    (`hub.consent.gate.GateConsent`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data_life_unit(self) -> str | None: ...
+
+    @property
+    def data_life_value(self) -> int | None: ...
+
+
+def period_of(consent: HasDataLife) -> Period | None:
     if consent.data_life_unit is None or consent.data_life_value is None:
         return None
     return Period(unit=consent.data_life_unit, value=consent.data_life_value)  # type: ignore[arg-type]
@@ -63,7 +78,7 @@ def erase_by_for(periods: Sequence[Period | None], at: datetime) -> datetime | N
     return min(ends) if ends else None
 
 
-def remember(db: Session, consents: Iterable[Consent]) -> None:
+def remember(db: Session, consents: Iterable[HasDataLife]) -> None:
     """The data life of consents the gate has just read, kept for this transaction: the
     disclosure that follows the gate's answer dates its erasure without reading them again."""
     _remembered(db).update({c.id: period_of(c) for c in consents})

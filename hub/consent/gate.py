@@ -9,6 +9,7 @@ run checks of their own. The rules' parameters come from the policy file (`hub.p
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -83,12 +84,38 @@ class _Reasons:
         return {Reason(item["code"]) for item in self.items}
 
 
-def _ids(consents: Iterable[Consent]) -> list[str]:
+@dataclass(slots=True)
+class GateConsent:
+    """The columns of a current consent version the gate decides on (not the whole row as an
+    ORM object: the gate reads it on every decision, and nothing here changes it)."""
+
+    id: str
+    given_by: str
+    child_assent: bool | None
+    method: str
+    witness: str | None
+    purposes: list[str]
+    recipient_organizations: list[str]
+    recipient_kinds: list[str]
+    categories: list[str]
+    excluded_organizations: list[str]
+    excluded_kinds: list[str]
+    valid_from: datetime
+    valid_until: datetime | None
+    given_at: datetime
+    data_life_unit: str | None
+    data_life_value: int | None
+
+
+_GATE_CONSENT_COLUMNS = tuple(getattr(Consent, f.name) for f in fields(GateConsent))
+
+
+def _ids(consents: Iterable[GateConsent]) -> list[str]:
     return sorted(c.id for c in consents)
 
 
 Terms = list[tuple[list[str], list[str]]]
-Versions = list[tuple[Consent, datetime | None]]
+Versions = list[tuple[GateConsent, datetime | None]]
 
 # The two reads every decision makes, in one round trip: the terms (purposes, categories) of the
 # agreements in force from the owner to the recipient (`organizations.IN_FORCE_WHERE`) and the
@@ -96,14 +123,15 @@ Versions = list[tuple[Consent, datetime | None]]
 # left-joined to a one-row anchor so that either can be empty. A row pairs one agreement with
 # one version (n x m rows: between two organisations only a few agreements are in force at once);
 # `_read` takes each apart by id. Built once, everything bound: this runs on every decision.
+# Columns, not ORM objects: run on the session's connection, it costs no ORM loading.
 _ANCHOR = select(literal_column("1").label("one")).subquery("anchor")
 _TERMS_AND_VERSIONS = (
     select(
         DataSharingAgreement.id,
         DataSharingAgreement.purposes,
         DataSharingAgreement.categories,
-        Consent,
         ConsentWithdrawal.withdrawn_at,
+        *_GATE_CONSENT_COLUMNS,
     )
     .select_from(_ANCHOR)
     .outerjoin(DataSharingAgreement, and_(*organizations.IN_FORCE_WHERE))
@@ -118,8 +146,11 @@ def _read(db: Session, case: Case, recipient: Organization, at: datetime) -> tup
     the order they were recorded), as `organizations.agreements_in_force` and
     `status.current_versions` read them, in one statement."""
     terms: dict[str, tuple[list[str], list[str]]] = {}
-    versions: dict[str, tuple[Consent, datetime | None]] = {}
-    rows = db.execute(
+    versions: dict[str, tuple[GateConsent, datetime | None]] = {}
+    if db.autoflush:
+        # what the session's own execution would do first: what it holds unwritten counts
+        db.flush()
+    rows = db.connection().execute(
         _TERMS_AND_VERSIONS,
         {
             "from_id": case.owner_organization_id,
@@ -128,11 +159,11 @@ def _read(db: Session, case: Case, recipient: Organization, at: datetime) -> tup
             "case_id": case.id,
         },
     )
-    for agreement_id, purposes, categories, consent, withdrawn_at in rows:
+    for agreement_id, purposes, categories, withdrawn_at, consent_id, *columns in rows:
         if agreement_id is not None and agreement_id not in terms:
             terms[agreement_id] = (list(purposes), list(categories))
-        if consent is not None and consent.id not in versions:
-            versions[consent.id] = (consent, withdrawn_at)
+        if consent_id is not None and consent_id not in versions:
+            versions[consent_id] = (GateConsent(consent_id, *columns), withdrawn_at)
     return list(terms.values()), list(versions.values())
 
 
@@ -289,13 +320,13 @@ def _basis(
     return set(rule.categories)
 
 
-def _names(consent: Consent, recipient: Organization) -> bool:
+def _names(consent: GateConsent, recipient: Organization) -> bool:
     return (
         recipient.id in consent.recipient_organizations or recipient.kind in consent.recipient_kinds
     )
 
 
-def _excludes(consent: Consent, recipient: Organization) -> bool:
+def _excludes(consent: GateConsent, recipient: Organization) -> bool:
     return (
         recipient.id in consent.excluded_organizations or recipient.kind in consent.excluded_kinds
     )
@@ -303,10 +334,10 @@ def _excludes(consent: Consent, recipient: Organization) -> bool:
 
 def _current(
     versions: Versions, at: datetime
-) -> tuple[list[Consent], dict[ConsentStatus, list[Consent]]]:
+) -> tuple[list[GateConsent], dict[ConsentStatus, list[GateConsent]]]:
     """The case's current consent versions at `at`: the active ones, and the others by status."""
-    active: list[Consent] = []
-    lapsed: dict[ConsentStatus, list[Consent]] = {}
+    active: list[GateConsent] = []
+    lapsed: dict[ConsentStatus, list[GateConsent]] = {}
     for consent, withdrawn_at in versions:
         # a withdrawal is final once recorded: it also stops decisions about an earlier `at`
         effective = None if withdrawn_at is None else min(withdrawn_at, at)
@@ -328,7 +359,7 @@ def _consents(
     age: int | None,
     at: datetime,
     reasons: _Reasons,
-) -> tuple[set[str], list[Consent]]:
+) -> tuple[set[str], list[GateConsent]]:
     """The categories the active consents cover, and the consents relied on for them."""
     active, lapsed = _current(versions, at)
     data_life.remember(db, active)
@@ -363,8 +394,8 @@ def _consents(
 
 
 def _child_rules(
-    bands: ChildAgeBands, age: int | None, covering: list[Consent], reasons: _Reasons
-) -> list[list[Consent]]:
+    bands: ChildAgeBands, age: int | None, covering: list[GateConsent], reasons: _Reasons
+) -> list[list[GateConsent]]:
     """The consents that count, grouped by the party each group speaks for.
 
     What is covered is what every present group covers. An adult's consents all count. For a
@@ -383,7 +414,7 @@ def _child_rules(
         return [own] if own else []
     caregivers = [c for c in covering if c.given_by == CAREGIVER]
     own = [c for c in covering if c.given_by == SUBJECT]
-    groups: list[list[Consent]] = []
+    groups: list[list[GateConsent]] = []
     if caregivers:
         groups.append(caregivers)
     else:
@@ -404,7 +435,7 @@ def _triggers(
     policy: Policy,
     recipient: Organization,
     permitted: list[str],
-    contributing: list[Consent],
+    contributing: list[GateConsent],
     age: int | None,
     at: datetime,
     reasons: _Reasons,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import String, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
@@ -24,8 +25,19 @@ class ConsentStatus(StrEnum):
     not_yet_valid = "not_yet_valid"
 
 
+class Validity(Protocol):
+    """What `status_of` reads of a version: a `Consent`, or the consent gate's columns of one
+    (`hub.consent.gate.GateConsent`)."""
+
+    @property
+    def valid_from(self) -> datetime: ...
+
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
 def status_of(
-    consent: Consent, *, superseded: bool, withdrawn_at: datetime | None, at: datetime
+    consent: Validity, *, superseded: bool, withdrawn_at: datetime | None, at: datetime
 ) -> ConsentStatus:
     # withdrawal wins over everything: it is the person's decision and must show as such
     if withdrawn_at is not None and withdrawn_at <= at:
