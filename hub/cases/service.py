@@ -28,12 +28,14 @@ from hub.crypto.envelope import decrypt_json, encrypt_json
 from hub.crypto.keyring import KeyEncryptionKeys
 from hub.crypto.models import DataKey
 from hub.db.base import new_id
-from hub.db.session import purge_after_commit
+from hub.db.session import purge_after_commit, transaction_scoped
 from hub.policy.loader import Policy
 
 CASES = "cases"
 CASE_DATA = "case_data"
 SUBJECT_FIELD = "subject"
+# `transaction_scoped` name: the subjects this transaction decrypted, by case id
+SUBJECTS = "hub.cases.subjects"
 
 
 class CaseErased(Problem):
@@ -207,11 +209,22 @@ def categories(*, db: Session, case: Case) -> list[str]:
 
 
 def read_subject(*, db: Session, keyring: KeyEncryptionKeys, case: Case) -> Subject:
+    """The case's subject, decrypted once per transaction (a referral reads it in the consent
+    gate and again for its report fields) and kept no longer (`transaction_scoped`); read
+    afresh if the case's ciphertext changed meanwhile. The same object to every reader of the
+    transaction: not to be changed."""
     key = _key(db, keyring, case)
+    held = transaction_scoped(db, SUBJECTS)
+    found = held.get(case.id)
+    if found is not None and found[0] == case.subject_ciphertext:
+        kept: Subject = found[1]
+        return kept
     value = decrypt_json(
         key, case.subject_ciphertext, table=CASES, row=case.id, field=SUBJECT_FIELD
     )
-    return Subject.model_validate(value)
+    subject = Subject.model_validate(value)
+    held[case.id] = (case.subject_ciphertext, subject)
+    return subject
 
 
 # built once (see `_CASE_WITH_KEY`); the two columns used, not the rows as ORM objects, which

@@ -21,6 +21,8 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 # `Session.info` key: the transaction erased data; on SQLite the WAL is emptied after it commits
 PURGE_INFO = "hub.db.purge_after_commit"
+# `Session.info` key: (the transaction, what it keeps for itself alone: `transaction_scoped`)
+SCOPED_INFO = "hub.db.transaction_scoped"
 # the SQLite file (and so its -wal and -shm): the hub's own user only
 PRIVATE_FILE = 0o600
 
@@ -87,7 +89,29 @@ def make_sessionmaker(
     )
     event.listen(sessions, "after_commit", _purge_wal)
     event.listen(sessions, "after_rollback", _forget_purge)
+    event.listen(sessions, "after_transaction_end", _forget_scoped)
     return sessions
+
+
+def transaction_scoped(db: Session, name: str) -> dict[str, Any]:
+    """The dict `name` of `db`'s current transaction: a new transaction starts it empty (another
+    may have changed what it held since), and it is dropped as the transaction ends (in sessions
+    of `make_sessionmaker`), so what it holds (plaintext read for this transaction) is not kept
+    after it."""
+    transaction = db.get_transaction()
+    held = db.info.get(SCOPED_INFO)
+    if held is None or held[0] is not transaction:
+        held = db.info[SCOPED_INFO] = (transaction, {})
+    scoped: dict[str, dict[str, Any]] = held[1]
+    found = scoped.get(name)
+    if found is None:
+        found = scoped[name] = {}
+    return found
+
+
+def _forget_scoped(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(SCOPED_INFO, None)
 
 
 def purge_after_commit(db: Session) -> None:

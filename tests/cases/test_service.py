@@ -12,6 +12,7 @@ from hub.crypto.envelope import CiphertextInvalid
 from hub.crypto.keyring import FileKeyring
 from hub.crypto.models import DataKey
 from hub.crypto.service import DataKeyMissing, rewrap_all
+from hub.db.session import SCOPED_INFO
 from hub.runtime import Runtime
 from tests.cases.conftest import Orgs, new_case
 
@@ -151,6 +152,29 @@ def test_tampered_or_swapped_ciphertexts_fail_clearly(runtime: Runtime, orgs: Or
         found = cases.get(db=db, case_id=a.id, organization_id=orgs.owner)
         with pytest.raises(CiphertextInvalid, match=f"cases/{a.id}/subject"):
             cases.read_subject(db=db, keyring=runtime.keyring, case=found)
+
+
+def test_the_subject_is_decrypted_once_per_transaction_and_not_kept_after(
+    runtime: Runtime, orgs: Orgs
+) -> None:
+    a, b = new_case(runtime, orgs.owner), new_case(runtime, orgs.other)
+    with runtime.sessions() as db:
+        found = cases.get(db=db, case_id=a.id, organization_id=orgs.owner)
+        first = cases.read_subject(db=db, keyring=runtime.keyring, case=found)
+        # the gate and the referral both read it: decrypted once in the transaction
+        assert cases.read_subject(db=db, keyring=runtime.keyring, case=found) is first
+        db.commit()
+        assert SCOPED_INFO not in db.info  # nothing decrypted outlives its transaction
+        found = cases.get(db=db, case_id=a.id, organization_id=orgs.owner)
+        again = cases.read_subject(db=db, keyring=runtime.keyring, case=found)
+        assert again == first and again is not first  # a new transaction decrypts it again
+        # a changed ciphertext is decrypted afresh, not answered from what was kept
+        other = cases.get(db=db, case_id=b.id, organization_id=orgs.other)
+        found.subject_ciphertext = other.subject_ciphertext
+        with pytest.raises(CiphertextInvalid):
+            cases.read_subject(db=db, keyring=runtime.keyring, case=found)
+        db.rollback()
+        assert SCOPED_INFO not in db.info
 
 
 def test_rotation_keeps_case_data_readable_and_moves_the_kek_version(
