@@ -26,13 +26,15 @@ async def current_runtime(request: Request) -> Services:
 CurrentRuntime = Annotated[Services, Depends(current_runtime)]
 
 
-async def get_db(runtime: CurrentRuntime) -> AsyncIterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error.
 
     Async, its end (the commit or rollback, which waits on the database) in the thread pool:
     as a sync generator FastAPI ran it in the pool twice, a thread hop to begin a transaction
-    that makes no query yet (the session connects on its first statement)."""
-    transaction = runtime.sessions.begin()
+    that makes no query yet (the session connects on its first statement). The runtime read
+    from the request, not through `CurrentRuntime`: a dependency of its own would be solved
+    again wherever the session is asked for (twice per authenticated request)."""
+    transaction = get_runtime(request).sessions.begin()
     db = transaction.__enter__()
     try:
         yield db
