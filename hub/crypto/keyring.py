@@ -128,6 +128,17 @@ class FileKeyring:
         return gone
 
     def _keys(self) -> dict[int, bytes]:
+        if self._cache is not None:
+            # one stat, not an open: most calls find the file as it was last read (a rotation
+            # in another process changes its inode, time or size, and it is read again)
+            try:
+                st = os.stat(self.path)
+            except OSError:
+                pass
+            else:
+                if (st.st_ino, st.st_mtime_ns, st.st_size) == self._cache[0]:
+                    self._check_mode(st.st_mode)
+                    return self._cache[1]
         if not self.path.exists():
             with self._locked():
                 # another process may have created it while this one waited for the lock
@@ -143,13 +154,7 @@ class FileKeyring:
         with os.fdopen(fd, "rb") as fh:
             # checked on the open descriptor, so the file judged is the file read
             st = os.fstat(fh.fileno())
-            mode = stat.S_IMODE(st.st_mode)
-            if mode & ~0o600:
-                raise KeyringError(
-                    f"{self.path} has mode {mode:04o}, wider than 0600: refusing to use it. "
-                    "Its keys may have been readable by others; find out who could read it, "
-                    f"then `chmod 600 {self.path}` (and rotate if in doubt)."
-                )
+            self._check_mode(st.st_mode)
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
             if self._cache is not None and self._cache[0] == stamp:
                 return self._cache[1]
@@ -157,6 +162,15 @@ class FileKeyring:
         keys = self._parse(raw)
         self._cache = (stamp, keys)
         return keys
+
+    def _check_mode(self, st_mode: int) -> None:
+        mode = stat.S_IMODE(st_mode)
+        if mode & ~0o600:
+            raise KeyringError(
+                f"{self.path} has mode {mode:04o}, wider than 0600: refusing to use it. "
+                "Its keys may have been readable by others; find out who could read it, "
+                f"then `chmod 600 {self.path}` (and rotate if in doubt)."
+            )
 
     def _parse(self, raw: bytes) -> dict[int, bytes]:
         bad = KeyringError(f"{self.path}: not a valid hub keyring file")
