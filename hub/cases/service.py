@@ -150,9 +150,10 @@ def create(
 
 
 # built once (the case and its owner bound): every request about a case runs one of them,
-# and building the statement cost about as much CPU as running it
+# and building the statement cost about as much CPU as running it. Of the key row, the two
+# columns that open it, not an ORM object: nothing changes it (`keys.WrappedKey`)
 _CASE_WITH_KEY = (
-    select(Case, DataKey)
+    select(Case, DataKey.kek_version, DataKey.wrapped_key)
     .outerjoin(DataKey, DataKey.owner == literal(CASE_OWNER_PREFIX) + Case.id)
     .where(
         Case.id == bindparam("case_id", type_=String(32)),
@@ -174,8 +175,9 @@ def get(*, db: Session, case_id: str, organization_id: str, lock: bool = False) 
     found = db.execute(query, {"case_id": case_id, "organization_id": organization_id}).first()
     if found is None:
         raise NotFound("case")
-    case, key_row = found
-    keys.keep_loaded(db, owner_for_case(case.id), key_row)
+    case, kek_version, wrapped_key = found
+    loaded = None if kek_version is None else keys.LoadedKey(kek_version, wrapped_key)
+    keys.keep_loaded(db, owner_for_case(case.id), loaded)
     return case
 
 

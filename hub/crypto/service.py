@@ -14,7 +14,7 @@ Digests of an owner's data are keyed with a hash key derived from its data key
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -87,13 +87,30 @@ def data_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str, create: boo
     return key
 
 
-def keep_loaded(db: Session, owner: str, row: DataKey | None) -> None:
+class WrappedKey(Protocol):
+    """What `data_key` reads of a key row: a `DataKey`, or a `LoadedKey`."""
+
+    @property
+    def kek_version(self) -> int: ...
+
+    @property
+    def wrapped_key(self) -> bytes: ...
+
+
+class LoadedKey(NamedTuple):
+    """The columns of a key row that open it, read with its owner (`keep_loaded`)."""
+
+    kek_version: int
+    wrapped_key: bytes
+
+
+def keep_loaded(db: Session, owner: str, row: WrappedKey | None) -> None:
     """The owner's key row (None: it has none), read by the query that read the owner: the next
     `data_key` of this transaction uses it instead of reading it again."""
     _loaded(db)[owner] = row
 
 
-def _loaded(db: Session) -> dict[str, DataKey | None]:
+def _loaded(db: Session) -> dict[str, WrappedKey | None]:
     return _per_transaction(db, LOADED_INFO)  # type: ignore[return-value]
 
 
