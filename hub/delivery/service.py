@@ -61,40 +61,31 @@ def _start(
     recipient: str,
     referral_id: str | None = None,
     transfer_id: str | None = None,
-) -> Delivery:
-    delivery = Delivery(
-        id=new_id(),
-        referral_id=referral_id,
-        transfer_id=transfer_id,
-        sender_organization_id=sender,
-        recipient_organization_id=recipient,
-        channel=channel_kind(db, recipient),
-        status=DeliveryStatus.pending.value,
-        attempts=0,
-        created_at=utcnow(),
-    )
-    # a plain INSERT, not the unit of work (the referral or transfer it refers to is written
-    # already): the object returned is not in the session, `db.get` reads the row
+) -> str:
+    """The new delivery's id. A plain INSERT, not the unit of work, and no ORM object made
+    only to be thrown away (the referral or transfer it refers to is written already):
+    `db.get` reads the row."""
+    delivery_id = new_id()
     db.connection().execute(
         insert_into(Delivery.__table__),
         {
-            "id": delivery.id,
+            "id": delivery_id,
             "referral_id": referral_id,
             "transfer_id": transfer_id,
             "sender_organization_id": sender,
             "recipient_organization_id": recipient,
-            "channel": delivery.channel,
-            "status": delivery.status,
+            "channel": channel_kind(db, recipient),
+            "status": DeliveryStatus.pending.value,
             "attempts": 0,
-            "created_at": delivery.created_at,
+            "created_at": utcnow(),
         },
     )
-    enqueue(db=db, topic=topic, payload={"delivery_id": delivery.id})
-    return delivery
+    enqueue(db=db, topic=topic, payload={"delivery_id": delivery_id})
+    return delivery_id
 
 
-def start(*, db: Session, referral: Referral) -> Delivery:
-    """A delivery of the referral, queued in the caller's transaction."""
+def start(*, db: Session, referral: Referral) -> str:
+    """A delivery of the referral, queued in the caller's transaction (its id)."""
     return _start(
         db,
         DELIVER_TOPIC,
@@ -104,8 +95,8 @@ def start(*, db: Session, referral: Referral) -> Delivery:
     )
 
 
-def start_transfer(*, db: Session, transfer: Transfer) -> Delivery:
-    """A delivery of the transfer offer, queued in the caller's transaction."""
+def start_transfer(*, db: Session, transfer: Transfer) -> str:
+    """A delivery of the transfer offer, queued in the caller's transaction (its id)."""
     return _start(
         db,
         TRANSFER_TOPIC,

@@ -11,7 +11,7 @@ closes its pending review (`hub.reviews.closing`): no review outlives its reques
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,6 +54,13 @@ class Timed(Protocol):
     def reached(self, status: str, at: datetime) -> None: ...
 
 
+class Recorded(NamedTuple):
+    """A line `record_event` wrote (its row: `db.get(LifecycleEvent, id)`)."""
+
+    id: str
+    at: datetime
+
+
 def record_event(
     *,
     db: Session,
@@ -66,26 +73,14 @@ def record_event(
     to_status: str,
     reason_code: str | None = None,
     text: str | None = None,
-) -> LifecycleEvent:
+) -> Recorded:
     """One line of the object's history (`key` None: the text is not kept)."""
-    event_id = new_id()
+    event = Recorded(new_id(), utcnow())
     sealed = None
     if text and key is not None:
-        sealed = encrypt(key, text.encode("utf-8"), table=EVENTS, row=event_id, field=TEXT_FIELD)
-    event = LifecycleEvent(
-        id=event_id,
-        object_type=object_type,
-        object_id=object_id,
-        at=utcnow(),
-        actor=actor,
-        organization_id=organization_id,
-        from_status=from_status,
-        to_status=to_status,
-        reason_code=reason_code,
-        text_ciphertext=sealed,
-    )
-    # a plain INSERT, not the unit of work (nothing refers to the row, nothing changes it):
-    # the object returned is not in the session
+        sealed = encrypt(key, text.encode("utf-8"), table=EVENTS, row=event.id, field=TEXT_FIELD)
+    # a plain INSERT, not the unit of work (nothing refers to the row, nothing changes it),
+    # and no ORM object made only to be returned
     db.connection().execute(
         insert_into(LifecycleEvent.__table__),
         {

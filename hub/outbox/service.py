@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy import and_, event, or_, select, update
@@ -130,13 +130,21 @@ def get_handler(topic: str) -> Handler | None:
     return _handlers.get(topic)
 
 
+class Enqueued(NamedTuple):
+    """A message `enqueue` wrote (its row is the outbox's: `db.get(OutboxMessage, id)`)."""
+
+    id: str
+    topic: str
+    available_at: datetime
+
+
 def enqueue(
     *,
     db: Session,
     topic: str,
     payload: dict[str, Any],
     available_at: datetime | None = None,
-) -> OutboxMessage:
+) -> Enqueued:
     """Record a message in the caller's transaction: it exists if and only if they commit.
 
     `payload` carries identifiers only (strings, integers, booleans, or lists of them): it
@@ -148,27 +156,19 @@ def enqueue(
     if available_at is not None and available_at.tzinfo is None:
         raise ValueError("available_at must carry a time zone")
     now = utcnow()
-    message = OutboxMessage(
-        id=new_id(),
-        topic=topic,
-        payload=dict(payload),
-        status=OutboxStatus.pending.value,
-        attempts=0,
-        available_at=available_at or now,
-        created_at=now,
-    )
+    message = Enqueued(new_id(), topic, available_at or now)
     # a plain INSERT, not the unit of work: written now (a bad row fails here, not at its
-    # commit) at a fraction of the CPU; the object returned is not in the session
+    # commit) at a fraction of the CPU; no ORM object is made for it
     db.connection().execute(
         insert_into(OutboxMessage.__table__),
         {
             "id": message.id,
-            "topic": message.topic,
-            "payload": message.payload,
-            "status": message.status,
-            "attempts": message.attempts,
+            "topic": topic,
+            "payload": dict(payload),
+            "status": OutboxStatus.pending.value,
+            "attempts": 0,
             "available_at": message.available_at,
-            "created_at": message.created_at,
+            "created_at": now,
         },
     )
     db.info.setdefault(NEW_IDS, []).append(message.id)
