@@ -250,10 +250,17 @@ def read_data(
 ) -> dict[str, dict[str, Any]]:
     """The decrypted categories (all, or those asked for that the case holds)."""
     key = _key(db, keyring, case)
+    if db.autoflush:
+        # what the session's own execution would do first (a category it holds unwritten
+        # counts); the statement itself runs on the connection: columns, no ORM loading
+        db.flush()
+    connection = db.connection()
     if categories is None:
-        rows = db.execute(_CASE_DATA, {"case_id": case.id})
+        rows = connection.execute(_CASE_DATA, {"case_id": case.id})
     else:
-        rows = db.execute(_CASE_DATA_OF, {"case_id": case.id, "categories": list(categories)})
+        rows = connection.execute(
+            _CASE_DATA_OF, {"case_id": case.id, "categories": list(categories)}
+        )
     return {
         category: decrypt_json(key, ciphertext, table=CASE_DATA, row=case.id, field=category)
         for category, ciphertext in rows
