@@ -263,7 +263,7 @@ def read_data(
         )
     return {
         category: decrypt_json(key, ciphertext, table=CASE_DATA, row=case.id, field=category)
-        for category, ciphertext in rows
+        for category, ciphertext in rows.all()  # one fetch from the driver, not one per row
     }
 
 

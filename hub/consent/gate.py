@@ -150,14 +150,19 @@ def _read(db: Session, case: Case, recipient: Organization, at: datetime) -> tup
     if db.autoflush:
         # what the session's own execution would do first: what it holds unwritten counts
         db.flush()
-    rows = db.connection().execute(
-        _TERMS_AND_VERSIONS,
-        {
-            "from_id": case.owner_organization_id,
-            "to_id": recipient.id,
-            "at": at,
-            "case_id": case.id,
-        },
+    # all at once: one fetch from the driver, not one per row
+    rows = (
+        db.connection()
+        .execute(
+            _TERMS_AND_VERSIONS,
+            {
+                "from_id": case.owner_organization_id,
+                "to_id": recipient.id,
+                "at": at,
+                "case_id": case.id,
+            },
+        )
+        .all()
     )
     for agreement_id, purposes, categories, withdrawn_at, consent_id, *columns in rows:
         if agreement_id is not None and agreement_id not in terms:
