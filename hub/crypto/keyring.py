@@ -75,6 +75,11 @@ def new_kek() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
+def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What changes when the keyring file is replaced, rewritten or has its access changed."""
+    return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+
+
 class FileKeyring:
     """Keys in a JSON file readable by the hub's user only.
 
@@ -84,7 +89,7 @@ class FileKeyring:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._cache: tuple[tuple[int, int, int], dict[int, bytes]] | None = None
+        self._cache: tuple[tuple[int, int, int, int], dict[int, bytes]] | None = None
 
     @property
     def current_version(self) -> int:
@@ -130,13 +135,14 @@ class FileKeyring:
     def _keys(self) -> dict[int, bytes]:
         if self._cache is not None:
             # one stat, not an open: most calls find the file as it was last read (a rotation
-            # in another process changes its inode, time or size, and it is read again)
+            # in another process changes its inode, time or size, and it is read again; a
+            # chmod or chown its ctime, and it is opened again, as the hub's user can or not)
             try:
                 st = os.stat(self.path)
             except OSError:
                 pass
             else:
-                if (st.st_ino, st.st_mtime_ns, st.st_size) == self._cache[0]:
+                if _stamp(st) == self._cache[0]:
                     self._check_mode(st.st_mode)
                     return self._cache[1]
         if not self.path.exists():
@@ -155,7 +161,7 @@ class FileKeyring:
             # checked on the open descriptor, so the file judged is the file read
             st = os.fstat(fh.fileno())
             self._check_mode(st.st_mode)
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            stamp = _stamp(st)
             if self._cache is not None and self._cache[0] == stamp:
                 return self._cache[1]
             raw = fh.read()
