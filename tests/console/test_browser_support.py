@@ -80,6 +80,23 @@ def test_axe_check_passes_a_good_page_and_ignores_minor_findings(
 
 
 @pytest.mark.browser
+def test_axe_leaves_out_only_rules_that_cannot_report_the_impacts_asked_about(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.set_content(
+        "<!DOCTYPE html><html lang='en'><head><title>Many</title></head><body>"
+        "<p>Outside a landmark</p><main><h1>Many</h1><h4>Skipped levels</h4><h2></h2>"
+        "<img src='data:,'><input type='text' id='name'></main></body></html>"
+    )
+    every_rule = Axe().run(page).response["violations"]  # axe-core with all its rules
+    for impacts in (("serious", "critical"), ("moderate",), ("minor",)):
+        expected = sorted(v["id"] for v in every_rule if v["impact"] in impacts)
+        assert expected, impacts  # the page has some of each
+        found = support.axe_violations(page, impacts)
+        assert sorted(v["id"] for v in found) == expected, impacts
+
+
+@pytest.mark.browser
 def test_axe_runs_under_a_strict_content_security_policy(
     page: Any, axe_check: Callable, browser_errors: support.BrowserErrors
 ) -> None:
