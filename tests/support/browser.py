@@ -426,10 +426,11 @@ def axe_check(page: Page, impacts: Iterable[str] = BLOCKING_IMPACTS) -> None:
     """AssertionError listing every violation of impact serious or critical on `page` (rule id,
     impact, help, and each node's selector and HTML).
 
-    axe-playwright-python injects axe-core with `page.evaluate` (a DevTools-protocol evaluation,
-    which the page's Content-Security-Policy does not govern), so it runs on the console's own
-    pages under `script-src 'self'` without `bypass_csp`; test_browser_support checks that
-    against a page served with a strict CSP and no error reported."""
+    axe-core (the copy axe-playwright-python ships) is injected with `page.evaluate` (a
+    DevTools-protocol evaluation, which the page's Content-Security-Policy does not govern), so
+    it runs on the console's own pages under `script-src 'self'` without `bypass_csp`;
+    test_browser_support checks that against a page served with a strict CSP and no error
+    reported."""
     violations = axe_violations(page, impacts)
     if violations:
         raise AssertionError(
