@@ -16,8 +16,8 @@ HUB_TEST_CLI_EXEC=1.
 Protocol, on a socket pair: the test sends one JSON line per command; this process answers with
 a line `{"pid": ...}` once the child is forked and `{"status": ...}` (as `os.waitpid`) once it
 has ended. A long-lived command (a request naming a `status` file: `tests.support.workers`'
-`hub worker`) runs in a process group of its own and is not waited for: its pid is the only answer,
-and its status is written to that file when it ends, so other commands run meanwhile.
+`hub worker`) runs in a process group of its own and is not waited for: its pid is the only
+answer, and its status is written to that file when it ends, so other commands run meanwhile.
 """
 
 from __future__ import annotations
