@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from hub.api.problems import Unprocessable
 from hub.clock import utcnow
 from hub.consent.models import Consent
+from hub.db.session import transaction_scoped
 from hub.policy.data_life import DataLifeRules, Period
 
 _REMEMBERED_INFO = "hub.consent.data_life.remembered"
@@ -87,11 +88,7 @@ def remember(db: Session, consents: Iterable[HasDataLife]) -> None:
 def _remembered(db: Session) -> dict[str, Period | None]:
     """This transaction's periods by consent id; a new transaction starts empty (a consent may
     have a new version since)."""
-    transaction = db.get_transaction()
-    held = db.info.get(_REMEMBERED_INFO)
-    if held is None or held[0] is not transaction:
-        held = db.info[_REMEMBERED_INFO] = (transaction, {})
-    return held[1]  # type: ignore[no-any-return]
+    return transaction_scoped(db, _REMEMBERED_INFO)
 
 
 def erase_by(*, db: Session, consent_ids: Sequence[str], at: datetime) -> datetime | None:

@@ -23,6 +23,7 @@ from hub.clock import utcnow
 from hub.crypto.envelope import hash_key, new_data_key, unwrap_key, wrap_key
 from hub.crypto.keyring import KeyEncryptionKeys, KeyringError
 from hub.crypto.models import DataKey, ShreddedKey
+from hub.db.session import transaction_scoped
 
 REWRAP_BATCH = 500
 # `Session.info` key: the keyring (or a function giving it) the session's work uses
@@ -110,22 +111,14 @@ def keep_loaded(db: Session, owner: str, row: WrappedKey | None) -> None:
     _loaded(db)[owner] = row
 
 
+# this transaction's key rows and unwrapped keys, by owner: a new transaction starts empty
+# (another may have shredded or rotated a key since), and the keys go as it ends
 def _loaded(db: Session) -> dict[str, WrappedKey | None]:
-    return _per_transaction(db, LOADED_INFO)  # type: ignore[return-value]
+    return transaction_scoped(db, LOADED_INFO)
 
 
 def _unwrapped(db: Session) -> dict[str, bytes]:
-    return _per_transaction(db, UNWRAPPED_INFO)  # type: ignore[return-value]
-
-
-def _per_transaction(db: Session, name: str) -> dict[str, object]:
-    """The data keys this transaction has unwrapped, by owner; a new transaction starts empty
-    (another may have shredded or rotated a key since)."""
-    transaction = db.get_transaction()
-    held = db.info.get(name)
-    if held is None or held[0] is not transaction:
-        held = db.info[name] = (transaction, {})
-    return held[1]  # type: ignore[no-any-return]
+    return transaction_scoped(db, UNWRAPPED_INFO)
 
 
 def owner_hash_key(*, db: Session, keyring: KeyEncryptionKeys, owner: str) -> bytes | None:
