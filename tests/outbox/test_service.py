@@ -6,12 +6,14 @@ worker-process behaviour is in test_tasks.py.
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from celery.signals import before_task_publish
+from kombu.transport import redis as kombu_redis
 from sqlalchemy import select, update
 
 from hub.clock import utcnow
@@ -240,6 +242,34 @@ def test_a_broker_that_refuses_leaves_the_rows_pending(worker_settings: Settings
         assert (row.status, row.lease_until) == (OutboxStatus.pending, None)
     finally:
         rt.dispose()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HUB_TEST_BROKER_URL", "").startswith("redis://"),
+    reason="kombu batches publishes on Redis only (CI's PostgreSQL run has it)",
+)
+def test_a_pass_writes_its_messages_to_redis_in_one_batch(
+    outbox_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the first pass connects, and declares the queue, once for the process
+    first = _enqueue(outbox_runtime, key="first")
+    assert service.dispatch_due(outbox_runtime) == [first]
+    ids = [_enqueue(outbox_runtime, key=str(n)) for n in range(5)]
+    # each Redis client kombu makes to write with is one round trip at least; unbatched, it
+    # makes one per message
+    clients: list[object] = []
+    create = kombu_redis.Channel._create_client
+
+    def counting(self: kombu_redis.Channel, *args: Any, **kwargs: Any) -> object:
+        client = create(self, *args, **kwargs)
+        clients.append(client)
+        return client
+
+    monkeypatch.setattr(kombu_redis.Channel, "_create_client", counting)
+    assert service.dispatch_due(outbox_runtime) == ids
+    assert len(clients) == 1
+    assert queued_messages(outbox_runtime) == 6
+    assert {_row(outbox_runtime, i).status for i in ids} == {OutboxStatus.dispatched}
 
 
 def test_a_claim_is_exclusive_until_its_lease_lapses(outbox_runtime: Runtime) -> None:
