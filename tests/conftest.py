@@ -35,6 +35,7 @@ from hub.db import migrate
 from hub.runtime import Runtime
 from hub.settings import Settings, load_settings
 from tests.support.browser import MARKUP_LEFT, SHOTS
+from tests.support.documents import share_document
 from tests.support.hashing import cheap_hashing
 from tests.support.passes import DATABASE_TESTS_ONLY, PG_URL
 from tests.support.pg_pool import DatabasePool
@@ -310,8 +311,11 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 def _app() -> FastAPI:
     """The process's one app (`hub.app.build`): each test binds its runtime to it. FastAPI
     works out every route's parameters and models once per app, which took more CPU than
-    most tests' own requests when each test made an app of its own."""
-    return build()
+    most tests' own requests when each test made an app of its own. Its OpenAPI document is
+    made once per runtime's vocabularies too (tests/support/documents.py)."""
+    app = build()
+    share_document(app)
+    return app
 
 
 @pytest.fixture
