@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.audit.tasks import make_checkpoint
+from hub.auth import scopes as scope_names
 from hub.clock import utcnow
 from hub.db.base import new_id
 from hub.delivery import service as deliveries
@@ -25,7 +26,7 @@ from hub.legal_bases import notices
 from hub.runtime import Runtime
 from tests.support import referral_scenarios as referrals
 from tests.support import transfer_scenarios as transfers
-from tests.support.api import Partner
+from tests.support.api import Partner, client_for
 from tests.support.reviews import consent_officer, held_request
 
 CASE = {
@@ -54,6 +55,23 @@ class Ctx:
     other: Partner
     admin: Partner
     counter: list[int] = field(default_factory=lambda: [0])
+    # the owner's clients each holding one scope only, by that scope (made once per test)
+    single_scope_clients: dict[str, Partner] = field(default_factory=dict)
+
+    def lacking(self, scopes: list[str]) -> Partner:
+        """A client of the owner's organisation holding none of `scopes`: one holding only the
+        first partner scope (in name order) not among them. The same client serves every route
+        it lacks the scope of, instead of a client and a token made per route."""
+        scope = next(
+            s
+            for s in sorted(scope_names.KNOWN_SCOPES)
+            if s not in scopes and ":" in s and s != "admin"
+        )
+        client = self.single_scope_clients.get(scope)
+        if client is None:
+            client = client_for(self.runtime, self.api, self.owner.organization_id, scope)
+            self.single_scope_clients[scope] = client
+        return client
 
     def unique(self, prefix: str) -> str:
         self.counter[0] += 1
