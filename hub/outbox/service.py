@@ -216,8 +216,8 @@ def dispatch_ids(runtime: Services, ids: list[str]) -> list[str]:
     now = utcnow()
     lease_until = now + timedelta(seconds=runtime.settings.outbox_lease_seconds)
     # on a connection of its own, not a session: the background publisher runs this for every
-    # committed transaction, and the ORM's bulk UPDATE and the session's commit were two thirds
-    # of its CPU (bench/README.md)
+    # committed transaction, and the ORM's bulk UPDATE and the session's commit were more than
+    # half of its CPU (bench/README.md)
     with runtime.engine.begin() as connection:
         taken = connection.execute(
             update(_OUTBOX)
