@@ -25,8 +25,6 @@ import asyncio
 import cProfile
 import os
 import pstats
-import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -38,15 +36,13 @@ from referrals import (  # bench/ is on sys.path when run as a script: its set-u
     BROKER_URL,
     body_for,
     create_bench_table,
-    fresh_database,
+    migrated_runtime,
     seed,
 )
 from sqlalchemy import event
 
 from hub.app import create_app
-from hub.db import migrate
 from hub.runtime import Runtime
-from hub.settings import load_settings
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_profile"
 
@@ -125,31 +121,18 @@ def main() -> None:
     args = parser.parse_args()
     url = os.environ.get("HUB_BENCH_DATABASE_URL", DEFAULT_URL)
 
-    fresh_database(url)
-    data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-profile-"))
-    os.chmod(data_dir, 0o700)
-    settings = load_settings(
-        database_url=url,
-        broker_url=BROKER_URL,
-        data_dir=data_dir,
-        log_level="WARNING",
-        public_url="http://127.0.0.1",
-    )
-    runtime = Runtime(settings)
-    try:
-        migrate.upgrade(runtime.engine)
+    with migrated_runtime(
+        url, prefix="hub-bench-profile-", broker_url=BROKER_URL, public_url="http://127.0.0.1"
+    ) as runtime:
         create_bench_table(runtime)
         world = seed(runtime, args.cases)
         profile = asyncio.run(load(runtime, world, args))
-        if profile is None:
-            return
-        if args.out:
-            profile.dump_stats(args.out)
-        stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
-        stats.print_stats(args.top)
-    finally:
-        runtime.dispose()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    if profile is None:
+        return
+    if args.out:
+        profile.dump_stats(args.out)
+    stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
+    stats.print_stats(args.top)
 
 
 if __name__ == "__main__":

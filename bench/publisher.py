@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from referrals import fresh_database  # bench/ is on sys.path when run as a script
+from referrals import migrated_runtime  # bench/ is on sys.path when run as a script
 
-from hub.db import migrate
 from hub.outbox import service
 from hub.runtime import Runtime
-from hub.settings import load_settings
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_publisher"
 BROKER_URL = "redis://127.0.0.1:6379/12"
@@ -58,28 +53,21 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     url = os.environ.get("HUB_BENCH_DATABASE_URL", DEFAULT_URL)
 
-    fresh_database(url)
-    data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-publisher-"))
-    os.chmod(data_dir, 0o700)
-    settings = load_settings(
-        database_url=url,
+    # the script runs the passes itself: no publisher after commits
+    with migrated_runtime(
+        url,
+        prefix="hub-bench-publisher-",
         broker_url=BROKER_URL,
-        data_dir=data_dir,
-        log_level="WARNING",
-        outbox_dispatch_on_commit=False,  # this script runs the passes itself
-    )
-    runtime = Runtime(settings)
-    try:
-        migrate.upgrade(runtime.engine)
-        print("messages/pass  CPU/message  CPU/pass")
-        for size in sizes:
-            cpu, sent = passes(runtime, size, args.passes, args.warmup)
-            print(f"{size:13}  {cpu / sent * 1000:8.3f} ms  {cpu / args.passes * 1000:6.3f} ms")
-    finally:
-        with runtime.celery.connection_for_write() as connection:
-            connection.default_channel.client.flushdb()
-        runtime.dispose()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        outbox_dispatch_on_commit=False,
+    ) as runtime:
+        try:
+            print("messages/pass  CPU/message  CPU/pass")
+            for size in sizes:
+                cpu, sent = passes(runtime, size, args.passes, args.warmup)
+                print(f"{size:13}  {cpu / sent * 1000:8.3f} ms  {cpu / args.passes * 1000:6.3f} ms")
+        finally:
+            with runtime.celery.connection_for_write() as connection:
+                connection.default_channel.client.flushdb()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +70,24 @@ def fresh_database(url: str) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+@contextmanager
+def migrated_runtime(url: str, *, prefix: str, **settings: Any) -> Iterator[Runtime]:
+    """A runtime on a fresh, migrated database at `url`, with a data folder of its own (0700,
+    removed afterwards), for the scripts that run the hub in their own process."""
+    fresh_database(url)
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(data_dir, 0o700)
+    runtime = Runtime(
+        load_settings(database_url=url, data_dir=data_dir, log_level="WARNING", **settings)
+    )
+    try:
+        migrate.upgrade(runtime.engine)
+        yield runtime
+    finally:
+        runtime.dispose()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def create_bench_table(runtime: Runtime) -> None:
