@@ -28,9 +28,9 @@ from hub.db.session import transaction_scoped
 REWRAP_BATCH = 500
 # `Session.info` key: the keyring (or a function giving it) the session's work uses
 KEYRING_INFO = "hub.crypto.keyring"
-# `Session.info` key: (the transaction, the data keys it unwrapped by owner)
+# `transaction_scoped` name: the data keys the transaction unwrapped, by owner
 UNWRAPPED_INFO = "hub.crypto.unwrapped"
-# `Session.info` key: (the transaction, key rows read with their owner and not yet unwrapped)
+# `transaction_scoped` name: key rows read with their owner and not yet unwrapped
 LOADED_INFO = "hub.crypto.loaded"
 
 
